@@ -1,0 +1,41 @@
+package dev.gptneo.engine.api;
+
+/**
+ * The best answer span. {@code start}/{@code end} are character offsets into the context
+ * (end exclusive), or token indices (end inclusive) when the input was token ids.
+ */
+public final class AnswerResult extends Result {
+  public final String answer;       // null without a tokenizer
+  public final int start;
+  public final int end;
+  public final int startToken;      // index into the input ids
+  public final int endToken;        // inclusive
+  public final double score;        // p(start) * p(end), softmax over the context tokens
+  public final float[] startLogits; // (tokens)
+  public final float[] endLogits;   // (tokens)
+
+  public AnswerResult(String answer, int start, int end, int startToken, int endToken, double score,
+      float[] startLogits, float[] endLogits) {
+    super(null);
+    this.answer = answer;
+    this.start = start;
+    this.end = end;
+    this.startToken = startToken;
+    this.endToken = endToken;
+    this.score = score;
+    this.startLogits = startLogits;
+    this.endLogits = endLogits;
+  }
+
+  private AnswerResult(String error) {
+    super(error);
+    answer = null;
+    start = end = startToken = endToken = -1;
+    score = Double.NaN;
+    startLogits = endLogits = null;
+  }
+
+  public static AnswerResult failed(String error) {
+    return new AnswerResult(error);
+  }
+}

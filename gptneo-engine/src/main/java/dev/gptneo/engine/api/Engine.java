@@ -1,0 +1,418 @@
+package dev.gptneo.engine.api;
+
+import dev.gptneo.engine.ModelException;
+import dev.gptneo.engine.batching.Head;
+import dev.gptneo.engine.batching.Job;
+import dev.gptneo.engine.batching.Scheduler;
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.generate.GenerateJob;
+import dev.gptneo.engine.generate.GenerationParams;
+import dev.gptneo.engine.model.GptNeoModel;
+import dev.gptneo.engine.model.GptNeoWeights;
+import dev.gptneo.engine.ops.Backends;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.tasks.EmbedJob;
+import dev.gptneo.engine.tasks.HeadRowsJob;
+import dev.gptneo.engine.tasks.ScoreJob;
+import dev.gptneo.engine.tokenizer.Gpt2Tokenizer;
+import dev.gptneo.engine.weights.Checkpoint;
+import dev.gptneo.engine.weights.TensorView;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A loaded GPT-Neo model and the scheduler that runs it. Thread-safe: any number of callers may
+ * call at once; their rows share the same forward steps. Each call takes a list of rows and returns
+ * one result per row, in order: null for a null input, a result with {@code error} set for a row
+ * that cannot run, and never an exception for one bad row.
+ */
+public final class Engine implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+
+  private final Path path;
+  private final GptNeoConfig config;
+  private final Optional<Gpt2Tokenizer> tokenizer;
+  private final Ops ops;
+  private final GptNeoWeights weights;
+  private final Scheduler scheduler;
+  private final ModelInfo info;
+  private final EngineOptions options;
+
+  private Engine(Path path, EngineOptions options) {
+    long t0 = System.nanoTime();
+    this.path = path.toAbsolutePath().normalize();
+    this.options = options;
+    this.config = GptNeoConfig.load(path);
+    Checkpoint checkpoint = Checkpoint.open(path);
+    this.tokenizer = Gpt2Tokenizer.load(path);
+    this.ops = Backends.create(options);
+    try {
+      this.weights = new GptNeoWeights(config, checkpoint, ops);
+      GptNeoModel model = new GptNeoModel(config, weights, ops, options.maxBatchTokens, options.maxHeadRows);
+      this.scheduler = new Scheduler(model, options.maxBatchSequences, options.kvCacheBytes);
+    } catch (RuntimeException e) {
+      ops.close();
+      throw e;
+    }
+    this.info = describe(checkpoint);
+    LOG.info("loaded {} ({}, {} parameters, {}) in {} ms; tokenizer: {}", this.path, config, info.parameters,
+        info.weightDtype, (System.nanoTime() - t0) / 1_000_000, tokenizer.isPresent() ? "yes" : "none (token ids only)");
+  }
+
+  /** Loads a Hugging Face GPT-Neo folder (config.json, safetensors, tokenizer files). */
+  public static Engine open(Path modelDir, EngineOptions options) {
+    return new Engine(modelDir, options);
+  }
+
+  public static Engine open(Path modelDir) {
+    return open(modelDir, EngineOptions.defaults());
+  }
+
+  public GptNeoConfig config() {
+    return config;
+  }
+
+  public Optional<Gpt2Tokenizer> tokenizer() {
+    return tokenizer;
+  }
+
+  public ModelInfo info() {
+    return info;
+  }
+
+  public EngineOptions options() {
+    return options;
+  }
+
+  /** Scheduler counters: forward steps, tokens run through the model, busy time. */
+  public Scheduler scheduler() {
+    return scheduler;
+  }
+
+  // ---- generate -------------------------------------------------------------------------------
+
+  public List<GenerateResult> generate(List<Input> inputs, GenerationParams params, InputPolicy policy) {
+    return generate(inputs, Collections.nCopies(inputs.size(), params), policy);
+  }
+
+  /** Generates a completion per row, each with its own parameters (and seed). */
+  public List<GenerateResult> generate(List<Input> inputs, List<GenerationParams> params, InputPolicy policy) {
+    requireSameSize(inputs, params);
+    int limit = config.maxPositionEmbeddings - 1;
+    String why = "max_position_embeddings " + config.maxPositionEmbeddings + " minus one token to generate";
+    List<GenerateResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+    List<CompletableFuture<GenerateJob.Output>> futures = new ArrayList<>();
+    List<int[]> prompts = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      PreparedInput in = prepare(inputs.get(i), limit, policy, why);
+      futures.add(null);
+      prompts.add(in.ids);
+      if (in.error != null) {
+        out.set(i, GenerateResult.failed(in.error));
+      } else if (!in.isNull()) {
+        GenerationParams p = params.get(i);
+        int capacity = Math.min(config.maxPositionEmbeddings, in.ids.length + p.maxNewTokens);
+        try {
+          futures.set(i, scheduler.submit(new GenerateJob(in.ids, capacity, p, config.eosTokenIds,
+              tokenizer.map(t -> (java.util.function.IntFunction<byte[]>) t::tokenBytes).orElse(null))));
+        } catch (IllegalArgumentException e) {
+          out.set(i, GenerateResult.failed(e.getMessage()));
+        }
+      }
+    }
+    for (int i = 0; i < inputs.size(); i++) {
+      if (futures.get(i) == null) {
+        continue;
+      }
+      try {
+        GenerateJob.Output o = await(futures.get(i));
+        out.set(i, new GenerateResult(decode(o.completionIds), o.completionIds, o.finishReason,
+            prompts.get(i).length));
+      } catch (RowFailure e) {
+        out.set(i, GenerateResult.failed(e.getMessage()));
+      }
+    }
+    return out;
+  }
+
+  // ---- classify -------------------------------------------------------------------------------
+
+  /** Classifies with the model's sequence-classification head (score.weight), pooled at the last token. */
+  public List<ClassifyResult> classify(List<Input> inputs, InputPolicy policy) {
+    requireHead(weights.score, "sequence classification", "score.weight",
+        "; pass candidate labels for zero-shot classification with the LM head instead");
+    List<String> labels = labelNames(weights.score.rows());
+    int width = weights.score.rows();
+    return runPerRow(inputs, policy, ids -> new HeadRowsJob(ids, Head.SEQUENCE_CLASSIFIER, width, true),
+        (ids, logits) -> new ClassifyResult(labels, logits), ClassifyResult::failed);
+  }
+
+  /**
+   * Zero-shot classification with the LM head: each label is scored by the summed log-likelihood
+   * of its tokens (the label with a leading space) right after the text; probabilities are the
+   * softmax of those scores.
+   */
+  public List<ClassifyResult> classifyZeroShot(List<Input> inputs, List<String> labels, InputPolicy policy) {
+    if (labels == null || labels.isEmpty()) {
+      throw new IllegalArgumentException("zero-shot classification needs at least one candidate label");
+    }
+    Gpt2Tokenizer tok = tokenizer.orElseThrow(() -> new IllegalArgumentException(
+        "zero-shot classification tokenizes its labels, and this model folder has no tokenizer"));
+    int[][] labelIds = new int[labels.size()][];
+    int longest = 0;
+    for (int j = 0; j < labels.size(); j++) {
+      String label = labels.get(j);
+      if (label == null || label.isBlank()) {
+        throw new IllegalArgumentException("candidate labels must not be empty");
+      }
+      labelIds[j] = tok.encode(" " + label.strip());
+      longest = Math.max(longest, labelIds[j].length);
+    }
+    int limit = config.maxPositionEmbeddings - longest;
+    String why = "max_position_embeddings " + config.maxPositionEmbeddings + " minus the longest label's "
+        + longest + " tokens";
+    List<ClassifyResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+    List<List<CompletableFuture<double[]>>> futures = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      PreparedInput in = prepare(inputs.get(i), limit, policy, why);
+      futures.add(null);
+      if (in.error != null) {
+        out.set(i, ClassifyResult.failed(in.error));
+      } else if (!in.isNull()) {
+        List<CompletableFuture<double[]>> perLabel = new ArrayList<>();
+        for (int[] label : labelIds) {
+          int[] seq = Arrays.copyOf(in.ids, in.ids.length + label.length);
+          System.arraycopy(label, 0, seq, in.ids.length, label.length);
+          perLabel.add(scheduler.submit(new ScoreJob(seq, in.ids.length)));
+        }
+        futures.set(i, perLabel);
+      }
+    }
+    for (int i = 0; i < inputs.size(); i++) {
+      if (futures.get(i) == null) {
+        continue;
+      }
+      try {
+        float[] scores = new float[labels.size()];
+        for (int j = 0; j < scores.length; j++) {
+          double sum = 0;
+          for (double lp : await(futures.get(i).get(j))) {
+            sum += lp;
+          }
+          scores[j] = (float) sum;
+        }
+        out.set(i, new ClassifyResult(labels, scores));
+      } catch (RowFailure e) {
+        out.set(i, ClassifyResult.failed(e.getMessage()));
+      }
+    }
+    return out;
+  }
+
+  // ---- token classification, embeddings, scores, tokenize ----------------------------------------
+
+  public List<TokenClassifyResult> tokenClassify(List<Input> inputs, InputPolicy policy) {
+    requireHead(weights.classifier, "token classification", "classifier.weight", "");
+    int width = weights.classifier.rows();
+    List<String> labels = labelNames(width);
+    return runPerRow(inputs, policy, ids -> new HeadRowsJob(ids, Head.TOKEN_CLASSIFIER, width, false),
+        (ids, rows) -> TaskResults.tokenClassify(ids, rows, width, labels, tokenizer.orElse(null)),
+        TokenClassifyResult::failed);
+  }
+
+  public List<EmbedResult> embed(List<Input> inputs, InputPolicy policy) {
+    return runPerRow(inputs, policy, ids -> new EmbedJob(ids, config.hiddenSize),
+        (ids, pooled) -> new EmbedResult(pooled[0], pooled[1], ids.length), EmbedResult::failed);
+  }
+
+  public List<ScoreResult> score(List<Input> inputs, InputPolicy policy) {
+    return runPerRow(inputs, policy, ids -> ids.length == 1 ? null : new ScoreJob(ids, 1),
+        (ids, logProbs) -> new ScoreResult(ids, logProbs == null ? new double[0] : logProbs), ScoreResult::failed);
+  }
+
+  public List<TokenizeResult> tokenize(List<Input> inputs, InputPolicy policy) {
+    List<TokenizeResult> out = new ArrayList<>(inputs.size());
+    for (Input input : inputs) {
+      PreparedInput in = prepare(input, config.maxPositionEmbeddings, policy, limitReason());
+      out.add(in.isNull() ? null : in.error != null ? TokenizeResult.failed(in.error) : new TokenizeResult(in.ids));
+    }
+    return out;
+  }
+
+  // ---- question answering --------------------------------------------------------------------
+
+  /** Extractive QA with the qa_outputs head over question + context tokens. */
+  public List<AnswerResult> answer(List<QaInput> inputs, int maxAnswerTokens, InputPolicy policy) {
+    requireHead(weights.qaOutputs, "question answering", "qa_outputs.weight", "");
+    if (maxAnswerTokens < 1) {
+      throw new IllegalArgumentException("max_answer_tokens must be >= 1, got " + maxAnswerTokens);
+    }
+    List<AnswerResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+    List<CompletableFuture<float[]>> futures = new ArrayList<>();
+    List<QaEncoding> encodings = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      futures.add(null);
+      QaEncoding enc = QaEncoding.of(inputs.get(i), tokenizer, config, policy);
+      encodings.add(enc);
+      if (enc == null) {
+        continue;
+      }
+      if (enc.error != null) {
+        out.set(i, AnswerResult.failed(enc.error));
+      } else {
+        futures.set(i, scheduler.submit(new HeadRowsJob(enc.ids, Head.QUESTION_ANSWERING, 2, false)));
+      }
+    }
+    for (int i = 0; i < inputs.size(); i++) {
+      if (futures.get(i) == null) {
+        continue;
+      }
+      try {
+        out.set(i, encodings.get(i).bestSpan(await(futures.get(i)), maxAnswerTokens, tokenizer.orElse(null)));
+      } catch (RowFailure e) {
+        out.set(i, AnswerResult.failed(e.getMessage()));
+      }
+    }
+    return out;
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------------
+
+  private interface JobFactory<J> {
+    Job<J> create(int[] ids);
+  }
+
+  private interface ResultBuilder<J, R> {
+    R build(int[] ids, J jobResult);
+  }
+
+  /** Prepares each row, submits all jobs, then waits and builds results in order. */
+  private <J, R> List<R> runPerRow(List<Input> inputs, InputPolicy policy, JobFactory<J> factory,
+      ResultBuilder<J, R> builder, java.util.function.Function<String, R> failed) {
+    List<R> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+    List<CompletableFuture<J>> futures = new ArrayList<>();
+    List<int[]> ids = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      PreparedInput in = prepare(inputs.get(i), config.maxPositionEmbeddings, policy, limitReason());
+      futures.add(null);
+      ids.add(in.ids);
+      if (in.error != null) {
+        out.set(i, failed.apply(in.error));
+      } else if (!in.isNull()) {
+        Job<J> job = factory.create(in.ids);
+        futures.set(i, job == null ? CompletableFuture.completedFuture(null) : scheduler.submit(job));
+      }
+    }
+    for (int i = 0; i < inputs.size(); i++) {
+      if (futures.get(i) == null) {
+        continue;
+      }
+      try {
+        out.set(i, builder.build(ids.get(i), await(futures.get(i))));
+      } catch (RowFailure e) {
+        out.set(i, failed.apply(e.getMessage()));
+      }
+    }
+    return out;
+  }
+
+  private PreparedInput prepare(Input input, int limit, InputPolicy policy, String why) {
+    int effective = policy.limit(limit);
+    String reason = effective < limit ? "max_input_tokens " + policy.maxInputTokens : why;
+    return PreparedInput.of(input, tokenizer, config.vocabSize, effective, policy, reason);
+  }
+
+  private String limitReason() {
+    return "max_position_embeddings " + config.maxPositionEmbeddings;
+  }
+
+  /** A row's job failed: its message becomes the row's error. */
+  private static final class RowFailure extends Exception {
+    RowFailure(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private static <T> T await(CompletableFuture<T> f) throws RowFailure {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RowFailure("interrupted while waiting for the engine");
+    } catch (ExecutionException | CompletionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      String msg = cause.getMessage() == null ? cause.toString() : cause.getMessage();
+      if (!(cause instanceof ModelException) && !(cause instanceof IllegalArgumentException)) {
+        LOG.warn("row failed", cause);
+      }
+      throw new RowFailure(msg);
+    }
+  }
+
+  /** HF's tokenizer.decode default: special tokens (eos) are kept, so text and ids agree. */
+  private String decode(int[] ids) {
+    return tokenizer.map(t -> t.decode(ids)).orElse(null);
+  }
+
+  private List<String> labelNames(int count) {
+    List<String> names = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      names.add(count == config.numLabels() ? config.id2label.get(i) : "LABEL_" + i);
+    }
+    return names;
+  }
+
+  private static void requireHead(Ops.Matrix head, String task, String tensor, String hint) {
+    if (head == null) {
+      throw new IllegalArgumentException("this model has no " + task + " head (no " + tensor
+          + " in its checkpoint)" + hint);
+    }
+  }
+
+  private static void requireSameSize(List<?> a, List<?> b) {
+    if (a.size() != b.size()) {
+      throw new IllegalArgumentException("got " + a.size() + " inputs but " + b.size() + " option sets");
+    }
+  }
+
+  private ModelInfo describe(Checkpoint checkpoint) {
+    long params = 0;
+    java.util.Set<String> dtypes = new java.util.TreeSet<>();
+    for (TensorView t : checkpoint.tensors().values()) {
+      if (!t.name.endsWith("attn.attention.bias") && !t.name.endsWith("attn.attention.masked_bias")) {
+        params += t.numel();
+        dtypes.add(t.dtype.name());
+      }
+    }
+    Map<String, String> tasks = new LinkedHashMap<>();
+    tasks.put("generate", "lm head" + (weights.lmHeadTied ? " (tied to wte)" : ""));
+    tasks.put("classify", weights.score != null ? "score head" : "zero-shot with labels only");
+    tasks.put("token-classify", weights.classifier != null ? "classifier head" : "unavailable: no classifier head");
+    tasks.put("answer", weights.qaOutputs != null ? "qa_outputs head" : "unavailable: no qa_outputs head");
+    tasks.put("embed", "final hidden states");
+    tasks.put("score", "lm head");
+    tasks.put("tokenize", tokenizer.isPresent() ? "tokenizer" : "unavailable: no tokenizer");
+    return new ModelInfo(path, config, dtypes.size() == 1 ? dtypes.iterator().next() : String.join("+", dtypes),
+        params, checkpoint.totalBytes(), tokenizer.isPresent(), weights.lmHeadTied,
+        weights.score == null ? null : labelNames(weights.score.rows()),
+        weights.classifier == null ? null : labelNames(weights.classifier.rows()), weights.qaOutputs != null,
+        ops.name(), options.threads, Collections.unmodifiableMap(tasks));
+  }
+
+  @Override
+  public void close() {
+    scheduler.close();
+    ops.close();
+  }
+}

@@ -1,0 +1,123 @@
+package dev.gptneo.engine.api;
+
+import java.util.Locale;
+
+/** How an engine runs. Immutable; build with {@link #builder()}. */
+public final class EngineOptions {
+  /** Which CPU kernels: the Vector API when the JVM has it, else the scalar reference. */
+  public enum Kernels { AUTO, VECTOR, SCALAR }
+
+  public final int threads;            // compute threads; default: available processors
+  public final Kernels kernels;        // default AUTO
+  public final String device;          // cpu | cuda | auto; default cpu
+  public final int maxBatchTokens;     // tokens per forward step (prompt chunks + decode tokens); default 512
+  public final int maxBatchSequences;  // sequences per step; default 64
+  public final long kvCacheBytes;      // KV cache budget; default a quarter of the max heap, at most 4 GB
+  public final int maxHeadRows;        // rows per head (LM logits) call; default 32
+
+  private EngineOptions(Builder b) {
+    threads = b.threads;
+    kernels = b.kernels;
+    device = b.device;
+    maxBatchTokens = b.maxBatchTokens;
+    maxBatchSequences = b.maxBatchSequences;
+    kvCacheBytes = b.kvCacheBytes;
+    maxHeadRows = b.maxHeadRows;
+  }
+
+  public static EngineOptions defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.threads = threads;
+    b.kernels = kernels;
+    b.device = device;
+    b.maxBatchTokens = maxBatchTokens;
+    b.maxBatchSequences = maxBatchSequences;
+    b.kvCacheBytes = kvCacheBytes;
+    b.maxHeadRows = maxHeadRows;
+    return b;
+  }
+
+  public static final class Builder {
+    private int threads = Runtime.getRuntime().availableProcessors();
+    private Kernels kernels = Kernels.AUTO;
+    private String device = "cpu";
+    private int maxBatchTokens = 512;
+    private int maxBatchSequences = 64;
+    private long kvCacheBytes = Math.min(4L << 30, Runtime.getRuntime().maxMemory() / 4);
+    private int maxHeadRows = 32;
+
+    public Builder threads(int v) {
+      threads = v;
+      return this;
+    }
+
+    public Builder kernels(Kernels v) {
+      kernels = v;
+      return this;
+    }
+
+    public Builder kernels(String v) {
+      try {
+        kernels = Kernels.valueOf(v.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("kernels must be auto, vector or scalar; got '" + v + "'");
+      }
+      return this;
+    }
+
+    public Builder device(String v) {
+      device = v.toLowerCase(Locale.ROOT);
+      return this;
+    }
+
+    public Builder maxBatchTokens(int v) {
+      maxBatchTokens = v;
+      return this;
+    }
+
+    public Builder maxBatchSequences(int v) {
+      maxBatchSequences = v;
+      return this;
+    }
+
+    public Builder kvCacheBytes(long v) {
+      kvCacheBytes = v;
+      return this;
+    }
+
+    public Builder maxHeadRows(int v) {
+      maxHeadRows = v;
+      return this;
+    }
+
+    public EngineOptions build() {
+      if (threads < 1) {
+        throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+      }
+      if (!device.equals("cpu") && !device.equals("cuda") && !device.equals("auto")) {
+        throw new IllegalArgumentException("device must be cpu, cuda or auto; got '" + device + "'");
+      }
+      if (maxBatchTokens < 1 || maxBatchSequences < 1 || maxHeadRows < 1) {
+        throw new IllegalArgumentException("batch limits must be >= 1");
+      }
+      if (kvCacheBytes < 1) {
+        throw new IllegalArgumentException("kvCacheBytes must be > 0");
+      }
+      return new EngineOptions(this);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "EngineOptions{threads=" + threads + ", kernels=" + kernels + ", device=" + device + ", maxBatchTokens="
+        + maxBatchTokens + ", maxBatchSequences=" + maxBatchSequences + ", kvCacheBytes=" + kvCacheBytes + "}";
+  }
+}

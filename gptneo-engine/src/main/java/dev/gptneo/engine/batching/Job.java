@@ -1,0 +1,72 @@
+package dev.gptneo.engine.batching;
+
+import dev.gptneo.engine.ops.SequenceCache;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One sequence in the scheduler: its tokens go through the model in chunks (prompt) and then one
+ * at a time (generation); after each step it receives the head outputs of the rows it wants.
+ *
+ * @param <R> what the job produces
+ */
+public abstract class Job<R> {
+  protected int[] tokens;   // (capacity) tokens known so far; generation appends
+  protected int length;     // valid entries of tokens
+  int fed;                  // tokens already run through the model (== cache length)
+  SequenceCache cache;
+  final CompletableFuture<R> future = new CompletableFuture<>();
+
+  protected Job(int[] prompt, int capacity) {
+    assert prompt.length > 0 && capacity >= prompt.length;
+    tokens = new int[capacity];
+    System.arraycopy(prompt, 0, tokens, 0, prompt.length);
+    length = prompt.length;
+  }
+
+  /** Most tokens this sequence will hold: the KV cache size. */
+  public final int capacity() {
+    return tokens.length;
+  }
+
+  public final int promptOrKnownLength() {
+    return length;
+  }
+
+  public final CompletableFuture<R> future() {
+    return future;
+  }
+
+  /** Tokens not yet run through the model. */
+  final int pending() {
+    return length - fed;
+  }
+
+  /** Tokens not yet run through the model; 0 once a prompt-only job has seen all of its rows. */
+  protected final int pendingTokens() {
+    return length - fed;
+  }
+
+  public abstract Head head();
+
+  /** Whether the head output at {@code position} is wanted; called for each row of a step. */
+  public abstract boolean wantsRow(int position);
+
+  /** Head output for the token at {@code position}: out[off..off+width). */
+  public abstract void accept(int position, float[] out, int off, int width);
+
+  /**
+   * Called after each step this job took part in, once its rows were delivered. Returns the
+   * result when the job is finished, else null (it may have appended tokens to feed next).
+   */
+  public abstract R afterStep();
+
+  /** Appends a token to feed in the next step (generation). */
+  protected final void append(int token) {
+    tokens[length++] = token;
+  }
+
+  /** True when every known token has been fed: the last row of this step is the newest position. */
+  protected final boolean isLastKnown(int position) {
+    return position == length - 1;
+  }
+}

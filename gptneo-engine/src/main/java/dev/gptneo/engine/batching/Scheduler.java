@@ -1,0 +1,292 @@
+package dev.gptneo.engine.batching;
+
+import dev.gptneo.engine.ModelException;
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.model.GptNeoModel;
+import dev.gptneo.engine.model.GptNeoWeights;
+import dev.gptneo.engine.ops.Step;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Continuous batching on one thread that owns the model. Callers on any thread {@link #submit} jobs;
+ * each step takes one token from every generating sequence, then fills the rest of the token
+ * budget with prompt chunks of running and newly admitted sequences. A finished sequence leaves at
+ * once and frees its KV cache; a waiting one joins at the next step when the cache budget allows.
+ */
+public final class Scheduler implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
+
+  private final GptNeoModel model;
+  private final GptNeoConfig config;
+  private final int maxSeqs;
+  private final long kvBudgetBytes;
+  private final Step step;
+  private final ConcurrentLinkedQueue<Job<?>> incoming = new ConcurrentLinkedQueue<>();
+  private final ArrayDeque<Job<?>> waiting = new ArrayDeque<>();
+  private final List<Job<?>> active = new ArrayList<>();
+  private final Thread thread;
+  private volatile boolean closed;
+  private long kvUsedBytes;
+
+  // per step, by sequence index in the step
+  private final Job<?>[] stepJobs;      // (maxSeqs)
+  private final int[] stepFedBefore;    // (maxSeqs)
+  // head rows of one step, by head
+  private final int[] headRows;         // (maxTokens) row in the step
+  private final int[] headPositions;    // (maxTokens) position in its sequence
+  private final Job<?>[] headJobs;      // (maxTokens)
+  private final int[] chunkRows;        // (maxHeadRows)
+  private final float[] headOut;        // (maxHeadRows, max(vocab, hidden))
+
+  /** Counters for metrics and benchmarks. */
+  public final AtomicLong steps = new AtomicLong();
+  public final AtomicLong tokensFed = new AtomicLong();
+  public final AtomicLong busyNanos = new AtomicLong();
+
+  public Scheduler(GptNeoModel model, int maxSeqs, long kvBudgetBytes) {
+    this.model = model;
+    this.config = model.config;
+    this.maxSeqs = maxSeqs;
+    this.kvBudgetBytes = kvBudgetBytes;
+    int maxTokens = model.maxTokens();
+    this.step = new Step(maxTokens, maxSeqs);
+    this.stepJobs = new Job<?>[maxSeqs];
+    this.stepFedBefore = new int[maxSeqs];
+    this.headRows = new int[maxTokens];
+    this.headPositions = new int[maxTokens];
+    this.headJobs = new Job<?>[maxTokens];
+    this.chunkRows = new int[model.maxHeadRows()];
+    this.headOut = new float[model.maxHeadRows() * Math.max(config.vocabSize, config.hiddenSize)];
+    this.thread = new Thread(this::loop, "gptneo-scheduler");
+    this.thread.setDaemon(true);
+    this.thread.start();
+  }
+
+  /** Queues a job; its future completes with the job's result or its error. */
+  public <R> CompletableFuture<R> submit(Job<R> job) {
+    if (closed) {
+      job.future.completeExceptionally(new IllegalStateException("the engine is closed"));
+      return job.future;
+    }
+    incoming.add(job);
+    LockSupport.unpark(thread);
+    return job.future;
+  }
+
+  /** Bytes of KV cache a sequence of this capacity takes (fp32 keys and values). */
+  public long cacheBytes(int capacity) {
+    long slots = 0;
+    for (int l = 0; l < config.numLayers; l++) {
+      slots += config.isLocal(l) ? Math.min(config.windowSize, capacity) : capacity;
+    }
+    return slots * config.hiddenSize * 2L * Float.BYTES;
+  }
+
+  private void loop() {
+    while (!closed) {
+      for (Job<?> j; (j = incoming.poll()) != null; ) {
+        waiting.add(j);
+      }
+      if (active.isEmpty() && waiting.isEmpty()) {
+        LockSupport.park(this);
+        continue;
+      }
+      long t0 = System.nanoTime();
+      int seqs = buildStep();
+      if (seqs == 0) {
+        LockSupport.parkNanos(this, 1_000_000);
+        continue;
+      }
+      try {
+        model.forward(step);
+      } catch (Throwable t) {
+        LOG.error("forward pass failed; failing the {} sequences of this step", seqs, t);
+        for (int s = 0; s < seqs; s++) {
+          finish(stepJobs[s], null, t);
+        }
+        continue;
+      }
+      for (int s = 0; s < seqs; s++) {
+        stepJobs[s].fed += step.newTokens(s);
+      }
+      deliverHeads(seqs);
+      for (int s = 0; s < seqs; s++) {
+        Job<?> job = stepJobs[s];
+        if (job.future.isDone()) {
+          continue; // failed while receiving its rows
+        }
+        try {
+          Object result = job.afterStep();
+          if (result != null) {
+            finish(job, result, null);
+          }
+        } catch (Throwable t) {
+          finish(job, null, t);
+        }
+      }
+      steps.incrementAndGet();
+      tokensFed.addAndGet(step.numTokens);
+      busyNanos.addAndGet(System.nanoTime() - t0);
+    }
+    failAll(new IllegalStateException("the engine was closed before this request finished"));
+  }
+
+  /** Fills the step: one token per generating sequence first, then prompt chunks. Returns sequences. */
+  private int buildStep() {
+    step.clear();
+    int budget = step.maxTokens();
+    int seqs = 0;
+    for (int pass = 0; pass < 2; pass++) {
+      for (Job<?> job : active) {
+        boolean decoding = job.pending() == 1;
+        if ((pass == 0) != decoding || job.pending() == 0 || budget == 0 || seqs == maxSeqs) {
+          continue;
+        }
+        int n = Math.min(job.pending(), budget);
+        seqs = addToStep(job, n, seqs);
+        budget -= n;
+      }
+    }
+    while (!waiting.isEmpty() && budget > 0 && seqs < maxSeqs && active.size() < maxSeqs) {
+      Job<?> job = waiting.peek();
+      long bytes = cacheBytes(job.capacity());
+      if (kvUsedBytes + bytes > kvBudgetBytes && !active.isEmpty()) {
+        break; // waits for running sequences to free their caches
+      }
+      waiting.poll();
+      if (job.future.isDone()) {
+        continue;
+      }
+      try {
+        job.cache = model.ops().newSequenceCache(config, job.capacity());
+      } catch (OutOfMemoryError e) {
+        finish(job, null, new ModelException("not enough memory for the KV cache of a " + job.capacity()
+            + "-token sequence; lower max_new_tokens or the batch size, or raise -Xmx"));
+        continue;
+      }
+      kvUsedBytes += bytes;
+      active.add(job);
+      int n = Math.min(job.pending(), budget);
+      seqs = addToStep(job, n, seqs);
+      budget -= n;
+    }
+    return seqs;
+  }
+
+  private int addToStep(Job<?> job, int n, int seqs) {
+    stepJobs[seqs] = job;
+    stepFedBefore[seqs] = job.fed;
+    step.add(job.cache, job.tokens, job.fed, n);
+    return seqs + 1;
+  }
+
+  private void deliverHeads(int seqs) {
+    GptNeoWeights w = model.weights;
+    for (Head head : Head.values()) {
+      int count = 0;
+      for (int s = 0; s < seqs; s++) {
+        Job<?> job = stepJobs[s];
+        if (job.head() != head || job.future.isDone()) {
+          continue;
+        }
+        for (int r = step.seqStart[s]; r < step.seqStart[s + 1]; r++) {
+          int pos = stepFedBefore[s] + r - step.seqStart[s];
+          if (job.wantsRow(pos)) {
+            headRows[count] = r;
+            headPositions[count] = pos;
+            headJobs[count] = job;
+            count++;
+          }
+        }
+      }
+      int chunk = model.maxHeadRows();
+      for (int from = 0; from < count; from += chunk) {
+        int n = Math.min(chunk, count - from);
+        System.arraycopy(headRows, from, chunkRows, 0, n);
+        int width;
+        switch (head) {
+          case LM:
+            model.head(w.lmHead, null, chunkRows, n, headOut);
+            width = config.vocabSize;
+            break;
+          case SEQUENCE_CLASSIFIER:
+            model.head(w.score, null, chunkRows, n, headOut);
+            width = w.score.rows();
+            break;
+          case TOKEN_CLASSIFIER:
+            model.head(w.classifier, w.classifierBias, chunkRows, n, headOut);
+            width = w.classifier.rows();
+            break;
+          case QUESTION_ANSWERING:
+            model.head(w.qaOutputs, w.qaBias, chunkRows, n, headOut);
+            width = 2;
+            break;
+          default:
+            model.readHidden(chunkRows, n, headOut);
+            width = config.hiddenSize;
+        }
+        for (int i = 0; i < n; i++) {
+          Job<?> job = headJobs[from + i];
+          if (job.future.isDone()) {
+            continue;
+          }
+          try {
+            job.accept(headPositions[from + i], headOut, i * width, width);
+          } catch (Throwable t) {
+            finish(job, null, t);
+          }
+        }
+      }
+      java.util.Arrays.fill(headJobs, 0, count, null);
+    }
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private void finish(Job job, Object result, Throwable error) {
+    if (active.remove(job)) {
+      kvUsedBytes -= cacheBytes(job.capacity());
+    }
+    if (job.cache != null) {
+      job.cache.close();
+      job.cache = null;
+    }
+    if (error != null) {
+      job.future.completeExceptionally(error);
+    } else {
+      job.future.complete(result);
+    }
+  }
+
+  private void failAll(Throwable error) {
+    for (Job<?> j : new ArrayList<>(active)) {
+      finish(j, null, error);
+    }
+    for (Job<?> j; (j = waiting.poll()) != null || (j = incoming.poll()) != null; ) {
+      finish(j, null, error);
+    }
+  }
+
+  /** Sequences running now and waiting to start. */
+  public int queued() {
+    return active.size() + waiting.size() + incoming.size();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    LockSupport.unpark(thread);
+    try {
+      thread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,184 @@
+package dev.gptneo.engine.generate;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How to generate, with Hugging Face's semantics and defaults. Greedy unless {@code doSample}.
+ * Immutable; build with {@link #builder()}. Invalid values fail in {@link Builder#build()} with a
+ * message that names the setting and its valid range.
+ */
+public final class GenerationParams {
+  public static final GenerationParams DEFAULT = builder().build();
+
+  public final int maxNewTokens;         // default 64
+  public final int minNewTokens;         // default 0: eos is suppressed before this many tokens
+  public final boolean doSample;         // default false (greedy)
+  public final double temperature;       // default 1.0
+  public final int topK;                 // default 50 when sampling (HF's default); 0 disables
+  public final double topP;              // default 1.0 (disabled)
+  public final double repetitionPenalty; // default 1.0 (disabled)
+  public final int noRepeatNgramSize;    // default 0 (disabled)
+  public final long seed;                // default 0; the sampling stream of a request depends only on this
+  public final List<String> stopStrings;
+  public final int[] stopTokenIds;       // besides the model's eos
+
+  private GenerationParams(Builder b) {
+    maxNewTokens = b.maxNewTokens;
+    minNewTokens = b.minNewTokens;
+    doSample = b.doSample;
+    temperature = b.temperature;
+    topK = b.topK;
+    topP = b.topP;
+    repetitionPenalty = b.repetitionPenalty;
+    noRepeatNgramSize = b.noRepeatNgramSize;
+    seed = b.seed;
+    stopStrings = Collections.unmodifiableList(new ArrayList<>(b.stopStrings));
+    stopTokenIds = b.stopTokenIds.clone();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.maxNewTokens = maxNewTokens;
+    b.minNewTokens = minNewTokens;
+    b.doSample = doSample;
+    b.temperature = temperature;
+    b.topK = topK;
+    b.topP = topP;
+    b.repetitionPenalty = repetitionPenalty;
+    b.noRepeatNgramSize = noRepeatNgramSize;
+    b.seed = seed;
+    b.stopStrings = new ArrayList<>(stopStrings);
+    b.stopTokenIds = stopTokenIds.clone();
+    return b;
+  }
+
+  public static final class Builder {
+    private int maxNewTokens = 64;
+    private int minNewTokens = 0;
+    private boolean doSample = false;
+    private double temperature = 1.0;
+    private int topK = 50;
+    private double topP = 1.0;
+    private double repetitionPenalty = 1.0;
+    private int noRepeatNgramSize = 0;
+    private long seed = 0;
+    private List<String> stopStrings = new ArrayList<>();
+    private int[] stopTokenIds = new int[0];
+
+    public Builder maxNewTokens(int v) {
+      maxNewTokens = v;
+      return this;
+    }
+
+    public Builder minNewTokens(int v) {
+      minNewTokens = v;
+      return this;
+    }
+
+    public Builder doSample(boolean v) {
+      doSample = v;
+      return this;
+    }
+
+    public Builder temperature(double v) {
+      temperature = v;
+      return this;
+    }
+
+    public Builder topK(int v) {
+      topK = v;
+      return this;
+    }
+
+    public Builder topP(double v) {
+      topP = v;
+      return this;
+    }
+
+    public Builder repetitionPenalty(double v) {
+      repetitionPenalty = v;
+      return this;
+    }
+
+    public Builder noRepeatNgramSize(int v) {
+      noRepeatNgramSize = v;
+      return this;
+    }
+
+    public Builder seed(long v) {
+      seed = v;
+      return this;
+    }
+
+    public Builder stopStrings(List<String> v) {
+      stopStrings = new ArrayList<>(v);
+      return this;
+    }
+
+    public Builder addStopString(String v) {
+      stopStrings.add(v);
+      return this;
+    }
+
+    public Builder stopTokenIds(int... v) {
+      stopTokenIds = v.clone();
+      return this;
+    }
+
+    public GenerationParams build() {
+      check(maxNewTokens >= 1, "max_new_tokens must be >= 1, got " + maxNewTokens);
+      check(minNewTokens >= 0 && minNewTokens <= maxNewTokens,
+          "min_new_tokens must be between 0 and max_new_tokens (" + maxNewTokens + "), got " + minNewTokens);
+      check(temperature > 0 && Double.isFinite(temperature),
+          "temperature must be > 0 (use greedy decoding instead of temperature 0), got " + temperature);
+      check(topK >= 0, "top_k must be >= 0 (0 disables it), got " + topK);
+      check(topP > 0 && topP <= 1, "top_p must be in (0, 1], got " + topP);
+      check(repetitionPenalty > 0 && Double.isFinite(repetitionPenalty),
+          "repetition_penalty must be > 0 (1.0 disables it), got " + repetitionPenalty);
+      check(noRepeatNgramSize >= 0, "no_repeat_ngram_size must be >= 0 (0 disables it), got " + noRepeatNgramSize);
+      for (String s : stopStrings) {
+        check(s != null && !s.isEmpty(), "stop strings must not be empty");
+      }
+      return new GenerationParams(this);
+    }
+
+    private static void check(boolean ok, String message) {
+      if (!ok) {
+        throw new IllegalArgumentException(message);
+      }
+    }
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof GenerationParams)) {
+      return false;
+    }
+    GenerationParams p = (GenerationParams) o;
+    return maxNewTokens == p.maxNewTokens && minNewTokens == p.minNewTokens && doSample == p.doSample
+        && temperature == p.temperature && topK == p.topK && topP == p.topP
+        && repetitionPenalty == p.repetitionPenalty && noRepeatNgramSize == p.noRepeatNgramSize && seed == p.seed
+        && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
+        noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds));
+  }
+
+  @Override
+  public String toString() {
+    return "GenerationParams{max_new_tokens=" + maxNewTokens + ", min_new_tokens=" + minNewTokens
+        + (doSample ? ", sample(temperature=" + temperature + ", top_k=" + topK + ", top_p=" + topP + ")" : ", greedy")
+        + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize
+        + ", seed=" + seed + ", stop=" + stopStrings + "}";
+  }
+}

@@ -1,0 +1,198 @@
+package dev.gptneo.engine.generate;
+
+import java.util.Arrays;
+
+/**
+ * Hugging Face's logits processors and warpers, in HF's order: repetition penalty, no-repeat
+ * n-gram, min-new-tokens (eos suppression); then, when sampling, temperature, top-k, top-p. Each
+ * works in place on one row of logits, {@code logits[0..vocab)}.
+ */
+public final class LogitsProcessors {
+  private LogitsProcessors() {}
+
+  /**
+   * HF RepetitionPenaltyLogitsProcessor: every token already in the sequence (prompt included)
+   * has its logit divided by the penalty when positive, multiplied when negative.
+   */
+  public static void repetitionPenalty(float[] logits, int[] seq, int len, float penalty, boolean[] seen) {
+    Arrays.fill(seen, false);
+    for (int i = 0; i < len; i++) {
+      int t = seq[i];
+      if (t >= 0 && t < logits.length && !seen[t]) {
+        seen[t] = true;
+        float s = logits[t];
+        logits[t] = s < 0 ? s * penalty : s / penalty;
+      }
+    }
+  }
+
+  /**
+   * HF NoRepeatNGramLogitsProcessor: bans every token that would complete an n-gram already
+   * present in the sequence (prompt included).
+   */
+  public static void noRepeatNgram(float[] logits, int[] seq, int len, int n) {
+    if (n <= 0 || len + 1 < n) {
+      return;
+    }
+    int prefixStart = len - (n - 1); // the last n-1 tokens
+    for (int start = 0; start + n <= len; start++) {
+      boolean match = true;
+      for (int i = 0; i < n - 1 && match; i++) {
+        match = seq[start + i] == seq[prefixStart + i];
+      }
+      if (match) {
+        int banned = seq[start + n - 1];
+        if (banned >= 0 && banned < logits.length) {
+          logits[banned] = Float.NEGATIVE_INFINITY;
+        }
+      }
+    }
+  }
+
+  /** HF MinNewTokensLengthLogitsProcessor: eos cannot be chosen before min_new_tokens. */
+  public static void suppressEos(float[] logits, int[] eosIds) {
+    for (int e : eosIds) {
+      if (e >= 0 && e < logits.length) {
+        logits[e] = Float.NEGATIVE_INFINITY;
+      }
+    }
+  }
+
+  public static void temperature(float[] logits, float temperature) {
+    if (temperature == 1f) {
+      return;
+    }
+    for (int i = 0; i < logits.length; i++) {
+      logits[i] = logits[i] / temperature;
+    }
+  }
+
+  /** HF TopKLogitsWarper: keeps logits >= the k-th largest (ties at the k-th are kept). */
+  public static void topK(float[] logits, int k, float[] scratch) {
+    if (k <= 0 || k >= logits.length) {
+      return;
+    }
+    System.arraycopy(logits, 0, scratch, 0, logits.length);
+    float kth = kthLargest(scratch, logits.length, k);
+    for (int i = 0; i < logits.length; i++) {
+      if (logits[i] < kth) {
+        logits[i] = Float.NEGATIVE_INFINITY;
+      }
+    }
+  }
+
+  /**
+   * HF TopPLogitsWarper: sorts ascending, removes tokens whose cumulative probability is
+   * &lt;= 1 - top_p, always keeping the most likely one. Only finite logits are sorted (after
+   * top-k there are few). {@code keys} and {@code probs} are scratch of vocab size.
+   */
+  public static void topP(float[] logits, double topP, long[] keys, float[] probs) {
+    if (topP >= 1.0) {
+      return;
+    }
+    softmax(logits, probs);
+    int n = 0;
+    for (int i = 0; i < logits.length; i++) {
+      if (logits[i] != Float.NEGATIVE_INFINITY) {
+        // ascending by logit; on ties the higher id sorts first, so lower ids rank as more likely
+        keys[n++] = ((long) sortableBits(logits[i]) << 32) | (Integer.MAX_VALUE - i);
+      }
+    }
+    Arrays.sort(keys, 0, n);
+    double cumulative = 0;
+    double threshold = 1.0 - topP;
+    for (int i = 0; i < n - 1; i++) { // the last (most likely) is always kept
+      int t = Integer.MAX_VALUE - (int) (keys[i] & 0xffffffffL);
+      cumulative += probs[t];
+      if (cumulative > threshold) {
+        break;
+      }
+      logits[t] = Float.NEGATIVE_INFINITY;
+    }
+  }
+
+  /** Float bits mapped so that signed int order equals float order. */
+  private static int sortableBits(float f) {
+    int b = Float.floatToIntBits(f);
+    return b >= 0 ? b : b ^ 0x7fffffff;
+  }
+
+  /** probs = softmax(logits), computed in double for a stable sum. */
+  public static void softmax(float[] logits, float[] probs) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (float l : logits) {
+      max = Math.max(max, l);
+    }
+    double sum = 0;
+    for (int i = 0; i < logits.length; i++) {
+      double e = logits[i] == Float.NEGATIVE_INFINITY ? 0 : Math.exp(logits[i] - max);
+      probs[i] = (float) e;
+      sum += e;
+    }
+    float inv = (float) (1.0 / sum);
+    for (int i = 0; i < logits.length; i++) {
+      probs[i] *= inv;
+    }
+  }
+
+  /** log(softmax(logits)[token]) for a slice, in double. */
+  public static double logProb(float[] logits, int off, int vocab, int token) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < vocab; i++) {
+      max = Math.max(max, logits[off + i]);
+    }
+    double sum = 0;
+    for (int i = 0; i < vocab; i++) {
+      sum += Math.exp(logits[off + i] - max);
+    }
+    return logits[off + token] - max - Math.log(sum);
+  }
+
+  /** Index of the largest value; the first one on ties, like torch.argmax. */
+  public static int argmax(float[] logits, int off, int n) {
+    int best = 0;
+    float bestValue = logits[off];
+    for (int i = 1; i < n; i++) {
+      if (logits[off + i] > bestValue) {
+        bestValue = logits[off + i];
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  /** The k-th largest of a[0..n) (1-based k), by quickselect; reorders a. */
+  static float kthLargest(float[] a, int n, int k) {
+    int lo = 0;
+    int hi = n - 1;
+    int target = k - 1; // index in descending order
+    while (lo < hi) {
+      float pivot = a[(lo + hi) >>> 1];
+      int i = lo;
+      int j = hi;
+      while (i <= j) {
+        while (a[i] > pivot) {
+          i++;
+        }
+        while (a[j] < pivot) {
+          j--;
+        }
+        if (i <= j) {
+          float t = a[i];
+          a[i] = a[j];
+          a[j] = t;
+          i++;
+          j--;
+        }
+      }
+      if (target <= j) {
+        hi = j;
+      } else if (target >= i) {
+        lo = i;
+      } else {
+        return a[target];
+      }
+    }
+    return a[target];
+  }
+}

@@ -1,0 +1,128 @@
+package dev.gptneo.engine.model;
+
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.ops.Ops.Activations;
+import dev.gptneo.engine.ops.Step;
+
+/**
+ * The GPT-Neo forward pass over one ragged {@link Step}, top to bottom, plus the heads. Scratch
+ * activations are allocated once for the largest step; nothing is allocated per step. Not
+ * thread-safe: one scheduler thread drives it.
+ */
+public final class GptNeoModel {
+  public final GptNeoConfig config;
+  public final GptNeoWeights weights;
+  private final Ops ops;
+  private final int maxTokens;
+  private final int maxHeadRows;
+
+  private final Activations x;       // (maxTokens, hidden) the residual stream
+  private final Activations normed;  // (maxTokens, hidden) layer-norm output
+  private final Activations q;       // (maxTokens, hidden)
+  private final Activations k;       // (maxTokens, hidden)
+  private final Activations v;       // (maxTokens, hidden)
+  private final Activations attn;    // (maxTokens, hidden) attention output, heads side by side
+  private final Activations mlp;     // (maxTokens, intermediate)
+  private final Activations headIn;  // (maxHeadRows, hidden) rows picked for a head
+  private final Activations logits;  // (maxHeadRows, vocab) LM head output
+  private final java.util.Map<Ops.Matrix, Activations> labelHeadOut = new java.util.IdentityHashMap<>(); // (maxHeadRows, labels)
+
+  public GptNeoModel(GptNeoConfig config, GptNeoWeights weights, Ops ops, int maxTokens, int maxHeadRows) {
+    this.config = config;
+    this.weights = weights;
+    this.ops = ops;
+    this.maxTokens = maxTokens;
+    this.maxHeadRows = maxHeadRows;
+    int d = config.hiddenSize;
+    x = ops.activations(maxTokens, d);
+    normed = ops.activations(maxTokens, d);
+    q = ops.activations(maxTokens, d);
+    k = ops.activations(maxTokens, d);
+    v = ops.activations(maxTokens, d);
+    attn = ops.activations(maxTokens, d);
+    mlp = ops.activations(maxTokens, config.intermediateSize);
+    headIn = ops.activations(maxHeadRows, d);
+    logits = ops.activations(maxHeadRows, config.vocabSize);
+    for (Ops.Matrix head : new Ops.Matrix[] {weights.score, weights.classifier, weights.qaOutputs}) {
+      if (head != null) {
+        labelHeadOut.put(head, ops.activations(maxHeadRows, head.rows()));
+      }
+    }
+  }
+
+  public Ops ops() {
+    return ops;
+  }
+
+  public int maxTokens() {
+    return maxTokens;
+  }
+
+  public int maxHeadRows() {
+    return maxHeadRows;
+  }
+
+  /** Sees the residual stream between layers (for layer-by-layer debugging against HF). */
+  public interface LayerProbe {
+    /** x: (numTokens, hidden); {@code layer} blocks have run so far. */
+    void afterLayer(int layer, Activations x, int numTokens);
+  }
+
+  /** Runs the step; afterwards {@link #hidden()} holds the final hidden states (after ln_f) of its tokens. */
+  public void forward(Step step) {
+    forward(step, null);
+  }
+
+  public void forward(Step step, LayerProbe probe) {
+    int n = step.numTokens;
+    assert n > 0 && n <= maxTokens;
+    GptNeoWeights w = weights;
+    float eps = config.layerNormEpsilon;
+    ops.embed(step, w.wte, w.wpe, x);                                  // x = wte[ids] + wpe[pos]
+    if (probe != null) {
+      probe.afterLayer(0, x, n);
+    }
+    for (int l = 0; l < config.numLayers; l++) {
+      GptNeoWeights.Layer layer = w.layers[l];
+      ops.layerNorm(x, layer.ln1Gamma, layer.ln1Beta, eps, normed, n);
+      ops.linear(normed, layer.q, null, q, n, Epilogue.STORE);
+      ops.linear(normed, layer.k, null, k, n, Epilogue.STORE);
+      ops.linear(normed, layer.v, null, v, n, Epilogue.STORE);
+      ops.attention(step, l, config.isLocal(l), config.windowSize, config.numHeads, q, k, v, attn);
+      ops.linear(attn, layer.out, layer.outBias, x, n, Epilogue.ADD);   // x += attn Wo^T + bo
+      ops.layerNorm(x, layer.ln2Gamma, layer.ln2Beta, eps, normed, n);
+      ops.linear(normed, layer.fc, layer.fcBias, mlp, n, Epilogue.GELU_NEW);
+      ops.linear(mlp, layer.proj, layer.projBias, x, n, Epilogue.ADD);  // x += gelu(..) Wp^T + bp
+      if (probe != null) {
+        probe.afterLayer(l + 1, x, n);
+      }
+    }
+    ops.commit(step);
+    ops.layerNorm(x, w.lnFGamma, w.lnFBeta, eps, normed, n);           // normed = final hidden states
+  }
+
+  /** Final hidden states of the last step: (numTokens, hidden). */
+  public Activations hidden() {
+    return normed;
+  }
+
+  /** Copies hidden rows to the host: dst (count, hidden). */
+  public void readHidden(int[] rows, int count, float[] dst) {
+    ops.gatherRows(normed, rows, count, headIn);
+    ops.read(headIn, count, dst);
+  }
+
+  /**
+   * Applies a head (a [labels, hidden] matrix plus optional bias) to hidden rows of the last step;
+   * dst receives (count, head.rows()) logits. count &lt;= maxHeadRows.
+   */
+  public void head(Ops.Matrix head, Ops.Vector bias, int[] rows, int count, float[] dst) {
+    assert count <= maxHeadRows;
+    ops.gatherRows(normed, rows, count, headIn);
+    Activations out = head == weights.lmHead ? logits : labelHeadOut.get(head);
+    ops.linear(headIn, head, bias, out, count, Epilogue.STORE);
+    ops.read(out, count, dst);
+  }
+}

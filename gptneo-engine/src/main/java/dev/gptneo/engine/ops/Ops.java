@@ -1,0 +1,71 @@
+package dev.gptneo.engine.ops;
+
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.weights.TensorView;
+
+/**
+ * The few operations a GPT-Neo forward pass needs. A backend (CPU scalar reference, CPU Vector
+ * API, CUDA) implements them on its own memory; {@code model.GptNeoModel} orchestrates them.
+ * Buffers are opaque handles owned by the backend.
+ */
+public interface Ops extends AutoCloseable {
+  /** A weight matrix in Hugging Face's [out, in] layout, prepared for this backend. */
+  interface Matrix {
+    int rows(); // out features
+
+    int cols(); // in features
+  }
+
+  /** A weight vector (bias, layer-norm gain). */
+  interface Vector {
+    int size();
+  }
+
+  /** fp32 activations, (rows, cols) row-major; {@code rows} is a capacity, calls say how many are valid. */
+  interface Activations {
+    int rows();
+
+    int cols();
+  }
+
+  /** A short description, e.g. "cpu-vector(threads=2, f32 512-bit)"; logged at startup. */
+  String name();
+
+  Matrix matrix(TensorView weight);
+
+  Vector vector(TensorView weight);
+
+  Activations activations(int rows, int cols);
+
+  SequenceCache newSequenceCache(GptNeoConfig config, int capacityTokens);
+
+  /** out[t] = wte[tokenIds[t]] + wpe[positions[t]] for the step's tokens. */
+  void embed(Step step, Matrix wte, Matrix wpe, Activations out);
+
+  /** out = layerNorm(x) * gamma + beta over each of the first {@code rows} rows. */
+  void layerNorm(Activations x, Vector gamma, Vector beta, float eps, Activations out, int rows);
+
+  /** x (rows, in) times w^T (in, out) plus bias (may be null), then the epilogue into out (rows, out). */
+  void linear(Activations x, Matrix w, Vector bias, Activations out, int rows, Epilogue epilogue);
+
+  /**
+   * Causal self-attention of the step's new tokens over their sequence's cached and new keys,
+   * without 1/sqrt(head_dim) scaling, then stores the new keys and values in each sequence's cache.
+   * A local layer lets position i see keys j with i - window &lt; j &lt;= i.
+   * q, k, v, out: (step.numTokens, hidden), heads side by side.
+   */
+  void attention(Step step, int layer, boolean local, int window, int numHeads, Activations q, Activations k,
+      Activations v, Activations out);
+
+  /** Marks the step's new tokens as cached (after every layer has stored them). */
+  void commit(Step step);
+
+  /** dst row i = src row rows[i], for i &lt; count. */
+  void gatherRows(Activations src, int[] rows, int count, Activations dst);
+
+  /** Copies the first {@code rows} rows to the host, row-major. */
+  void read(Activations x, int rows, float[] dst);
+
+  @Override
+  void close();
+}

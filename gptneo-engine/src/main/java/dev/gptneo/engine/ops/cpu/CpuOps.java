@@ -1,0 +1,177 @@
+package dev.gptneo.engine.ops.cpu;
+
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.ops.SequenceCache;
+import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.weights.TensorView;
+
+/** The CPU backend: heap activations, mapped weights, one {@link ComputePool} for all parallel work. */
+public final class CpuOps implements Ops {
+  /** Output features per linear task; a multiple of every vector width. */
+  private static final int MIN_COLS_PER_TASK = 64;
+
+  private final CpuKernels kernels;
+  private final ComputePool pool;
+  private final boolean ownsPool;
+
+  CpuOps(CpuKernels kernels, ComputePool pool, boolean ownsPool) {
+    this.kernels = kernels;
+    this.pool = pool;
+    this.ownsPool = ownsPool;
+  }
+
+  /**
+   * A CPU backend. AUTO takes the Vector API kernels when the JVM has the incubator module
+   * ({@code --add-modules jdk.incubator.vector}), else the scalar reference.
+   */
+  public static CpuOps create(dev.gptneo.engine.api.EngineOptions.Kernels kind, int threads) {
+    switch (kind) {
+      case SCALAR:
+        return scalar(threads);
+      case VECTOR:
+        if (!VectorSupport.available()) {
+          throw new IllegalStateException("vector kernels need the JVM flag --add-modules jdk.incubator.vector");
+        }
+        return new CpuOps(VectorSupport.kernels(), new ComputePool(threads), true);
+      default:
+        return VectorSupport.available()
+            ? new CpuOps(VectorSupport.kernels(), new ComputePool(threads), true)
+            : scalar(threads);
+    }
+  }
+
+  /** A backend over the plain reference kernels. */
+  public static CpuOps scalar(int threads) {
+    return new CpuOps(new ScalarKernels(), new ComputePool(threads), true);
+  }
+
+  @Override
+  public String name() {
+    return "cpu-" + kernels.name() + "(threads=" + pool.threads() + ")";
+  }
+
+  public int threads() {
+    return pool.threads();
+  }
+
+  @Override
+  public Matrix matrix(TensorView weight) {
+    CpuMatrix m = new CpuMatrix(weight);
+    kernels.prepare(m);
+    return m;
+  }
+
+  @Override
+  public Vector vector(TensorView weight) {
+    return new CpuVector(weight.toFloatArray());
+  }
+
+  @Override
+  public Activations activations(int rows, int cols) {
+    return new CpuActivations(rows, cols);
+  }
+
+  @Override
+  public SequenceCache newSequenceCache(GptNeoConfig config, int capacityTokens) {
+    return new CpuSequenceCache(config, capacityTokens);
+  }
+
+  @Override
+  public void embed(Step step, Matrix wte, Matrix wpe, Activations out) {
+    CpuMatrix te = (CpuMatrix) wte;
+    CpuMatrix pe = (CpuMatrix) wpe;
+    float[] o = ((CpuActivations) out).data; // (tokens, hidden)
+    int d = te.cols;
+    float[] posRow = new float[d];
+    for (int t = 0; t < step.numTokens; t++) {
+      te.readRow(step.tokenIds[t], o, t * d);
+      pe.readRow(step.positions[t], posRow, 0);
+      for (int i = 0; i < d; i++) {
+        o[t * d + i] += posRow[i];
+      }
+    }
+  }
+
+  @Override
+  public void layerNorm(Activations x, Vector gamma, Vector beta, float eps, Activations out, int rows) {
+    float[] xs = ((CpuActivations) x).data;
+    float[] os = ((CpuActivations) out).data;
+    float[] g = ((CpuVector) gamma).data;
+    float[] b = ((CpuVector) beta).data;
+    int d = x.cols();
+    int perTask = Math.max(1, (rows + 4 * pool.threads() - 1) / (4 * pool.threads()));
+    int tasks = (rows + perTask - 1) / perTask;
+    pool.parallelFor(tasks, task -> {
+      int end = Math.min(rows, (task + 1) * perTask);
+      for (int r = task * perTask; r < end; r++) {
+        kernels.layerNorm(xs, r * d, d, g, b, eps, os, r * d);
+      }
+    });
+  }
+
+  @Override
+  public void linear(Activations x, Matrix w, Vector bias, Activations out, int rows, Epilogue epilogue) {
+    CpuMatrix m = (CpuMatrix) w;
+    float[] xs = ((CpuActivations) x).data;
+    float[] os = ((CpuActivations) out).data;
+    float[] b = bias == null ? null : ((CpuVector) bias).data;
+    assert x.cols() == m.cols && out.cols() == m.rows : m.name + ": shape mismatch";
+    int n = m.rows;
+    int tasks = Math.max(1, Math.min(4 * pool.threads(), n / MIN_COLS_PER_TASK));
+    int perTask = roundUp((n + tasks - 1) / tasks, 16);
+    int realTasks = (n + perTask - 1) / perTask;
+    pool.parallelFor(realTasks, task -> {
+      int n0 = task * perTask;
+      kernels.linear(xs, rows, m, n0, Math.min(n, n0 + perTask), b, os, epilogue);
+    });
+  }
+
+  @Override
+  public void attention(Step step, int layer, boolean local, int window, int numHeads, Activations q, Activations k,
+      Activations v, Activations out) {
+    float[] qs = ((CpuActivations) q).data;
+    float[] ks = ((CpuActivations) k).data;
+    float[] vs = ((CpuActivations) v).data;
+    float[] os = ((CpuActivations) out).data;
+    int hidden = q.cols();
+    int headDim = hidden / numHeads;
+    pool.parallelFor(step.numSeqs * numHeads, task -> CpuAttention.attendHead(kernels, step, task / numHeads,
+        task % numHeads, layer, local, window, headDim, hidden, qs, ks, vs, os));
+    pool.parallelFor(step.numSeqs, seq -> CpuAttention.store(step, seq, layer, hidden, ks, vs));
+  }
+
+  @Override
+  public void commit(Step step) {
+    for (int s = 0; s < step.numSeqs; s++) {
+      ((CpuSequenceCache) step.caches[s]).length += step.newTokens(s);
+    }
+  }
+
+  @Override
+  public void gatherRows(Activations src, int[] rows, int count, Activations dst) {
+    float[] s = ((CpuActivations) src).data;
+    float[] d = ((CpuActivations) dst).data;
+    int cols = src.cols();
+    for (int i = 0; i < count; i++) {
+      System.arraycopy(s, rows[i] * cols, d, i * cols, cols);
+    }
+  }
+
+  @Override
+  public void read(Activations x, int rows, float[] dst) {
+    System.arraycopy(((CpuActivations) x).data, 0, dst, 0, rows * x.cols());
+  }
+
+  @Override
+  public void close() {
+    if (ownsPool) {
+      pool.close();
+    }
+  }
+
+  private static int roundUp(int v, int multiple) {
+    return (v + multiple - 1) / multiple * multiple;
+  }
+}

@@ -1,0 +1,44 @@
+package dev.gptneo.engine.ops.cpu;
+
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.ops.SequenceCache;
+
+/**
+ * Keys and values of one sequence. Position p of a layer lives in slot p % slots(layer): global
+ * layers have a slot for every position up to the capacity, local layers only {@code window_size}.
+ */
+final class CpuSequenceCache implements SequenceCache {
+  final float[][] keys;   // (layer) -> (slots, hidden)
+  final float[][] values; // (layer) -> (slots, hidden)
+  final int[] slots;      // (layer)
+  private final int capacity;
+  int length;
+
+  CpuSequenceCache(GptNeoConfig config, int capacity) {
+    this.capacity = capacity;
+    int layers = config.numLayers;
+    keys = new float[layers][];
+    values = new float[layers][];
+    slots = new int[layers];
+    for (int l = 0; l < layers; l++) {
+      slots[l] = config.isLocal(l) ? Math.min(config.windowSize, capacity) : capacity;
+      keys[l] = new float[slots[l] * config.hiddenSize];
+      values[l] = new float[slots[l] * config.hiddenSize];
+    }
+  }
+
+  @Override
+  public int length() {
+    return length;
+  }
+
+  @Override
+  public int capacity() {
+    return capacity;
+  }
+
+  @Override
+  public void close() {
+    // heap memory: the garbage collector frees it
+  }
+}
