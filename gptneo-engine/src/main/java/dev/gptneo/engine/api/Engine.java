@@ -56,7 +56,7 @@ public final class Engine implements AutoCloseable {
     this.config = GptNeoConfig.load(path);
     Checkpoint checkpoint = Checkpoint.open(path);
     this.tokenizer = Gpt2Tokenizer.load(path);
-    this.ops = Backends.create(options);
+    this.ops = Backends.create(options, checkpoint.totalBytes());
     try {
       this.weights = new GptNeoWeights(config, checkpoint, ops);
       GptNeoModel model = new GptNeoModel(config, weights, ops, options.maxBatchTokens, options.maxHeadRows);
@@ -148,14 +148,32 @@ public final class Engine implements AutoCloseable {
 
   // ---- classify -------------------------------------------------------------------------------
 
-  /** Classifies with the model's sequence-classification head (score.weight), pooled at the last token. */
+  /**
+   * Classifies with the model's sequence-classification head (score.weight), pooled as HF's
+   * GPTNeoForSequenceClassification pools: at the rightmost token that is not pad_token_id (the
+   * last token when the config has no pad id; the first when every token is a pad).
+   */
   public List<ClassifyResult> classify(List<Input> inputs, InputPolicy policy) {
     requireHead(weights.score, "sequence classification", "score.weight",
         "; pass candidate labels for zero-shot classification with the LM head instead");
     List<String> labels = labelNames(weights.score.rows());
     int width = weights.score.rows();
-    return runPerRow(inputs, policy, ids -> new HeadRowsJob(ids, Head.SEQUENCE_CLASSIFIER, width, true),
+    int pad = config.padTokenId;
+    return runPerRow(inputs, policy,
+        ids -> new HeadRowsJob(withoutTrailingPads(ids, pad), Head.SEQUENCE_CLASSIFIER, width, true),
         (ids, logits) -> new ClassifyResult(labels, logits), ClassifyResult::failed);
+  }
+
+  /**
+   * Causal attention: the hidden state at the last non-pad token does not depend on the pads
+   * after it, so dropping them pools where HF pools.
+   */
+  static int[] withoutTrailingPads(int[] ids, int pad) {
+    int n = ids.length;
+    while (pad >= 0 && n > 1 && ids[n - 1] == pad) {
+      n--;
+    }
+    return n == ids.length ? ids : Arrays.copyOf(ids, n);
   }
 
   /**

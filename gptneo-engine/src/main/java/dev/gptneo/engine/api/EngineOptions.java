@@ -7,8 +7,12 @@ public final class EngineOptions {
   /** Which CPU kernels: the Vector API when the JVM has it, else the scalar reference. */
   public enum Kernels { AUTO, VECTOR, SCALAR }
 
+  /** Where the fast kernels read weights: packed on the heap, or the memory-mapped checkpoint. */
+  public enum Weights { AUTO, PACKED, MAPPED }
+
   public final int threads;            // compute threads; default: available processors
   public final Kernels kernels;        // default AUTO
+  public final Weights weights;        // default AUTO: packed when the weights fit in half the heap
   public final String device;          // cpu | cuda | auto; default cpu
   public final int maxBatchTokens;     // tokens per forward step (prompt chunks + decode tokens); default 512
   public final int maxBatchSequences;  // sequences per step; default 64
@@ -18,6 +22,7 @@ public final class EngineOptions {
   private EngineOptions(Builder b) {
     threads = b.threads;
     kernels = b.kernels;
+    weights = b.weights;
     device = b.device;
     maxBatchTokens = b.maxBatchTokens;
     maxBatchSequences = b.maxBatchSequences;
@@ -37,6 +42,7 @@ public final class EngineOptions {
     Builder b = new Builder();
     b.threads = threads;
     b.kernels = kernels;
+    b.weights = weights;
     b.device = device;
     b.maxBatchTokens = maxBatchTokens;
     b.maxBatchSequences = maxBatchSequences;
@@ -48,6 +54,7 @@ public final class EngineOptions {
   public static final class Builder {
     private int threads = Runtime.getRuntime().availableProcessors();
     private Kernels kernels = Kernels.AUTO;
+    private Weights weights = Weights.AUTO;
     private String device = "cpu";
     private int maxBatchTokens = 512;
     private int maxBatchSequences = 64;
@@ -69,6 +76,20 @@ public final class EngineOptions {
         kernels = Kernels.valueOf(v.toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("kernels must be auto, vector or scalar; got '" + v + "'");
+      }
+      return this;
+    }
+
+    public Builder weights(Weights v) {
+      weights = v;
+      return this;
+    }
+
+    public Builder weights(String v) {
+      try {
+        weights = Weights.valueOf(v.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("weights must be auto, packed or mapped; got '" + v + "'");
       }
       return this;
     }
@@ -117,7 +138,7 @@ public final class EngineOptions {
 
   @Override
   public String toString() {
-    return "EngineOptions{threads=" + threads + ", kernels=" + kernels + ", device=" + device + ", maxBatchTokens="
+    return "EngineOptions{threads=" + threads + ", kernels=" + kernels + ", weights=" + weights + ", device=" + device + ", maxBatchTokens="
         + maxBatchTokens + ", maxBatchSequences=" + maxBatchSequences + ", kvCacheBytes=" + kvCacheBytes + "}";
   }
 }

@@ -15,13 +15,24 @@ final class QaEncoding {
   final int[] contextIds;   // context tokens after truncation
   final String error;
   final boolean fromText;
+  final String context;     // the context text (null for token-id input)
+  final int[] allContextIds; // the context's tokens before truncation
+  final int contextOffset;  // index of contextIds[0] in allContextIds (> 0 after left truncation)
 
   private QaEncoding(int[] ids, int contextStart, int[] contextIds, String error, boolean fromText) {
+    this(ids, contextStart, contextIds, error, fromText, null, contextIds, 0);
+  }
+
+  private QaEncoding(int[] ids, int contextStart, int[] contextIds, String error, boolean fromText, String context,
+      int[] allContextIds, int contextOffset) {
     this.ids = ids;
     this.contextStart = contextStart;
     this.contextIds = contextIds;
     this.error = error;
     this.fromText = fromText;
+    this.context = context;
+    this.allContextIds = allContextIds;
+    this.contextOffset = contextOffset;
   }
 
   private static QaEncoding error(String message) {
@@ -58,12 +69,14 @@ final class QaEncoding {
     PreparedInput ctx = PreparedInput.truncate(c, limit - q.length, policy,
         reason + " minus the question's " + q.length + " tokens");
     if (ctx.error != null) {
-      return error(ctx.error.replace("the input has", "question + context have").replace(c.length + " tokens",
-          (q.length + c.length) + " tokens"));
+      return error("question + context have " + (q.length + c.length) + " tokens, more than the limit of " + limit
+          + " (" + reason + "); shorten the context, or set truncation to left or right to cut the context (the"
+          + " question is never cut)");
     }
     int[] ids = Arrays.copyOf(q, q.length + ctx.ids.length);
     System.arraycopy(ctx.ids, 0, ids, q.length, ctx.ids.length);
-    return new QaEncoding(ids, q.length, ctx.ids, null, true);
+    int offset = ctx.truncated && policy.truncation == Truncation.LEFT ? c.length - ctx.ids.length : 0;
+    return new QaEncoding(ids, q.length, ctx.ids, null, true, in.context, c, offset);
   }
 
   /** rows: (tokens, 2) start and end logits. */
@@ -93,9 +106,54 @@ final class QaEncoding {
       String answer = tokenizer == null ? null : tokenizer.decode(Arrays.copyOfRange(ids, bestS, bestE + 1));
       return new AnswerResult(answer, bestS, bestE, bestS, bestE, score, start, end);
     }
-    int charStart = tokenizer.decode(contextIds, 0, bestS - contextStart).length();
-    String answer = tokenizer.decode(contextIds, bestS - contextStart, bestE + 1 - contextStart);
-    return new AnswerResult(answer, charStart, charStart + answer.length(), bestS, bestE, score, start, end);
+    // Character offsets into the caller's context: the span's byte range in the context's UTF-8
+    // (byte-level BPE is lossless), widened to whole characters when a token splits one.
+    int first = contextOffset + bestS - contextStart;
+    int last = contextOffset + bestE - contextStart; // inclusive
+    long byteStart = 0;
+    long byteEnd = 0;
+    for (int i = 0; i <= last; i++) {
+      int bytes = tokenizer.tokenBytes(allContextIds[i]).length;
+      if (i < first) {
+        byteStart += bytes;
+      }
+      byteEnd += bytes;
+    }
+    int[] chars = charRange(context, byteStart, byteEnd);
+    if (chars == null) { // the tokens do not spell the context byte for byte (e.g. unpaired surrogates)
+      int charStart = tokenizer.decode(allContextIds, 0, first).length();
+      String answer = tokenizer.decode(allContextIds, first, last + 1);
+      return new AnswerResult(answer, charStart, charStart + answer.length(), bestS, bestE, score, start, end);
+    }
+    return new AnswerResult(context.substring(chars[0], chars[1]), chars[0], chars[1], bestS, bestE, score, start,
+        end);
+  }
+
+  /**
+   * The char (UTF-16) range [start, end) of text whose UTF-8 bytes cover [byteStart, byteEnd): the
+   * start rounds down and the end up to whole code points. Null when the context's UTF-8 is
+   * shorter than byteEnd.
+   */
+  static int[] charRange(String text, long byteStart, long byteEnd) {
+    int charStart = -1;
+    long at = 0;
+    int i = 0;
+    while (i < text.length()) {
+      int cp = text.codePointAt(i);
+      int width = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      if (charStart < 0 && at + width > byteStart) {
+        charStart = i;
+      }
+      if (at >= byteEnd) {
+        break;
+      }
+      at += width;
+      i += Character.charCount(cp);
+    }
+    if (at < byteEnd || charStart < 0) {
+      return null;
+    }
+    return new int[] {charStart, i};
   }
 
   private static double softmaxAt(float[] logits, int from, int at) {

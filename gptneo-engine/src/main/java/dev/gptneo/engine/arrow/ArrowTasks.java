@@ -60,8 +60,10 @@ public final class ArrowTasks {
         int[] ids = new int[end - start];
         for (int j = start; j < end; j++) {
           Object o = child.getObject(j);
-          if (!(o instanceof Number)) {
-            throw new IllegalArgumentException("token id lists must hold integers; row " + i + " holds " + o);
+          boolean integral = o instanceof Integer || o instanceof Long || o instanceof Short || o instanceof Byte;
+          if (!integral || ((Number) o).longValue() != ((Number) o).intValue()) {
+            throw new IllegalArgumentException("token id lists must hold 32-bit integers; row " + i + " holds "
+                + (o == null ? "a null" : o + (integral ? "" : " (" + o.getClass().getSimpleName() + ")")));
           }
           ids[j - start] = ((Number) o).intValue();
         }

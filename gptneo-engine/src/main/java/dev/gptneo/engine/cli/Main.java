@@ -46,7 +46,7 @@ public final class Main {
       "                  (--temperature, --top-k or --top-p turn sampling on)",
       "  classify        {\"text\"|\"input_ids\"} -> {id, label, probabilities, logits}",
       "                  --labels a,b,c  zero-shot with the LM head instead of the classification head",
-      "  token-classify  {\"text\"|\"input_ids\"} -> {id, tokens, labels, logits}",
+      "  token-classify  {\"text\"|\"input_ids\"} -> {id, labels, logits}",
       "  answer          {\"question\", \"context\"}|{\"input_ids\"} -> {id, answer, start, end, score,",
       "                  start_logits, end_logits}   --max-answer-tokens N (30)",
       "  embed           {\"text\"|\"input_ids\"} -> {id, embedding}   --pooling mean|last (mean)",
@@ -92,6 +92,10 @@ public final class Main {
       stderr.println(USAGE);
       return 2;
     } catch (ModelException | TokenizerException e) {
+      stderr.println("gptneo: " + e.getMessage());
+      return 1;
+    } catch (IllegalArgumentException e) {
+      // a setting the engine refuses once it sees the model or the machine (e.g. --device cuda here)
       stderr.println("gptneo: " + e.getMessage());
       return 1;
     } catch (IOException e) {

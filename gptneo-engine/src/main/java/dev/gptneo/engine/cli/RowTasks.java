@@ -100,12 +100,6 @@ final class RowTasks {
   static JsonlRows.Task tokenClassify(Engine e, InputPolicy policy) {
     return task(textOrIds("text"), in -> e.tokenClassify(in, policy), (TokenClassifyResult r) -> {
       ObjectNode o = JsonlRows.JSON.createObjectNode();
-      if (r.tokens != null) {
-        ArrayNode tokens = o.putArray("tokens");
-        for (String t : r.tokens) {
-          tokens.add(t);
-        }
-      }
       ArrayNode labels = o.putArray("labels");
       for (String l : r.labels) {
         labels.add(l);
@@ -133,9 +127,7 @@ final class RowTasks {
     };
     return task(qa, in -> e.answer(in, maxAnswerTokens, policy), (AnswerResult r) -> {
       ObjectNode o = JsonlRows.JSON.createObjectNode();
-      if (r.answer != null) {
-        o.put("answer", r.answer);
-      }
+      o.put("answer", r.answer); // null when the model has no tokenizer to decode the span
       o.put("start", r.start);
       o.put("end", r.end);
       o.put("score", r.score);

@@ -98,6 +98,10 @@ public final class GptNeoConfig {
 
   /** Reads {@code dir/config.json}. */
   public static GptNeoConfig load(Path modelDir) {
+    if (!Files.isDirectory(modelDir)) {
+      throw new ModelException("model folder " + modelDir + " does not exist or is not a directory; pass a"
+          + " Hugging Face GPT-Neo folder (config.json + model.safetensors)");
+    }
     Path file = modelDir.resolve("config.json");
     if (!Files.isRegularFile(file)) {
       throw new ModelException("no config.json in " + modelDir + "; a Hugging Face model folder needs"

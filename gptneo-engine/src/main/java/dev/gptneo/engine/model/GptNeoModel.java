@@ -20,9 +20,7 @@ public final class GptNeoModel {
 
   private final Activations x;       // (maxTokens, hidden) the residual stream
   private final Activations normed;  // (maxTokens, hidden) layer-norm output
-  private final Activations q;       // (maxTokens, hidden)
-  private final Activations k;       // (maxTokens, hidden)
-  private final Activations v;       // (maxTokens, hidden)
+  private final Activations qkv;     // (maxTokens, 3 * hidden) [q | k | v]
   private final Activations attn;    // (maxTokens, hidden) attention output, heads side by side
   private final Activations mlp;     // (maxTokens, intermediate)
   private final Activations headIn;  // (maxHeadRows, hidden) rows picked for a head
@@ -38,9 +36,7 @@ public final class GptNeoModel {
     int d = config.hiddenSize;
     x = ops.activations(maxTokens, d);
     normed = ops.activations(maxTokens, d);
-    q = ops.activations(maxTokens, d);
-    k = ops.activations(maxTokens, d);
-    v = ops.activations(maxTokens, d);
+    qkv = ops.activations(maxTokens, 3 * d);
     attn = ops.activations(maxTokens, d);
     mlp = ops.activations(maxTokens, config.intermediateSize);
     headIn = ops.activations(maxHeadRows, d);
@@ -87,10 +83,8 @@ public final class GptNeoModel {
     for (int l = 0; l < config.numLayers; l++) {
       GptNeoWeights.Layer layer = w.layers[l];
       ops.layerNorm(x, layer.ln1Gamma, layer.ln1Beta, eps, normed, n);
-      ops.linear(normed, layer.q, null, q, n, Epilogue.STORE);
-      ops.linear(normed, layer.k, null, k, n, Epilogue.STORE);
-      ops.linear(normed, layer.v, null, v, n, Epilogue.STORE);
-      ops.attention(step, l, config.isLocal(l), config.windowSize, config.numHeads, q, k, v, attn);
+      ops.linear(normed, layer.qkv, null, qkv, n, Epilogue.STORE);       // [q | k | v] = normed Wqkv^T
+      ops.attention(step, l, config.isLocal(l), config.windowSize, config.numHeads, qkv, attn);
       ops.linear(attn, layer.out, layer.outBias, x, n, Epilogue.ADD);   // x += attn Wo^T + bo
       ops.layerNorm(x, layer.ln2Gamma, layer.ln2Beta, eps, normed, n);
       ops.linear(normed, layer.fc, layer.fcBias, mlp, n, Epilogue.GELU_NEW);

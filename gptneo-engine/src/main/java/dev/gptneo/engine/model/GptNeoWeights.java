@@ -19,7 +19,7 @@ public final class GptNeoWeights {
   /** One transformer block. Matrices are [out, in]. */
   public static final class Layer {
     public final Ops.Vector ln1Gamma, ln1Beta;   // (hidden)
-    public final Ops.Matrix q, k, v;             // (hidden, hidden), no bias
+    public final Ops.Matrix qkv;                 // (3 * hidden, hidden): q, k, v stacked; no bias
     public final Ops.Matrix out;                 // (hidden, hidden)
     public final Ops.Vector outBias;             // (hidden)
     public final Ops.Vector ln2Gamma, ln2Beta;   // (hidden)
@@ -34,9 +34,8 @@ public final class GptNeoWeights {
       int inter = l.config.intermediateSize;
       ln1Gamma = l.vector(p + "ln_1.weight", d);
       ln1Beta = l.vector(p + "ln_1.bias", d);
-      q = l.matrix(p + "attn.attention.q_proj.weight", d, d);
-      k = l.matrix(p + "attn.attention.k_proj.weight", d, d);
-      v = l.matrix(p + "attn.attention.v_proj.weight", d, d);
+      qkv = l.ops.matrix(l.get(p + "attn.attention.q_proj.weight", d, d), l.get(p + "attn.attention.k_proj.weight", d, d),
+          l.get(p + "attn.attention.v_proj.weight", d, d));
       out = l.matrix(p + "attn.attention.out_proj.weight", d, d);
       outBias = l.vector(p + "attn.attention.out_proj.bias", d);
       ln2Gamma = l.vector(p + "ln_2.weight", d);

@@ -31,7 +31,8 @@ public interface Ops extends AutoCloseable {
   /** A short description, e.g. "cpu-vector(threads=2, f32 512-bit)"; logged at startup. */
   String name();
 
-  Matrix matrix(TensorView weight);
+  /** One weight, or several of the same shape stacked along the out dimension (q, k, v as one). */
+  Matrix matrix(TensorView... stacked);
 
   Vector vector(TensorView weight);
 
@@ -52,10 +53,10 @@ public interface Ops extends AutoCloseable {
    * Causal self-attention of the step's new tokens over their sequence's cached and new keys,
    * without 1/sqrt(head_dim) scaling, then stores the new keys and values in each sequence's cache.
    * A local layer lets position i see keys j with i - window &lt; j &lt;= i.
-   * q, k, v, out: (step.numTokens, hidden), heads side by side.
+   * qkv: (step.numTokens, 3 * hidden) as [q | k | v], heads side by side in each;
+   * out: (step.numTokens, hidden).
    */
-  void attention(Step step, int layer, boolean local, int window, int numHeads, Activations q, Activations k,
-      Activations v, Activations out);
+  void attention(Step step, int layer, boolean local, int window, int numHeads, Activations qkv, Activations out);
 
   /** Marks the step's new tokens as cached (after every layer has stored them). */
   void commit(Step step);

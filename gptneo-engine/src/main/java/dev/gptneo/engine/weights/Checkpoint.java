@@ -64,8 +64,10 @@ public final class Checkpoint {
         }
       } else if (Files.exists(dir.resolve("pytorch_model.bin")) || Files.exists(dir.resolve("pytorch_model.bin.index.json"))) {
         throw new ModelException(dir + " holds only pytorch_model.bin (a pickle, which this engine never loads because"
-            + " unpickling can run code). Convert it once with Python: from transformers import AutoModel;"
-            + " AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)");
+            + " unpickling can run code). Convert it once to model.safetensors with Python, using the class named in"
+            + " config.json's \"architectures\" so that no head is dropped: from transformers import"
+            + " GPTNeoForCausalLM; GPTNeoForCausalLM.from_pretrained(dir).save_pretrained(dir,"
+            + " safe_serialization=True)");
       } else {
         throw new ModelException("no weights in " + dir + ": expected model.safetensors or"
             + " model.safetensors.index.json with its shards");

@@ -117,7 +117,12 @@ public final class SafetensorsFile {
       if (shape[i] < 0) {
         throw corrupt(path, "tensor '" + name + "' has a negative or non-integer dimension " + shapeNode);
       }
-      numel = Math.multiplyExact(numel, shape[i]);
+      try {
+        numel = Math.multiplyExact(numel, shape[i]);
+        Math.multiplyExact(numel, (long) dtype.bytes);
+      } catch (ArithmeticException overflow) {
+        throw corrupt(path, "tensor '" + name + "' has shape " + shapeNode + ", too large to be real");
+      }
     }
     long begin = offsets.get(0).asLong(-1);
     long end = offsets.get(1).asLong(-1);

@@ -30,7 +30,7 @@ class DemoGoldenTest {
     golden = new ObjectMapper().readTree(Goldens.path("golden/demo_golden.json").toFile());
   }
 
-  static Engine engine(EngineOptions.Kernels kernels) {
+  static Engine engine(Engines.Path3 kernels) {
     return Engines.get(Goldens.demoModel(), kernels);
   }
 
@@ -50,8 +50,8 @@ class DemoGoldenTest {
 
   /** All 8 prompts as one batch: ids and text equal HF's greedy output (and so the solo output). */
   @ParameterizedTest
-  @EnumSource(names = {"VECTOR", "SCALAR"})
-  void greedyIdsAndTextForAllPrompts(EngineOptions.Kernels kernels) {
+  @EnumSource(Engines.Path3.class)
+  void greedyIdsAndTextForAllPrompts(Engines.Path3 kernels) {
     Engine e = engine(kernels);
     List<Input> in = new ArrayList<>();
     for (JsonNode g : golden.get("greedy")) {
@@ -70,8 +70,8 @@ class DemoGoldenTest {
   }
 
   @ParameterizedTest
-  @EnumSource(names = {"VECTOR", "SCALAR"})
-  void penalizedIdsAndText(EngineOptions.Kernels kernels) {
+  @EnumSource(Engines.Path3.class)
+  void penalizedIdsAndText(Engines.Path3 kernels) {
     Engine e = engine(kernels);
     List<Input> in = new ArrayList<>();
     Map<Integer, int[]> promptIds = new HashMap<>();
@@ -98,7 +98,7 @@ class DemoGoldenTest {
   @Test
   void tokenLogprobs() {
     JsonNode s = golden.get("score");
-    ScoreResult r = engine(EngineOptions.Kernels.VECTOR).score(List.of(Input.ids(ints(s.get("input_ids")))),
+    ScoreResult r = engine(Engines.Path3.PACKED).score(List.of(Input.ids(ints(s.get("input_ids")))),
         InputPolicy.DEFAULT).get(0);
     JsonNode expected = s.get("token_logprobs");
     assertEquals(expected.size(), r.tokenLogprobs.length);
@@ -123,7 +123,7 @@ class DemoGoldenTest {
     for (JsonNode row : rows) {
       in.add(Input.text(textById.get(row.get("id").asText())));
     }
-    List<ClassifyResult> results = engine(EngineOptions.Kernels.VECTOR)
+    List<ClassifyResult> results = engine(Engines.Path3.PACKED)
         .classify(in, new InputPolicy(256, Truncation.RIGHT));
     int correct = 0;
     double maxErr = 0;

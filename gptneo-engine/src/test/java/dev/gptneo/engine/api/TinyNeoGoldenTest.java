@@ -28,7 +28,7 @@ class TinyNeoGoldenTest {
     golden = Goldens.tensors("golden/tiny-neo/golden.safetensors");
   }
 
-  static Engine engine(String head, EngineOptions.Kernels kernels) {
+  static Engine engine(String head, Engines.Path3 kernels) {
     return Engines.get(Goldens.path("golden/tiny-neo/" + head), kernels);
   }
 
@@ -51,8 +51,8 @@ class TinyNeoGoldenTest {
   }
 
   @ParameterizedTest
-  @EnumSource(names = {"VECTOR", "SCALAR"})
-  void greedyAloneAndAsOneBatch(EngineOptions.Kernels kernels) {
+  @EnumSource(Engines.Path3.class)
+  void greedyAloneAndAsOneBatch(Engines.Path3 kernels) {
     Engine lm = engine("causal-lm", kernels);
     GenerationParams params = GenerationParams.builder().maxNewTokens(60).build();
     List<GenerateResult> batch = lm.generate(prompts(), params, InputPolicy.DEFAULT);
@@ -70,8 +70,8 @@ class TinyNeoGoldenTest {
 
   /** HF's left-padded batch: strip the padding by the attention mask, run as one ragged batch. */
   @ParameterizedTest
-  @EnumSource(names = {"VECTOR", "SCALAR"})
-  void leftPaddedBatchGolden(EngineOptions.Kernels kernels) {
+  @EnumSource(Engines.Path3.class)
+  void leftPaddedBatchGolden(Engines.Path3 kernels) {
     int[] padded = ids("greedy_batch.left_padded_input_ids");
     int[] mask = ids("greedy_batch.attention_mask");
     int[] outputs = ids("greedy_batch.output_ids");
@@ -98,8 +98,8 @@ class TinyNeoGoldenTest {
   }
 
   @ParameterizedTest
-  @EnumSource(names = {"VECTOR", "SCALAR"})
-  void repetitionPenaltyAndNoRepeatNgram(EngineOptions.Kernels kernels) {
+  @EnumSource(Engines.Path3.class)
+  void repetitionPenaltyAndNoRepeatNgram(Engines.Path3 kernels) {
     GenerationParams params = GenerationParams.builder().maxNewTokens(60).repetitionPenalty(1.3)
         .noRepeatNgramSize(3).build();
     GenerateResult r = engine("causal-lm", kernels).generate(List.of(prompts().get(1)), params, InputPolicy.DEFAULT)
@@ -108,8 +108,8 @@ class TinyNeoGoldenTest {
   }
 
   @ParameterizedTest
-  @EnumSource(names = {"VECTOR", "SCALAR"})
-  void sequenceClassificationAloneAndRightPaddedBatch(EngineOptions.Kernels kernels) {
+  @EnumSource(Engines.Path3.class)
+  void sequenceClassificationAloneAndRightPaddedBatch(Engines.Path3 kernels) {
     Engine e = engine("seq-cls", kernels);
     List<ClassifyResult> results = e.classify(prompts(), InputPolicy.DEFAULT);
     float[] batchLogits = golden.get("seq_cls_batch.logits").toFloatArray();
@@ -122,8 +122,8 @@ class TinyNeoGoldenTest {
   }
 
   @ParameterizedTest
-  @EnumSource(names = {"VECTOR", "SCALAR"})
-  void tokenClassificationLogits(EngineOptions.Kernels kernels) {
+  @EnumSource(Engines.Path3.class)
+  void tokenClassificationLogits(Engines.Path3 kernels) {
     List<TokenClassifyResult> results = engine("token-cls", kernels).tokenClassify(prompts(), InputPolicy.DEFAULT);
     for (int p = 0; p < 4; p++) {
       float[] expected = golden.get("token_cls." + p + ".logits").toFloatArray();
@@ -136,8 +136,8 @@ class TinyNeoGoldenTest {
   }
 
   @ParameterizedTest
-  @EnumSource(names = {"VECTOR", "SCALAR"})
-  void questionAnsweringStartEndLogits(EngineOptions.Kernels kernels) {
+  @EnumSource(Engines.Path3.class)
+  void questionAnsweringStartEndLogits(Engines.Path3 kernels) {
     List<QaInput> in = new ArrayList<>();
     for (int p = 0; p < 4; p++) {
       in.add(QaInput.ids(ids("forward." + p + ".input_ids")));
@@ -154,7 +154,7 @@ class TinyNeoGoldenTest {
 
   /** A prompt split into many steps (token budget 16) gives the same tokens. */
   @ParameterizedTest
-  @EnumSource(names = {"SCALAR"})
+  @EnumSource(names = {"SCALAR", "VECTOR"})
   void chunkedPrefillGivesTheSameGreedyTokens(EngineOptions.Kernels kernels) {
     try (Engine small = Engine.open(Goldens.path("golden/tiny-neo/causal-lm"),
         EngineOptions.builder().threads(2).kernels(kernels).maxBatchTokens(16).maxBatchSequences(3).build())) {

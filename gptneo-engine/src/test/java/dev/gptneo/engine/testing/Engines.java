@@ -20,10 +20,35 @@ public final class Engines {
   private Engines() {}
 
   public static Engine get(Path dir, EngineOptions.Kernels kernels) {
+    return get(dir, kernels, EngineOptions.Weights.AUTO);
+  }
+
+  /** The kernel paths every golden test runs on. */
+  public enum Path3 {
+    /** Vector API over weights packed on the heap. */
+    PACKED,
+    /** Vector API over the memory-mapped checkpoint (the low-memory path). */
+    MAPPED,
+    /** The scalar reference. */
+    SCALAR
+  }
+
+  public static Engine get(Path dir, Path3 path) {
+    switch (path) {
+      case PACKED:
+        return get(dir, EngineOptions.Kernels.VECTOR, EngineOptions.Weights.PACKED);
+      case MAPPED:
+        return get(dir, EngineOptions.Kernels.VECTOR, EngineOptions.Weights.MAPPED);
+      default:
+        return get(dir, EngineOptions.Kernels.SCALAR, EngineOptions.Weights.AUTO);
+    }
+  }
+
+  public static Engine get(Path dir, EngineOptions.Kernels kernels, EngineOptions.Weights weights) {
     if (kernels == EngineOptions.Kernels.VECTOR) {
       assumeTrue(VectorSupport.available(), "Vector API not in this JVM");
     }
-    return OPEN.computeIfAbsent(dir + "|" + kernels,
-        k -> Engine.open(dir, EngineOptions.builder().threads(2).kernels(kernels).build()));
+    return OPEN.computeIfAbsent(dir + "|" + kernels + "|" + weights,
+        k -> Engine.open(dir, EngineOptions.builder().threads(2).kernels(kernels).weights(weights).build()));
   }
 }

@@ -1,79 +1,128 @@
 package dev.gptneo.engine.ops.cpu;
 
 import dev.gptneo.engine.ops.Step;
+import java.util.Arrays;
 
 /**
  * GPT-Neo attention for one (sequence, head) of a step: scores without 1/sqrt(d) scaling, an
  * fp32 softmax, then the weighted sum of values. Keys before the step come from the sequence's
- * cache, the step's own keys from the fresh k/v rows. A local layer visits only the keys inside
- * its window: the rest are skipped, not masked. Keys are visited in position order, so a token's
- * result does not depend on how its prompt was split into steps.
+ * cache, the step's own keys from the fresh qkv rows. A local layer visits only the keys inside
+ * its window: the rest are skipped, not masked. Every sum runs over keys in position order, so a
+ * token's result does not depend on how its prompt was split into steps or what else was batched.
  */
 final class CpuAttention {
-  private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[256]);
+  /** Queries that share each key and value load. */
+  private static final int QUERY_BLOCK = 4;
+
+  /** Per-thread scratch: scores of a block of queries, and the step's own keys transposed. */
+  private static final class Scratch {
+    float[] scores = new float[0];  // (QUERY_BLOCK, rowStride): keys from the block's first key
+    float[] freshKt = new float[0]; // (headDim, newTokens)
+    final int[] qOffs = new int[QUERY_BLOCK];
+    final int[] outOffs = new int[QUERY_BLOCK];
+  }
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private CpuAttention() {}
 
+  /**
+   * qkv: (tokens, 3 * hidden) as [q | k | v]; out: (tokens, hidden). Cache keys are stored
+   * transposed per head, (head, headDim, slots); values as rows, (slots, hidden). Queries go in
+   * blocks of four over the union of their key ranges; keys outside a query's own range get weight
+   * zero, which leaves its sums exactly as if it ran alone.
+   */
   static void attendHead(CpuKernels kernels, Step step, int seq, int head, int layer, boolean local, int window,
-      int headDim, int hidden, float[] q, float[] k, float[] v, float[] out) {
+      int headDim, int hidden, float[] qkv, float[] out) {
     CpuSequenceCache cache = (CpuSequenceCache) step.caches[seq];
-    float[] cacheK = cache.keys[layer];   // (slots, hidden)
+    float[] cacheKt = cache.keys[layer];  // (heads, headDim, slots)
     float[] cacheV = cache.values[layer]; // (slots, hidden)
     int slots = cache.slots[layer];
     int past = step.pastLen[seq];
     int firstRow = step.seqStart[seq];
-    int newTokens = step.seqStart[seq + 1] - firstRow;
+    int n = step.seqStart[seq + 1] - firstRow;
+    int stride = 3 * hidden;
     int hOff = head * headDim;
-    float[] scores = SCORES.get();
-    if (scores.length < past + newTokens) {
-      scores = new float[Math.max(past + newTokens, 2 * scores.length)];
-      SCORES.set(scores);
+    int ktHead = hOff * slots;            // this head's (headDim, slots) block
+    int rowStride = past + n + CpuKernels.PAD;
+    Scratch s = SCRATCH.get();
+    if (s.scores.length < QUERY_BLOCK * rowStride) {
+      s.scores = new float[Math.max(QUERY_BLOCK * rowStride, 2 * s.scores.length)];
     }
-    for (int t = 0; t < newTokens; t++) {
-      int pos = past + t;
-      int row = firstRow + t;
-      int lo = local ? Math.max(0, pos - window + 1) : 0;
-      int qOff = row * hidden + hOff;
-      float max = Float.NEGATIVE_INFINITY;
-      for (int j = lo; j <= pos; j++) {
-        float s = j < past
-            ? kernels.dot(q, qOff, cacheK, (j % slots) * hidden + hOff, headDim)
-            : kernels.dot(q, qOff, k, (firstRow + j - past) * hidden + hOff, headDim);
-        scores[j - lo] = s;
-        max = Math.max(max, s);
+    if (s.freshKt.length < headDim * n + CpuKernels.PAD) {
+      s.freshKt = new float[Math.max(headDim * n + CpuKernels.PAD, 2 * s.freshKt.length)];
+    }
+    float[] scores = s.scores;
+    float[] freshKt = s.freshKt;          // (headDim, n)
+    for (int i = 0; i < n; i++) {
+      int src = (firstRow + i) * stride + hidden + hOff;
+      for (int d = 0; d < headDim; d++) {
+        freshKt[d * n + i] = qkv[src + d];
       }
-      float sum = 0f;
-      for (int j = lo; j <= pos; j++) {
-        float e = (float) Math.exp(scores[j - lo] - max);
-        scores[j - lo] = e;
-        sum += e;
+    }
+    for (int t0 = 0; t0 < n; t0 += QUERY_BLOCK) {
+      int nq = Math.min(QUERY_BLOCK, n - t0);
+      int lo = local ? Math.max(0, past + t0 - window + 1) : 0; // the block's first key
+      int hi = past + t0 + nq - 1;                               // and last
+      for (int r = 0; r < nq; r++) {
+        s.qOffs[r] = (firstRow + t0 + r) * stride + hOff;
+        s.outOffs[r] = (firstRow + t0 + r) * hidden + hOff;
       }
-      float inv = 1f / sum;
-      int oOff = row * hidden + hOff;
-      java.util.Arrays.fill(out, oOff, oOff + headDim, 0f);
-      for (int j = lo; j <= pos; j++) {
-        float w = scores[j - lo] * inv;
-        if (j < past) {
-          kernels.axpy(w, cacheV, (j % slots) * hidden + hOff, out, oOff, headDim);
-        } else {
-          kernels.axpy(w, v, (firstRow + j - past) * hidden + hOff, out, oOff, headDim);
+      // scores: cached keys [lo, past) in ring runs, then fresh keys [max(lo, past), hi]
+      int k = 0;
+      for (int j = lo; j < past; ) {
+        int slot = j % slots;
+        int run = Math.min(past - j, slots - slot);
+        kernels.scores(qkv, s.qOffs, nq, headDim, cacheKt, ktHead + slot, slots, run, scores, k, rowStride);
+        j += run;
+        k += run;
+      }
+      int f0 = Math.max(lo, past) - past;
+      int freshCount = hi - past - f0 + 1;
+      kernels.scores(qkv, s.qOffs, nq, headDim, freshKt, f0, n, freshCount, scores, k, rowStride);
+      int width = hi - lo + 1;
+      for (int r = 0; r < nq; r++) {
+        int pos = past + t0 + r;
+        int from = (local ? Math.max(0, pos - window + 1) : 0) - lo;
+        int row = r * rowStride;
+        int keys = pos - lo - from + 1;
+        float inv = 1f / kernels.softmaxNumerators(scores, row + from, keys);
+        for (int i = row + from; i < row + from + keys; i++) {
+          scores[i] *= inv;                                         // softmax weights
         }
+        Arrays.fill(scores, row, row + from, 0f);                   // before this query's window
+        Arrays.fill(scores, row + pos - lo + 1, row + width, 0f);   // after it (causal)
+        Arrays.fill(out, s.outOffs[r], s.outOffs[r] + headDim, 0f);
       }
+      k = 0;
+      for (int j = lo; j < past; ) {
+        int slot = j % slots;
+        int run = Math.min(past - j, slots - slot);
+        kernels.weightedSum(scores, k, rowStride, nq, run, cacheV, slot * hidden + hOff, hidden, headDim, out,
+            s.outOffs);
+        j += run;
+        k += run;
+      }
+      kernels.weightedSum(scores, k, rowStride, nq, freshCount, qkv,
+          (firstRow + f0) * stride + 2 * hidden + hOff, stride, headDim, out, s.outOffs);
     }
   }
 
   /** Stores the step's new keys and values of one sequence; a ring keeps only the last {@code slots}. */
-  static void store(Step step, int seq, int layer, int hidden, float[] k, float[] v) {
+  static void store(Step step, int seq, int layer, int hidden, int headDim, float[] qkv) {
     CpuSequenceCache cache = (CpuSequenceCache) step.caches[seq];
     int slots = cache.slots[layer];
+    float[] kt = cache.keys[layer];
     int past = step.pastLen[seq];
     int firstRow = step.seqStart[seq];
     int end = past + step.seqStart[seq + 1] - firstRow;
     for (int pos = Math.max(past, end - slots); pos < end; pos++) {
-      int src = (firstRow + pos - past) * hidden;
-      int dst = (pos % slots) * hidden;
-      System.arraycopy(k, src, cache.keys[layer], dst, hidden);
-      System.arraycopy(v, src, cache.values[layer], dst, hidden);
+      int src = (firstRow + pos - past) * 3 * hidden;
+      int slot = pos % slots;
+      for (int c = 0; c < hidden; c++) { // c = head * headDim + d
+        kt[c * slots + slot] = qkv[src + hidden + c];
+      }
+      System.arraycopy(qkv, src + 2 * hidden, cache.values[layer], slot * hidden, hidden);
     }
   }
 }

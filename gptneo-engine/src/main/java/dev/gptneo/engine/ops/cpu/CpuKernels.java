@@ -8,10 +8,19 @@ import dev.gptneo.engine.ops.Epilogue;
  * not depend on which other rows share the call (so a sequence's result is the same in any batch).
  */
 interface CpuKernels {
+  /** Floats of slack kept past the end of attention buffers, so vector kernels may over-read. */
+  int PAD = 64;
+
   String name();
 
-  /** Called once per weight at load; may attach a packed layout to {@code w.packed}. */
-  void prepare(CpuMatrix w);
+  /**
+   * Called once per weight at load; with {@code pack}, may attach a packed layout to
+   * {@code w.packed} (heap memory), else the kernels read the mapped checkpoint.
+   */
+  void prepare(CpuMatrix w, boolean pack);
+
+  /** Output columns per task must be a multiple of this (the packed panel width). */
+  int columnAlignment();
 
   /**
    * For m &lt; rows and n in [n0, n1): v = sum_k x[m*in + k] * w[n, k] + bias[n] (bias may be null), then
@@ -22,11 +31,28 @@ interface CpuKernels {
   /** Layer norm of x[xOff..xOff+n) into out[outOff..), population variance, like torch. */
   void layerNorm(float[] x, int xOff, int n, float[] gamma, float[] beta, float eps, float[] out, int outOff);
 
-  /** sum_i a[aOff+i] * b[bOff+i], summed in a fixed order for a given n. */
-  float dot(float[] a, int aOff, float[] b, int bOff, int n);
+  /**
+   * Attention scores of {@code nq} queries (1 to 4) against transposed keys:
+   * out[outOff + r * outStride + i] = sum over d of q[qOffs[r] + d] * kt[ktOff + d * ktStride + i],
+   * for i &lt; count, d = 0, 1, ... in order. Each score is its own chain, so it does not depend on
+   * where its key sits in kt or which queries share the call. kt needs {@link #PAD} floats of slack.
+   */
+  void scores(float[] q, int[] qOffs, int nq, int headDim, float[] kt, int ktOff, int ktStride, int count,
+      float[] out, int outOff, int outStride);
 
-  /** y[yOff+i] += alpha * x[xOff+i]. */
-  void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n);
+  /**
+   * s[off + i] = exp(s[off + i] - max) for i &lt; n; returns their sum, in an order fixed by n. s needs
+   * {@link #PAD} floats of room past off + n.
+   */
+  float softmaxNumerators(float[] s, int off, int n);
+
+  /**
+   * For queries r &lt; nq (1 to 4): acc[accOffs[r] + d] += sum over keys i &lt; count of
+   * p[pOff + r * pStride + i] * v[vOff + i * vStride + d], d &lt; headDim, keys in order: one fused
+   * multiply-add chain per element, whichever queries share the call.
+   */
+  void weightedSum(float[] p, int pOff, int pStride, int nq, int count, float[] v, int vOff, int vStride,
+      int headDim, float[] acc, int[] accOffs);
 
   /** gelu_new(v) = 0.5 v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3))), GPT-Neo's activation. */
   static float geluNew(float v) {

@@ -1,41 +1,51 @@
 package dev.gptneo.engine.ops.cpu;
 
+import dev.gptneo.engine.ModelException;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.weights.DType;
 import dev.gptneo.engine.weights.Half;
 import dev.gptneo.engine.weights.TensorView;
 import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
-import java.nio.ShortBuffer;
+import java.nio.ByteOrder;
 
 /**
- * A weight matrix in HF's [out, in] layout, read straight from the memory-mapped checkpoint: F32
- * as floats, F16/BF16 kept 16-bit and converted as they are read. Fast kernels may attach a
- * packed copy ({@link #packed}).
+ * A weight matrix in HF's [out, in] layout, possibly several checkpoint tensors stacked along the
+ * out dimension (q, k and v become one [3 * hidden, hidden] matrix). Read straight from the
+ * memory-mapped checkpoint: F32 as floats, F16/BF16 kept 16-bit and converted as they are read.
+ * Fast kernels may attach a packed copy ({@link #packed}).
  */
 public final class CpuMatrix implements Ops.Matrix {
   public final String name;
-  public final int rows;         // out features
-  public final int cols;         // in features
+  public final int rows;          // out features, all parts together
+  public final int cols;          // in features
   public final DType dtype;
-  final FloatBuffer f32;         // (rows * cols) when dtype == F32
-  final ShortBuffer s16;         // (rows * cols) when dtype is F16 or BF16
-  /** A kernel-specific layout, built once at load by the kernels that want one. */
-  Object packed;
+  final ByteBuffer[] parts;       // (parts) little-endian bytes of each stacked tensor
+  final int partRows;             // rows per part (all parts have the same shape)
+  /** A kernel-specific layout built once at load, or null to read the mapped weights. */
+  PackedPanels packed;
 
-  CpuMatrix(TensorView t) {
-    if (t.rank() != 2) {
-      throw new IllegalArgumentException(t.name + " must be 2-D, is " + t);
+  CpuMatrix(TensorView... stacked) {
+    TensorView first = stacked[0];
+    if (first.rank() != 2) {
+      throw new IllegalArgumentException(first.name + " must be 2-D, is " + first);
     }
-    this.name = t.name;
-    this.rows = t.dim(0);
-    this.cols = t.dim(1);
-    this.dtype = t.dtype;
-    ByteBuffer b = t.bytes();
-    this.f32 = dtype == DType.F32 ? b.asFloatBuffer() : null;
-    this.s16 = dtype == DType.F16 || dtype == DType.BF16 ? b.asShortBuffer() : null;
-    if (f32 == null && s16 == null) {
-      throw new IllegalArgumentException(t.name + " has dtype " + dtype + "; weights must be F32, F16 or BF16");
+    StringBuilder names = new StringBuilder();
+    parts = new ByteBuffer[stacked.length];
+    for (int i = 0; i < stacked.length; i++) {
+      TensorView t = stacked[i];
+      if (t.dtype != first.dtype || t.rank() != 2 || t.shape[0] != first.shape[0] || t.shape[1] != first.shape[1]) {
+        throw new ModelException("cannot stack " + t + " with " + first + ": shapes and dtypes must match");
+      }
+      parts[i] = t.bytes().order(ByteOrder.LITTLE_ENDIAN);
+      names.append(i == 0 ? "" : "+").append(t.name);
+    }
+    this.name = names.toString();
+    this.partRows = first.dim(0);
+    this.rows = Math.multiplyExact(partRows, stacked.length);
+    this.cols = first.dim(1);
+    this.dtype = first.dtype;
+    if (!dtype.isFloatWeight()) {
+      throw new IllegalArgumentException(first.name + " has dtype " + dtype + "; weights must be F32, F16 or BF16");
     }
   }
 
@@ -49,34 +59,50 @@ public final class CpuMatrix implements Ops.Matrix {
     return cols;
   }
 
+  /** The mapped bytes holding row r, and the byte offset of the row in them. */
+  ByteBuffer partOf(int r) {
+    return parts[r / partRows];
+  }
+
+  long rowByteOffset(int r) {
+    return (long) (r % partRows) * cols * dtype.bytes;
+  }
+
   /** Element (r, c) as float. */
   float get(int r, int c) {
-    int i = r * cols + c;
+    ByteBuffer b = partOf(r);
+    int at = (int) (rowByteOffset(r) + (long) c * dtype.bytes);
     switch (dtype) {
       case F32:
-        return f32.get(i);
+        return b.getFloat(at);
       case F16:
-        return Half.f16ToFloat(s16.get(i));
+        return Half.f16ToFloat(b.getShort(at));
       default:
-        return Half.bf16ToFloat(s16.get(i));
+        return Half.bf16ToFloat(b.getShort(at));
     }
+  }
+
+  /** Element (r, c) as raw 16-bit bits (F16/BF16 only). */
+  short getBits(int r, int c) {
+    return partOf(r).getShort((int) (rowByteOffset(r) + (long) c * 2));
   }
 
   /** dst[off..off+cols) = row r as floats. */
   void readRow(int r, float[] dst, int off) {
-    int base = r * cols;
+    ByteBuffer b = partOf(r);
+    int base = (int) rowByteOffset(r);
     switch (dtype) {
       case F32:
-        f32.get(base, dst, off, cols);
+        b.asFloatBuffer().get(base / 4, dst, off, cols);
         break;
       case F16:
         for (int c = 0; c < cols; c++) {
-          dst[off + c] = Half.f16ToFloat(s16.get(base + c));
+          dst[off + c] = Half.f16ToFloat(b.getShort(base + 2 * c));
         }
         break;
       default:
         for (int c = 0; c < cols; c++) {
-          dst[off + c] = Half.bf16ToFloat(s16.get(base + c));
+          dst[off + c] = Half.bf16ToFloat(b.getShort(base + 2 * c));
         }
     }
   }

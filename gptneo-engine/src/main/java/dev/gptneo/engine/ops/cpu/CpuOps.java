@@ -15,18 +15,20 @@ public final class CpuOps implements Ops {
   private final CpuKernels kernels;
   private final ComputePool pool;
   private final boolean ownsPool;
+  private final boolean packWeights;
 
-  CpuOps(CpuKernels kernels, ComputePool pool, boolean ownsPool) {
+  CpuOps(CpuKernels kernels, ComputePool pool, boolean ownsPool, boolean packWeights) {
     this.kernels = kernels;
     this.pool = pool;
     this.ownsPool = ownsPool;
+    this.packWeights = packWeights;
   }
 
   /**
    * A CPU backend. AUTO takes the Vector API kernels when the JVM has the incubator module
    * ({@code --add-modules jdk.incubator.vector}), else the scalar reference.
    */
-  public static CpuOps create(dev.gptneo.engine.api.EngineOptions.Kernels kind, int threads) {
+  public static CpuOps create(dev.gptneo.engine.api.EngineOptions.Kernels kind, int threads, boolean packWeights) {
     switch (kind) {
       case SCALAR:
         return scalar(threads);
@@ -34,22 +36,23 @@ public final class CpuOps implements Ops {
         if (!VectorSupport.available()) {
           throw new IllegalStateException("vector kernels need the JVM flag --add-modules jdk.incubator.vector");
         }
-        return new CpuOps(VectorSupport.kernels(), new ComputePool(threads), true);
+        return new CpuOps(VectorSupport.kernels(), new ComputePool(threads), true, packWeights);
       default:
         return VectorSupport.available()
-            ? new CpuOps(VectorSupport.kernels(), new ComputePool(threads), true)
+            ? new CpuOps(VectorSupport.kernels(), new ComputePool(threads), true, packWeights)
             : scalar(threads);
     }
   }
 
   /** A backend over the plain reference kernels. */
   public static CpuOps scalar(int threads) {
-    return new CpuOps(new ScalarKernels(), new ComputePool(threads), true);
+    return new CpuOps(new ScalarKernels(), new ComputePool(threads), true, false);
   }
 
   @Override
   public String name() {
-    return "cpu-" + kernels.name() + "(threads=" + pool.threads() + ")";
+    return "cpu-" + kernels.name() + "(threads=" + pool.threads() + ", weights="
+        + (packWeights ? "packed on heap" : "memory-mapped") + ")";
   }
 
   public int threads() {
@@ -57,9 +60,9 @@ public final class CpuOps implements Ops {
   }
 
   @Override
-  public Matrix matrix(TensorView weight) {
-    CpuMatrix m = new CpuMatrix(weight);
-    kernels.prepare(m);
+  public Matrix matrix(TensorView... stacked) {
+    CpuMatrix m = new CpuMatrix(stacked);
+    kernels.prepare(m, packWeights);
     return m;
   }
 
@@ -120,7 +123,7 @@ public final class CpuOps implements Ops {
     assert x.cols() == m.cols && out.cols() == m.rows : m.name + ": shape mismatch";
     int n = m.rows;
     int tasks = Math.max(1, Math.min(4 * pool.threads(), n / MIN_COLS_PER_TASK));
-    int perTask = roundUp((n + tasks - 1) / tasks, 16);
+    int perTask = roundUp((n + tasks - 1) / tasks, Math.max(16, kernels.columnAlignment()));
     int realTasks = (n + perTask - 1) / perTask;
     pool.parallelFor(realTasks, task -> {
       int n0 = task * perTask;
@@ -129,17 +132,15 @@ public final class CpuOps implements Ops {
   }
 
   @Override
-  public void attention(Step step, int layer, boolean local, int window, int numHeads, Activations q, Activations k,
-      Activations v, Activations out) {
-    float[] qs = ((CpuActivations) q).data;
-    float[] ks = ((CpuActivations) k).data;
-    float[] vs = ((CpuActivations) v).data;
+  public void attention(Step step, int layer, boolean local, int window, int numHeads, Activations qkv,
+      Activations out) {
+    float[] qkvs = ((CpuActivations) qkv).data;
     float[] os = ((CpuActivations) out).data;
-    int hidden = q.cols();
+    int hidden = out.cols();
     int headDim = hidden / numHeads;
     pool.parallelFor(step.numSeqs * numHeads, task -> CpuAttention.attendHead(kernels, step, task / numHeads,
-        task % numHeads, layer, local, window, headDim, hidden, qs, ks, vs, os));
-    pool.parallelFor(step.numSeqs, seq -> CpuAttention.store(step, seq, layer, hidden, ks, vs));
+        task % numHeads, layer, local, window, headDim, hidden, qkvs, os));
+    pool.parallelFor(step.numSeqs, seq -> CpuAttention.store(step, seq, layer, hidden, headDim, qkvs));
   }
 
   @Override

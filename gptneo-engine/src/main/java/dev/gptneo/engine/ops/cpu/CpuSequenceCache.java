@@ -8,7 +8,7 @@ import dev.gptneo.engine.ops.SequenceCache;
  * layers have a slot for every position up to the capacity, local layers only {@code window_size}.
  */
 final class CpuSequenceCache implements SequenceCache {
-  final float[][] keys;   // (layer) -> (slots, hidden)
+  final float[][] keys;   // (layer) -> (heads, headDim, slots): transposed, so scores read keys contiguously
   final float[][] values; // (layer) -> (slots, hidden)
   final int[] slots;      // (layer)
   private final int capacity;
@@ -22,7 +22,7 @@ final class CpuSequenceCache implements SequenceCache {
     slots = new int[layers];
     for (int l = 0; l < layers; l++) {
       slots[l] = config.isLocal(l) ? Math.min(config.windowSize, capacity) : capacity;
-      keys[l] = new float[slots[l] * config.hiddenSize];
+      keys[l] = new float[slots[l] * config.hiddenSize + CpuKernels.PAD];
       values[l] = new float[slots[l] * config.hiddenSize];
     }
   }

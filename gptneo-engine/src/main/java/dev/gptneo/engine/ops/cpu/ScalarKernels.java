@@ -12,8 +12,13 @@ final class ScalarKernels implements CpuKernels {
   }
 
   @Override
-  public void prepare(CpuMatrix w) {
-    // reads the mapped weights as they are
+  public void prepare(CpuMatrix w, boolean pack) {
+    // the reference reads the mapped weights as they are
+  }
+
+  @Override
+  public int columnAlignment() {
+    return 1;
   }
 
   @Override
@@ -70,18 +75,44 @@ final class ScalarKernels implements CpuKernels {
   }
 
   @Override
-  public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-    float acc = 0f;
-    for (int i = 0; i < n; i++) {
-      acc += a[aOff + i] * b[bOff + i];
+  public void scores(float[] q, int[] qOffs, int nq, int headDim, float[] kt, int ktOff, int ktStride, int count,
+      float[] out, int outOff, int outStride) {
+    for (int r = 0; r < nq; r++) {
+      for (int i = 0; i < count; i++) {
+        float acc = 0f;
+        for (int d = 0; d < headDim; d++) {
+          acc += q[qOffs[r] + d] * kt[ktOff + d * ktStride + i];
+        }
+        out[outOff + r * outStride + i] = acc;
+      }
     }
-    return acc;
   }
 
   @Override
-  public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+  public float softmaxNumerators(float[] s, int off, int n) {
+    float max = Float.NEGATIVE_INFINITY;
     for (int i = 0; i < n; i++) {
-      y[yOff + i] += alpha * x[xOff + i];
+      max = Math.max(max, s[off + i]);
+    }
+    float sum = 0f;
+    for (int i = 0; i < n; i++) {
+      s[off + i] = (float) Math.exp(s[off + i] - max);
+      sum += s[off + i];
+    }
+    return sum;
+  }
+
+  @Override
+  public void weightedSum(float[] p, int pOff, int pStride, int nq, int count, float[] v, int vOff, int vStride,
+      int headDim, float[] acc, int[] accOffs) {
+    for (int r = 0; r < nq; r++) {
+      for (int i = 0; i < count; i++) {
+        float w = p[pOff + r * pStride + i];
+        int row = vOff + i * vStride;
+        for (int d = 0; d < headDim; d++) {
+          acc[accOffs[r] + d] += w * v[row + d];
+        }
+      }
     }
   }
 }

@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorKernels implements CpuKernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-  private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
+  private static final int L = F.length();
 
   @Override
   public String name() {
@@ -19,26 +19,23 @@ final class VectorKernels implements CpuKernels {
   }
 
   @Override
-  public void prepare(CpuMatrix w) {
-    // reads the mapped weights as they are
+  public void prepare(CpuMatrix w, boolean pack) {
+    if (pack) {
+      w.packed = PackedPanels.pack(w, PanelGemm.NR);
+    }
+  }
+
+  @Override
+  public int columnAlignment() {
+    return PanelGemm.NR;
   }
 
   @Override
   public void linear(float[] x, int rows, CpuMatrix w, int n0, int n1, float[] bias, float[] out, Epilogue epilogue) {
-    int in = w.cols;
-    int outCols = w.rows;
-    float[] row = ROW.get();
-    if (row.length < in) {
-      row = new float[in];
-      ROW.set(row);
-    }
-    for (int n = n0; n < n1; n++) {
-      w.readRow(n, row, 0);
-      float b = bias == null ? 0f : bias[n];
-      for (int m = 0; m < rows; m++) {
-        int o = m * outCols + n;
-        out[o] = ScalarKernels.applyEpilogue(dot(x, m * in, row, 0, in) + b, out[o], epilogue);
-      }
+    if (w.packed != null) {
+      PanelGemm.linear(x, rows, w, n0, n1, bias, out, epilogue);
+    } else {
+      MappedGemm.linear(x, rows, w, n0, n1, bias, out, epilogue);
     }
   }
 
@@ -90,31 +87,45 @@ final class VectorKernels implements CpuKernels {
     return s;
   }
 
+  /**
+   * Masked vector operations are slow on JDK 17, so the tail is computed as a full vector into a
+   * scratch tile: callers pad kt by {@link CpuKernels#PAD} floats so the over-read stays inside it.
+   */
   @Override
-  public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-    FloatVector acc = FloatVector.zero(F);
-    int i = 0;
-    int upper = F.loopBound(n);
-    for (; i < upper; i += F.length()) {
-      acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
-    }
-    float s = acc.reduceLanes(VectorOperators.ADD);
-    for (; i < n; i++) {
-      s += a[aOff + i] * b[bOff + i];
-    }
-    return s;
+  public void scores(float[] q, int[] qOffs, int nq, int headDim, float[] kt, int ktOff, int ktStride, int count,
+      float[] out, int outOff, int outStride) {
+    AttentionKernels.scores(q, qOffs, nq, headDim, kt, ktOff, ktStride, count, out, outOff, outStride);
   }
 
   @Override
-  public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-    FloatVector va = FloatVector.broadcast(F, alpha);
-    int i = 0;
-    int upper = F.loopBound(n);
-    for (; i < upper; i += F.length()) {
-      FloatVector.fromArray(F, x, xOff + i).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+  public float softmaxNumerators(float[] s, int off, int n) {
+    int upper = n - n % L;
+    FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+    for (int i = 0; i < upper; i += L) {
+      vmax = vmax.max(FloatVector.fromArray(F, s, off + i));
     }
-    for (; i < n; i++) {
-      y[yOff + i] += alpha * x[xOff + i];
+    float max = vmax.reduceLanes(VectorOperators.MAX);
+    for (int i = upper; i < n; i++) {
+      max = Math.max(max, s[off + i]);
     }
+    for (int i = 0; i < n; i += L) { // the last vector spills into the padding
+      FloatVector.fromArray(F, s, off + i).sub(max).lanewise(VectorOperators.EXP).intoArray(s, off + i);
+    }
+    // lanes group keys by their index from the query's first key, so the sum is fixed by n
+    FloatVector vsum = FloatVector.zero(F);
+    for (int i = 0; i < upper; i += L) {
+      vsum = vsum.add(FloatVector.fromArray(F, s, off + i));
+    }
+    float sum = vsum.reduceLanes(VectorOperators.ADD);
+    for (int i = upper; i < n; i++) {
+      sum += s[off + i];
+    }
+    return sum;
+  }
+
+  @Override
+  public void weightedSum(float[] p, int pOff, int pStride, int nq, int count, float[] v, int vOff, int vStride,
+      int headDim, float[] acc, int[] accOffs) {
+    AttentionKernels.weightedSum(p, pOff, pStride, nq, count, v, vOff, vStride, headDim, acc, accOffs);
   }
 }

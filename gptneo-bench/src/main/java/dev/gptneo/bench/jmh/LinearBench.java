@@ -1,0 +1,79 @@
+package dev.gptneo.bench.jmh;
+
+import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.weights.DType;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * {@code Ops.linear}: x (m, in) times W^T, W [out, in] as in GPT-Neo-125M's MLP (fc 3072x768,
+ * proj 768x3072). m = 1 is batch-1 decode (bandwidth bound: every weight read once per row),
+ * m = 256 a prefill chunk (compute bound). GFLOP/s = 2 m in out / time.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class LinearBench {
+  @Param({"vector", "scalar"})
+  public String kernels;
+
+  @Param({"packed", "mapped"})
+  public String weights;
+
+  @Param({"1", "256"})
+  public int m;
+
+  /** out x in */
+  @Param({"3072x768", "768x3072"})
+  public String shape;
+
+  @Param({"F32", "BF16"})
+  public String dtype;
+
+  @Param({"1"})
+  public int threads;
+
+  private OpsFixture f;
+  private Ops.Matrix w;
+  private Ops.Activations x;
+  private Ops.Activations out;
+
+  @Setup(Level.Trial)
+  public void setup() throws IOException {
+    String[] s = shape.split("x");
+    int outDim = Integer.parseInt(s[0]);
+    int inDim = Integer.parseInt(s[1]);
+    f = new OpsFixture(kernels, weights, threads);
+    w = f.matrix(outDim, inDim, DType.valueOf(dtype));
+    x = f.randomActivations(m, inDim);
+    out = f.ops.activations(m, outDim);
+  }
+
+  @Benchmark
+  public Ops.Activations linear() {
+    f.ops.linear(x, w, null, out, m, Epilogue.STORE);
+    return out;
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() throws IOException {
+    f.close();
+  }
+}

@@ -1,0 +1,245 @@
+package dev.gptneo.engine.ops.cpu;
+
+import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.weights.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * out = epilogue(x W^T + b) over packed panels. Per panel, a 6-row register-blocked kernel (12
+ * vector accumulators) runs over all of k, then the tail rows one at a time. Every output element
+ * is the same chain of fused multiply-adds over k = 0, 1, ..., whichever kernel computes it, so a
+ * row's result does not depend on the other rows in the call.
+ */
+final class PanelGemm {
+  static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  static final int L = F.length();
+  /** Panel width: two vectors. */
+  static final int NR = 2 * L;
+  static final int MR = 6;
+  private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+
+  /** Per-thread scratch: a widened panel (cols, NR) and the output tile (MR, NR). */
+  private static final class Scratch {
+    float[] panel = new float[0];
+    final float[] tile = new float[MR * NR];
+  }
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  private PanelGemm() {}
+
+  /** Columns [n0, n1) of out; n0 must start a panel. x: (rows, cols), out: (rows, w.rows). */
+  static void linear(float[] x, int rows, CpuMatrix w, int n0, int n1, float[] bias, float[] out, Epilogue epilogue) {
+    PackedPanels p = w.packed;
+    assert n0 % NR == 0 && p.nr == NR;
+    int k = w.cols;
+    Scratch s = SCRATCH.get();
+    for (int panel = n0 / NR; panel * NR < n1; panel++) {
+      int valid = Math.min(NR, n1 - panel * NR);
+      if (p.dtype != DType.F32 && rows < MR) {
+        // decode: widen 16-bit weights in registers, row by row (no panel copy)
+        for (int m = 0; m < rows; m++) {
+          if (p.dtype == DType.BF16) {
+            kernel1Bf16(x, m * k, k, p.s16, panel * k * NR, s.tile);
+          } else {
+            kernel1F16(x, m * k, k, p.s16, panel * k * NR, s.tile);
+          }
+          store(s.tile, 1, m, panel * NR, valid, w.rows, bias, out, epilogue);
+        }
+        continue;
+      }
+      float[] weights;
+      int wOff;
+      if (p.dtype == DType.F32) {
+        weights = p.f32;
+        wOff = panel * k * NR;
+      } else {
+        if (s.panel.length < k * NR) {
+          s.panel = new float[k * NR];
+        }
+        widen(p.s16, panel * k * NR, k * NR, p.dtype, s.panel);
+        weights = s.panel;
+        wOff = 0;
+      }
+      int m = 0;
+      for (; m + MR <= rows; m += MR) {
+        kernel6(x, m * k, k, weights, wOff, s.tile);
+        store(s.tile, MR, m, panel * NR, valid, w.rows, bias, out, epilogue);
+      }
+      for (; m < rows; m++) {
+        kernel1(x, m * k, k, weights, wOff, s.tile);
+        store(s.tile, 1, m, panel * NR, valid, w.rows, bias, out, epilogue);
+      }
+    }
+  }
+
+  /** tile (6, NR) = x[6 rows] (6, k) times the panel (k, NR). */
+  private static void kernel6(float[] x, int xOff, int k, float[] p, int pOff, float[] tile) {
+    FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
+    FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+    FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F);
+    FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+    FloatVector a40 = FloatVector.zero(F), a41 = FloatVector.zero(F);
+    FloatVector a50 = FloatVector.zero(F), a51 = FloatVector.zero(F);
+    int x1 = xOff + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+    for (int i = 0; i < k; i++) {
+      int at = pOff + i * NR;
+      FloatVector w0 = FloatVector.fromArray(F, p, at);
+      FloatVector w1 = FloatVector.fromArray(F, p, at + L);
+      FloatVector b = FloatVector.broadcast(F, x[xOff + i]);
+      a00 = w0.fma(b, a00);
+      a01 = w1.fma(b, a01);
+      b = FloatVector.broadcast(F, x[x1 + i]);
+      a10 = w0.fma(b, a10);
+      a11 = w1.fma(b, a11);
+      b = FloatVector.broadcast(F, x[x2 + i]);
+      a20 = w0.fma(b, a20);
+      a21 = w1.fma(b, a21);
+      b = FloatVector.broadcast(F, x[x3 + i]);
+      a30 = w0.fma(b, a30);
+      a31 = w1.fma(b, a31);
+      b = FloatVector.broadcast(F, x[x4 + i]);
+      a40 = w0.fma(b, a40);
+      a41 = w1.fma(b, a41);
+      b = FloatVector.broadcast(F, x[x5 + i]);
+      a50 = w0.fma(b, a50);
+      a51 = w1.fma(b, a51);
+    }
+    a00.intoArray(tile, 0);
+    a01.intoArray(tile, L);
+    a10.intoArray(tile, NR);
+    a11.intoArray(tile, NR + L);
+    a20.intoArray(tile, 2 * NR);
+    a21.intoArray(tile, 2 * NR + L);
+    a30.intoArray(tile, 3 * NR);
+    a31.intoArray(tile, 3 * NR + L);
+    a40.intoArray(tile, 4 * NR);
+    a41.intoArray(tile, 4 * NR + L);
+    a50.intoArray(tile, 5 * NR);
+    a51.intoArray(tile, 5 * NR + L);
+  }
+
+  /** tile (1, NR) = x row (1, k) times the panel (k, NR): the same chain per element as kernel6. */
+  private static void kernel1(float[] x, int xOff, int k, float[] p, int pOff, float[] tile) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int i = 0; i < k; i++) {
+      int at = pOff + i * NR;
+      FloatVector b = FloatVector.broadcast(F, x[xOff + i]);
+      a0 = FloatVector.fromArray(F, p, at).fma(b, a0);
+      a1 = FloatVector.fromArray(F, p, at + L).fma(b, a1);
+    }
+    a0.intoArray(tile, 0);
+    a1.intoArray(tile, L);
+  }
+
+  /** kernel1 over bf16 panels, widened in registers: the same chain per element as kernel1. */
+  private static void kernel1Bf16(float[] x, int xOff, int k, short[] p, int pOff, float[] tile) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int i = 0; i < k; i++) {
+      int at = pOff + i * NR;
+      FloatVector b = FloatVector.broadcast(F, x[xOff + i]);
+      a0 = bf16ToFloat(ShortVector.fromArray(S, p, at)).fma(b, a0);
+      a1 = bf16ToFloat(ShortVector.fromArray(S, p, at + L)).fma(b, a1);
+    }
+    a0.intoArray(tile, 0);
+    a1.intoArray(tile, L);
+  }
+
+  /** kernel1 over fp16 panels, widened in registers. */
+  private static void kernel1F16(float[] x, int xOff, int k, short[] p, int pOff, float[] tile) {
+    FloatVector a0 = FloatVector.zero(F);
+    FloatVector a1 = FloatVector.zero(F);
+    for (int i = 0; i < k; i++) {
+      int at = pOff + i * NR;
+      FloatVector b = FloatVector.broadcast(F, x[xOff + i]);
+      a0 = f16ToFloat(ShortVector.fromArray(S, p, at)).fma(b, a0);
+      a1 = f16ToFloat(ShortVector.fromArray(S, p, at + L)).fma(b, a1);
+    }
+    a0.intoArray(tile, 0);
+    a1.intoArray(tile, L);
+  }
+
+  /** Applies bias and epilogue to tile rows and writes the valid columns of out rows m.. */
+  private static void store(float[] tile, int tileRows, int m, int n, int valid, int outCols, float[] bias,
+      float[] out, Epilogue epilogue) {
+    if (valid < NR) {
+      storePartial(tile, tileRows, m, n, valid, outCols, bias, out, epilogue);
+      return;
+    }
+    for (int r = 0; r < tileRows; r++) {
+      int o = (m + r) * outCols + n;
+      for (int c = 0; c < NR; c += L) {
+        FloatVector v = FloatVector.fromArray(F, tile, r * NR + c);
+        if (bias != null) {
+          v = v.add(FloatVector.fromArray(F, bias, n + c));
+        }
+        if (epilogue == Epilogue.GELU_NEW) {
+          v = geluNew(v);
+        } else if (epilogue == Epilogue.ADD) {
+          v = v.add(FloatVector.fromArray(F, out, o + c));
+        }
+        v.intoArray(out, o + c);
+      }
+    }
+  }
+
+  /** The last panel of a matrix whose rows are not a multiple of NR (vocab, label heads): rare, scalar. */
+  private static void storePartial(float[] tile, int tileRows, int m, int n, int valid, int outCols, float[] bias,
+      float[] out, Epilogue epilogue) {
+    for (int r = 0; r < tileRows; r++) {
+      int o = (m + r) * outCols + n;
+      for (int j = 0; j < valid; j++) {
+        float v = tile[r * NR + j] + (bias == null ? 0f : bias[n + j]);
+        out[o + j] = ScalarKernels.applyEpilogue(v, out[o + j], epilogue);
+      }
+    }
+  }
+
+  /** 0.5 v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3))). */
+  static FloatVector geluNew(FloatVector v) {
+    FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(0.7978845608028654f);
+    return inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
+  }
+
+  /** dst[0..count) = 16-bit weights src[from..) as floats. */
+  private static void widen(short[] src, int from, int count, DType dtype, float[] dst) {
+    int i = 0;
+    if (dtype == DType.BF16) {
+      for (; i + L <= count; i += L) {
+        bf16ToFloat(ShortVector.fromArray(S, src, from + i)).intoArray(dst, i);
+      }
+    } else {
+      for (; i + L <= count; i += L) {
+        f16ToFloat(ShortVector.fromArray(S, src, from + i)).intoArray(dst, i);
+      }
+    }
+    for (; i < count; i++) {
+      dst[i] = dtype == DType.BF16 ? dev.gptneo.engine.weights.Half.bf16ToFloat(src[from + i])
+          : dev.gptneo.engine.weights.Half.f16ToFloat(src[from + i]);
+    }
+  }
+
+  /** bf16 is the top half of an fp32. */
+  static FloatVector bf16ToFloat(ShortVector s) {
+    IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+    return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+  }
+
+  /**
+   * fp16 to fp32 for finite values (packing rejects inf/NaN): move sign, exponent and mantissa into
+   * fp32 position, then scale by 2^112 to rebias the exponent; subnormals come out right too.
+   */
+  static FloatVector f16ToFloat(ShortVector s) {
+    IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0); // sign-extended
+    IntVector bits = i.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
+    return bits.reinterpretAsFloats().mul(0x1p112f);
+  }
+}

@@ -1,0 +1,326 @@
+package dev.gptneo.engine.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gptneo.engine.testing.Goldens;
+import dev.gptneo.engine.testing.TinyCheckpoints;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** bin/gptneo in-process: every command's JSONL fields, ids kept, bad lines, exit codes, files. */
+class MainTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static String demo;
+
+  @TempDir static Path tmp;
+
+  @BeforeAll
+  static void paths() {
+    demo = Goldens.demoModel().toString();
+  }
+
+  /** The outcome of one run. */
+  static final class Run {
+    int status;
+    String out;
+    String err;
+
+    List<JsonNode> lines() {
+      List<JsonNode> l = new ArrayList<>();
+      for (String s : out.split("\n")) {
+        if (!s.isEmpty()) {
+          try {
+            l.add(JSON.readTree(s));
+          } catch (IOException e) {
+            throw new UncheckedIOException("not JSON: " + s, e);
+          }
+        }
+      }
+      return l;
+    }
+  }
+
+  static Run run(String stdin, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Run r = new Run();
+    r.status = Main.run(args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    r.out = out.toString(StandardCharsets.UTF_8);
+    r.err = err.toString(StandardCharsets.UTF_8);
+    return r;
+  }
+
+  static Set<String> fields(JsonNode n) {
+    Set<String> s = new TreeSet<>();
+    for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+      s.add(it.next());
+    }
+    return s;
+  }
+
+  static void assertFields(JsonNode n, String... expected) {
+    assertEquals(new TreeSet<>(List.of(expected)), fields(n), n.toString());
+  }
+
+  static Run ok(String stdin, String... args) {
+    Run r = run(stdin, args);
+    assertEquals(0, r.status, r.err);
+    return r;
+  }
+
+  @Test
+  void generateFieldsIdsAndBadLines() {
+    String in = String.join("\n",
+        "{\"id\": \"a\", \"prompt\": \"Once upon a time\"}",
+        "{\"id\": 7, \"text\": \"FREE!!! Click here to claim your prize\"}",
+        "this is not json",
+        "{\"id\": \"no-prompt\"}",
+        "{\"id\": [1, 2], \"input_ids\": [464, 2068]}",
+        "{\"id\": \"long\", \"prompt\": \"one two three four five six seven eight nine ten eleven twelve\"}",
+        "");
+    Run r = ok(in, "generate", "--model", demo, "--max-new-tokens", "20", "--max-input-tokens", "10");
+    List<JsonNode> l = r.lines();
+    assertEquals(6, l.size(), "one line out per line in: " + r.out);
+    assertFields(l.get(0), "id", "text", "completion_ids", "finish_reason", "prompt_tokens", "completion_tokens");
+    assertEquals("a", l.get(0).get("id").asText());
+    assertEquals("length", l.get(0).get("finish_reason").asText());
+    assertEquals(20, l.get(0).get("completion_tokens").asInt());
+    assertEquals(20, l.get(0).get("completion_ids").size());
+    assertEquals(4, l.get(0).get("prompt_tokens").asInt());
+    assertTrue(l.get(0).get("text").asText().startsWith(", the man's eyes"));
+    assertTrue(l.get(1).get("id").isInt() && l.get(1).get("id").asInt() == 7, "numeric id stays a number");
+    assertEquals("eos", l.get(1).get("finish_reason").asText());
+    JsonNode ids = l.get(1).get("completion_ids");
+    assertEquals(50256, ids.get(ids.size() - 1).asInt(), "eos is in completion_ids");
+    assertFields(l.get(2), "id", "error");
+    assertTrue(l.get(2).get("id").isNull());
+    assertTrue(l.get(2).get("error").asText().contains("line 3 is not valid JSON"));
+    assertFields(l.get(3), "id", "error");
+    assertEquals("no-prompt", l.get(3).get("id").asText());
+    assertTrue(l.get(3).get("error").asText().contains("\"prompt\" or \"text\" (or \"input_ids\")"));
+    assertEquals("[1,2]", l.get(4).get("id").toString(), "any JSON id is kept");
+    assertEquals(2, l.get(4).get("prompt_tokens").asInt());
+    assertFields(l.get(5), "id", "error");
+    assertTrue(l.get(5).get("error").asText().contains("more than the limit of 10"), l.get(5).toString());
+  }
+
+  @Test
+  void generateFlags() {
+    String in = "{\"id\": 1, \"prompt\": \"Once upon a time\"}\n";
+    JsonNode greedy = ok(in, "generate", "--model", demo, "--max-new-tokens", "30").lines().get(0);
+    JsonNode stop = ok(in, "generate", "--model", demo, "--max-new-tokens", "30", "--stop", "eyes", "--stop", "zebra")
+        .lines().get(0);
+    assertEquals("stop", stop.get("finish_reason").asText());
+    assertTrue(stop.get("text").asText().endsWith("eyes"), stop.toString());
+    JsonNode min = ok(in, "generate", "--model", demo, "--max-new-tokens=3", "--min-new-tokens", "3").lines().get(0);
+    assertEquals(3, min.get("completion_tokens").asInt());
+    String[] sample = {"generate", "--model", demo, "--max-new-tokens", "8", "--temperature", "0.9", "--top-p", "0.95",
+        "--top-k", "40", "--seed", "5"};
+    JsonNode s1 = ok(in, sample).lines().get(0);
+    JsonNode s2 = ok("{\"id\": 0, \"prompt\": \"Hi all\"}\n" + in, sample).lines().get(1);
+    assertEquals(s1.get("completion_ids"), s2.get("completion_ids"), "seeded sampling is batch independent");
+    String[] greedyFlag = {"generate", "--model", demo, "--max-new-tokens", "30", "--temperature", "0.9", "--greedy"};
+    assertEquals(greedy.get("completion_ids"), ok(in, greedyFlag).lines().get(0).get("completion_ids"),
+        "--greedy wins over sampling flags");
+    JsonNode penalized = ok(in, "generate", "--model", demo, "--max-new-tokens", "30", "--repetition-penalty", "1.3",
+        "--no-repeat-ngram-size", "3").lines().get(0);
+    assertFalse(penalized.get("completion_ids").equals(greedy.get("completion_ids")));
+    int stopId = greedy.get("completion_ids").get(2).asInt();
+    JsonNode stopToken = ok(in, "generate", "--model", demo, "--max-new-tokens", "30", "--stop-token-id",
+        Integer.toString(stopId)).lines().get(0);
+    assertEquals("stop", stopToken.get("finish_reason").asText());
+    JsonNode left = ok(in, "generate", "--model", demo, "--max-new-tokens", "2", "--max-input-tokens", "2",
+        "--truncation", "left").lines().get(0);
+    assertEquals(2, left.get("prompt_tokens").asInt());
+  }
+
+  @Test
+  void classifyWithTheHeadAndZeroShot() {
+    String in = "{\"id\": \"s\", \"text\": \"FREE!!! Click here to claim your prize\"}\n{\"id\": \"e\", \"text\": \"\"}\n";
+    List<JsonNode> head = ok(in, "classify", "--model", demo).lines();
+    assertFields(head.get(0), "id", "label", "probabilities", "logits");
+    assertEquals("spam", head.get(0).get("label").asText());
+    assertEquals(Set.of("ham", "spam"), fields(head.get(0).get("probabilities")));
+    assertEquals(2, head.get(0).get("logits").size());
+    assertFields(head.get(1), "id", "error");
+    assertTrue(head.get(1).get("error").asText().contains("empty"));
+    JsonNode zs = ok(in, "classify", "--model", demo, "--labels", "spam, ham ,news").lines().get(0);
+    assertFields(zs, "id", "label", "probabilities", "logits");
+    List<String> order = new ArrayList<>();
+    zs.get("probabilities").fieldNames().forEachRemaining(order::add);
+    assertEquals(List.of("spam", "ham", "news"), order, "labels in the order given");
+    double sum = 0;
+    for (JsonNode p : zs.get("probabilities")) {
+      sum += p.asDouble();
+    }
+    assertEquals(1.0, sum, 1e-9);
+  }
+
+  @Test
+  void tokenClassifyAnswerEmbedScoreTokenize() {
+    String tokenCls = Goldens.path("golden/tiny-neo/token-cls").toString();
+    JsonNode tc = ok("{\"id\": 1, \"input_ids\": [1, 2, 3]}\n", "token-classify", "--model", tokenCls).lines().get(0);
+    assertFields(tc, "id", "labels", "logits");
+    assertEquals(3, tc.get("labels").size());
+    assertEquals(5, tc.get("logits").get(0).size());
+
+    Path qa = TinyCheckpoints.write(tmp.resolve("qa"), TinyCheckpoints.spec().with(s -> {
+      s.vocab = 50257;
+      s.eos = 50256;
+      s.qa = true;
+    }));
+    TinyCheckpoints.copyTokenizer(Goldens.demoModel(), qa);
+    String context = "The meeting is on Tuesday at noon in room 4.";
+    List<JsonNode> ans = ok("{\"id\": \"q\", \"question\": \"When?\", \"context\": \"" + context + "\"}\n"
+        + "{\"id\": \"bad\", \"question\": \"When?\"}\n", "answer", "--model", qa.toString(), "--max-answer-tokens", "4")
+        .lines();
+    assertFields(ans.get(0), "id", "answer", "start", "end", "score", "start_logits", "end_logits");
+    assertEquals(context.substring(ans.get(0).get("start").asInt(), ans.get(0).get("end").asInt()),
+        ans.get(0).get("answer").asText());
+    assertFields(ans.get(1), "id", "error");
+    assertTrue(ans.get(1).get("error").asText().contains("\"question\" and \"context\""));
+    JsonNode idsOnly = ok("{\"id\": 2, \"input_ids\": [5, 6, 7, 8]}\n", "answer", "--model",
+        Goldens.path("golden/tiny-neo/qa").toString()).lines().get(0);
+    assertFields(idsOnly, "id", "answer", "start", "end", "score", "start_logits", "end_logits");
+    assertTrue(idsOnly.get("answer").isNull(), "no tokenizer: no answer text, token offsets only");
+
+    String in = "{\"id\": 1, \"text\": \"Hello world, how are you?\"}\n";
+    JsonNode mean = ok(in, "embed", "--model", demo).lines().get(0);
+    assertFields(mean, "id", "embedding");
+    assertEquals(128, mean.get("embedding").size());
+    JsonNode last = ok(in, "embed", "--model", demo, "--pooling", "last").lines().get(0);
+    assertFalse(mean.get("embedding").equals(last.get("embedding")));
+
+    JsonNode score = ok(in + "{\"id\": 2, \"text\": \"Hi\"}\n", "score", "--model", demo).lines().get(0);
+    assertFields(score, "id", "token_logprobs", "mean_logprob", "perplexity");
+    assertEquals(Math.exp(-score.get("mean_logprob").asDouble()), score.get("perplexity").asDouble(), 1e-9);
+    JsonNode one = ok("{\"id\": 2, \"text\": \"Hi\"}\n", "score", "--model", demo).lines().get(0);
+    assertTrue(one.get("mean_logprob").isNull() && one.get("token_logprobs").size() == 0);
+
+    JsonNode tok = ok("{\"id\": \"t\", \"text\": \"Hello world<|endoftext|>\"}\n", "tokenize", "--model", demo)
+        .lines().get(0);
+    assertFields(tok, "id", "input_ids");
+    assertEquals("[15496,995,50256]", tok.get("input_ids").toString());
+  }
+
+  @Test
+  void info() {
+    Run r = ok("", "info", "--model", demo);
+    List<JsonNode> l = r.lines();
+    assertEquals(1, l.size());
+    JsonNode i = l.get(0);
+    assertEquals("gpt_neo", i.get("model_type").asText());
+    assertEquals("F16", i.get("weight_dtype").asText());
+    assertEquals(6, i.get("num_layers").asInt());
+    assertEquals(128, i.get("hidden_size").asInt());
+    assertEquals(512, i.get("intermediate_size").asInt());
+    assertTrue(i.get("tokenizer").asBoolean());
+    assertTrue(i.get("lm_head_tied").asBoolean());
+    assertEquals("[\"ham\",\"spam\"]", i.get("sequence_classification_labels").toString());
+    assertEquals(6, i.get("attention_layers").size());
+    assertTrue(i.get("tasks").has("generate"));
+  }
+
+  @Test
+  void exitCodesAndUsage() {
+    Run none = run("");
+    assertEquals(2, none.status);
+    assertTrue(none.err.contains("usage: bin/gptneo"));
+    Run help = run("", "--help");
+    assertEquals(0, help.status);
+    assertTrue(help.out.contains("usage: bin/gptneo") && help.out.contains("token-classify"));
+    for (String[] bad : new String[][] {
+        {"generate", "--model", demo, "--bogus"},
+        {"generate", "--model", demo, "--max-new-tokens", "zero"},
+        {"generate", "--model", demo, "--max-new-tokens", "0"},
+        {"generate", "--model", demo, "--temperature", "0"},
+        {"generate", "--model", demo, "--max-new-tokens"},
+        {"classify", "--model", demo, "--stop", "x"},
+        {"tokenize", "--model", demo, "--truncation", "middle"},
+        {"embed", "--model", demo, "--pooling", "max"},
+        {"generate", "--model", demo, "--model", demo},
+        {"generate", "--model", demo, "stray"},
+        {"generate"},
+        {"frobnicate", "--model", demo}}) {
+      Run r = run("", bad);
+      assertEquals(2, r.status, String.join(" ", bad) + ": " + r.err);
+      assertTrue(r.err.startsWith("gptneo: ") && r.err.contains("usage: bin/gptneo"), r.err);
+      assertTrue(r.out.isEmpty());
+    }
+    assertTrue(run("", "generate", "--model", demo, "--bogus").err.contains("unknown flag --bogus"));
+    assertTrue(run("", "generate").err.contains("--model DIR is required"));
+  }
+
+  @Test
+  void modelProblemsExitWithStatusOne() throws Exception {
+    Path missing = tmp.resolve("nope");
+    Run r = run("", "generate", "--model", missing.toString());
+    assertEquals(1, r.status);
+    assertTrue(r.err.contains("gptneo: model folder " + missing + " does not exist"), r.err);
+    assertFalse(r.err.contains("usage"), "not a usage error");
+    Path pickle = tmp.resolve("pickle");
+    TinyCheckpoints.writeConfig(pickle, TinyCheckpoints.config(TinyCheckpoints.spec()));
+    Files.write(pickle.resolve("pytorch_model.bin"), new byte[] {1, 2, 3});
+    Run p = run("", "info", "--model", pickle.toString());
+    assertEquals(1, p.status);
+    assertTrue(p.err.contains("pytorch_model.bin") && p.err.contains("safe_serialization"), p.err);
+    // a task the model cannot do
+    Run noHead = run("{\"id\": 1, \"input_ids\": [1, 2]}\n", "classify", "--model",
+        Goldens.path("golden/tiny-neo/causal-lm").toString());
+    assertEquals(1, noHead.status);
+    assertTrue(noHead.err.contains("no sequence classification head"), noHead.err);
+    Run cuda = run("", "info", "--model", demo, "--device", "cuda");
+    assertEquals(1, cuda.status, cuda.err);
+    assertTrue(cuda.err.contains("cuda"), cuda.err);
+  }
+
+  @Test
+  void inputAndOutputFiles() throws Exception {
+    Path in = tmp.resolve("in.jsonl");
+    Path out = tmp.resolve("out.jsonl");
+    Files.writeString(in, "{\"id\": 1, \"text\": \"Hello\"}\n{\"id\": 2, \"text\": \"caf\u00e9 \ud83d\ude00\"}\n");
+    Run r = ok("ignored stdin", "tokenize", "--model", demo, "--input", in.toString(), "--output", out.toString());
+    assertTrue(r.out.isEmpty(), "results go to the file, not stdout");
+    List<String> lines = Files.readAllLines(out);
+    assertEquals(2, lines.size());
+    assertEquals("{\"id\":1,\"input_ids\":[15496]}", lines.get(0));
+    assertTrue(lines.get(1).startsWith("{\"id\":2,\"input_ids\":["));
+    Run dash = ok("{\"id\": 3, \"text\": \"Hello\"}\n", "tokenize", "--model", demo, "--input", "-", "--output", "-");
+    assertEquals("{\"id\":3,\"input_ids\":[15496]}\n", dash.out);
+    Run missing = run("", "tokenize", "--model", demo, "--input", tmp.resolve("absent.jsonl").toString());
+    assertEquals(1, missing.status);
+    assertTrue(missing.err.contains("absent.jsonl"), missing.err);
+  }
+
+  @Test
+  void batchSizeDoesNotChangeResults() {
+    StringBuilder in = new StringBuilder();
+    for (int i = 0; i < 5; i++) {
+      in.append("{\"id\": ").append(i).append(", \"prompt\": \"Line ").append(i).append(" of the test\"}\n");
+    }
+    String one = ok(in.toString(), "generate", "--model", demo, "--max-new-tokens", "4", "--batch-size", "1").out;
+    String many = ok(in.toString(), "generate", "--model", demo, "--max-new-tokens", "4", "--batch-size", "3",
+        "--threads", "1").out;
+    assertEquals(one, many);
+    assertEquals(5, one.split("\n").length);
+  }
+}

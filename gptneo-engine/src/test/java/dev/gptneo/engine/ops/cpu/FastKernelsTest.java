@@ -1,0 +1,189 @@
+package dev.gptneo.engine.ops.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.weights.DType;
+import dev.gptneo.engine.weights.Half;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Every Vector API kernel against the scalar reference, on random inputs with fixed seeds. */
+class FastKernelsTest {
+  @TempDir
+  static Path dir;
+
+  static final ScalarKernels REF = new ScalarKernels();
+  static CpuKernels fast;
+
+  @BeforeAll
+  static void vectorApi() {
+    assumeTrue(VectorSupport.available(), "Vector API not in this JVM");
+    fast = VectorSupport.kernels();
+  }
+
+  static final int[] ROWS = {1, 2, 5, 6, 7, 13, 32};
+  static final int[][] SHAPES = {{1, 1}, {31, 17}, {32, 16}, {33, 64}, {100, 100}, {64, 200}, {200, 64}};
+
+  /** |a - b| <= tol * (1 + |b|): float sums in different orders over k terms. */
+  static void assertClose(float[] expected, float[] got, double tol, String what) {
+    for (int i = 0; i < expected.length; i++) {
+      double err = Math.abs(expected[i] - got[i]);
+      assertTrue(err <= tol * (1 + Math.abs(expected[i])), what + " at " + i + ": " + expected[i] + " vs " + got[i]);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+  void packedAndMappedLinearMatchTheReference(DType dtype) {
+    Random rnd = new Random(42);
+    for (int[] shape : SHAPES) {
+      int n = shape[0];
+      int k = shape[1];
+      CpuMatrix mapped = new CpuMatrix(TestMatrices.random(dir, rnd, dtype, n, k, 0.5f));
+      CpuMatrix packed = new CpuMatrix(TestMatrices.random(dir, new Random(rnd.nextLong()), dtype, n, k, 0.5f));
+      fast.prepare(packed, true);
+      CpuMatrix packedRef = new CpuMatrix(packed.parts.length == 1 ? viewOf(packed) : null);
+      for (int rows : ROWS) {
+        for (Epilogue e : Epilogue.values()) {
+          float[] x = TestMatrices.randomArray(rnd, rows * k, 1f);
+          float[] bias = rnd.nextBoolean() ? TestMatrices.randomArray(rnd, n, 0.1f) : null;
+          float[] init = TestMatrices.randomArray(rnd, rows * n, 1f);
+          for (CpuMatrix[] pair : new CpuMatrix[][] {{mapped, mapped}, {packed, packedRef}}) {
+            float[] expected = init.clone();
+            REF.linear(x, rows, pair[1], 0, n, bias, expected, e);
+            float[] got = init.clone();
+            fast.linear(x, rows, pair[0], 0, n, bias, got, e);
+            assertClose(expected, got, 2e-5 * Math.sqrt(k), dtype + " " + n + "x" + k + " rows=" + rows + " " + e
+                + (pair[0].packed != null ? " packed" : " mapped"));
+          }
+        }
+      }
+    }
+  }
+
+  private static dev.gptneo.engine.weights.TensorView viewOf(CpuMatrix m) {
+    float[] values = new float[m.rows * m.cols];
+    for (int r = 0; r < m.rows; r++) {
+      m.readRow(r, values, r * m.cols);
+    }
+    return TestMatrices.tensor(dir, DType.F32, m.rows, m.cols, values);
+  }
+
+  /** A row gives bit-identical results whatever other rows share the call (and whichever kernel). */
+  @ParameterizedTest
+  @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+  void rowsAreIndependentOfTheirBatch(DType dtype) {
+    Random rnd = new Random(7);
+    int n = 96;
+    int k = 70;
+    CpuMatrix packed = new CpuMatrix(TestMatrices.random(dir, rnd, dtype, n, k, 0.5f));
+    fast.prepare(packed, true);
+    CpuMatrix mapped = new CpuMatrix(TestMatrices.random(dir, new Random(3), dtype, n, k, 0.5f));
+    float[] x = TestMatrices.randomArray(rnd, 13 * k, 1f);
+    for (CpuMatrix w : new CpuMatrix[] {packed, mapped}) {
+      float[] all = new float[13 * n];
+      fast.linear(x, 13, w, 0, n, null, all, Epilogue.GELU_NEW);
+      for (int row = 0; row < 13; row++) {
+        float[] alone = new float[n];
+        fast.linear(Arrays.copyOfRange(x, row * k, (row + 1) * k), 1, w, 0, n, null, alone, Epilogue.GELU_NEW);
+        assertArrayEquals(Arrays.copyOfRange(all, row * n, (row + 1) * n), alone, "row " + row);
+      }
+    }
+  }
+
+  @Test
+  void layerNormMatchesTheReference() {
+    Random rnd = new Random(5);
+    for (int n : new int[] {1, 15, 16, 64, 100, 768}) {
+      float[] x = TestMatrices.randomArray(rnd, n, 3f);
+      float[] g = TestMatrices.randomArray(rnd, n, 1f);
+      float[] b = TestMatrices.randomArray(rnd, n, 1f);
+      float[] expected = new float[n];
+      float[] got = new float[n];
+      REF.layerNorm(x, 0, n, g, b, 1e-5f, expected, 0);
+      fast.layerNorm(x, 0, n, g, b, 1e-5f, got, 0);
+      assertClose(expected, got, 1e-5, "layerNorm n=" + n);
+    }
+  }
+
+  @Test
+  void attentionPrimitivesMatchTheReferenceAndBlocksMatchSingles() {
+    Random rnd = new Random(11);
+    for (int headDim : new int[] {16, 24, 32, 64, 128}) {
+      for (int count : new int[] {1, 7, 16, 63, 64, 65, 200}) {
+        int stride = count + 3;
+        float[] q = TestMatrices.randomArray(rnd, 4 * headDim, 1f);
+        float[] kt = TestMatrices.randomArray(rnd, headDim * stride + CpuKernels.PAD, 1f);
+        int[] qOffs = {0, headDim, 2 * headDim, 3 * headDim};
+        int outStride = count + CpuKernels.PAD;
+        float[] expected = new float[4 * outStride];
+        float[] block = new float[4 * outStride];
+        float[] singles = new float[4 * outStride];
+        REF.scores(q, qOffs, 4, headDim, kt, 1, stride, count, expected, 0, outStride);
+        fast.scores(q, qOffs, 4, headDim, kt, 1, stride, count, block, 0, outStride);
+        for (int r = 0; r < 4; r++) {
+          fast.scores(q, new int[] {qOffs[r]}, 1, headDim, kt, 1, stride, count, singles, r * outStride, outStride);
+        }
+        assertClose(expected, block, 1e-5 * headDim, "scores hd=" + headDim + " n=" + count);
+        assertArrayEquals(singles, block, "a block of 4 queries equals 4 single queries");
+
+        float[] p = TestMatrices.randomArray(rnd, 4 * outStride, 1f);
+        float[] pRef = p.clone();
+        float sumRef = REF.softmaxNumerators(pRef, 2, count);
+        float sum = fast.softmaxNumerators(p, 2, count);
+        assertEquals(sumRef, sum, 1e-5 * count);
+        assertClose(Arrays.copyOfRange(pRef, 2, 2 + count), Arrays.copyOfRange(p, 2, 2 + count), 1e-6, "softmax");
+
+        float[] v = TestMatrices.randomArray(rnd, count * (headDim + 5) + CpuKernels.PAD, 1f);
+        int[] accOffs = {0, headDim, 2 * headDim, 3 * headDim};
+        float[] accRef = TestMatrices.randomArray(rnd, 4 * headDim, 1f);
+        float[] accBlock = accRef.clone();
+        float[] accSingles = accRef.clone();
+        REF.weightedSum(p, 0, outStride, 4, count, v, 2, headDim + 5, headDim, accRef, accOffs);
+        fast.weightedSum(p, 0, outStride, 4, count, v, 2, headDim + 5, headDim, accBlock, accOffs);
+        for (int r = 0; r < 4; r++) {
+          fast.weightedSum(p, r * outStride, outStride, 1, count, v, 2, headDim + 5, headDim, accSingles,
+              new int[] {accOffs[r]});
+        }
+        assertClose(accRef, accBlock, 1e-5 * count, "weightedSum hd=" + headDim + " n=" + count);
+        assertArrayEquals(accSingles, accBlock, "a block of 4 queries equals 4 single queries");
+      }
+    }
+  }
+
+  /** The vector fp16/bf16 widening equals the scalar table for every finite 16-bit value. */
+  @Test
+  void sixteenBitWideningIsExact() {
+    int lanes = PanelGemm.L;
+    short[] all = new short[1 << 16];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = (short) i;
+    }
+    float[] out = new float[lanes];
+    var species = jdk.incubator.vector.VectorSpecies.of(short.class,
+        jdk.incubator.vector.VectorShape.forBitSize(PanelGemm.F.vectorBitSize() / 2));
+    for (int i = 0; i < all.length; i += lanes) {
+      var s = jdk.incubator.vector.ShortVector.fromArray(species, all, i);
+      PanelGemm.bf16ToFloat(s).intoArray(out, 0);
+      for (int j = 0; j < lanes; j++) {
+        assertEquals(Float.floatToRawIntBits(Half.bf16ToFloat(all[i + j])), Float.floatToRawIntBits(out[j]));
+      }
+      PanelGemm.f16ToFloat(s).intoArray(out, 0);
+      for (int j = 0; j < lanes; j++) {
+        if ((all[i + j] & 0x7c00) != 0x7c00) { // inf and NaN are rejected at packing
+          assertEquals(Half.f16ToFloat(all[i + j]), out[j], 0f, "fp16 bits " + Integer.toHexString(i + j));
+        }
+      }
+    }
+  }
+}

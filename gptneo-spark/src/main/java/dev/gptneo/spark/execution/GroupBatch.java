@@ -1,0 +1,126 @@
+package dev.gptneo.spark.execution;
+
+import dev.gptneo.engine.api.Engine;
+import dev.gptneo.engine.generate.GenerationParams;
+import dev.gptneo.spark.functions.CallOptions;
+import dev.gptneo.spark.functions.GptNeoFunction;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.unsafe.types.UTF8String;
+
+/**
+ * One group's share of a batch: the Arrow input vectors the task thread fills, then (on a caller
+ * thread) the engine call and its result root. Entry {@code row * slots + slot}.
+ */
+final class GroupBatch implements AutoCloseable {
+  final CallLayout.Group group;
+  private final VarCharVector[] columns;            // one per text input (answer: question, context)
+  private final List<GenerationParams> params;      // per entry, generate only
+  private final GenerationParams baseParams;
+  final BitSet nullInputs = new BitSet();
+  private int entries;
+  long estimatedTokens;
+
+  // set by run()
+  VectorSchemaRoot result;
+  long engineNanos;
+  long promptTokens;
+  long generatedTokens;
+
+  GroupBatch(CallLayout.Group group, BufferAllocator allocator, int expectedEntries) {
+    this.group = group;
+    this.columns = new VarCharVector[group.function.inputCount()];
+    try {
+      for (int i = 0; i < columns.length; i++) {
+        columns[i] = new VarCharVector("input" + i, allocator);
+        columns[i].setInitialCapacity(expectedEntries);
+        columns[i].allocateNew();
+      }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+    boolean generate = group.function == GptNeoFunction.GENERATE;
+    this.baseParams = generate ? group.options.generationParams() : null;
+    this.params = generate ? new ArrayList<>() : null;
+  }
+
+  /** Adds the row's entries (one per slot) from its projected inputs. */
+  void add(InternalRow projected) {
+    for (int[] slot : group.slotInputs) {
+      int entry = entries++;
+      boolean isNull = false;
+      byte[] first = null;
+      for (int p = 0; p < slot.length; p++) {
+        UTF8String s = projected.isNullAt(slot[p]) ? null : projected.getUTF8String(slot[p]);
+        if (s == null) {
+          columns[p].setNull(entry);
+          isNull = true;
+        } else {
+          byte[] bytes = s.getBytes();
+          columns[p].setSafe(entry, bytes);
+          estimatedTokens += bytes.length / 4 + 1;
+          first = p == 0 ? bytes : first;
+        }
+      }
+      if (isNull) {
+        nullInputs.set(entry);
+      }
+      if (params != null) {
+        params.add(isNull || !baseParams.doSample ? baseParams
+            : baseParams.toBuilder().seed(RowSeeds.seed(group.options.seed(), first)).build());
+        estimatedTokens += baseParams.maxNewTokens;
+      }
+    }
+  }
+
+  /** Runs the engine on the filled vectors, keeps the result, and frees the inputs. */
+  void run(Engine engine, BufferAllocator allocator) {
+    long t0 = System.nanoTime();
+    try {
+      for (VarCharVector c : columns) {
+        c.setValueCount(entries);
+      }
+      result = EngineCalls.run(group, engine, columns, params, allocator);
+      engineNanos = System.nanoTime() - t0;
+      TokenCounts counts = TokenCounts.of(group.function, result, nullInputs);
+      if (counts == null) {
+        counts = TokenCounts.byTokenizing(engine, columns, group.options.inputPolicy(), allocator);
+      }
+      promptTokens = counts.prompt;
+      generatedTokens = counts.generated;
+    } finally {
+      closeInputs();
+    }
+  }
+
+  int entries() {
+    return entries;
+  }
+
+  CallOptions options() {
+    return group.options;
+  }
+
+  private void closeInputs() {
+    for (VarCharVector c : columns) {
+      if (c != null) {
+        c.close();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    closeInputs();
+    if (result != null) {
+      result.close();
+      result = null;
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package dev.gptneo.spark.functions;
+
+import java.util.List;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The SQL functions: their names, argument shapes, accepted option keys and result types. One
+ * catalyst expression class ({@link GptNeoCall}) serves them all; this enum says which one it is.
+ */
+public enum GptNeoFunction {
+  GENERATE("gptneo_generate", "prompt", Options.GENERATE,
+      DataTypes.StringType,
+      struct(field("text", DataTypes.StringType), field("finish_reason", DataTypes.StringType),
+          field("prompt_tokens", DataTypes.IntegerType), field("completion_tokens", DataTypes.IntegerType),
+          field("error", DataTypes.StringType))),
+  CLASSIFY("gptneo_classify", "text", Options.TEXT,
+      DataTypes.StringType,
+      struct(field("label", DataTypes.StringType),
+          field("probabilities", DataTypes.createMapType(DataTypes.StringType, DataTypes.DoubleType, false)),
+          field("error", DataTypes.StringType))),
+  EMBED("gptneo_embed", "text", Options.TEXT,
+      floats(),
+      struct(field("embedding", floats()), field("error", DataTypes.StringType))),
+  SCORE("gptneo_score", "text", Options.TEXT,
+      DataTypes.DoubleType,
+      struct(field("mean_logprob", DataTypes.DoubleType), field("perplexity", DataTypes.DoubleType),
+          field("token_logprobs", DataTypes.createArrayType(DataTypes.DoubleType, false)),
+          field("error", DataTypes.StringType))),
+  COUNT_TOKENS("gptneo_count_tokens", "text", Options.TEXT,
+      DataTypes.IntegerType,
+      struct(field("token_count", DataTypes.IntegerType), field("error", DataTypes.StringType))),
+  TOKENIZE("gptneo_tokenize", "text", Options.TEXT,
+      ints(),
+      struct(field("input_ids", ints()), field("error", DataTypes.StringType))),
+  ANSWER("gptneo_answer", "question, context", Options.ANSWER,
+      DataTypes.StringType,
+      struct(field("answer", DataTypes.StringType), field("start", DataTypes.IntegerType),
+          field("end", DataTypes.IntegerType), field("score", DataTypes.DoubleType),
+          field("error", DataTypes.StringType))),
+  TOKEN_CLASSIFY("gptneo_token_classify", "text", Options.TEXT,
+      tokenLabels(),
+      struct(field("tokens", tokenLabels()), field("error", DataTypes.StringType)));
+
+  /** The SQL name, e.g. gptneo_generate. */
+  public final String sqlName;
+  /** The text inputs, as the usage shows them. */
+  public final String inputNames;
+  /** Option keys this function accepts, in the order error messages list them. */
+  public final List<String> optionKeys;
+  private final DataType valueType;
+  private final StructType structType;
+
+  GptNeoFunction(String sqlName, String inputNames, List<String> optionKeys, DataType valueType,
+      StructType structType) {
+    this.sqlName = sqlName;
+    this.inputNames = inputNames;
+    this.optionKeys = optionKeys;
+    this.valueType = valueType;
+    this.structType = structType;
+  }
+
+  /** How many text inputs the function takes (answer: question and context). */
+  public int inputCount() {
+    return this == ANSWER ? 2 : 1;
+  }
+
+  /** Whether a literal array of candidate labels may follow the text (zero-shot classification). */
+  public boolean acceptsLabels() {
+    return this == CLASSIFY;
+  }
+
+  /** The result type for {@code 'output' = 'value'} (the default) or {@code 'struct'}. */
+  public DataType resultType(CallOptions.Output output) {
+    return output == CallOptions.Output.STRUCT ? structType : valueType;
+  }
+
+  public StructType structType() {
+    return structType;
+  }
+
+  public static GptNeoFunction bySqlName(String name) {
+    for (GptNeoFunction f : values()) {
+      if (f.sqlName.equals(name)) {
+        return f;
+      }
+    }
+    throw new IllegalArgumentException("no gptneo function named " + name);
+  }
+
+  private static StructType struct(StructField... fields) {
+    return DataTypes.createStructType(fields);
+  }
+
+  private static StructField field(String name, DataType type) {
+    return new StructField(name, type, true, Metadata.empty());
+  }
+
+  private static ArrayType floats() {
+    return DataTypes.createArrayType(DataTypes.FloatType, false);
+  }
+
+  private static ArrayType ints() {
+    return DataTypes.createArrayType(DataTypes.IntegerType, false);
+  }
+
+  private static ArrayType tokenLabels() {
+    return DataTypes.createArrayType(struct(field("token", DataTypes.StringType),
+        field("label", DataTypes.StringType), field("score", DataTypes.FloatType)), false);
+  }
+
+  /** The option keys of each function family. */
+  static final class Options {
+    static final List<String> COMMON = List.of("model", "output", "on_error", "max_input_tokens", "truncation");
+    static final List<String> TEXT = COMMON;
+    static final List<String> GENERATE = concat(List.of("max_new_tokens", "min_new_tokens", "do_sample", "greedy",
+        "temperature", "top_k", "top_p", "seed", "repetition_penalty", "no_repeat_ngram_size", "stop"), COMMON);
+    static final List<String> ANSWER = concat(List.of("max_answer_tokens"), COMMON);
+
+    private static List<String> concat(List<String> a, List<String> b) {
+      java.util.ArrayList<String> out = new java.util.ArrayList<>(a);
+      out.addAll(b);
+      return List.copyOf(out);
+    }
+
+    private Options() {}
+  }
+}

@@ -1,0 +1,180 @@
+package dev.gptneo.spark.functions
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.spark.SparkException
+import org.apache.spark.sql.Row
+
+import dev.gptneo.engine.api.{Input, InputPolicy, QaInput, Truncation}
+import dev.gptneo.engine.generate.GenerationParams
+import dev.gptneo.spark.execution.RowSeeds
+import dev.gptneo.spark.testing.{SampleData, SparkSuite, TestModels}
+
+/** Every function through Spark SQL, each result equal to the engine's own result for the same input. */
+class FunctionsSuite extends SparkSuite {
+  import spark.implicits._
+
+  private def engine = TestModels.engine(TestModels.demo)
+  private def texts(xs: Seq[String]) = xs.map(Input.text).asJava
+  private val emails = SampleData.emails.take(40)
+  private val emailPolicy = new InputPolicy(256, Truncation.RIGHT)
+
+  override def beforeAll(): Unit = {
+    super.beforeAll()
+    SampleData.prompts.zipWithIndex.toDF("prompt", "id").createOrReplaceTempView("prompts")
+    emails.map(e => (e.id, e.subject, e.body, e.label)).toDF("id", "subject", "body", "label")
+      .repartition(2).createOrReplaceTempView("emails")
+  }
+
+  test("gptneo_generate equals the engine (greedy, penalties, max_new_tokens)") {
+    val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '12', 'repetition_penalty', '1.3',
+        'no_repeat_ngram_size', '3')) AS text FROM prompts ORDER BY id""").as[(Int, String)].collect().map(_._2)
+    val params = GenerationParams.builder().maxNewTokens(12).repetitionPenalty(1.3).noRepeatNgramSize(3).build()
+    val want = engine.generate(texts(SampleData.prompts), params, InputPolicy.DEFAULT).asScala.map(_.text)
+    assert(got.toSeq == want.toSeq)
+    assert(got.forall(_.nonEmpty))
+  }
+
+  test("gptneo_generate with sampling and 'output' = 'struct' equals the engine with per-row seeds") {
+    val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '10', 'temperature', '0.8',
+        'top_p', '0.95', 'seed', '7', 'output', 'struct')) AS g FROM prompts ORDER BY id""")
+    assert(got.schema("g").dataType.simpleString ==
+      "struct<text:string,finish_reason:string,prompt_tokens:int,completion_tokens:int,error:string>")
+    val rows = got.collect().map(_.getStruct(1))
+    val base = GenerationParams.builder().maxNewTokens(10).doSample(true).temperature(0.8).topP(0.95).build()
+    val params = SampleData.prompts.map(p => base.toBuilder.seed(RowSeeds.seed(7, p.getBytes("UTF-8"))).build())
+    val want = engine.generate(texts(SampleData.prompts), params.asJava, InputPolicy.DEFAULT).asScala
+    rows.zip(want).foreach { case (r, w) =>
+      assert(r.getString(0) == w.text)
+      assert(r.getString(1) == w.finishReason.json)
+      assert(r.getInt(2) == w.promptTokens)
+      assert(r.getInt(3) == w.completionTokens)
+      assert(r.isNullAt(4))
+    }
+  }
+
+  test("gptneo_classify with the classification head equals the engine, value and struct") {
+    val df = sql("""SELECT id, gptneo_classify(concat(subject, '\n', body),
+        map('max_input_tokens', '256', 'truncation', 'right')) AS label,
+        gptneo_classify(concat(subject, '\n', body),
+        map('max_input_tokens', '256', 'truncation', 'right', 'output', 'struct')) AS s FROM emails""")
+    assert(gptneoOperators(df).size == 1)
+    val got = df.collect().map(r => r.getString(0) -> (r.getString(1), r.getStruct(2))).toMap
+    val want = engine.classify(texts(emails.map(_.text)), emailPolicy).asScala
+    emails.zip(want).foreach { case (e, w) =>
+      val (label, struct) = got(e.id)
+      assert(label == w.label)
+      assert(struct.getString(0) == w.label)
+      assert(struct.getMap[String, Double](1) == w.probabilities.asScala.map { case (k, v) => k -> v.doubleValue })
+      assert(struct.isNullAt(2))
+    }
+    val accuracy = emails.count(e => got(e.id)._1 == e.label).toDouble / emails.size
+    assert(accuracy > 0.8, s"accuracy $accuracy")
+  }
+
+  test("gptneo_classify with candidate labels is zero-shot, as the engine's classifyZeroShot") {
+    val got = sql("SELECT gptneo_classify(subject, array('money', 'software', 'news')) FROM emails ORDER BY id")
+      .as[String].collect()
+    val sorted = emails.sortBy(_.id)
+    val want = engine.classifyZeroShot(texts(sorted.map(_.subject)), Seq("money", "software", "news").asJava,
+      InputPolicy.DEFAULT).asScala.map(_.label)
+    assert(got.toSeq == want.toSeq)
+  }
+
+  test("gptneo_embed, gptneo_score, gptneo_count_tokens and gptneo_tokenize equal the engine") {
+    val subjects = emails.map(_.subject)
+    val df = sql("""SELECT id, gptneo_embed(subject) AS e, gptneo_score(subject) AS s,
+        gptneo_score(subject, map('output', 'struct')) AS ss, gptneo_count_tokens(subject) AS n,
+        gptneo_tokenize(subject) AS ids FROM emails""")
+    assert(gptneoOperators(df).size == 1, "one pass for every call of the SELECT")
+    val got = df.collect().map(r => r.getString(0) -> r).toMap
+    val embeds = engine.embed(texts(subjects), InputPolicy.DEFAULT).asScala
+    val scores = engine.score(texts(subjects), InputPolicy.DEFAULT).asScala
+    val tokens = engine.tokenize(texts(subjects), InputPolicy.DEFAULT).asScala
+    emails.indices.foreach { i =>
+      val r = got(emails(i).id)
+      assert(r.getSeq[Float](1) == embeds(i).mean.toSeq)
+      val mean = scores(i).meanLogprob
+      if (mean.isNaN) assert(r.isNullAt(2)) else assert(r.getDouble(2) == mean)
+      if (!mean.isNaN) {
+        assert(r.getStruct(3).getDouble(1) == scores(i).perplexity)
+        assert(r.getStruct(3).getSeq[Double](2) == scores(i).tokenLogprobs.toSeq)
+      }
+      assert(r.getInt(4) == tokens(i).inputIds.length)
+      assert(r.getSeq[Int](5) == tokens(i).inputIds.toSeq)
+    }
+  }
+
+  test("gptneo_answer and gptneo_token_classify use a model's QA and token heads, as the engine") {
+    val heads = TestModels.engine(TestModels.withHeads)
+    val qa = Seq(("Who wrote the report?", "The report was written by Ana Silva in Lisbon last spring."),
+      ("Where is the meeting?", "The meeting is in room 4 on the second floor."))
+    qa.toDF("q", "c").createOrReplaceTempView("qa")
+    val got = sql("""SELECT gptneo_answer(q, c, map('model', 'heads')) AS a,
+        gptneo_answer(q, c, map('model', 'heads', 'output', 'struct', 'max_answer_tokens', '5')) AS s,
+        gptneo_token_classify(c, map('model', 'heads')) AS t FROM qa""").collect()
+    val want = heads.answer(qa.map { case (q, c) => QaInput.of(q, c) }.asJava, 15, InputPolicy.DEFAULT).asScala
+    val want5 = heads.answer(qa.map { case (q, c) => QaInput.of(q, c) }.asJava, 5, InputPolicy.DEFAULT).asScala
+    val tokens = heads.tokenClassify(texts(qa.map(_._2)), InputPolicy.DEFAULT).asScala
+    got.indices.foreach { i =>
+      assert(got(i).getString(0) == want(i).answer)
+      val s = got(i).getStruct(1)
+      assert((s.getString(0), s.getInt(1), s.getInt(2), s.getDouble(3)) ==
+        ((want5(i).answer, want5(i).start, want5(i).end, want5(i).score)))
+      val labelled = got(i).getSeq[Row](2).map(r => (r.getString(0), r.getString(1), r.getFloat(2)))
+      assert(labelled == tokens(i).tokens.indices.map(t => (tokens(i).tokens(t), tokens(i).labels(t), tokens(i).scores(t))))
+    }
+  }
+
+  test("a NULL input gives NULL from every function") {
+    val row = sql("""SELECT gptneo_generate(CAST(NULL AS STRING)), gptneo_classify(CAST(NULL AS STRING)),
+        gptneo_classify(CAST(NULL AS STRING), array('a', 'b')), gptneo_embed(CAST(NULL AS STRING)),
+        gptneo_score(CAST(NULL AS STRING)), gptneo_count_tokens(CAST(NULL AS STRING)),
+        gptneo_tokenize(CAST(NULL AS STRING)), gptneo_generate(NULL, map('output', 'struct')),
+        gptneo_answer(NULL, 'context', map('model', 'heads')),
+        gptneo_token_classify(CAST(NULL AS STRING), map('model', 'heads'))""").collect().head
+    (0 until row.length).foreach(i => assert(row.isNullAt(i), s"column $i"))
+  }
+
+  private val tooLong = Seq.fill(2100)("hello").mkString(" ")
+
+  test("a row that fails fails the query, naming the row's problem and the fix") {
+    Seq(("ok", "a short prompt"), ("long", tooLong)).toDF("id", "p").createOrReplaceTempView("mixed")
+    val e = intercept[SparkException] {
+      sql("SELECT id, gptneo_generate(p, map('max_new_tokens', '2')) FROM mixed").collect()
+    }
+    val message = Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).map(_.getMessage).mkString("\n")
+    assert(message.contains("gptneo_generate failed on a row"), message)
+    assert(message.contains("2100 tokens") || message.contains("tokens"), message)
+    assert(message.contains("'on_error' = 'null'"), message)
+    assert(message.contains("hello hello"), "shows the start of the row's input")
+  }
+
+  test("'on_error' = 'null' keeps the other rows: NULL, or a struct with error set") {
+    Seq(("ok", "a short prompt"), ("long", tooLong)).toDF("id", "p").createOrReplaceTempView("mixed")
+    val rows = sql("""SELECT id, gptneo_generate(p, map('max_new_tokens', '2', 'on_error', 'null')) AS v,
+        gptneo_generate(p, map('max_new_tokens', '2', 'on_error', 'null', 'output', 'struct')) AS s
+        FROM mixed""").collect().map(r => r.getString(0) -> r).toMap
+    assert(!rows("ok").isNullAt(1))
+    assert(rows("ok").getStruct(2).isNullAt(4))
+    assert(rows("long").isNullAt(1))
+    val failed = rows("long").getStruct(2)
+    assert(failed.isNullAt(0) && failed.getString(4).contains("tokens"), failed)
+  }
+
+  test("truncation options let long inputs through, as in the engine") {
+    val got = sql(s"""SELECT gptneo_count_tokens('$tooLong', map('max_input_tokens', '100', 'truncation', 'left')),
+        gptneo_generate('$tooLong', map('max_new_tokens', '3', 'max_input_tokens', '64', 'truncation', 'left'))""")
+      .collect().head
+    assert(got.getInt(0) == 100)
+    val want = engine.generate(texts(Seq(tooLong)), GenerationParams.builder().maxNewTokens(3).build(),
+      new InputPolicy(64, Truncation.LEFT)).get(0).text
+    assert(got.getString(1) == want)
+  }
+
+  test("functions work from the DataFrame API through expr(), as PySpark would call them") {
+    import org.apache.spark.sql.functions.expr
+    val df = spark.table("prompts").select(expr("gptneo_count_tokens(prompt)").as("n"))
+    assert(df.as[Int].collect().forall(_ > 0))
+  }
+}
