@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.catalyst.analysis.FunctionRegistry;
+import org.apache.spark.sql.SparkSessionExtensions;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.catalyst.rules.Rule;
 import org.apache.spark.sql.execution.SparkStrategy;
@@ -30,8 +30,10 @@ public final class GptNeoSpark {
    */
   public static synchronized void register(SparkSession spark) {
     org.apache.spark.sql.classic.SparkSession session = (org.apache.spark.sql.classic.SparkSession) spark;
-    FunctionRegistry registry = session.sessionState().functionRegistry();
-    FunctionCatalog.all().forEach(f -> registry.registerFunction(f._1(), f._2(), f._3()));
+    // the same registration path as spark.sql.extensions takes
+    SparkSessionExtensions functions = new SparkSessionExtensions();
+    FunctionCatalog.all().forEach(functions::injectFunction);
+    functions.registerFunctions(session.sessionState().functionRegistry());
     List<Rule<LogicalPlan>> rules = new ArrayList<>(Scala.list(session.experimental().extraOptimizations()));
     if (rules.stream().noneMatch(r -> r instanceof ExtractGptNeoCalls)) {
       rules.add(new ExtractGptNeoCalls());

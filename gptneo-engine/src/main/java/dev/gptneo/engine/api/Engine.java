@@ -122,7 +122,7 @@ public final class Engine implements AutoCloseable {
         out.set(i, GenerateResult.failed(in.error));
       } else if (!in.isNull()) {
         GenerationParams p = params.get(i);
-        int capacity = Math.min(config.maxPositionEmbeddings, in.ids.length + p.maxNewTokens);
+        int capacity = (int) Math.min(config.maxPositionEmbeddings, (long) in.ids.length + p.maxNewTokens);
         try {
           futures.set(i, scheduler.submit(new GenerateJob(in.ids, capacity, p, config.eosTokenIds,
               tokenizer.map(t -> (java.util.function.IntFunction<byte[]>) t::tokenBytes).orElse(null))));
@@ -193,6 +193,9 @@ public final class Engine implements AutoCloseable {
       String label = labels.get(j);
       if (label == null || label.isBlank()) {
         throw new IllegalArgumentException("candidate labels must not be empty");
+      }
+      if (labels.subList(0, j).contains(label)) {
+        throw new IllegalArgumentException("candidate label '" + label + "' is given twice; labels must be distinct");
       }
       labelIds[j] = tok.encode(" " + label.strip());
       longest = Math.max(longest, labelIds[j].length);
@@ -371,7 +374,8 @@ public final class Engine implements AutoCloseable {
     } catch (ExecutionException | CompletionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       String msg = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-      if (!(cause instanceof ModelException) && !(cause instanceof IllegalArgumentException)) {
+      if (!(cause instanceof ModelException) && !(cause instanceof IllegalArgumentException)
+          && !(cause instanceof IllegalStateException)) { // expected failures (closed engine) are not logged
         LOG.warn("row failed", cause);
       }
       throw new RowFailure(msg);

@@ -78,6 +78,11 @@ public final class Scheduler implements AutoCloseable {
     }
     incoming.add(job);
     LockSupport.unpark(thread);
+    if (closed && incoming.remove(job)) {
+      // closed while this job was being queued: the loop may already have drained the queue for
+      // the last time, so whoever takes the job out of the queue fails it (here, or failAll)
+      job.future.completeExceptionally(new IllegalStateException("the engine is closed"));
+    }
     return job.future;
   }
 

@@ -353,13 +353,22 @@ public final class Bench {
     if (spec.calibrationSeconds <= 0) {
       return null;
     }
-    long[] ticks0 = ProcessStats.cpuTicks();
-    Calibration c = Calibration.measure(spec.threads, spec.calibrationSeconds, 0);
-    double other = ProcessStats.otherBusyFraction(ticks0, ProcessStats.cpuTicks());
-    log.printf(Locale.ROOT, "bench: calibration, %d threads: peak fp32 FMA %.1f GFLOP/s (%d-bit vectors),"
-        + " DRAM read %.1f GB/s (%d MB buffer); other processes used %.0f%% of the CPUs%n", c.threads,
-        c.peakFlops / 1e9, c.vectorBits, c.bandwidth / 1e9, c.bufferBytes >> 20, 100 * other);
-    return c;
+    // A peak is what the machine can do: noise only lowers a measurement, so keep the best of up
+    // to three attempts, and try again only while other processes were busy during the last one.
+    Calibration best = null;
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      long[] ticks0 = ProcessStats.cpuTicks();
+      Calibration c = Calibration.measure(spec.threads, spec.calibrationSeconds, 0);
+      double other = ProcessStats.otherBusyFraction(ticks0, ProcessStats.cpuTicks());
+      log.printf(Locale.ROOT, "bench: calibration, %d threads: peak fp32 FMA %.1f GFLOP/s (%d-bit vectors),"
+          + " DRAM read %.1f GB/s (%d MB buffer); other processes used %.0f%% of the CPUs%n", c.threads,
+          c.peakFlops / 1e9, c.vectorBits, c.bandwidth / 1e9, c.bufferBytes >> 20, 100 * other);
+      best = best == null ? c : best.max(c);
+      if (!(other > 0.10)) {
+        break;
+      }
+    }
+    return best;
   }
 
   // ---- tokenize -------------------------------------------------------------------------------

@@ -30,6 +30,13 @@ public final class Calibration {
     this.bufferBytes = bufferBytes;
   }
 
+  /** The better of two measurements of the same machine, number by number. */
+  public Calibration max(Calibration o) {
+    double flops = Double.isNaN(peakFlops) ? o.peakFlops : Double.isNaN(o.peakFlops) ? peakFlops
+        : Math.max(peakFlops, o.peakFlops);
+    return new Calibration(flops, Math.max(bandwidth, o.bandwidth), threads, vectorBits, bufferBytes);
+  }
+
   /** Whether {@code jdk.incubator.vector} is in this JVM (checked without loading any Vector API class). */
   public static boolean vectorApiPresent() {
     return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();

@@ -251,6 +251,9 @@ public final class Main {
   private static List<String> labels(String csv) {
     List<String> labels = new java.util.ArrayList<>();
     for (String s : csv.split(",")) {
+      if (labels.contains(s.strip())) {
+        throw new UsageException("--labels names '" + s.strip() + "' twice; labels must be distinct");
+      }
       if (!s.isBlank()) {
         labels.add(s.strip());
       }

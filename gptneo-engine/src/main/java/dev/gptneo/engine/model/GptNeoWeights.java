@@ -7,7 +7,10 @@ import dev.gptneo.engine.weights.Checkpoint;
 import dev.gptneo.engine.weights.TensorView;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The tensors of a GPT-Neo checkpoint, checked against the config and handed to a backend.
@@ -16,6 +19,8 @@ import java.util.Map;
  * {@code lm_head.weight}, the LM head is tied to {@code wte}.
  */
 public final class GptNeoWeights {
+  private static final Logger LOG = LoggerFactory.getLogger(GptNeoWeights.class);
+
   /** One transformer block. Matrices are [out, in]. */
   public static final class Layer {
     public final Ops.Vector ln1Gamma, ln1Beta;   // (hidden)
@@ -78,6 +83,15 @@ public final class GptNeoWeights {
         : l.has("classifier.bias") ? l.vector("classifier.bias", classifier.rows()) : null;
     qaOutputs = l.has("qa_outputs.weight") ? l.matrix("qa_outputs.weight", 2, d) : null;
     qaBias = qaOutputs == null ? null : l.has("qa_outputs.bias") ? l.vector("qa_outputs.bias", 2) : null;
+    if (lmHeadTied && !config.tieWordEmbeddings) {
+      LOG.warn("config.json sets tie_word_embeddings=false but the checkpoint has no lm_head.weight: the LM head is"
+          + " tied to wte (HF would use a random head); generation and scores may be meaningless");
+    }
+    List<String> unused = l.unused();
+    if (!unused.isEmpty()) {
+      LOG.warn("{} tensors of the checkpoint are not used by this config (more layers than num_layers?): {}{}",
+          unused.size(), unused.subList(0, Math.min(5, unused.size())), unused.size() > 5 ? " ..." : "");
+    }
   }
 
   /** Looks tensors up by normalized name and checks their shapes. */
@@ -85,6 +99,7 @@ public final class GptNeoWeights {
     final GptNeoConfig config;
     final Ops ops;
     final Map<String, TensorView> byName = new HashMap<>();
+    final java.util.Set<String> used = new java.util.HashSet<>();
 
     Loader(GptNeoConfig config, Checkpoint checkpoint, Ops ops) {
       this.config = config;
@@ -105,7 +120,19 @@ public final class GptNeoWeights {
       return byName.containsKey(name);
     }
 
+    List<String> unused() {
+      List<String> names = new java.util.ArrayList<>();
+      for (String n : byName.keySet()) {
+        if (!used.contains(n)) {
+          names.add(n);
+        }
+      }
+      java.util.Collections.sort(names);
+      return names;
+    }
+
     TensorView get(String name, long... shape) {
+      used.add(name);
       TensorView t = byName.get(name);
       if (t == null) {
         throw new ModelException("the checkpoint has no tensor '" + name + "' (or 'transformer." + name

@@ -251,6 +251,8 @@ class GenerationTest {
       GenerateResult r = one(e, Input.ids(prompt), greedy(20));
       assertEquals(FinishReason.LENGTH, r.finishReason);
       assertEquals(6, r.completionTokens, "250 + 6 = 256 positions");
+      GenerateResult huge = one(e, Input.ids(prompt), greedy(Integer.MAX_VALUE));
+      assertEquals(6, huge.completionTokens, "max_new_tokens near 2^31 does not overflow");
       GenerateResult last = one(e, Input.ids(Arrays.copyOf(prompt, 255)), greedy(20));
       assertEquals(1, last.completionTokens);
       assertEquals(FinishReason.LENGTH, last.finishReason);

@@ -115,6 +115,9 @@ class TasksTest {
     assertTrue(m.contains("at least one candidate label"), m);
     assertThrows(IllegalArgumentException.class,
         () -> demo().classifyZeroShot(List.of(Input.text(EMAIL)), List.of(" "), InputPolicy.DEFAULT));
+    String twice = assertThrows(IllegalArgumentException.class, () -> demo().classifyZeroShot(
+        List.of(Input.text(EMAIL)), List.of("spam", "ham", "spam"), InputPolicy.DEFAULT)).getMessage();
+    assertTrue(twice.contains("'spam' is given twice"), twice);
   }
 
   @Test
@@ -279,5 +282,7 @@ class TasksTest {
     assertArrayEquals(new int[] {2, 4}, QaEncoding.charRange(t, 3, 5), "mid-character end rounds up");
     assertArrayEquals(new int[] {4, 5}, QaEncoding.charRange(t, 7, 8));
     assertNull(QaEncoding.charRange(t, 7, 9), "beyond the text");
+    // the offsets add up token bytes; an added token's bytes are its text, so they line up too
+    assertArrayEquals("<|endoftext|>".getBytes(java.nio.charset.StandardCharsets.UTF_8), tok().tokenBytes(50256));
   }
 }

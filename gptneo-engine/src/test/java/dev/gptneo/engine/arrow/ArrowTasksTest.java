@@ -265,16 +265,17 @@ class ArrowTasksTest {
   }
 
   @Test
-  void tokenClassifyOnIds() {
-    Engine e = Engines.get(Goldens.path("golden/tiny-neo/token-cls"), EngineOptions.Kernels.AUTO);
-    try (ListVector in = ids(false, new int[] {1, 2, 3}, null, new int[] {5000});
+  void tokenClassifyOnIds(@TempDir Path tmp) {
+    Path dir = TinyCheckpoints.write(tmp.resolve("token-cls"), TinyCheckpoints.spec().with(s -> s.tokenLabels = 5));
+    try (Engine e = Engine.open(dir, EngineOptions.builder().threads(1).build());
+        ListVector in = ids(false, new int[] {1, 2, 3}, null, new int[] {5000});
         VectorSchemaRoot out = ArrowTasks.tokenClassify(e, in, InputPolicy.DEFAULT, allocator)) {
       assertEquals(List.of("tokens:list<$data$:utf8>", "labels:list<$data$:utf8>", "scores:list<$data$:floatingpoint>",
           "error:utf8"), schema(out));
       assertTrue(out.getVector("tokens").isNull(0), "no tokenizer: no token texts");
       List<?> labels = (List<?>) out.getVector("labels").getObject(0);
       assertEquals(3, labels.size());
-      assertTrue(labels.get(0).toString().startsWith("LABEL_"));
+      assertTrue(labels.get(0).toString().startsWith("tag"));
       assertEquals(3, ((List<?>) out.getVector("scores").getObject(0)).size());
       assertTrue(out.getVector("labels").isNull(1));
       assertTrue(string(out.getVector("error"), 2).contains("outside the vocabulary"));
@@ -311,9 +312,10 @@ class ArrowTasksTest {
   }
 
   @Test
-  void aFailingCallAllocatesNothing() {
-    try (VarCharVector in = texts(HAM)) {
-      Engine lmOnly = Engines.get(Goldens.path("golden/tiny-neo/causal-lm"), EngineOptions.Kernels.AUTO);
+  void aFailingCallAllocatesNothing(@TempDir Path tmp) {
+    try (VarCharVector in = texts(HAM);
+        Engine lmOnly = Engine.open(TinyCheckpoints.write(tmp.resolve("lm"), TinyCheckpoints.spec()),
+            EngineOptions.builder().threads(1).build())) {
       long before = allocator.getAllocatedMemory();
       assertThrows(IllegalArgumentException.class,
           () -> ArrowTasks.classify(lmOnly, in, null, InputPolicy.DEFAULT, allocator));

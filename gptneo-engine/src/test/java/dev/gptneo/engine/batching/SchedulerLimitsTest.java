@@ -141,6 +141,36 @@ class SchedulerLimitsTest {
     }
   }
 
+  /** Closing while callers keep submitting: every call returns (rows fail with "closed"), none hangs. */
+  @Test
+  void closingUnderLoadLeavesNoCallerWaiting() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      Engine e = Engine.open(dir, EngineOptions.builder().threads(1).build());
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+      List<java.util.concurrent.Future<Integer>> calls = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        calls.add(pool.submit(() -> {
+          int n = 0;
+          while (true) {
+            GenerateResult r = e.generate(List.of(ROWS.get(2)), GenerationParams.builder().maxNewTokens(3).build(),
+                InputPolicy.DEFAULT).get(0);
+            n++;
+            if (r.error != null) {
+              assertTrue(r.error.contains("closed"), r.error);
+              return n;
+            }
+          }
+        }));
+      }
+      Thread.sleep(20 + 10 * round);
+      e.close();
+      for (java.util.concurrent.Future<Integer> c : calls) {
+        assertTrue(c.get(30, java.util.concurrent.TimeUnit.SECONDS) > 0);
+      }
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void aClosedEngineFailsRowsNotCallers() {
     Engine e = Engine.open(dir, EngineOptions.builder().threads(1).build());

@@ -176,13 +176,27 @@ class MainTest {
   }
 
   @Test
-  void tokenClassifyAnswerEmbedScoreTokenize() {
-    String tokenCls = Goldens.path("golden/tiny-neo/token-cls").toString();
-    JsonNode tc = ok("{\"id\": 1, \"input_ids\": [1, 2, 3]}\n", "token-classify", "--model", tokenCls).lines().get(0);
+  void tokenClassifyAndAnswerOnIds() {
+    Path heads = TinyCheckpoints.write(tmp.resolve("heads"), TinyCheckpoints.spec().with(s -> {
+      s.tokenLabels = 5;
+      s.qa = true;
+    }));
+    JsonNode tc = ok("{\"id\": 1, \"input_ids\": [1, 2, 3]}\n", "token-classify", "--model", heads.toString())
+        .lines().get(0);
     assertFields(tc, "id", "labels", "logits");
     assertEquals(3, tc.get("labels").size());
+    assertTrue(tc.get("labels").get(0).asText().startsWith("tag"), tc.toString());
     assertEquals(5, tc.get("logits").get(0).size());
+    JsonNode idsOnly = ok("{\"id\": 2, \"input_ids\": [5, 6, 7, 8]}\n", "answer", "--model", heads.toString())
+        .lines().get(0);
+    assertFields(idsOnly, "id", "answer", "start", "end", "score", "start_logits", "end_logits");
+    assertTrue(idsOnly.get("answer").isNull(), "no tokenizer: no answer text, token offsets only");
+    assertTrue(idsOnly.get("start").asInt() <= idsOnly.get("end").asInt());
+    assertEquals(4, idsOnly.get("start_logits").size());
+  }
 
+  @Test
+  void answerEmbedScoreTokenize() {
     Path qa = TinyCheckpoints.write(tmp.resolve("qa"), TinyCheckpoints.spec().with(s -> {
       s.vocab = 50257;
       s.eos = 50256;
@@ -198,10 +212,6 @@ class MainTest {
         ans.get(0).get("answer").asText());
     assertFields(ans.get(1), "id", "error");
     assertTrue(ans.get(1).get("error").asText().contains("\"question\" and \"context\""));
-    JsonNode idsOnly = ok("{\"id\": 2, \"input_ids\": [5, 6, 7, 8]}\n", "answer", "--model",
-        Goldens.path("golden/tiny-neo/qa").toString()).lines().get(0);
-    assertFields(idsOnly, "id", "answer", "start", "end", "score", "start_logits", "end_logits");
-    assertTrue(idsOnly.get("answer").isNull(), "no tokenizer: no answer text, token offsets only");
 
     String in = "{\"id\": 1, \"text\": \"Hello world, how are you?\"}\n";
     JsonNode mean = ok(in, "embed", "--model", demo).lines().get(0);
@@ -220,6 +230,30 @@ class MainTest {
         .lines().get(0);
     assertFields(tok, "id", "input_ids");
     assertEquals("[15496,995,50256]", tok.get("input_ids").toString());
+  }
+
+  @Test
+  void badInputFieldsAreLineErrors() {
+    String in = String.join("\n",
+        "{\"id\": 1, \"text\": 5}",
+        "{\"id\": 2, \"input_ids\": [1.5, 2]}",
+        "{\"id\": 3, \"input_ids\": \"1 2\"}",
+        "{\"id\": 4, \"input_ids\": []}",
+        "[1, 2]",
+        "",
+        "{\"id\": 7, \"text\": \"fine\"}");
+    List<JsonNode> l = ok(in, "tokenize", "--model", demo).lines();
+    assertEquals(7, l.size());
+    assertTrue(l.get(0).get("error").asText().contains("\"text\" must be a string"), l.get(0).toString());
+    assertTrue(l.get(1).get("error").asText().contains("must hold integers"), l.get(1).toString());
+    assertTrue(l.get(2).get("error").asText().contains("must be an array of integers"), l.get(2).toString());
+    assertTrue(l.get(3).get("error").asText().contains("empty"), l.get(3).toString());
+    assertTrue(l.get(4).get("error").asText().contains("line 5 is not a JSON object"), l.get(4).toString());
+    assertTrue(l.get(5).get("error").asText().contains("line 6 is empty"), l.get(5).toString());
+    assertEquals("[38125]", l.get(6).get("input_ids").toString());
+    for (int i = 0; i < 6; i++) {
+      assertFields(l.get(i), "id", "error");
+    }
   }
 
   @Test
@@ -257,6 +291,8 @@ class MainTest {
         {"classify", "--model", demo, "--stop", "x"},
         {"tokenize", "--model", demo, "--truncation", "middle"},
         {"embed", "--model", demo, "--pooling", "max"},
+        {"classify", "--model", demo, "--labels", "spam,ham,spam"},
+        {"classify", "--model", demo, "--labels", " , "},
         {"generate", "--model", demo, "--model", demo},
         {"generate", "--model", demo, "stray"},
         {"generate"},
@@ -285,7 +321,7 @@ class MainTest {
     assertTrue(p.err.contains("pytorch_model.bin") && p.err.contains("safe_serialization"), p.err);
     // a task the model cannot do
     Run noHead = run("{\"id\": 1, \"input_ids\": [1, 2]}\n", "classify", "--model",
-        Goldens.path("golden/tiny-neo/causal-lm").toString());
+        TinyCheckpoints.write(tmp.resolve("lm-only"), TinyCheckpoints.spec()).toString());
     assertEquals(1, noHead.status);
     assertTrue(noHead.err.contains("no sequence classification head"), noHead.err);
     Run cuda = run("", "info", "--model", demo, "--device", "cuda");

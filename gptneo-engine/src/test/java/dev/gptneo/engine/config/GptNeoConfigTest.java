@@ -161,12 +161,16 @@ class GptNeoConfigTest {
   }
 
   @Test
-  void realConfigsParse() {
+  void demoConfigParses() {
     GptNeoConfig demo = GptNeoConfig.load(Goldens.demoModel());
     assertEquals(512, demo.intermediateSize); // null in the file
     assertEquals(List.of("ham", "spam"), List.copyOf(demo.id2label.values()));
     assertEquals(50256, demo.padTokenId);
     assertEquals(6, demo.layerTypes.size());
+  }
+
+  @Test
+  void tinyNeoConfigParses() {
     GptNeoConfig tiny = GptNeoConfig.load(Goldens.path("golden/tiny-neo/causal-lm"));
     assertEquals(8, tiny.windowSize);
     assertEquals(-1, tiny.padTokenId); // null in the file

@@ -11,15 +11,30 @@ import dev.gptneo.engine.testing.Goldens;
 import dev.gptneo.engine.weights.Checkpoint;
 import dev.gptneo.engine.weights.SafetensorsFile;
 import java.nio.file.Path;
+import dev.gptneo.engine.api.EngineOptions;
+import dev.gptneo.engine.ops.cpu.VectorSupport;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
+/** The forward pass against HF's logits and hidden states, on every CPU kernel path. */
 class ForwardGoldenTest {
-  @Test
-  void tinyNeoLogitsAllPositions() {
+  /** "scalar", "packed" (Vector API, packed weights) or "mapped" (Vector API over the mmap). */
+  static CpuOps ops(String path) {
+    if (path.equals("scalar")) {
+      return CpuOps.scalar(2);
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(VectorSupport.available(), "Vector API not in this JVM");
+    return CpuOps.create(EngineOptions.Kernels.VECTOR, 2, path.equals("packed"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"scalar", "packed", "mapped"})
+  void tinyNeoLogitsAllPositions(String path) {
     Path dir = Goldens.path("golden/tiny-neo/causal-lm");
     SafetensorsFile golden = Goldens.tensors("golden/tiny-neo/golden.safetensors");
     GptNeoConfig config = GptNeoConfig.load(dir);
-    try (CpuOps ops = CpuOps.scalar(2)) {
+    try (CpuOps ops = ops(path)) {
       GptNeoWeights w = new GptNeoWeights(config, Checkpoint.open(dir), ops);
       GptNeoModel model = new GptNeoModel(config, w, ops, 256, 16);
       for (int p = 0; p < 4; p++) {
@@ -37,18 +52,18 @@ class ForwardGoldenTest {
             maxErr = Math.max(maxErr, Math.abs(got[i] - expected[t * config.vocabSize + i]));
           }
         }
-        System.out.println("prompt " + p + " len " + ids.length + " max |err| " + maxErr);
         assertTrue(maxErr < 1e-4, "max err " + maxErr);
       }
     }
   }
 
-  @Test
-  void midNeoShardedF16ProbeLogitsAndArgmax() {
+  @ParameterizedTest
+  @ValueSource(strings = {"scalar", "packed", "mapped"})
+  void midNeoShardedF16ProbeLogitsAndArgmax(String path) {
     Path dir = Goldens.path("golden/mid-neo/causal-lm");
     SafetensorsFile golden = Goldens.tensors("golden/mid-neo/golden.safetensors");
     GptNeoConfig config = GptNeoConfig.load(dir);
-    try (CpuOps ops = CpuOps.scalar(2)) {
+    try (CpuOps ops = ops(path)) {
       GptNeoWeights w = new GptNeoWeights(config, Checkpoint.open(dir), ops);
       GptNeoModel model = new GptNeoModel(config, w, ops, 1024, 16);
       for (int p = 0; p < 3; p++) {
@@ -81,7 +96,6 @@ class ForwardGoldenTest {
             }
           }
         }
-        System.out.println("mid prompt " + p + " len " + ids.length + " probe max |err| " + maxErr);
         assertEquals(0, mismatches);
         assertTrue(maxErr < 1e-3, "max err " + maxErr);
       }
@@ -117,12 +131,13 @@ class ForwardGoldenTest {
   }
 
   /** Prefill, then one token per step through the KV cache (the local ring wraps: window 8). */
-  @Test
-  void tinyNeoIncrementalDecodeMatchesStepLogits() {
+  @ParameterizedTest
+  @ValueSource(strings = {"scalar", "packed", "mapped"})
+  void tinyNeoIncrementalDecodeMatchesStepLogits(String path) {
     Path dir = Goldens.path("golden/tiny-neo/causal-lm");
     SafetensorsFile golden = Goldens.tensors("golden/tiny-neo/golden.safetensors");
     GptNeoConfig config = GptNeoConfig.load(dir);
-    try (CpuOps ops = CpuOps.scalar(2)) {
+    try (CpuOps ops = ops(path)) {
       GptNeoWeights w = new GptNeoWeights(config, Checkpoint.open(dir), ops);
       GptNeoModel model = new GptNeoModel(config, w, ops, 256, 4);
       for (int p = 0; p < 4; p++) {

@@ -49,6 +49,15 @@ public final class GptNeoEvalExec extends SparkPlan {
     return child;
   }
 
+  /** The calls this operator evaluates, one per result column. */
+  public List<GptNeoCall> calls() {
+    List<GptNeoCall> out = new ArrayList<>();
+    for (Expression e : Scala.list(calls)) {
+      out.add((GptNeoCall) e);
+    }
+    return out;
+  }
+
   @Override
   public Seq<Attribute> output() {
     List<Attribute> out = new ArrayList<>(Scala.list(child.output()));
@@ -86,11 +95,7 @@ public final class GptNeoEvalExec extends SparkPlan {
 
   @Override
   public RDD<InternalRow> doExecute() {
-    List<GptNeoCall> callList = new ArrayList<>();
-    for (Expression e : Scala.list(calls)) {
-      callList.add((GptNeoCall) e);
-    }
-    CallLayout layout = new CallLayout(callList);
+    CallLayout layout = new CallLayout(calls());
     Map<String, ModelHandle> models = new HashMap<>();
     for (String ref : layout.modelRefs()) {
       models.put(EvalPartitions.modelKey(ref), ModelShipper.prepare(sparkContext(), conf, ref));

@@ -23,6 +23,7 @@ final class GroupBatch implements AutoCloseable {
   private final List<GenerationParams> params;      // per entry, generate only
   private final GenerationParams baseParams;
   final BitSet nullInputs = new BitSet();
+  final BitSet emptyInputs = new BitSet(); // "" has 0 tokens; the engine treats it as a bad row
   private int entries;
   long estimatedTokens;
 
@@ -64,6 +65,9 @@ final class GroupBatch implements AutoCloseable {
         } else {
           byte[] bytes = s.getBytes();
           columns[p].setSafe(entry, bytes);
+          if (bytes.length == 0) {
+            emptyInputs.set(entry);
+          }
           estimatedTokens += bytes.length / 4 + 1;
           first = p == 0 ? bytes : first;
         }

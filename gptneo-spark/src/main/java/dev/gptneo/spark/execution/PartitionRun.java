@@ -86,7 +86,8 @@ final class PartitionRun extends scala.collection.AbstractIterator<InternalRow> 
       int entry = row * plan.layout.groups.get(g).slots() + plan.layout.callSlot[c];
       GptNeoCall call = plan.layout.calls.get(c);
       try {
-        values[c] = readers[g].read(call, entry, current.groups[g].nullInputs.get(entry));
+        GroupBatch group = current.groups[g];
+        values[c] = readers[g].read(call, entry, group.nullInputs.get(entry), group.emptyInputs.get(entry));
       } catch (ResultReader.RowFailure e) {
         throw new GptNeoRowException(call, e.getMessage(), inputPreview(current.rows.get(row), g, entry));
       }

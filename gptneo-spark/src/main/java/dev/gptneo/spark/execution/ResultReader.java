@@ -44,11 +44,15 @@ final class ResultReader {
   }
 
   /** The call's value at entry i; throws RowFailure for a failed row when on_error is fail. */
-  Object read(GptNeoCall call, int i, boolean nullInput) {
+  Object read(GptNeoCall call, int i, boolean nullInput, boolean emptyInput) {
     if (nullInput) {
       return null;
     }
     CallOptions o = call.options();
+    if (emptyInput && countsTokens(call.function())) {
+      Object count = call.function() == GptNeoFunction.COUNT_TOKENS ? (Object) 0 : new GenericArrayData(new Object[0]);
+      return o.output == CallOptions.Output.STRUCT ? new GenericInternalRow(new Object[] {count, null}) : count;
+    }
     ArrowColumnVector error = col("error");
     if (!error.isNullAt(i)) {
       if (o.onError == CallOptions.OnError.FAIL) {
@@ -62,6 +66,11 @@ final class ResultReader {
       return new GenericInternalRow(fields);
     }
     return o.output == CallOptions.Output.STRUCT ? struct(call.function(), i) : value(call.function(), i);
+  }
+
+  /** Counting the tokens of "" gives 0 (the engine rejects empty inputs for every task). */
+  private static boolean countsTokens(GptNeoFunction f) {
+    return f == GptNeoFunction.COUNT_TOKENS || f == GptNeoFunction.TOKENIZE;
   }
 
   private Object value(GptNeoFunction f, int i) {

@@ -79,7 +79,14 @@ final class FunctionBuilder {
       throw new IllegalArgumentException("option keys must be strings; " + arg.sql() + " has " + type.keyType().sql()
           + " keys");
     }
-    MapData map = (MapData) arg.eval(null);
+    MapData map;
+    try {
+      map = (MapData) arg.eval(null);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("the options map " + arg.sql() + " cannot be evaluated (" + e.getMessage()
+          + "). Write every value as a string, e.g. map('max_new_tokens', '32', 'temperature', '0.8'): a map "
+          + "that mixes numbers and strings is coerced to the numeric type");
+    }
     Map<String, String> out = new LinkedHashMap<>();
     if (map == null) {
       return out;

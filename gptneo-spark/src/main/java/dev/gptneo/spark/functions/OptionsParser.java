@@ -178,8 +178,8 @@ public final class OptionsParser {
     }
     int n;
     try {
-      n = Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
+      n = new java.math.BigDecimal(v.trim()).intValueExact(); // "3" or "3.0": a numeric map makes doubles
+    } catch (NumberFormatException | ArithmeticException e) {
       throw new IllegalArgumentException("option '" + key + "' must be an integer; got '" + v + "'");
     }
     if (n < min) {
@@ -190,8 +190,8 @@ public final class OptionsParser {
 
   private static long parseLong(String v, String key) {
     try {
-      return Long.parseLong(v.trim());
-    } catch (NumberFormatException e) {
+      return new java.math.BigDecimal(v.trim()).longValueExact();
+    } catch (NumberFormatException | ArithmeticException e) {
       throw new IllegalArgumentException("option '" + key + "' must be an integer; got '" + v + "'");
     }
   }

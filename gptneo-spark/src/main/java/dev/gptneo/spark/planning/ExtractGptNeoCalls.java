@@ -94,6 +94,9 @@ public final class ExtractGptNeoCalls extends Rule<LogicalPlan> {
       newChildren.add(here.isEmpty() ? child
           : new GptNeoEval(Scala.seq(here), Scala.seq(attrs), pruneInput(plan, child)));
     }
+    if (results.isEmpty()) {
+      return original; // each call needs more than one child (e.g. both sides of a join): see GptNeoCall.eval
+    }
     LogicalPlan rewritten = plan.withNewChildren(Scala.seq(newChildren)).transformExpressions(Trees.partial(
         e -> e instanceof GptNeoCall ? results.get(e.canonicalized()) : null));
     LogicalPlan done = extract(rewritten); // calls that took another call's result as input

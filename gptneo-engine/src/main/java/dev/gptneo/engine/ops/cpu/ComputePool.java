@@ -49,14 +49,28 @@ public final class ComputePool implements AutoCloseable {
     }
   }
 
+  private static final java.util.Map<Integer, ComputePool> SHARED = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * The JVM's pool with this many threads, created on first use and kept for the JVM's life: every
+   * engine of the JVM with the same thread count shares it, so engines never multiply threads.
+   */
+  public static ComputePool shared(int threads) {
+    return SHARED.computeIfAbsent(threads, t -> new ComputePool(t, "gptneo-compute-" + t + "-"));
+  }
+
   public ComputePool(int threads) {
+    this(threads, "gptneo-compute-");
+  }
+
+  private ComputePool(int threads, String namePrefix) {
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be >= 1, got " + threads);
     }
     this.threads = threads;
     this.workers = new Thread[threads - 1];
     for (int i = 0; i < workers.length; i++) {
-      workers[i] = new Thread(this::workerLoop, "gptneo-compute-" + (i + 1));
+      workers[i] = new Thread(this::workerLoop, namePrefix + (i + 1));
       workers[i].setDaemon(true);
       workers[i].start();
     }

@@ -31,16 +31,16 @@ public final class CpuOps implements Ops {
   public static CpuOps create(dev.gptneo.engine.api.EngineOptions.Kernels kind, int threads, boolean packWeights) {
     switch (kind) {
       case SCALAR:
-        return scalar(threads);
+        return new CpuOps(new ScalarKernels(), ComputePool.shared(threads), false, false);
       case VECTOR:
         if (!VectorSupport.available()) {
           throw new IllegalStateException("vector kernels need the JVM flag --add-modules jdk.incubator.vector");
         }
-        return new CpuOps(VectorSupport.kernels(), new ComputePool(threads), true, packWeights);
+        return new CpuOps(VectorSupport.kernels(), ComputePool.shared(threads), false, packWeights);
       default:
         return VectorSupport.available()
-            ? new CpuOps(VectorSupport.kernels(), new ComputePool(threads), true, packWeights)
-            : scalar(threads);
+            ? new CpuOps(VectorSupport.kernels(), ComputePool.shared(threads), false, packWeights)
+            : new CpuOps(new ScalarKernels(), ComputePool.shared(threads), false, false);
     }
   }
 

@@ -30,7 +30,20 @@ final class MappedGemm {
     float[] acc = new float[4];
     // gelu is applied afterwards, vectorized, over each row's [n0, n1)
     Epilogue perElement = epilogue == Epilogue.GELU_NEW ? Epilogue.STORE : epilogue;
-    for (int n = n0; n < n1; n++) {
+    int n = n0;
+    if (rows < 4) { // decode: four weight rows per pass, four independent chains
+      for (; n + 4 <= n1; n += 4) {
+        for (int m = 0; m < rows; m++) {
+          dot1x4(x, m * k, k, w, n, acc);
+          for (int j = 0; j < 4; j++) {
+            int o = m * outCols + n + j;
+            float b = bias == null ? 0f : bias[n + j];
+            out[o] = ScalarKernels.applyEpilogue(acc[j] + b, out[o], perElement);
+          }
+        }
+      }
+    }
+    for (; n < n1; n++) {
       ByteBuffer part = w.partOf(n);
       int rowAt = (int) w.rowByteOffset(n);
       float b = bias == null ? 0f : bias[n];
@@ -105,6 +118,34 @@ final class MappedGemm {
       for (int r = 0; r < 4; r++) {
         acc[r] += x[xOff + r * k + i] * wi;
       }
+    }
+  }
+
+  /** One x row against weight rows n..n+3: the same chain per element as dot1 and dot4. */
+  private static void dot1x4(float[] x, int xOff, int k, CpuMatrix w, int n, float[] acc) {
+    ByteBuffer p0 = w.partOf(n), p1 = w.partOf(n + 1), p2 = w.partOf(n + 2), p3 = w.partOf(n + 3);
+    int r0 = (int) w.rowByteOffset(n), r1 = (int) w.rowByteOffset(n + 1);
+    int r2 = (int) w.rowByteOffset(n + 2), r3 = (int) w.rowByteOffset(n + 3);
+    DType dtype = w.dtype;
+    FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+    int upper = k - k % L;
+    for (int i = 0; i < upper; i += L) {
+      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+      s0 = xv.fma(load(p0, r0, i, dtype), s0);
+      s1 = xv.fma(load(p1, r1, i, dtype), s1);
+      s2 = xv.fma(load(p2, r2, i, dtype), s2);
+      s3 = xv.fma(load(p3, r3, i, dtype), s3);
+    }
+    acc[0] = s0.reduceLanes(VectorOperators.ADD);
+    acc[1] = s1.reduceLanes(VectorOperators.ADD);
+    acc[2] = s2.reduceLanes(VectorOperators.ADD);
+    acc[3] = s3.reduceLanes(VectorOperators.ADD);
+    for (int i = upper; i < k; i++) {
+      float xi = x[xOff + i];
+      acc[0] += xi * tailWeight(p0, r0, i, dtype);
+      acc[1] += xi * tailWeight(p1, r1, i, dtype);
+      acc[2] += xi * tailWeight(p2, r2, i, dtype);
+      acc[3] += xi * tailWeight(p3, r3, i, dtype);
     }
   }
 

@@ -1,0 +1,104 @@
+package dev.gptneo.spark.distribution
+
+import java.io.File
+
+import scala.jdk.CollectionConverters._
+
+import dev.gptneo.engine.api.{Input, InputPolicy}
+import dev.gptneo.spark.GptNeoSpark
+import dev.gptneo.spark.distribution.ModelFolder.ModelFile
+import dev.gptneo.spark.execution.OperatorMetrics
+import dev.gptneo.spark.testing.{SampleData, SparkSuite, TestModels}
+
+/** Model registry, content hash, broadcast in chunks, one load per JVM, unload (local[2]; see ClusterSuite too). */
+class DistributionSuite extends SparkSuite {
+  import spark.implicits._
+
+  private def hadoopConf = spark.sparkContext.hadoopConfiguration
+  private def hashOf(dir: File) = ModelFolder.inspect(dir.getAbsolutePath, hadoopConf).contentHash
+  private val subjects = SampleData.emails.map(_.subject).filter(_.nonEmpty).take(30)
+  private def demoLabels = TestModels.engine(TestModels.demo)
+    .classify(subjects.map(Input.text).asJava, InputPolicy.DEFAULT).asScala.map(_.label)
+
+  private def classify(model: String) = {
+    val df = subjects.zipWithIndex.toDF("s", "i").repartition(3)
+      .selectExpr("i", s"gptneo_classify(s, map('model', '$model'))")
+    val labels = df.collect().sortBy(_.getInt(0)).map(_.getString(1)).toSeq
+    (labels, gptneoOperators(df).map(_.metrics().apply(OperatorMetrics.MODEL_LOADS).value).sum)
+  }
+
+  test("chunks stay small for files above 2 GB: offsets are longs, no slice is larger than the chunk size") {
+    val files = java.util.List.of(new ModelFile("config.json", 900, 0), new ModelFile("model.safetensors",
+      5L * 1024 * 1024 * 1024 + 17, 0), new ModelFile("vocab.json", 0, 0))
+    val chunk = 64L << 20
+    val slices = ModelChunks.plan(files, chunk).asScala
+    assert(slices.forall(_.length <= chunk))
+    val big = slices.filter(_.file == "model.safetensors")
+    assert(big.map(_.length.toLong).sum == 5L * 1024 * 1024 * 1024 + 17)
+    assert(big.last.offset > Int.MaxValue)
+    assert(big.zip(big.tail).forall { case (a, b) => b.offset == a.offset + a.length })
+    intercept[IllegalArgumentException](ModelChunks.plan(files, 3L << 30))
+  }
+
+  test("a model is identified by the content hash of its files") {
+    val demo = ModelFolder.inspect(TestModels.demo.getAbsolutePath, hadoopConf)
+    assert(demo.contentHash.matches("[0-9a-f]{64}"))
+    assert(demo.files.asScala.map(_.name).toSet == Set("config.json", "model.safetensors", "merges.txt",
+      "vocab.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"), "README.md is not model content")
+    assert(hashOf(TestModels.demo) == demo.contentHash)
+    assert(hashOf(TestModels.variant(TestModels.demo, "x")) != demo.contentHash)
+    val missing = intercept[IllegalArgumentException](ModelFolder.inspect("/no/such/model", hadoopConf))
+    assert(missing.getMessage.contains("does not exist"))
+  }
+
+  test("broadcast in 1 MB chunks: the model arrives whole, loads once per JVM, and gives the same results") {
+    val model = TestModels.variant(TestModels.demo, "broadcast")
+    val hash = hashOf(model)
+    withConf("spark.gptneo.distribution" -> "broadcast", "spark.gptneo.broadcast.chunkSize" -> "1m",
+      "spark.gptneo.models.bc" -> model.getAbsolutePath) {
+      val (first, loads1) = classify("bc")
+      val (second, loads2) = classify("bc")
+      assert(first == demoLabels && second == demoLabels)
+      assert((loads1, loads2) == ((1, 0)))
+    }
+    assert(LocalModels.loadCount(hash) == 1)
+    assert(LocalModels.loads().asScala.filter(_.hash == hash).map(_.source) == Seq("broadcast"))
+  }
+
+  test("path distribution with a file: URI; auto picks path on a local master") {
+    val model = TestModels.variant(TestModels.demo, "path")
+    withConf("spark.gptneo.distribution" -> "path", "spark.gptneo.models.p" -> model.toURI.toString) {
+      assert(classify("p")._1 == demoLabels)
+    }
+    val auto = TestModels.variant(TestModels.demo, "auto")
+    withConf("spark.gptneo.models.a" -> auto.getAbsolutePath) {
+      assert(classify("a")._1 == demoLabels)
+    }
+    assert(LocalModels.loads().asScala.filter(_.hash == hashOf(auto)).map(_.source) == Seq("path"))
+  }
+
+  test("a model folder can be given directly as the 'model' option") {
+    val model = TestModels.variant(TestModels.demo, "direct")
+    assert(classify(model.getAbsolutePath)._1 == demoLabels)
+  }
+
+  test("unloadModels closes the engines; the next query loads again") {
+    val model = TestModels.variant(TestModels.demo, "unload")
+    val hash = hashOf(model)
+    withConf("spark.gptneo.models.u" -> model.getAbsolutePath) {
+      classify("u")
+      assert(LocalModels.loadedEngine(hash) != null)
+      assert(GptNeoSpark.unloadModels(spark) >= 1)
+      assert(LocalModels.loadedEngine(hash) == null)
+      assert(classify("u")._2 == 1)
+    }
+    assert(LocalModels.loadCount(hash) == 2)
+  }
+
+  test("a missing model folder fails the query with the setting to fix") {
+    val e = intercept[Exception] {
+      withConf("spark.gptneo.models.gone" -> "/no/such/model") { classify("gone") }
+    }
+    assert(e.getMessage.contains("/no/such/model does not exist") && e.getMessage.contains("spark.gptneo.models"))
+  }
+}
