@@ -74,7 +74,7 @@ public final class GptNeoConf implements Serializable {
       }
     });
     models = Collections.unmodifiableMap(named);
-    distribution = parseEnum(Distribution.class, conf.apply(DISTRIBUTION), Distribution.AUTO, DISTRIBUTION);
+    distribution = distribution(conf.apply(DISTRIBUTION));
     broadcastChunkBytes = bytes(conf.apply(BROADCAST_CHUNK), 64L << 20, BROADCAST_CHUNK, 1, 1L << 30);
     batchRows = integer(conf.apply(BATCH_ROWS), 128, BATCH_ROWS, 1);
     batchTokens = integer(conf.apply(BATCH_TOKENS), 32768, BATCH_TOKENS, 1);
@@ -190,14 +190,14 @@ public final class GptNeoConf implements Serializable {
     return n;
   }
 
-  private static <E extends Enum<E>> E parseEnum(Class<E> type, String v, E dflt, String key) {
+  private static Distribution distribution(String v) {
     if (v == null || v.isBlank()) {
-      return dflt;
+      return Distribution.AUTO;
     }
     try {
-      return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+      return Distribution.valueOf(v.trim().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(key + " must be one of broadcast, path, auto; got '" + v + "'");
+      throw new IllegalArgumentException(DISTRIBUTION + " must be one of broadcast, path, auto; got '" + v + "'");
     }
   }
 }

@@ -58,7 +58,12 @@ public final class GptNeoSpark {
     List<Integer> slots = new ArrayList<>();
     IntStream.range(0, tasks).forEach(slots::add);
     if (!spark.sparkContext().isLocal()) {
-      unloaded += sc.parallelize(slots, tasks).map(i -> LocalModels.unloadAll()).reduce(Integer::sum);
+      // each task holds its slot a moment, so that the tasks spread over every executor
+      unloaded += sc.parallelize(slots, tasks).map(i -> {
+        int n = LocalModels.unloadAll();
+        Thread.sleep(100);
+        return n;
+      }).reduce(Integer::sum);
     }
     ModelShipper.forgetAll();
     return unloaded;

@@ -23,6 +23,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code Ops.linear}: x (m, in) times W^T, W [out, in] as in GPT-Neo-125M's MLP (fc 3072x768,
  * proj 768x3072). m = 1 is batch-1 decode (bandwidth bound: every weight read once per row),
  * m = 256 a prefill chunk (compute bound). GFLOP/s = 2 m in out / time.
+ *
+ * <p>For m = 1 each call takes the next of several copies of W that together are larger than
+ * {@link #COLD_BYTES}, so the weights come from DRAM as in a real decode step (one 9 MB matrix alone
+ * would stay in the 32 MB L3 and measure the cache); bytes/s = out x in x bytes per weight / time.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -50,8 +54,12 @@ public class LinearBench {
   @Param({"1"})
   public int threads;
 
+  /** Weights a decode benchmark cycles through: several times the last-level cache. */
+  static final long COLD_BYTES = 256L << 20;
+
   private OpsFixture f;
-  private Ops.Matrix w;
+  private Ops.Matrix[] ws;
+  private int next;
   private Ops.Activations x;
   private Ops.Activations out;
 
@@ -61,13 +69,21 @@ public class LinearBench {
     int outDim = Integer.parseInt(s[0]);
     int inDim = Integer.parseInt(s[1]);
     f = new OpsFixture(kernels, weights, threads);
-    w = f.matrix(outDim, inDim, DType.valueOf(dtype));
+    DType d = DType.valueOf(dtype);
+    long bytes = (long) outDim * inDim * d.bytes;
+    int copies = m == 1 ? (int) Math.max(1, (COLD_BYTES + bytes - 1) / bytes) : 1;
+    ws = new Ops.Matrix[copies];
+    for (int i = 0; i < copies; i++) {
+      ws[i] = f.matrix(outDim, inDim, d);
+    }
     x = f.randomActivations(m, inDim);
     out = f.ops.activations(m, outDim);
   }
 
   @Benchmark
   public Ops.Activations linear() {
+    Ops.Matrix w = ws[next];
+    next = next + 1 == ws.length ? 0 : next + 1;
     f.ops.linear(x, w, null, out, m, Epilogue.STORE);
     return out;
   }

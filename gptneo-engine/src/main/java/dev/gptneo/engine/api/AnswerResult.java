@@ -13,6 +13,7 @@ public final class AnswerResult extends Result {
   public final double score;        // p(start) * p(end), softmax over the context tokens
   public final float[] startLogits; // (tokens)
   public final float[] endLogits;   // (tokens)
+  public final int inputTokens;     // question + context tokens after truncation
 
   public AnswerResult(String answer, int start, int end, int startToken, int endToken, double score,
       float[] startLogits, float[] endLogits) {
@@ -25,6 +26,7 @@ public final class AnswerResult extends Result {
     this.score = score;
     this.startLogits = startLogits;
     this.endLogits = endLogits;
+    this.inputTokens = startLogits.length;
   }
 
   private AnswerResult(String error) {
@@ -33,6 +35,7 @@ public final class AnswerResult extends Result {
     start = end = startToken = endToken = -1;
     score = Double.NaN;
     startLogits = endLogits = null;
+    inputTokens = 0;
   }
 
   public static AnswerResult failed(String error) {

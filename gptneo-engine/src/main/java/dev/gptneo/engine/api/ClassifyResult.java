@@ -14,10 +14,12 @@ public final class ClassifyResult extends Result {
   public final int labelIndex;
   public final Map<String, Double> probabilities; // in label order
   public final float[] logits;                    // (labels)
+  public final int inputTokens;                   // the text's tokens after truncation
 
-  public ClassifyResult(List<String> labels, float[] logits) {
+  public ClassifyResult(List<String> labels, float[] logits, int inputTokens) {
     super(null);
     this.logits = logits;
+    this.inputTokens = inputTokens;
     double max = Double.NEGATIVE_INFINITY;
     int best = 0;
     for (int i = 0; i < logits.length; i++) {
@@ -47,6 +49,7 @@ public final class ClassifyResult extends Result {
     labelIndex = -1;
     probabilities = null;
     logits = null;
+    inputTokens = 0;
   }
 
   public static ClassifyResult failed(String error) {

@@ -161,7 +161,7 @@ public final class Engine implements AutoCloseable {
     int pad = config.padTokenId;
     return runPerRow(inputs, policy,
         ids -> new HeadRowsJob(withoutTrailingPads(ids, pad), Head.SEQUENCE_CLASSIFIER, width, true),
-        (ids, logits) -> new ClassifyResult(labels, logits), ClassifyResult::failed);
+        (ids, logits) -> new ClassifyResult(labels, logits, ids.length), ClassifyResult::failed);
   }
 
   /**
@@ -205,6 +205,7 @@ public final class Engine implements AutoCloseable {
         + longest + " tokens";
     List<ClassifyResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
     List<List<CompletableFuture<double[]>>> futures = new ArrayList<>();
+    int[] textTokens = new int[inputs.size()];
     for (int i = 0; i < inputs.size(); i++) {
       PreparedInput in = prepare(inputs.get(i), limit, policy, why);
       futures.add(null);
@@ -212,6 +213,7 @@ public final class Engine implements AutoCloseable {
         out.set(i, ClassifyResult.failed(in.error));
       } else if (!in.isNull()) {
         List<CompletableFuture<double[]>> perLabel = new ArrayList<>();
+        textTokens[i] = in.ids.length;
         for (int[] label : labelIds) {
           int[] seq = Arrays.copyOf(in.ids, in.ids.length + label.length);
           System.arraycopy(label, 0, seq, in.ids.length, label.length);
@@ -233,7 +235,7 @@ public final class Engine implements AutoCloseable {
           }
           scores[j] = (float) sum;
         }
-        out.set(i, new ClassifyResult(labels, scores));
+        out.set(i, new ClassifyResult(labels, scores, textTokens[i]));
       } catch (RowFailure e) {
         out.set(i, ClassifyResult.failed(e.getMessage()));
       }
@@ -262,10 +264,20 @@ public final class Engine implements AutoCloseable {
         (ids, logProbs) -> new ScoreResult(ids, logProbs == null ? new double[0] : logProbs), ScoreResult::failed);
   }
 
+  /**
+   * Token ids of each text. Only {@code max_input_tokens} limits the length here (tokenizing is not
+   * bounded by the model's context), and an empty text gives no ids rather than an error.
+   */
   public List<TokenizeResult> tokenize(List<Input> inputs, InputPolicy policy) {
     List<TokenizeResult> out = new ArrayList<>(inputs.size());
+    int limit = policy.maxInputTokens == 0 ? Integer.MAX_VALUE : policy.maxInputTokens;
     for (Input input : inputs) {
-      PreparedInput in = prepare(input, config.maxPositionEmbeddings, policy, limitReason());
+      if (input != null && input.isText() && input.text() != null && input.text().isEmpty() && tokenizer.isPresent()) {
+        out.add(new TokenizeResult(new int[0]));
+        continue;
+      }
+      PreparedInput in = PreparedInput.of(input, tokenizer, config.vocabSize, limit, policy,
+          "max_input_tokens " + policy.maxInputTokens);
       out.add(in.isNull() ? null : in.error != null ? TokenizeResult.failed(in.error) : new TokenizeResult(in.ids));
     }
     return out;
@@ -365,12 +377,17 @@ public final class Engine implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits for a row. If the calling thread is interrupted (a cancelled Spark task), the row's job
+   * is cancelled, so the scheduler drops it and frees its cache; rows already done still return.
+   */
   private static <T> T await(CompletableFuture<T> f) throws RowFailure {
     try {
       return f.get();
     } catch (InterruptedException e) {
+      f.cancel(true);
       Thread.currentThread().interrupt();
-      throw new RowFailure("interrupted while waiting for the engine");
+      throw new RowFailure("interrupted while waiting for the engine; the row was cancelled");
     } catch (ExecutionException | CompletionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       String msg = cause.getMessage() == null ? cause.toString() : cause.getMessage();

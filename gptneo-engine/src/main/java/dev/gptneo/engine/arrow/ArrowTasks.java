@@ -118,6 +118,7 @@ public final class ArrowTasks {
       VarCharVector label = c.utf8("label");
       MapVector probs = c.mapUtf8ToFloat64("probabilities");
       ListVector logits = c.list("logits", Columns.FLOAT32);
+      IntVector inputTokens = c.int32("input_tokens");
       VarCharVector error = c.utf8("error");
       for (int i = 0; i < results.size(); i++) {
         ClassifyResult r = results.get(i);
@@ -127,18 +128,20 @@ public final class ArrowTasks {
         Columns.set(label, i, r.label);
         Columns.setMap(probs, i, r.probabilities);
         Columns.setFloats(logits, i, r.logits);
+        inputTokens.setSafe(i, r.inputTokens);
       }
       return c.finish();
     }
   }
 
-  /** Columns: embedding (mean-pooled), last_token_embedding, error. */
+  /** Columns: embedding (mean-pooled), last_token_embedding, input_tokens, error. */
   public static VectorSchemaRoot embed(Engine engine, FieldVector input, InputPolicy policy,
       BufferAllocator allocator) {
     List<EmbedResult> results = engine.embed(inputs(input), policy);
     try (Columns c = new Columns(allocator, results.size())) {
       ListVector mean = c.list("embedding", Columns.FLOAT32);
       ListVector last = c.list("last_token_embedding", Columns.FLOAT32);
+      IntVector inputTokens = c.int32("input_tokens");
       VarCharVector error = c.utf8("error");
       for (int i = 0; i < results.size(); i++) {
         EmbedResult r = results.get(i);
@@ -147,12 +150,13 @@ public final class ArrowTasks {
         }
         Columns.setFloats(mean, i, r.mean);
         Columns.setFloats(last, i, r.lastToken);
+        inputTokens.setSafe(i, r.tokens);
       }
       return c.finish();
     }
   }
 
-  /** Columns: token_logprobs, mean_logprob, perplexity, error. */
+  /** Columns: token_logprobs, mean_logprob, perplexity, input_tokens, error. */
   public static VectorSchemaRoot score(Engine engine, FieldVector input, InputPolicy policy,
       BufferAllocator allocator) {
     List<ScoreResult> results = engine.score(inputs(input), policy);
@@ -160,12 +164,14 @@ public final class ArrowTasks {
       ListVector logprobs = c.list("token_logprobs", Columns.FLOAT64);
       Float8Vector mean = c.float64("mean_logprob");
       Float8Vector ppl = c.float64("perplexity");
+      IntVector inputTokens = c.int32("input_tokens");
       VarCharVector error = c.utf8("error");
       for (int i = 0; i < results.size(); i++) {
         ScoreResult r = results.get(i);
         if (setError(error, i, r) || r == null) {
           continue;
         }
+        inputTokens.setSafe(i, r.inputIds.length);
         Columns.setDoubles(logprobs, i, r.tokenLogprobs);
         if (!Double.isNaN(r.meanLogprob)) {
           mean.setSafe(i, r.meanLogprob);
@@ -196,7 +202,7 @@ public final class ArrowTasks {
     }
   }
 
-  /** Columns: tokens, labels, scores, error. */
+  /** Columns: tokens, labels, scores, input_tokens, error. */
   public static VectorSchemaRoot tokenClassify(Engine engine, FieldVector input, InputPolicy policy,
       BufferAllocator allocator) {
     List<TokenClassifyResult> results = engine.tokenClassify(inputs(input), policy);
@@ -204,12 +210,14 @@ public final class ArrowTasks {
       ListVector tokens = c.list("tokens", ArrowType.Utf8.INSTANCE);
       ListVector labels = c.list("labels", ArrowType.Utf8.INSTANCE);
       ListVector scores = c.list("scores", Columns.FLOAT32);
+      IntVector inputTokens = c.int32("input_tokens");
       VarCharVector error = c.utf8("error");
       for (int i = 0; i < results.size(); i++) {
         TokenClassifyResult r = results.get(i);
         if (setError(error, i, r) || r == null) {
           continue;
         }
+        inputTokens.setSafe(i, r.inputIds.length);
         Columns.setStrings(tokens, i, r.tokens);
         Columns.setStrings(labels, i, r.labels);
         Columns.setFloats(scores, i, r.scores);
@@ -218,7 +226,7 @@ public final class ArrowTasks {
     }
   }
 
-  /** Question and context columns (utf8). Columns: answer, start, end, score, error. */
+  /** Question and context columns (utf8). Columns: answer, start, end, score, input_tokens, error. */
   public static VectorSchemaRoot answer(Engine engine, VarCharVector question, VarCharVector context,
       int maxAnswerTokens, InputPolicy policy, BufferAllocator allocator) {
     int n = question.getValueCount();
@@ -238,12 +246,14 @@ public final class ArrowTasks {
       IntVector start = c.int32("start");
       IntVector end = c.int32("end");
       Float8Vector score = c.float64("score");
+      IntVector inputTokens = c.int32("input_tokens");
       VarCharVector error = c.utf8("error");
       for (int i = 0; i < n; i++) {
         AnswerResult r = results.get(i);
         if (setError(error, i, r) || r == null) {
           continue;
         }
+        inputTokens.setSafe(i, r.inputTokens);
         Columns.set(answer, i, r.answer);
         start.setSafe(i, r.start);
         end.setSafe(i, r.end);

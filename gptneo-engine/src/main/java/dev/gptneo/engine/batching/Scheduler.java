@@ -146,6 +146,12 @@ public final class Scheduler implements AutoCloseable {
 
   /** Fills the step: one token per generating sequence first, then prompt chunks. Returns sequences. */
   private int buildStep() {
+    for (int i = active.size() - 1; i >= 0; i--) {
+      Job<?> job = active.get(i);
+      if (job.future.isDone()) { // cancelled by its caller: free its cache now
+        finish(job, null, null);
+      }
+    }
     step.clear();
     int budget = step.maxTokens();
     int seqs = 0;

@@ -64,7 +64,8 @@ class RowsTest {
     assertNull(out.get(2).error);
     assertTrue(demo().score(in, InputPolicy.DEFAULT).get(0).error.contains("empty"));
     assertTrue(demo().embed(in, InputPolicy.DEFAULT).get(0).error.contains("empty"));
-    assertTrue(demo().tokenize(in, InputPolicy.DEFAULT).get(0).error.contains("empty"));
+    // tokenizing is not running the model: an empty text simply has no tokens
+    assertEquals(0, demo().tokenize(in, InputPolicy.DEFAULT).get(0).inputIds.length);
     assertTrue(demo().classify(in, InputPolicy.DEFAULT).get(1).error.contains("empty"));
   }
 
@@ -159,5 +160,15 @@ class RowsTest {
     String sizes = assertThrows(IllegalArgumentException.class,
         () -> demo().generate(List.of(Input.text("a")), List.of(TWO, TWO), InputPolicy.DEFAULT)).getMessage();
     assertTrue(sizes.contains("1 inputs but 2"), sizes);
+  }
+
+  @Test
+  void tokenizeIsNotLimitedByTheModelContext() {
+    String longText = "word ".repeat(3000);
+    TokenizeResult r = demo().tokenize(List.of(Input.text(longText)), InputPolicy.DEFAULT).get(0);
+    assertNull(r.error);
+    assertTrue(r.inputIds.length > 3000, "longer than the 2048 positions of the model");
+    TokenizeResult cut = demo().tokenize(List.of(Input.text(longText)), new InputPolicy(10, Truncation.ERROR)).get(0);
+    assertTrue(cut.error.contains("max_input_tokens 10"), cut.error);
   }
 }

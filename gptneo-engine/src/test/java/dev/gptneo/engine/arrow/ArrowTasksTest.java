@@ -205,7 +205,7 @@ class ArrowTasksTest {
     try (VarCharVector in = texts(SPAM, null, HAM, "")) {
       try (VectorSchemaRoot out = ArrowTasks.classify(demo(), in, null, InputPolicy.DEFAULT, allocator)) {
         assertEquals(List.of("label:utf8", "probabilities:map<entries:struct<key:utf8,value:floatingpoint>>",
-            "logits:list<$data$:floatingpoint>", "error:utf8"), schema(out));
+            "logits:list<$data$:floatingpoint>", "input_tokens:int", "error:utf8"), schema(out));
         assertEquals("spam", string(out.getVector("label"), 0));
         assertEquals("ham", string(out.getVector("label"), 2));
         MapVector probs = (MapVector) out.getVector("probabilities");
@@ -236,7 +236,7 @@ class ArrowTasksTest {
     try (VarCharVector in = texts(HAM, null, "", "word")) {
       try (VectorSchemaRoot out = ArrowTasks.embed(demo(), in, InputPolicy.DEFAULT, allocator)) {
         assertEquals(List.of("embedding:list<$data$:floatingpoint>", "last_token_embedding:list<$data$:floatingpoint>",
-            "error:utf8"), schema(out));
+            "input_tokens:int", "error:utf8"), schema(out));
         ListVector mean = (ListVector) out.getVector("embedding");
         assertEquals(128, ((List<?>) mean.getObject(0)).size());
         assertTrue(mean.getDataVector() instanceof Float4Vector);
@@ -246,7 +246,7 @@ class ArrowTasksTest {
       }
       try (VectorSchemaRoot out = ArrowTasks.score(demo(), in, InputPolicy.DEFAULT, allocator)) {
         assertEquals(List.of("token_logprobs:list<$data$:floatingpoint>", "mean_logprob:floatingpoint",
-            "perplexity:floatingpoint", "error:utf8"), schema(out));
+            "perplexity:floatingpoint", "input_tokens:int", "error:utf8"), schema(out));
         Float8Vector mean = (Float8Vector) out.getVector("mean_logprob");
         Float8Vector ppl = (Float8Vector) out.getVector("perplexity");
         assertEquals(Math.exp(-mean.get(0)), ppl.get(0), 1e-9);
@@ -271,7 +271,7 @@ class ArrowTasksTest {
         ListVector in = ids(false, new int[] {1, 2, 3}, null, new int[] {5000});
         VectorSchemaRoot out = ArrowTasks.tokenClassify(e, in, InputPolicy.DEFAULT, allocator)) {
       assertEquals(List.of("tokens:list<$data$:utf8>", "labels:list<$data$:utf8>", "scores:list<$data$:floatingpoint>",
-          "error:utf8"), schema(out));
+          "input_tokens:int", "error:utf8"), schema(out));
       assertTrue(out.getVector("tokens").isNull(0), "no tokenizer: no token texts");
       List<?> labels = (List<?>) out.getVector("labels").getObject(0);
       assertEquals(3, labels.size());
@@ -295,7 +295,7 @@ class ArrowTasksTest {
         VarCharVector q = texts("When is the meeting?", "Where?", null, "Who?");
         VarCharVector c = texts(context, null, context, "");
         VectorSchemaRoot out = ArrowTasks.answer(e, q, c, 8, InputPolicy.DEFAULT, allocator)) {
-      assertEquals(List.of("answer:utf8", "start:int", "end:int", "score:floatingpoint", "error:utf8"), schema(out));
+      assertEquals(List.of("answer:utf8", "start:int", "end:int", "score:floatingpoint", "input_tokens:int", "error:utf8"), schema(out));
       int start = ((IntVector) out.getVector("start")).get(0);
       int end = ((IntVector) out.getVector("end")).get(0);
       assertEquals(context.substring(start, end), string(out.getVector("answer"), 0));

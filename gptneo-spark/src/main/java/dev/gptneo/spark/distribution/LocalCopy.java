@@ -20,7 +20,6 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.deploy.SparkHadoopUtil;
 
 /**
  * The model folder on this machine's disk, where {@code Engine.open} can map it: the folder itself
@@ -116,8 +115,7 @@ final class LocalCopy {
 
   private static void copyFromFileSystem(ModelHandle handle, Path target) throws IOException {
     org.apache.hadoop.fs.Path remote = new org.apache.hadoop.fs.Path(handle.folder.uri);
-    Configuration conf = SparkEnv.get() != null ? SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf())
-        : new Configuration();
+    Configuration conf = handle.hadoopConf != null ? handle.hadoopConf.value().value() : new Configuration();
     FileSystem fs = remote.getFileSystem(conf);
     MessageDigest digest = ModelFolder.ContentHash.newDigest();
     for (ModelFile f : handle.folder.files) {

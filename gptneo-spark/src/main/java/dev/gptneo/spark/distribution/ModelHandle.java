@@ -4,6 +4,7 @@ import dev.gptneo.spark.GptNeoConf.Distribution;
 import java.io.Serializable;
 import java.util.List;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.SerializableConfiguration;
 
 /**
  * What an executor needs to get one model: its folder (URI, files, content hash) and how to
@@ -16,12 +17,16 @@ public final class ModelHandle implements Serializable {
   public final ModelFolder folder;
   public final Distribution distribution;            // BROADCAST or PATH
   public final List<Broadcast<ModelChunks.Chunk>> chunks; // empty unless BROADCAST
+  /** The session's Hadoop settings (credentials...), for PATH on a non-local file system; else null. */
+  final Broadcast<SerializableConfiguration> hadoopConf;
 
-  ModelHandle(String name, ModelFolder folder, Distribution distribution, List<Broadcast<ModelChunks.Chunk>> chunks) {
+  ModelHandle(String name, ModelFolder folder, Distribution distribution, List<Broadcast<ModelChunks.Chunk>> chunks,
+      Broadcast<SerializableConfiguration> hadoopConf) {
     this.name = name;
     this.folder = folder;
     this.distribution = distribution;
     this.chunks = List.copyOf(chunks);
+    this.hadoopConf = hadoopConf;
   }
 
   public String hash() {

@@ -4,15 +4,16 @@ import dev.gptneo.spark.GptNeoConf;
 import dev.gptneo.spark.GptNeoConf.Distribution;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,16 +41,23 @@ public final class ModelShipper {
 
   private ModelShipper() {}
 
-  /** The handle executors use to get the model a call names (null: the default model). */
-  public static synchronized ModelHandle prepare(SparkContext sc, GptNeoConf conf, String modelRef) {
+  /**
+   * The handle executors use to get the model a call names (null: the default model).
+   * {@code hadoopConf} is the session's (SparkSession.sessionState().newHadoopConf()), so settings
+   * such as fs.s3a.* made with SET apply on the driver and the executors alike.
+   */
+  public static synchronized ModelHandle prepare(SparkContext sc, Configuration hadoopConf, GptNeoConf conf,
+      String modelRef) {
     String uri = ModelRegistry.of(conf).resolve(modelRef);
-    ModelFolder folder = ModelFolder.inspect(uri, sc.hadoopConfiguration());
+    ModelFolder folder = ModelFolder.inspect(uri, hadoopConf);
     Distribution mode = choose(conf, folder.uri);
     String name = modelRef == null ? "default model" : modelRef;
-    if (mode == Distribution.PATH) {
-      return new ModelHandle(name, folder, mode, List.of());
+    if (mode == Distribution.BROADCAST) {
+      return new ModelHandle(name, folder, mode, broadcast(sc, hadoopConf, conf, folder), null);
     }
-    return new ModelHandle(name, folder, mode, broadcast(sc, conf, folder));
+    boolean remote = !folder.uri.startsWith("file:");
+    return new ModelHandle(name, folder, mode, List.of(),
+        remote ? SerializableConfiguration.broadcast(sc, hadoopConf) : null);
   }
 
   private static Distribution choose(GptNeoConf conf, String qualifiedUri) {
@@ -60,7 +68,8 @@ public final class ModelShipper {
     return !localFile || conf.localMaster ? Distribution.PATH : Distribution.BROADCAST;
   }
 
-  private static List<Broadcast<ModelChunks.Chunk>> broadcast(SparkContext sc, GptNeoConf conf, ModelFolder folder) {
+  private static List<Broadcast<ModelChunks.Chunk>> broadcast(SparkContext sc, Configuration hadoopConf,
+      GptNeoConf conf, ModelFolder folder) {
     Shipped shipped = BROADCASTS.get(folder.contentHash);
     if (shipped != null && shipped.sc == sc && !sc.isStopped() && shipped.chunkBytes == conf.broadcastChunkBytes) {
       return shipped.chunks;
@@ -69,7 +78,7 @@ public final class ModelShipper {
     List<ModelChunks.Slice> slices = ModelChunks.plan(folder.files, conf.broadcastChunkBytes);
     try {
       Path dir = new Path(folder.uri);
-      FileSystem fs = dir.getFileSystem(sc.hadoopConfiguration());
+      FileSystem fs = dir.getFileSystem(hadoopConf);
       List<Broadcast<ModelChunks.Chunk>> chunks = ModelChunks.broadcast(JavaSparkContext.fromSparkContext(sc), fs,
           dir, slices);
       BROADCASTS.put(folder.contentHash, new Shipped(sc, conf.broadcastChunkBytes, chunks));
@@ -94,9 +103,5 @@ public final class ModelShipper {
     }
     BROADCASTS.clear();
     return n;
-  }
-
-  static List<String> shippedHashes() {
-    return new ArrayList<>(BROADCASTS.keySet());
   }
 }

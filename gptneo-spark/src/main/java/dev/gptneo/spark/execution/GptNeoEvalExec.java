@@ -97,8 +97,9 @@ public final class GptNeoEvalExec extends SparkPlan {
   public RDD<InternalRow> doExecute() {
     CallLayout layout = new CallLayout(calls());
     Map<String, ModelHandle> models = new HashMap<>();
+    org.apache.hadoop.conf.Configuration hadoopConf = session().sessionState().newHadoopConf();
     for (String ref : layout.modelRefs()) {
-      models.put(EvalPartitions.modelKey(ref), ModelShipper.prepare(sparkContext(), conf, ref));
+      models.put(EvalPartitions.modelKey(ref), ModelShipper.prepare(sparkContext(), hadoopConf, conf, ref));
     }
     RecentQueries.record(operatorMetrics());
     EvalPartitions factory = new EvalPartitions(layout, child.output(), output(), models, conf, operatorMetrics());

@@ -2,7 +2,6 @@ package dev.gptneo.spark.execution;
 
 import dev.gptneo.engine.api.Engine;
 import dev.gptneo.engine.generate.GenerationParams;
-import dev.gptneo.spark.functions.CallOptions;
 import dev.gptneo.spark.functions.GptNeoFunction;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -90,9 +89,16 @@ final class GroupBatch implements AutoCloseable {
       for (VarCharVector c : columns) {
         c.setValueCount(entries);
       }
-      result = EngineCalls.run(group, engine, columns, params, allocator);
+      try {
+        result = EngineCalls.run(group, engine, columns, params, allocator);
+      } catch (IllegalArgumentException e) {
+        // a problem of the whole call (e.g. the model lacks the head the function needs)
+        String model = group.options.model == null ? "the default model" : "model '" + group.options.model + "'";
+        throw new IllegalArgumentException(group.function.sqlName + " cannot run on " + model + ": "
+            + e.getMessage(), e);
+      }
       engineNanos = System.nanoTime() - t0;
-      TokenCounts counts = TokenCounts.of(group.function, result, nullInputs);
+      TokenCounts counts = TokenCounts.of(group.function, result);
       if (counts == null) {
         counts = TokenCounts.byTokenizing(engine, columns, group.options.inputPolicy(), allocator);
       }
@@ -101,14 +107,6 @@ final class GroupBatch implements AutoCloseable {
     } finally {
       closeInputs();
     }
-  }
-
-  int entries() {
-    return entries;
-  }
-
-  CallOptions options() {
-    return group.options;
   }
 
   private void closeInputs() {

@@ -4,7 +4,6 @@ import dev.gptneo.engine.api.Engine;
 import dev.gptneo.engine.api.InputPolicy;
 import dev.gptneo.engine.arrow.ArrowTasks;
 import dev.gptneo.spark.functions.GptNeoFunction;
-import java.util.BitSet;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.IntVector;
@@ -23,7 +22,7 @@ final class TokenCounts {
   }
 
   /** Counts from the result columns, or null when the result does not carry them. */
-  static TokenCounts of(GptNeoFunction function, VectorSchemaRoot result, BitSet nullInputs) {
+  static TokenCounts of(GptNeoFunction function, VectorSchemaRoot result) {
     FieldVector inputTokens = result.getVector("input_tokens"); // if the engine reports it
     switch (function) {
       case GENERATE:

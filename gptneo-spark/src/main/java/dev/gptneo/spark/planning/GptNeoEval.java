@@ -22,6 +22,7 @@ public final class GptNeoEval extends LogicalPlan {
   private final Seq<Expression> calls;       // GptNeoCall, one per result column
   private final Seq<Attribute> resultAttrs;
   private final LogicalPlan child;
+  private transient Seq<Attribute> output; // asked for often by the optimizer
 
   /** Catalyst's makeCopy calls this constructor with the product elements. */
   public GptNeoEval(Seq<Expression> calls, Seq<Attribute> resultAttrs, LogicalPlan child) {
@@ -44,9 +45,12 @@ public final class GptNeoEval extends LogicalPlan {
 
   @Override
   public Seq<Attribute> output() {
-    List<Attribute> out = new ArrayList<>(Scala.list(child.output()));
-    out.addAll(Scala.list(resultAttrs));
-    return Scala.seq(out);
+    if (output == null) {
+      List<Attribute> out = new ArrayList<>(Scala.list(child.output()));
+      out.addAll(Scala.list(resultAttrs));
+      output = Scala.seq(out);
+    }
+    return output;
   }
 
   @Override

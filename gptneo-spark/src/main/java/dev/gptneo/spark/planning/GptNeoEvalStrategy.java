@@ -15,8 +15,8 @@ import scala.collection.immutable.Seq;
  * ArrowEvalPython). The session's spark.gptneo.* settings are read here, once per query.
  */
 public final class GptNeoEvalStrategy extends SparkStrategy {
+  /** The shape SparkSessionExtensions.injectPlannerStrategy wants; settings come from SQLConf.get(). */
   public GptNeoEvalStrategy(SparkSession session) {
-    // settings are read per query from the active session's conf
   }
 
   @Override

@@ -77,6 +77,17 @@ class DistributionSuite extends SparkSuite {
     assert(LocalModels.loads().asScala.filter(_.hash == hashOf(auto)).map(_.source) == Seq("path"))
   }
 
+  test("path on another Hadoop file system: each executor copies the folder and checks its hash") {
+    val model = TestModels.variant(TestModels.demo, "remote")
+    // a session setting, as fs.s3a.* credentials would be: it reaches the executors with the query
+    withConf("fs.gptneotest.impl" -> classOf[dev.gptneo.spark.testing.OtherFileSystem].getName,
+      "spark.gptneo.models.remote" -> ("gptneotest://" + model.getAbsolutePath)) {
+      assert(classify("remote")._1 == demoLabels)
+    }
+    val sources = LocalModels.loads().asScala.filter(_.hash == hashOf(model)).map(_.source)
+    assert(sources == Seq(s"path (copied from gptneotest:${model.getAbsolutePath})"), sources)
+  }
+
   test("a model folder can be given directly as the 'model' option") {
     val model = TestModels.variant(TestModels.demo, "direct")
     assert(classify(model.getAbsolutePath)._1 == demoLabels)

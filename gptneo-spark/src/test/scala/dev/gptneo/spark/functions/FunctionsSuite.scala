@@ -65,7 +65,9 @@ class FunctionsSuite extends SparkSuite {
       val (label, struct) = got(e.id)
       assert(label == w.label)
       assert(struct.getString(0) == w.label)
-      assert(struct.getMap[String, Double](1) == w.probabilities.asScala.map { case (k, v) => k -> v.doubleValue })
+      val probabilities = struct.getMap[String, Double](1)
+      assert(probabilities.keySet == w.probabilities.keySet.asScala)
+      w.probabilities.asScala.foreach { case (k, v) => assertClose(probabilities(k), v) }
       assert(struct.isNullAt(2))
     }
     val accuracy = emails.count(e => got(e.id)._1 == e.label).toDouble / emails.size
@@ -124,6 +126,13 @@ class FunctionsSuite extends SparkSuite {
       val labelled = got(i).getSeq[Row](2).map(r => (r.getString(0), r.getString(1), r.getFloat(2)))
       assert(labelled == tokens(i).tokens.indices.map(t => (tokens(i).tokens(t), tokens(i).labels(t), tokens(i).scores(t))))
     }
+  }
+
+  test("a model without the head a function needs fails the query, naming both") {
+    val e = intercept[SparkException](sql("SELECT gptneo_answer('Who?', 'Ana did.')").collect())
+    val message = Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).map(_.getMessage).mkString("\n")
+    assert(message.contains("gptneo_answer cannot run on the default model") && message.contains("qa_outputs"),
+      message)
   }
 
   test("a NULL input gives NULL from every function") {

@@ -44,7 +44,7 @@ class PlanningSuite extends SparkSuite {
     rows.foreach { r =>
       val i = r.getInt(0)
       assert(r.getStruct(1).getString(0) == want(i).label)
-      assert(r.getStruct(1).getMap[String, Double](1)("spam") == want(i).probabilities.get("spam"))
+      assertClose(r.getStruct(1).getMap[String, Double](1)("spam"), want(i).probabilities.get("spam"))
       assert(r.getInt(2) == counts(i))
     }
     assert(gptneoOperators(df).size == 1)
@@ -108,6 +108,15 @@ class PlanningSuite extends SparkSuite {
     val want = Seq("ham", "spam").zip(tokenCounts(Seq("ham", "spam"))).toMap
     assert(rows.map(r => r.getString(0) -> r.getInt(1)).toMap == want)
     assert(metric(perGroup, OperatorMetrics.ROWS) == 2, "evaluated once per group, after the aggregate")
+  }
+
+  test("calls inside explode() and window specifications") {
+    val exploded = sql("SELECT explode(gptneo_tokenize('hello world')) AS id").collect().map(_.getInt(0)).toSeq
+    assert(exploded == engine.tokenize(java.util.List.of(Input.text("hello world")), InputPolicy.DEFAULT).get(0)
+      .inputIds.toSeq)
+    val ranked = sql("""SELECT s, row_number() OVER (ORDER BY gptneo_count_tokens(s), s) AS r
+        FROM VALUES ('a b c d'), ('a'), ('a b') AS t(s)""").collect().map(r => r.getString(0) -> r.getInt(1)).toMap
+    assert(ranked == Map("a" -> 1, "a b" -> 2, "a b c d" -> 3))
   }
 
   test("a call whose input is another call's result gets its own operator") {

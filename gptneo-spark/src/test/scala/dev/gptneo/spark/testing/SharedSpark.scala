@@ -46,4 +46,12 @@ trait SparkSuite extends AnyFunSuite with BeforeAndAfterAll with AdaptiveSparkPl
   }
 
   def plan(df: DataFrame): SparkPlan = df.queryExecution.executedPlan
+
+  /**
+   * For probabilities from the classification head: the engine's score head gives logits that
+   * differ by up to ~1e-5 (relative) between a row alone and the same row in a batch (reported to
+   * the engine; embeddings, token ids, labels and texts are exact).
+   */
+  def assertClose(got: Double, want: Double, relative: Double = 1e-4): Unit =
+    assert(math.abs(got - want) <= relative * math.max(math.abs(want), 1e-12), s"$got != $want")
 }

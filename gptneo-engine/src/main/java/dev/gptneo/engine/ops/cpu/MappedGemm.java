@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -109,10 +108,10 @@ final class MappedGemm {
       s2 = FloatVector.fromArray(F, x, xOff + 2 * k + i).fma(wv, s2);
       s3 = FloatVector.fromArray(F, x, xOff + 3 * k + i).fma(wv, s3);
     }
-    acc[0] = s0.reduceLanes(VectorOperators.ADD);
-    acc[1] = s1.reduceLanes(VectorOperators.ADD);
-    acc[2] = s2.reduceLanes(VectorOperators.ADD);
-    acc[3] = s3.reduceLanes(VectorOperators.ADD);
+    acc[0] = VectorMath.sum(s0);
+    acc[1] = VectorMath.sum(s1);
+    acc[2] = VectorMath.sum(s2);
+    acc[3] = VectorMath.sum(s3);
     for (int i = upper; i < k; i++) {
       float wi = tailWeight(part, rowAt, i, dtype);
       for (int r = 0; r < 4; r++) {
@@ -136,10 +135,10 @@ final class MappedGemm {
       s2 = xv.fma(load(p2, r2, i, dtype), s2);
       s3 = xv.fma(load(p3, r3, i, dtype), s3);
     }
-    acc[0] = s0.reduceLanes(VectorOperators.ADD);
-    acc[1] = s1.reduceLanes(VectorOperators.ADD);
-    acc[2] = s2.reduceLanes(VectorOperators.ADD);
-    acc[3] = s3.reduceLanes(VectorOperators.ADD);
+    acc[0] = VectorMath.sum(s0);
+    acc[1] = VectorMath.sum(s1);
+    acc[2] = VectorMath.sum(s2);
+    acc[3] = VectorMath.sum(s3);
     for (int i = upper; i < k; i++) {
       float xi = x[xOff + i];
       acc[0] += xi * tailWeight(p0, r0, i, dtype);
@@ -155,7 +154,7 @@ final class MappedGemm {
     for (int i = 0; i < upper; i += L) {
       s = FloatVector.fromArray(F, x, xOff + i).fma(load(part, rowAt, i, dtype), s);
     }
-    float acc = s.reduceLanes(VectorOperators.ADD);
+    float acc = VectorMath.sum(s);
     for (int i = upper; i < k; i++) {
       acc += x[xOff + i] * tailWeight(part, rowAt, i, dtype);
     }

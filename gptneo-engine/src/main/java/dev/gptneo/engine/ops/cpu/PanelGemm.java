@@ -206,7 +206,7 @@ final class PanelGemm {
   /** 0.5 v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3))). */
   static FloatVector geluNew(FloatVector v) {
     FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(0.7978845608028654f);
-    return inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
+    return VectorMath.tanh(inner).add(1f).mul(v).mul(0.5f);
   }
 
   /** dst[0..count) = 16-bit weights src[from..) as floats. */

@@ -63,7 +63,7 @@ final class VectorKernels implements CpuKernels {
     for (; i < upper; i += F.length()) {
       acc = acc.add(FloatVector.fromArray(F, x, off + i));
     }
-    float s = acc.reduceLanes(VectorOperators.ADD);
+    float s = VectorMath.sum(acc);
     for (; i < n; i++) {
       s += x[off + i];
     }
@@ -79,7 +79,7 @@ final class VectorKernels implements CpuKernels {
       FloatVector d = FloatVector.fromArray(F, x, off + i).sub(vMean);
       acc = d.fma(d, acc);
     }
-    float s = acc.reduceLanes(VectorOperators.ADD);
+    float s = VectorMath.sum(acc);
     for (; i < n; i++) {
       float d = x[off + i] - mean;
       s += d * d;
@@ -109,14 +109,14 @@ final class VectorKernels implements CpuKernels {
       max = Math.max(max, s[off + i]);
     }
     for (int i = 0; i < n; i += L) { // the last vector spills into the padding
-      FloatVector.fromArray(F, s, off + i).sub(max).lanewise(VectorOperators.EXP).intoArray(s, off + i);
+      VectorMath.exp(FloatVector.fromArray(F, s, off + i).sub(max)).intoArray(s, off + i);
     }
     // lanes group keys by their index from the query's first key, so the sum is fixed by n
     FloatVector vsum = FloatVector.zero(F);
     for (int i = 0; i < upper; i += L) {
       vsum = vsum.add(FloatVector.fromArray(F, s, off + i));
     }
-    float sum = vsum.reduceLanes(VectorOperators.ADD);
+    float sum = VectorMath.sum(vsum);
     for (int i = upper; i < n; i++) {
       sum += s[off + i];
     }

@@ -84,8 +84,12 @@ class FastKernelsTest {
   @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
   void rowsAreIndependentOfTheirBatch(DType dtype) {
     Random rnd = new Random(7);
-    int n = 96;
-    int k = 70;
+    for (int[] nk : new int[][] {{96, 70}, {2, 128}, {33, 128}}) {
+      rowsAreIndependent(dtype, rnd, nk[0], nk[1]);
+    }
+  }
+
+  private void rowsAreIndependent(DType dtype, Random rnd, int n, int k) {
     CpuMatrix packed = new CpuMatrix(TestMatrices.random(dir, rnd, dtype, n, k, 0.5f));
     fast.prepare(packed, true);
     CpuMatrix mapped = new CpuMatrix(TestMatrices.random(dir, new Random(3), dtype, n, k, 0.5f));
@@ -96,7 +100,8 @@ class FastKernelsTest {
       for (int row = 0; row < 13; row++) {
         float[] alone = new float[n];
         fast.linear(Arrays.copyOfRange(x, row * k, (row + 1) * k), 1, w, 0, n, null, alone, Epilogue.GELU_NEW);
-        assertArrayEquals(Arrays.copyOfRange(all, row * n, (row + 1) * n), alone, "row " + row);
+        assertArrayEquals(Arrays.copyOfRange(all, row * n, (row + 1) * n), alone, dtype + " " + n + "x" + k
+            + (w.packed != null ? " packed" : " mapped") + " row " + row);
       }
     }
   }
