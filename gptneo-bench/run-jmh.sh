@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # JMH kernel benchmarks (gptneo-bench/src/main/java/dev/gptneo/bench/jmh), through the engine's
 # public Ops interface. Builds the engine and this module, then runs JMH with any JMH arguments:
-#   gptneo-bench/run-jmh.sh                               # everything (about 15 minutes on 2 cores)
+#   gptneo-bench/run-jmh.sh                               # everything (about 10 minutes on 2 cores)
 #   gptneo-bench/run-jmh.sh LinearBench -p m=1 -p kernels=vector
 #   gptneo-bench/run-jmh.sh AttentionBench -p kernels=vector -rf json -rff jmh.json
 #   gptneo-bench/run-jmh.sh -l                            # list the benchmarks

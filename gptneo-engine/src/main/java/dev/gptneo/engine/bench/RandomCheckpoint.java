@@ -76,6 +76,7 @@ public final class RandomCheckpoint {
     Path tmp = cacheDir.resolve(folderName(size, dtype) + ".tmp-" + ProcessHandle.current().pid());
     try {
       Files.createDirectories(cacheDir);
+      checkFreeSpace(cacheDir, SafetensorsWriter.fileSize(tensors(size, dtype, DEFAULT_SEED), metadata()), size, dtype);
       deleteTree(tmp);
       write(tmp, size, dtype, DEFAULT_SEED, tokenizerSource, log);
       if (isComplete(dir, size, dtype, DEFAULT_SEED)) { // another process won the race
@@ -85,12 +86,11 @@ public final class RandomCheckpoint {
       deleteTree(dir);
       Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
       return dir;
+    } catch (RuntimeException e) {
+      deleteQuietly(tmp);
+      throw e;
     } catch (IOException e) {
-      try {
-        deleteTree(tmp);
-      } catch (IOException ignored) {
-        // best effort
-      }
+      deleteQuietly(tmp);
       throw new ModelException("cannot write the random " + size.name + " checkpoint under " + cacheDir + ": "
           + e.getMessage() + " (set GPTNEO_BENCH_CACHE to a writable folder with enough space)", e);
     }
@@ -331,6 +331,14 @@ public final class RandomCheckpoint {
       double u1 = r.nextDouble();
       double u2 = r.nextDouble();
       return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try {
+      deleteTree(dir);
+    } catch (IOException ignored) {
+      // best effort
     }
   }
 

@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class AttentionKernels {
   private static final VectorSpecies<Float> F = PanelGemm.F;
   private static final int L = F.length();
-  private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[4 * L]);
+  private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[8 * L]);
 
   private AttentionKernels() {}
 
@@ -30,12 +30,8 @@ final class AttentionKernels {
     }
     for (int r = 0; r < nq; r++) {
       int o = outOff + r * outStride;
-      int i = 0;
-      for (; i + 4 * L <= count; i += 4 * L) {
-        scores1x4(q, qOffs[r], headDim, kt, ktOff + i, ktStride, out, o + i);
-      }
-      for (; i < count; i += L) {
-        scores1x1(q, qOffs[r], headDim, kt, ktOff + i, ktStride, out, o + i, Math.min(L, count - i));
+      for (int i = 0; i < count; i += 8 * L) {
+        scores1x8(q, qOffs[r], headDim, kt, ktOff + i, ktStride, out, o + i, Math.min(8 * L, count - i));
       }
     }
   }
@@ -116,10 +112,14 @@ final class AttentionKernels {
     }
   }
 
-  /** 1 query x 4L keys: 4 chains. */
-  private static void scores1x4(float[] q, int qOff, int headDim, float[] kt, int at, int ktStride, float[] out,
-      int outAt) {
+  /**
+   * 1 query x up to 8L keys ({@code valid} of them stored): 8 chains, always, so a short run costs
+   * one chain's latency; the keys past {@code valid} are read from kt's slack and dropped.
+   */
+  private static void scores1x8(float[] q, int qOff, int headDim, float[] kt, int at, int ktStride, float[] out,
+      int outAt, int valid) {
     FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
     for (int d = 0; d < headDim; d++) {
       FloatVector b = FloatVector.broadcast(F, q[qOff + d]);
       int row = at + d * ktStride;
@@ -127,26 +127,21 @@ final class AttentionKernels {
       a1 = FloatVector.fromArray(F, kt, row + L).fma(b, a1);
       a2 = FloatVector.fromArray(F, kt, row + 2 * L).fma(b, a2);
       a3 = FloatVector.fromArray(F, kt, row + 3 * L).fma(b, a3);
+      a4 = FloatVector.fromArray(F, kt, row + 4 * L).fma(b, a4);
+      a5 = FloatVector.fromArray(F, kt, row + 5 * L).fma(b, a5);
+      a6 = FloatVector.fromArray(F, kt, row + 6 * L).fma(b, a6);
+      a7 = FloatVector.fromArray(F, kt, row + 7 * L).fma(b, a7);
     }
-    a0.intoArray(out, outAt);
-    a1.intoArray(out, outAt + L);
-    a2.intoArray(out, outAt + 2 * L);
-    a3.intoArray(out, outAt + 3 * L);
-  }
-
-  private static void scores1x1(float[] q, int qOff, int headDim, float[] kt, int at, int ktStride, float[] out,
-      int outAt, int valid) {
-    FloatVector a = FloatVector.zero(F);
-    for (int d = 0; d < headDim; d++) {
-      a = FloatVector.fromArray(F, kt, at + d * ktStride).fma(FloatVector.broadcast(F, q[qOff + d]), a);
-    }
-    if (valid == L) {
-      a.intoArray(out, outAt);
-    } else {
-      float[] tile = TILE.get();
-      a.intoArray(tile, 0);
-      System.arraycopy(tile, 0, out, outAt, valid);
-    }
+    float[] tile = TILE.get();
+    a0.intoArray(tile, 0);
+    a1.intoArray(tile, L);
+    a2.intoArray(tile, 2 * L);
+    a3.intoArray(tile, 3 * L);
+    a4.intoArray(tile, 4 * L);
+    a5.intoArray(tile, 5 * L);
+    a6.intoArray(tile, 6 * L);
+    a7.intoArray(tile, 7 * L);
+    System.arraycopy(tile, 0, out, outAt, valid);
   }
 
   static void weightedSum(float[] p, int pOff, int pStride, int nq, int count, float[] v, int vOff, int vStride,

@@ -28,7 +28,8 @@ final class CpuAttention {
 
   /**
    * qkv: (tokens, 3 * hidden) as [q | k | v]; out: (tokens, hidden). Cache keys are stored
-   * transposed per head, (head, headDim, slots); values as rows, (slots, hidden). Queries go in
+   * transposed per head, (head, headDim, slots); values per head, (head, slots, headDim), so a
+   * head's keys and values are each one contiguous block. Queries go in
    * blocks of four over the union of their key ranges; keys outside a query's own range get weight
    * zero, which leaves its sums exactly as if it ran alone.
    */
@@ -36,7 +37,7 @@ final class CpuAttention {
       int headDim, int hidden, float[] qkv, float[] out) {
     CpuSequenceCache cache = (CpuSequenceCache) step.caches[seq];
     float[] cacheKt = cache.keys[layer];  // (heads, headDim, slots)
-    float[] cacheV = cache.values[layer]; // (slots, hidden)
+    float[] cacheV = cache.values[layer]; // (heads, slots, headDim)
     int slots = cache.slots[layer];
     int past = step.pastLen[seq];
     int firstRow = step.seqStart[seq];
@@ -53,6 +54,10 @@ final class CpuAttention {
       s.freshKt = new float[Math.max(headDim * n + CpuKernels.PAD, 2 * s.freshKt.length)];
     }
     float[] scores = s.scores;
+    if (n == 1) {
+      decode(kernels, cache, layer, local, window, head, headDim, hidden, past, firstRow, qkv, out, s);
+      return;
+    }
     float[] freshKt = s.freshKt;          // (headDim, n)
     for (int i = 0; i < n; i++) {
       int src = (firstRow + i) * stride + hidden + hOff;
@@ -98,8 +103,8 @@ final class CpuAttention {
       for (int j = lo; j < past; ) {
         int slot = j % slots;
         int run = Math.min(past - j, slots - slot);
-        kernels.weightedSum(scores, k, rowStride, nq, run, cacheV, slot * hidden + hOff, hidden, headDim, out,
-            s.outOffs);
+        kernels.weightedSum(scores, k, rowStride, nq, run, cacheV, (head * slots + slot) * headDim, headDim, headDim,
+            out, s.outOffs);
         j += run;
         k += run;
       }
@@ -108,7 +113,54 @@ final class CpuAttention {
     }
   }
 
-  /** Stores the step's new keys and values of one sequence; a ring keeps only the last {@code slots}. */
+  /**
+   * One new token: its key and value go into the cache first (its ring slot held a position outside
+   * its window), then it attends to cached keys only, in one or two ring runs, in position order.
+   */
+  private static void decode(CpuKernels kernels, CpuSequenceCache cache, int layer, boolean local, int window,
+      int head, int headDim, int hidden, int past, int row, float[] qkv, float[] out, Scratch s) {
+    float[] cacheKt = cache.keys[layer];
+    float[] cacheV = cache.values[layer];
+    int slots = cache.slots[layer];
+    int hOff = head * headDim;
+    int src = row * 3 * hidden;
+    int slot = past % slots;
+    for (int d = 0; d < headDim; d++) {
+      cacheKt[(hOff + d) * slots + slot] = qkv[src + hidden + hOff + d];
+    }
+    System.arraycopy(qkv, src + 2 * hidden + hOff, cacheV, (head * slots + slot) * headDim, headDim);
+    s.qOffs[0] = src + hOff;
+    s.outOffs[0] = row * hidden + hOff;
+    int lo = local ? Math.max(0, past - window + 1) : 0;
+    float[] scores = s.scores;
+    int k = 0;
+    for (int j = lo; j <= past; ) {
+      int first = j % slots;
+      int run = Math.min(past + 1 - j, slots - first);
+      kernels.scores(qkv, s.qOffs, 1, headDim, cacheKt, hOff * slots + first, slots, run, scores, k, 0);
+      j += run;
+      k += run;
+    }
+    float inv = 1f / kernels.softmaxNumerators(scores, 0, k);
+    for (int i = 0; i < k; i++) {
+      scores[i] *= inv;
+    }
+    Arrays.fill(out, s.outOffs[0], s.outOffs[0] + headDim, 0f);
+    k = 0;
+    for (int j = lo; j <= past; ) {
+      int first = j % slots;
+      int run = Math.min(past + 1 - j, slots - first);
+      kernels.weightedSum(scores, k, 0, 1, run, cacheV, (head * slots + first) * headDim, headDim, headDim, out,
+          s.outOffs);
+      j += run;
+      k += run;
+    }
+  }
+
+  /**
+   * Stores the step's new keys and values of one sequence; a ring keeps only the last
+   * {@code slots}. A one-token step stored its own during attention.
+   */
   static void store(Step step, int seq, int layer, int hidden, int headDim, float[] qkv) {
     CpuSequenceCache cache = (CpuSequenceCache) step.caches[seq];
     int slots = cache.slots[layer];
@@ -116,13 +168,18 @@ final class CpuAttention {
     int past = step.pastLen[seq];
     int firstRow = step.seqStart[seq];
     int end = past + step.seqStart[seq + 1] - firstRow;
+    if (end - past == 1) {
+      return;
+    }
     for (int pos = Math.max(past, end - slots); pos < end; pos++) {
       int src = (firstRow + pos - past) * 3 * hidden;
       int slot = pos % slots;
       for (int c = 0; c < hidden; c++) { // c = head * headDim + d
         kt[c * slots + slot] = qkv[src + hidden + c];
       }
-      System.arraycopy(qkv, src + 2 * hidden, cache.values[layer], slot * hidden, hidden);
+      for (int h = 0; h < hidden / headDim; h++) {
+        System.arraycopy(qkv, src + 2 * hidden + h * headDim, cache.values[layer], (h * slots + slot) * headDim, headDim);
+      }
     }
   }
 }

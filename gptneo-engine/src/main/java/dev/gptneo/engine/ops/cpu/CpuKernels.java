@@ -9,7 +9,7 @@ import dev.gptneo.engine.ops.Epilogue;
  */
 interface CpuKernels {
   /** Floats of slack kept past the end of attention buffers, so vector kernels may over-read. */
-  int PAD = 64;
+  int PAD = 256;
 
   String name();
 

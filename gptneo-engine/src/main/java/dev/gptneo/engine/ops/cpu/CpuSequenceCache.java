@@ -9,7 +9,7 @@ import dev.gptneo.engine.ops.SequenceCache;
  */
 final class CpuSequenceCache implements SequenceCache {
   final float[][] keys;   // (layer) -> (heads, headDim, slots): transposed, so scores read keys contiguously
-  final float[][] values; // (layer) -> (slots, hidden)
+  final float[][] values; // (layer) -> (heads, slots, headDim)
   final int[] slots;      // (layer)
   private final int capacity;
   int length;

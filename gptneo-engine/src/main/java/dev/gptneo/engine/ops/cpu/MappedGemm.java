@@ -27,13 +27,14 @@ final class MappedGemm {
     int k = w.cols;
     int outCols = w.rows;
     float[] acc = new float[4];
+    float[] lanes = new float[L];
     // gelu is applied afterwards, vectorized, over each row's [n0, n1)
     Epilogue perElement = epilogue == Epilogue.GELU_NEW ? Epilogue.STORE : epilogue;
     int n = n0;
     if (rows < 4) { // decode: four weight rows per pass, four independent chains
       for (; n + 4 <= n1; n += 4) {
         for (int m = 0; m < rows; m++) {
-          dot1x4(x, m * k, k, w, n, acc);
+          dot1x4(x, m * k, k, w, n, acc, lanes);
           for (int j = 0; j < 4; j++) {
             int o = m * outCols + n + j;
             float b = bias == null ? 0f : bias[n + j];
@@ -48,7 +49,7 @@ final class MappedGemm {
       float b = bias == null ? 0f : bias[n];
       int m = 0;
       for (; m + 4 <= rows; m += 4) {
-        dot4(x, m * k, k, part, rowAt, w.dtype, acc);
+        dot4(x, m * k, k, part, rowAt, w.dtype, acc, lanes);
         for (int r = 0; r < 4; r++) {
           int o = (m + r) * outCols + n;
           out[o] = ScalarKernels.applyEpilogue(acc[r] + b, out[o], perElement);
@@ -56,23 +57,19 @@ final class MappedGemm {
       }
       for (; m < rows; m++) {
         int o = m * outCols + n;
-        out[o] = ScalarKernels.applyEpilogue(dot1(x, m * k, k, part, rowAt, w.dtype) + b, out[o], perElement);
+        out[o] = ScalarKernels.applyEpilogue(dot1(x, m * k, k, part, rowAt, w.dtype, lanes) + b, out[o], perElement);
       }
     }
     if (epilogue == Epilogue.GELU_NEW) {
+      float[] scratch = new float[n1 - n0 + L];
       for (int m = 0; m < rows; m++) {
-        geluInPlace(out, m * outCols + n0, n1 - n0);
+        int from = m * outCols + n0;
+        int whole = (n1 - n0) - (n1 - n0) % L;
+        VectorMath.geluInPlace(out, from, whole, scratch);
+        for (int i = whole; i < n1 - n0; i++) {
+          out[from + i] = VectorMath.geluTwin(out[from + i]);
+        }
       }
-    }
-  }
-
-  private static void geluInPlace(float[] a, int from, int count) {
-    int i = 0;
-    for (; i + L <= count; i += L) {
-      PanelGemm.geluNew(FloatVector.fromArray(F, a, from + i)).intoArray(a, from + i);
-    }
-    for (; i < count; i++) {
-      a[from + i] = CpuKernels.geluNew(a[from + i]);
     }
   }
 
@@ -98,7 +95,8 @@ final class MappedGemm {
     }
   }
 
-  private static void dot4(float[] x, int xOff, int k, ByteBuffer part, int rowAt, DType dtype, float[] acc) {
+  private static void dot4(float[] x, int xOff, int k, ByteBuffer part, int rowAt, DType dtype, float[] acc,
+      float[] lanes) {
     FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
     int upper = k - k % L;
     for (int i = 0; i < upper; i += L) {
@@ -108,10 +106,10 @@ final class MappedGemm {
       s2 = FloatVector.fromArray(F, x, xOff + 2 * k + i).fma(wv, s2);
       s3 = FloatVector.fromArray(F, x, xOff + 3 * k + i).fma(wv, s3);
     }
-    acc[0] = VectorMath.sum(s0);
-    acc[1] = VectorMath.sum(s1);
-    acc[2] = VectorMath.sum(s2);
-    acc[3] = VectorMath.sum(s3);
+    acc[0] = VectorMath.sum(s0, lanes);
+    acc[1] = VectorMath.sum(s1, lanes);
+    acc[2] = VectorMath.sum(s2, lanes);
+    acc[3] = VectorMath.sum(s3, lanes);
     for (int i = upper; i < k; i++) {
       float wi = tailWeight(part, rowAt, i, dtype);
       for (int r = 0; r < 4; r++) {
@@ -121,7 +119,7 @@ final class MappedGemm {
   }
 
   /** One x row against weight rows n..n+3: the same chain per element as dot1 and dot4. */
-  private static void dot1x4(float[] x, int xOff, int k, CpuMatrix w, int n, float[] acc) {
+  private static void dot1x4(float[] x, int xOff, int k, CpuMatrix w, int n, float[] acc, float[] lanes) {
     ByteBuffer p0 = w.partOf(n), p1 = w.partOf(n + 1), p2 = w.partOf(n + 2), p3 = w.partOf(n + 3);
     int r0 = (int) w.rowByteOffset(n), r1 = (int) w.rowByteOffset(n + 1);
     int r2 = (int) w.rowByteOffset(n + 2), r3 = (int) w.rowByteOffset(n + 3);
@@ -135,10 +133,10 @@ final class MappedGemm {
       s2 = xv.fma(load(p2, r2, i, dtype), s2);
       s3 = xv.fma(load(p3, r3, i, dtype), s3);
     }
-    acc[0] = VectorMath.sum(s0);
-    acc[1] = VectorMath.sum(s1);
-    acc[2] = VectorMath.sum(s2);
-    acc[3] = VectorMath.sum(s3);
+    acc[0] = VectorMath.sum(s0, lanes);
+    acc[1] = VectorMath.sum(s1, lanes);
+    acc[2] = VectorMath.sum(s2, lanes);
+    acc[3] = VectorMath.sum(s3, lanes);
     for (int i = upper; i < k; i++) {
       float xi = x[xOff + i];
       acc[0] += xi * tailWeight(p0, r0, i, dtype);
@@ -148,13 +146,13 @@ final class MappedGemm {
     }
   }
 
-  private static float dot1(float[] x, int xOff, int k, ByteBuffer part, int rowAt, DType dtype) {
+  private static float dot1(float[] x, int xOff, int k, ByteBuffer part, int rowAt, DType dtype, float[] lanes) {
     FloatVector s = FloatVector.zero(F);
     int upper = k - k % L;
     for (int i = 0; i < upper; i += L) {
       s = FloatVector.fromArray(F, x, xOff + i).fma(load(part, rowAt, i, dtype), s);
     }
-    float acc = VectorMath.sum(s);
+    float acc = VectorMath.sum(s, lanes);
     for (int i = upper; i < k; i++) {
       acc += x[xOff + i] * tailWeight(part, rowAt, i, dtype);
     }

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * out = epilogue(x W^T + b) over packed panels. Per panel, a 6-row register-blocked kernel (12
+ * out = epilogue(x W^T + b) over packed panels. Per panel, a 8-row register-blocked kernel (12
  * vector accumulators) runs over all of k, then the tail rows one at a time. Every output element
  * is the same chain of fused multiply-adds over k = 0, 1, ..., whichever kernel computes it, so a
  * row's result does not depend on the other rows in the call.
@@ -20,7 +20,7 @@ final class PanelGemm {
   static final int L = F.length();
   /** Panel width: two vectors. */
   static final int NR = 2 * L;
-  static final int MR = 6;
+  static final int MR = 8;
   private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
   private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
 
@@ -28,6 +28,7 @@ final class PanelGemm {
   private static final class Scratch {
     float[] panel = new float[0];
     final float[] tile = new float[MR * NR];
+    final float[] gelu = new float[NR + L];
   }
 
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -40,20 +41,12 @@ final class PanelGemm {
     assert n0 % NR == 0 && p.nr == NR;
     int k = w.cols;
     Scratch s = SCRATCH.get();
+    if (rows < MR) {
+      DecodeGemm.linear(x, rows, w, n0, n1, bias, out, epilogue);
+      return;
+    }
     for (int panel = n0 / NR; panel * NR < n1; panel++) {
       int valid = Math.min(NR, n1 - panel * NR);
-      if (p.dtype != DType.F32 && rows < MR) {
-        // decode: widen 16-bit weights in registers, row by row (no panel copy)
-        for (int m = 0; m < rows; m++) {
-          if (p.dtype == DType.BF16) {
-            kernel1Bf16(x, m * k, k, p.s16, panel * k * NR, s.tile);
-          } else {
-            kernel1F16(x, m * k, k, p.s16, panel * k * NR, s.tile);
-          }
-          store(s.tile, 1, m, panel * NR, valid, w.rows, bias, out, epilogue);
-        }
-        continue;
-      }
       float[] weights;
       int wOff;
       if (p.dtype == DType.F32) {
@@ -69,25 +62,27 @@ final class PanelGemm {
       }
       int m = 0;
       for (; m + MR <= rows; m += MR) {
-        kernel6(x, m * k, k, weights, wOff, s.tile);
-        store(s.tile, MR, m, panel * NR, valid, w.rows, bias, out, epilogue);
+        kernel8(x, m * k, k, weights, wOff, s.tile);
+        store(s.tile, 0, MR, m, panel * NR, valid, w.rows, bias, out, epilogue, s.gelu);
       }
       for (; m < rows; m++) {
         kernel1(x, m * k, k, weights, wOff, s.tile);
-        store(s.tile, 1, m, panel * NR, valid, w.rows, bias, out, epilogue);
+        store(s.tile, 0, 1, m, panel * NR, valid, w.rows, bias, out, epilogue, s.gelu);
       }
     }
   }
 
-  /** tile (6, NR) = x[6 rows] (6, k) times the panel (k, NR). */
-  private static void kernel6(float[] x, int xOff, int k, float[] p, int pOff, float[] tile) {
+  /** tile (8, NR) = x[8 rows] (8, k) times the panel (k, NR): 16 accumulators. */
+  private static void kernel8(float[] x, int xOff, int k, float[] p, int pOff, float[] tile) {
     FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
     FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
     FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F);
     FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
     FloatVector a40 = FloatVector.zero(F), a41 = FloatVector.zero(F);
     FloatVector a50 = FloatVector.zero(F), a51 = FloatVector.zero(F);
-    int x1 = xOff + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+    FloatVector a60 = FloatVector.zero(F), a61 = FloatVector.zero(F);
+    FloatVector a70 = FloatVector.zero(F), a71 = FloatVector.zero(F);
+    int x1 = xOff + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k, x6 = x5 + k, x7 = x6 + k;
     for (int i = 0; i < k; i++) {
       int at = pOff + i * NR;
       FloatVector w0 = FloatVector.fromArray(F, p, at);
@@ -110,6 +105,12 @@ final class PanelGemm {
       b = FloatVector.broadcast(F, x[x5 + i]);
       a50 = w0.fma(b, a50);
       a51 = w1.fma(b, a51);
+      b = FloatVector.broadcast(F, x[x6 + i]);
+      a60 = w0.fma(b, a60);
+      a61 = w1.fma(b, a61);
+      b = FloatVector.broadcast(F, x[x7 + i]);
+      a70 = w0.fma(b, a70);
+      a71 = w1.fma(b, a71);
     }
     a00.intoArray(tile, 0);
     a01.intoArray(tile, L);
@@ -123,10 +124,14 @@ final class PanelGemm {
     a41.intoArray(tile, 4 * NR + L);
     a50.intoArray(tile, 5 * NR);
     a51.intoArray(tile, 5 * NR + L);
+    a60.intoArray(tile, 6 * NR);
+    a61.intoArray(tile, 6 * NR + L);
+    a70.intoArray(tile, 7 * NR);
+    a71.intoArray(tile, 7 * NR + L);
   }
 
-  /** tile (1, NR) = x row (1, k) times the panel (k, NR): the same chain per element as kernel6. */
-  private static void kernel1(float[] x, int xOff, int k, float[] p, int pOff, float[] tile) {
+  /** tile (1, NR) = x row (1, k) times the panel (k, NR): the same chain per element as kernel8. */
+  static void kernel1(float[] x, int xOff, int k, float[] p, int pOff, float[] tile) {
     FloatVector a0 = FloatVector.zero(F);
     FloatVector a1 = FloatVector.zero(F);
     for (int i = 0; i < k; i++) {
@@ -139,74 +144,45 @@ final class PanelGemm {
     a1.intoArray(tile, L);
   }
 
-  /** kernel1 over bf16 panels, widened in registers: the same chain per element as kernel1. */
-  private static void kernel1Bf16(float[] x, int xOff, int k, short[] p, int pOff, float[] tile) {
-    FloatVector a0 = FloatVector.zero(F);
-    FloatVector a1 = FloatVector.zero(F);
-    for (int i = 0; i < k; i++) {
-      int at = pOff + i * NR;
-      FloatVector b = FloatVector.broadcast(F, x[xOff + i]);
-      a0 = bf16ToFloat(ShortVector.fromArray(S, p, at)).fma(b, a0);
-      a1 = bf16ToFloat(ShortVector.fromArray(S, p, at + L)).fma(b, a1);
-    }
-    a0.intoArray(tile, 0);
-    a1.intoArray(tile, L);
-  }
-
-  /** kernel1 over fp16 panels, widened in registers. */
-  private static void kernel1F16(float[] x, int xOff, int k, short[] p, int pOff, float[] tile) {
-    FloatVector a0 = FloatVector.zero(F);
-    FloatVector a1 = FloatVector.zero(F);
-    for (int i = 0; i < k; i++) {
-      int at = pOff + i * NR;
-      FloatVector b = FloatVector.broadcast(F, x[xOff + i]);
-      a0 = f16ToFloat(ShortVector.fromArray(S, p, at)).fma(b, a0);
-      a1 = f16ToFloat(ShortVector.fromArray(S, p, at + L)).fma(b, a1);
-    }
-    a0.intoArray(tile, 0);
-    a1.intoArray(tile, L);
-  }
-
-  /** Applies bias and epilogue to tile rows and writes the valid columns of out rows m.. */
-  private static void store(float[] tile, int tileRows, int m, int n, int valid, int outCols, float[] bias,
-      float[] out, Epilogue epilogue) {
+  /**
+   * Applies bias and epilogue to tile rows [firstTileRow, + tileRows) and writes their valid columns
+   * to out rows m.. . geluScratch: NR + L floats.
+   */
+  static void store(float[] tile, int firstTileRow, int tileRows, int m, int n, int valid, int outCols, float[] bias,
+      float[] out, Epilogue epilogue, float[] geluScratch) {
     if (valid < NR) {
-      storePartial(tile, tileRows, m, n, valid, outCols, bias, out, epilogue);
+      storePartial(tile, firstTileRow, tileRows, m, n, valid, outCols, bias, out, epilogue);
       return;
     }
     for (int r = 0; r < tileRows; r++) {
       int o = (m + r) * outCols + n;
+      int t = (firstTileRow + r) * NR;
       for (int c = 0; c < NR; c += L) {
-        FloatVector v = FloatVector.fromArray(F, tile, r * NR + c);
+        FloatVector v = FloatVector.fromArray(F, tile, t + c);
         if (bias != null) {
           v = v.add(FloatVector.fromArray(F, bias, n + c));
         }
-        if (epilogue == Epilogue.GELU_NEW) {
-          v = geluNew(v);
-        } else if (epilogue == Epilogue.ADD) {
+        if (epilogue == Epilogue.ADD) {
           v = v.add(FloatVector.fromArray(F, out, o + c));
         }
         v.intoArray(out, o + c);
+      }
+      if (epilogue == Epilogue.GELU_NEW) {
+        VectorMath.geluInPlace(out, o, NR, geluScratch);
       }
     }
   }
 
   /** The last panel of a matrix whose rows are not a multiple of NR (vocab, label heads): rare, scalar. */
-  private static void storePartial(float[] tile, int tileRows, int m, int n, int valid, int outCols, float[] bias,
-      float[] out, Epilogue epilogue) {
+  private static void storePartial(float[] tile, int firstTileRow, int tileRows, int m, int n, int valid,
+      int outCols, float[] bias, float[] out, Epilogue epilogue) {
     for (int r = 0; r < tileRows; r++) {
       int o = (m + r) * outCols + n;
       for (int j = 0; j < valid; j++) {
-        float v = tile[r * NR + j] + (bias == null ? 0f : bias[n + j]);
+        float v = tile[(firstTileRow + r) * NR + j] + (bias == null ? 0f : bias[n + j]);
         out[o + j] = ScalarKernels.applyEpilogue(v, out[o + j], epilogue);
       }
     }
-  }
-
-  /** 0.5 v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3))). */
-  static FloatVector geluNew(FloatVector v) {
-    FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(0.7978845608028654f);
-    return VectorMath.tanh(inner).add(1f).mul(v).mul(0.5f);
   }
 
   /** dst[0..count) = 16-bit weights src[from..) as floats. */

@@ -12,6 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorKernels implements CpuKernels {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
   private static final int L = F.length();
+  private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
 
   @Override
   public String name() {
@@ -27,7 +28,7 @@ final class VectorKernels implements CpuKernels {
 
   @Override
   public int columnAlignment() {
-    return PanelGemm.NR;
+    return DecodeGemm.GROUP * PanelGemm.NR; // whole groups of panels per task for decode
   }
 
   @Override
@@ -63,7 +64,7 @@ final class VectorKernels implements CpuKernels {
     for (; i < upper; i += F.length()) {
       acc = acc.add(FloatVector.fromArray(F, x, off + i));
     }
-    float s = VectorMath.sum(acc);
+    float s = VectorMath.sum(acc, LANES.get());
     for (; i < n; i++) {
       s += x[off + i];
     }
@@ -79,7 +80,7 @@ final class VectorKernels implements CpuKernels {
       FloatVector d = FloatVector.fromArray(F, x, off + i).sub(vMean);
       acc = d.fma(d, acc);
     }
-    float s = VectorMath.sum(acc);
+    float s = VectorMath.sum(acc, LANES.get());
     for (; i < n; i++) {
       float d = x[off + i] - mean;
       s += d * d;
@@ -108,15 +109,13 @@ final class VectorKernels implements CpuKernels {
     for (int i = upper; i < n; i++) {
       max = Math.max(max, s[off + i]);
     }
-    for (int i = 0; i < n; i += L) { // the last vector spills into the padding
-      VectorMath.exp(FloatVector.fromArray(F, s, off + i).sub(max)).intoArray(s, off + i);
-    }
+    VectorMath.expInPlace(s, off, n, max); // the last vector spills into the padding
     // lanes group keys by their index from the query's first key, so the sum is fixed by n
     FloatVector vsum = FloatVector.zero(F);
     for (int i = 0; i < upper; i += L) {
       vsum = vsum.add(FloatVector.fromArray(F, s, off + i));
     }
-    float sum = VectorMath.sum(vsum);
+    float sum = VectorMath.sum(vsum, LANES.get());
     for (int i = upper; i < n; i++) {
       sum += s[off + i];
     }
