@@ -19,8 +19,8 @@ interface CpuKernels {
    */
   void prepare(CpuMatrix w, boolean pack);
 
-  /** Output columns per task must be a multiple of this (the packed panel width). */
-  int columnAlignment();
+  /** Output columns per task must be a multiple of this, for a matrix with this many outputs. */
+  int columnAlignment(int outFeatures);
 
   /**
    * For m &lt; rows and n in [n0, n1): v = sum_k x[m*in + k] * w[n, k] + bias[n] (bias may be null), then
@@ -28,8 +28,8 @@ interface CpuKernels {
    */
   void linear(float[] x, int rows, CpuMatrix w, int n0, int n1, float[] bias, float[] out, Epilogue epilogue);
 
-  /** Layer norm of x[xOff..xOff+n) into out[outOff..), population variance, like torch. */
-  void layerNorm(float[] x, int xOff, int n, float[] gamma, float[] beta, float eps, float[] out, int outOff);
+  /** Layer norm of rows [rowFrom, rowTo) of x (rows of n) into out, population variance, like torch. */
+  void layerNorm(float[] x, int rowFrom, int rowTo, int n, float[] gamma, float[] beta, float eps, float[] out);
 
   /**
    * Attention scores of {@code nq} queries (1 to 4) against transposed keys:

@@ -107,10 +107,7 @@ public final class CpuOps implements Ops {
     int perTask = Math.max(1, (rows + 4 * pool.threads() - 1) / (4 * pool.threads()));
     int tasks = (rows + perTask - 1) / perTask;
     pool.parallelFor(tasks, task -> {
-      int end = Math.min(rows, (task + 1) * perTask);
-      for (int r = task * perTask; r < end; r++) {
-        kernels.layerNorm(xs, r * d, d, g, b, eps, os, r * d);
-      }
+      kernels.layerNorm(xs, task * perTask, Math.min(rows, (task + 1) * perTask), d, g, b, eps, os);
     });
   }
 
@@ -123,7 +120,7 @@ public final class CpuOps implements Ops {
     assert x.cols() == m.cols && out.cols() == m.rows : m.name + ": shape mismatch";
     int n = m.rows;
     int tasks = Math.max(1, Math.min(4 * pool.threads(), n / MIN_COLS_PER_TASK));
-    int perTask = roundUp((n + tasks - 1) / tasks, Math.max(16, kernels.columnAlignment()));
+    int perTask = roundUp((n + tasks - 1) / tasks, Math.max(16, kernels.columnAlignment(n)));
     int realTasks = (n + perTask - 1) / perTask;
     pool.parallelFor(realTasks, task -> {
       int n0 = task * perTask;

@@ -28,7 +28,7 @@ final class PanelGemm {
   private static final class Scratch {
     float[] panel = new float[0];
     final float[] tile = new float[MR * NR];
-    final float[] gelu = new float[NR + L];
+    final float[] gelu = new float[MR * NR + L];
   }
 
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -146,12 +146,28 @@ final class PanelGemm {
 
   /**
    * Applies bias and epilogue to tile rows [firstTileRow, + tileRows) and writes their valid columns
-   * to out rows m.. . geluScratch: NR + L floats.
+   * to out rows m.. . geluScratch: tileRows * NR + L floats.
    */
   static void store(float[] tile, int firstTileRow, int tileRows, int m, int n, int valid, int outCols, float[] bias,
       float[] out, Epilogue epilogue, float[] geluScratch) {
     if (valid < NR) {
       storePartial(tile, firstTileRow, tileRows, m, n, valid, outCols, bias, out, epilogue);
+      return;
+    }
+    if (epilogue == Epilogue.GELU_NEW) { // gelu over the whole tile at once, then copy out
+      int t0 = firstTileRow * NR;
+      if (bias != null) {
+        for (int r = 0; r < tileRows; r++) {
+          for (int c = 0; c < NR; c += L) {
+            int t = t0 + r * NR + c;
+            FloatVector.fromArray(F, tile, t).add(FloatVector.fromArray(F, bias, n + c)).intoArray(tile, t);
+          }
+        }
+      }
+      VectorMath.geluInPlace(tile, t0, tileRows * NR, geluScratch);
+      for (int r = 0; r < tileRows; r++) {
+        System.arraycopy(tile, t0 + r * NR, out, (m + r) * outCols + n, NR);
+      }
       return;
     }
     for (int r = 0; r < tileRows; r++) {
@@ -166,9 +182,6 @@ final class PanelGemm {
           v = v.add(FloatVector.fromArray(F, out, o + c));
         }
         v.intoArray(out, o + c);
-      }
-      if (epilogue == Epilogue.GELU_NEW) {
-        VectorMath.geluInPlace(out, o, NR, geluScratch);
       }
     }
   }

@@ -17,7 +17,7 @@ final class ScalarKernels implements CpuKernels {
   }
 
   @Override
-  public int columnAlignment() {
+  public int columnAlignment(int outFeatures) {
     return 1;
   }
 
@@ -57,20 +57,23 @@ final class ScalarKernels implements CpuKernels {
   }
 
   @Override
-  public void layerNorm(float[] x, int xOff, int n, float[] gamma, float[] beta, float eps, float[] out, int outOff) {
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-      sum += x[xOff + i];
-    }
-    float mean = (float) (sum / n);
-    double sq = 0;
-    for (int i = 0; i < n; i++) {
-      float d = x[xOff + i] - mean;
-      sq += d * d;
-    }
-    float rstd = (float) (1.0 / Math.sqrt(sq / n + eps));
-    for (int i = 0; i < n; i++) {
-      out[outOff + i] = (x[xOff + i] - mean) * rstd * gamma[i] + beta[i];
+  public void layerNorm(float[] x, int rowFrom, int rowTo, int n, float[] gamma, float[] beta, float eps, float[] out) {
+    for (int row = rowFrom; row < rowTo; row++) {
+      int off = row * n;
+      double sum = 0;
+      for (int i = 0; i < n; i++) {
+        sum += x[off + i];
+      }
+      float mean = (float) (sum / n);
+      double sq = 0;
+      for (int i = 0; i < n; i++) {
+        float d = x[off + i] - mean;
+        sq += d * d;
+      }
+      float rstd = (float) (1.0 / Math.sqrt(sq / n + eps));
+      for (int i = 0; i < n; i++) {
+        out[off + i] = (x[off + i] - mean) * rstd * gamma[i] + beta[i];
+      }
     }
   }
 

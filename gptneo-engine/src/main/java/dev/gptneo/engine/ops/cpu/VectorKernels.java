@@ -27,8 +27,11 @@ final class VectorKernels implements CpuKernels {
   }
 
   @Override
-  public int columnAlignment() {
-    return DecodeGemm.GROUP * PanelGemm.NR; // whole groups of panels per task for decode
+  public int columnAlignment(int outFeatures) {
+    // whole groups of panels per task (decode streams a group at once), unless that would leave
+    // too few tasks to keep every thread busy on a small matrix
+    int group = DecodeGemm.GROUP * PanelGemm.NR;
+    return outFeatures >= 8 * group ? group : PanelGemm.NR;
   }
 
   @Override
@@ -41,52 +44,47 @@ final class VectorKernels implements CpuKernels {
   }
 
   @Override
-  public void layerNorm(float[] x, int xOff, int n, float[] gamma, float[] beta, float eps, float[] out, int outOff) {
-    float mean = sum(x, xOff, n) / n;
-    float var = sumSquaredDiff(x, xOff, n, mean) / n;
-    float rstd = (float) (1.0 / Math.sqrt(var + eps));
-    int i = 0;
-    int upper = F.loopBound(n);
-    FloatVector vMean = FloatVector.broadcast(F, mean);
-    for (; i < upper; i += F.length()) {
-      FloatVector v = FloatVector.fromArray(F, x, xOff + i).sub(vMean).mul(rstd);
-      v.fma(FloatVector.fromArray(F, gamma, i), FloatVector.fromArray(F, beta, i)).intoArray(out, outOff + i);
-    }
-    for (; i < n; i++) {
-      out[outOff + i] = (x[xOff + i] - mean) * rstd * gamma[i] + beta[i];
+  public void layerNorm(float[] x, int rowFrom, int rowTo, int n, float[] gamma, float[] beta, float eps, float[] out) {
+    float[] lanes = LANES.get();
+    for (int row = rowFrom; row < rowTo; row++) {
+      layerNormRow(x, row * n, n, gamma, beta, eps, out, lanes);
     }
   }
 
-  private static float sum(float[] x, int off, int n) {
-    FloatVector acc = FloatVector.zero(F);
-    int i = 0;
+  private static void layerNormRow(float[] x, int off, int n, float[] gamma, float[] beta, float eps, float[] out,
+      float[] lanes) {
     int upper = F.loopBound(n);
-    for (; i < upper; i += F.length()) {
+    FloatVector acc = FloatVector.zero(F);
+    for (int i = 0; i < upper; i += L) {
       acc = acc.add(FloatVector.fromArray(F, x, off + i));
     }
-    float s = VectorMath.sum(acc, LANES.get());
-    for (; i < n; i++) {
-      s += x[off + i];
+    float sum = VectorMath.sum(acc, lanes);
+    for (int i = upper; i < n; i++) {
+      sum += x[off + i];
     }
-    return s;
-  }
-
-  private static float sumSquaredDiff(float[] x, int off, int n, float mean) {
-    FloatVector acc = FloatVector.zero(F);
+    float mean = sum / n;
     FloatVector vMean = FloatVector.broadcast(F, mean);
-    int i = 0;
-    int upper = F.loopBound(n);
-    for (; i < upper; i += F.length()) {
+    acc = FloatVector.zero(F);
+    for (int i = 0; i < upper; i += L) {
       FloatVector d = FloatVector.fromArray(F, x, off + i).sub(vMean);
       acc = d.fma(d, acc);
     }
-    float s = VectorMath.sum(acc, LANES.get());
-    for (; i < n; i++) {
+    float sq = VectorMath.sum(acc, lanes);
+    for (int i = upper; i < n; i++) {
       float d = x[off + i] - mean;
-      s += d * d;
+      sq += d * d;
     }
-    return s;
+    float rstd = (float) (1.0 / Math.sqrt(sq / n + eps));
+    int i = 0;
+    for (; i < upper; i += L) {
+      FloatVector v = FloatVector.fromArray(F, x, off + i).sub(vMean).mul(rstd);
+      v.fma(FloatVector.fromArray(F, gamma, i), FloatVector.fromArray(F, beta, i)).intoArray(out, off + i);
+    }
+    for (; i < n; i++) {
+      out[off + i] = (x[off + i] - mean) * rstd * gamma[i] + beta[i];
+    }
   }
+
 
   /**
    * Masked vector operations are slow on JDK 17, so the tail is computed as a full vector into a

@@ -115,8 +115,8 @@ class FastKernelsTest {
       float[] b = TestMatrices.randomArray(rnd, n, 1f);
       float[] expected = new float[n];
       float[] got = new float[n];
-      REF.layerNorm(x, 0, n, g, b, 1e-5f, expected, 0);
-      fast.layerNorm(x, 0, n, g, b, 1e-5f, got, 0);
+      REF.layerNorm(x, 0, 1, n, g, b, 1e-5f, expected);
+      fast.layerNorm(x, 0, 1, n, g, b, 1e-5f, got);
       assertClose(expected, got, 1e-5, "layerNorm n=" + n);
     }
   }
