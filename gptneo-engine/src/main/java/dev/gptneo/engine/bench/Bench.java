@@ -387,8 +387,9 @@ public final class Bench {
     }
     Path data = spec.data != null ? spec.data : BenchFiles.sampleEmails();
     if (data == null) {
-      throw new BadSettings("no sample emails found (../shared/data/spam_val.jsonl): pass --data FILE, a JSONL"
-          + " file of {\"subject\", \"body\"} or {\"text\"} lines");
+      throw new BadSettings("no sample emails found (../shared/data/spam_val.jsonl or"
+          + " datasets-sample/emails.jsonl): pass --data FILE, a JSONL file of {\"subject\", \"body\"} or"
+          + " {\"text\"} lines");
     }
     Path dir = tokDir;
     Gpt2Tokenizer tokenizer = Gpt2Tokenizer.load(dir).orElseThrow(() -> new BadSettings("no tokenizer files in "

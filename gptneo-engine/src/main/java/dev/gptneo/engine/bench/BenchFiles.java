@@ -48,7 +48,7 @@ public final class BenchFiles {
     return null;
   }
 
-  /** The sample emails (spam_val.jsonl), or null. */
+  /** The sample emails: ../shared's spam_val.jsonl (604), else the shipped datasets-sample emails (300); or null. */
   public static Path sampleEmails() {
     List<Path> candidates = new ArrayList<>();
     String shared = System.getProperty("gptneo.shared");
@@ -56,11 +56,13 @@ public final class BenchFiles {
       candidates.add(Path.of(shared, "data", "spam_val.jsonl"));
     }
     for (Path r : roots()) {
-      candidates.add(r.resolve("datasets-sample/data/spam_val.jsonl"));
       candidates.add(r.resolve("shared/data/spam_val.jsonl"));
       if (r.getParent() != null) {
         candidates.add(r.getParent().resolve("shared/data/spam_val.jsonl"));
       }
+    }
+    for (Path r : roots()) {
+      candidates.add(r.resolve("datasets-sample/emails.jsonl"));
     }
     for (Path c : candidates) {
       if (Files.isRegularFile(c)) {
