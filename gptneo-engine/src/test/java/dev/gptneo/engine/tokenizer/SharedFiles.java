@@ -29,7 +29,13 @@ final class SharedFiles {
     return path;
   }
 
+  /** The demo model: the repository's own copy (datasets-sample), else ../shared's. */
   static Path demoModel() {
+    for (String c : new String[] {"../datasets-sample/models/gpt-neo-demo", "datasets-sample/models/gpt-neo-demo"}) {
+      if (Files.isRegularFile(Path.of(c, "tokenizer.json"))) {
+        return Path.of(c).toAbsolutePath().normalize();
+      }
+    }
     return require("models/gpt-neo-demo");
   }
 }
