@@ -28,17 +28,8 @@ public abstract class Job<R> {
     return tokens.length;
   }
 
-  public final int promptOrKnownLength() {
-    return length;
-  }
-
   public final CompletableFuture<R> future() {
     return future;
-  }
-
-  /** Tokens not yet run through the model. */
-  final int pending() {
-    return length - fed;
   }
 
   /** Tokens not yet run through the model; 0 once a prompt-only job has seen all of its rows. */

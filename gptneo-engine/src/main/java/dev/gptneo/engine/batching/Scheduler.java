@@ -157,11 +157,11 @@ public final class Scheduler implements AutoCloseable {
     int seqs = 0;
     for (int pass = 0; pass < 2; pass++) {
       for (Job<?> job : active) {
-        boolean decoding = job.pending() == 1;
-        if ((pass == 0) != decoding || job.pending() == 0 || budget == 0 || seqs == maxSeqs) {
+        boolean decoding = job.pendingTokens() == 1;
+        if ((pass == 0) != decoding || job.pendingTokens() == 0 || budget == 0 || seqs == maxSeqs) {
           continue;
         }
-        int n = Math.min(job.pending(), budget);
+        int n = Math.min(job.pendingTokens(), budget);
         seqs = addToStep(job, n, seqs);
         budget -= n;
       }
@@ -185,7 +185,7 @@ public final class Scheduler implements AutoCloseable {
       }
       kvUsedBytes += bytes;
       active.add(job);
-      int n = Math.min(job.pending(), budget);
+      int n = Math.min(job.pendingTokens(), budget);
       seqs = addToStep(job, n, seqs);
       budget -= n;
     }
@@ -285,7 +285,7 @@ public final class Scheduler implements AutoCloseable {
     }
   }
 
-  /** Sequences running now and waiting to start. */
+  /** Sequences running now and waiting to start (a racy snapshot, for tests and logs). */
   public int queued() {
     return active.size() + waiting.size() + incoming.size();
   }

@@ -20,6 +20,8 @@ final class CpuAttention {
     float[] freshKt = new float[0]; // (headDim, newTokens)
     final int[] qOffs = new int[QUERY_BLOCK];
     final int[] outOffs = new int[QUERY_BLOCK];
+    final int[] runSlot = new int[2]; // a range of cached positions is at most two ring runs
+    final int[] runLength = new int[2];
   }
 
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -29,35 +31,28 @@ final class CpuAttention {
   /**
    * qkv: (tokens, 3 * hidden) as [q | k | v]; out: (tokens, hidden). Cache keys are stored
    * transposed per head, (head, headDim, slots); values per head, (head, slots, headDim), so a
-   * head's keys and values are each one contiguous block. Queries go in
-   * blocks of four over the union of their key ranges; keys outside a query's own range get weight
-   * zero, which leaves its sums exactly as if it ran alone.
+   * head's keys and values are each one contiguous block. Queries go in blocks of four over the
+   * union of their key ranges; keys outside a query's own range get weight zero, which leaves its
+   * sums exactly as if it ran alone.
    */
   static void attendHead(CpuKernels kernels, Step step, int seq, int head, int layer, boolean local, int window,
       int headDim, int hidden, float[] qkv, float[] out) {
     CpuSequenceCache cache = (CpuSequenceCache) step.caches[seq];
-    float[] cacheKt = cache.keys[layer];  // (heads, headDim, slots)
-    float[] cacheV = cache.values[layer]; // (heads, slots, headDim)
-    int slots = cache.slots[layer];
     int past = step.pastLen[seq];
     int firstRow = step.seqStart[seq];
     int n = step.seqStart[seq + 1] - firstRow;
-    int stride = 3 * hidden;
-    int hOff = head * headDim;
-    int ktHead = hOff * slots;            // this head's (headDim, slots) block
-    int rowStride = past + n + CpuKernels.PAD;
-    Scratch s = SCRATCH.get();
-    if (s.scores.length < QUERY_BLOCK * rowStride) {
-      s.scores = new float[Math.max(QUERY_BLOCK * rowStride, 2 * s.scores.length)];
-    }
-    if (s.freshKt.length < headDim * n + CpuKernels.PAD) {
-      s.freshKt = new float[Math.max(headDim * n + CpuKernels.PAD, 2 * s.freshKt.length)];
-    }
-    float[] scores = s.scores;
+    Scratch s = scratch(past + n, headDim * n);
     if (n == 1) {
       decode(kernels, cache, layer, local, window, head, headDim, hidden, past, firstRow, qkv, out, s);
       return;
     }
+    float[] cacheKt = cache.keys[layer];  // (heads, headDim, slots)
+    float[] cacheV = cache.values[layer]; // (heads, slots, headDim)
+    int slots = cache.slots[layer];
+    int stride = 3 * hidden;
+    int hOff = head * headDim;
+    int rowStride = past + n + CpuKernels.PAD;
+    float[] scores = s.scores;
     float[] freshKt = s.freshKt;          // (headDim, n)
     for (int i = 0; i < n; i++) {
       int src = (firstRow + i) * stride + hidden + hOff;
@@ -73,14 +68,13 @@ final class CpuAttention {
         s.qOffs[r] = (firstRow + t0 + r) * stride + hOff;
         s.outOffs[r] = (firstRow + t0 + r) * hidden + hOff;
       }
-      // scores: cached keys [lo, past) in ring runs, then fresh keys [max(lo, past), hi]
+      // keys [lo, past) from the cache, then the step's own [max(lo, past), hi]
+      int runs = ringRuns(lo, past, slots, s);
       int k = 0;
-      for (int j = lo; j < past; ) {
-        int slot = j % slots;
-        int run = Math.min(past - j, slots - slot);
-        kernels.scores(qkv, s.qOffs, nq, headDim, cacheKt, ktHead + slot, slots, run, scores, k, rowStride);
-        j += run;
-        k += run;
+      for (int r = 0; r < runs; r++) {
+        kernels.scores(qkv, s.qOffs, nq, headDim, cacheKt, hOff * slots + s.runSlot[r], slots, s.runLength[r], scores,
+            k, rowStride);
+        k += s.runLength[r];
       }
       int f0 = Math.max(lo, past) - past;
       int freshCount = hi - past - f0 + 1;
@@ -90,23 +84,16 @@ final class CpuAttention {
         int pos = past + t0 + r;
         int from = (local ? Math.max(0, pos - window + 1) : 0) - lo;
         int row = r * rowStride;
-        int keys = pos - lo - from + 1;
-        float inv = 1f / kernels.softmaxNumerators(scores, row + from, keys);
-        for (int i = row + from; i < row + from + keys; i++) {
-          scores[i] *= inv;                                         // softmax weights
-        }
+        toWeights(kernels, scores, row + from, pos - lo - from + 1);
         Arrays.fill(scores, row, row + from, 0f);                   // before this query's window
         Arrays.fill(scores, row + pos - lo + 1, row + width, 0f);   // after it (causal)
         Arrays.fill(out, s.outOffs[r], s.outOffs[r] + headDim, 0f);
       }
       k = 0;
-      for (int j = lo; j < past; ) {
-        int slot = j % slots;
-        int run = Math.min(past - j, slots - slot);
-        kernels.weightedSum(scores, k, rowStride, nq, run, cacheV, (head * slots + slot) * headDim, headDim, headDim,
-            out, s.outOffs);
-        j += run;
-        k += run;
+      for (int r = 0; r < runs; r++) {
+        kernels.weightedSum(scores, k, rowStride, nq, s.runLength[r], cacheV, (head * slots + s.runSlot[r]) * headDim,
+            headDim, headDim, out, s.outOffs);
+        k += s.runLength[r];
       }
       kernels.weightedSum(scores, k, rowStride, nq, freshCount, qkv,
           (firstRow + f0) * stride + 2 * hidden + hOff, stride, headDim, out, s.outOffs);
@@ -132,29 +119,56 @@ final class CpuAttention {
     s.qOffs[0] = src + hOff;
     s.outOffs[0] = row * hidden + hOff;
     int lo = local ? Math.max(0, past - window + 1) : 0;
+    int runs = ringRuns(lo, past + 1, slots, s);
     float[] scores = s.scores;
     int k = 0;
-    for (int j = lo; j <= past; ) {
-      int first = j % slots;
-      int run = Math.min(past + 1 - j, slots - first);
-      kernels.scores(qkv, s.qOffs, 1, headDim, cacheKt, hOff * slots + first, slots, run, scores, k, 0);
-      j += run;
-      k += run;
+    for (int r = 0; r < runs; r++) {
+      kernels.scores(qkv, s.qOffs, 1, headDim, cacheKt, hOff * slots + s.runSlot[r], slots, s.runLength[r], scores, k,
+          0);
+      k += s.runLength[r];
     }
-    float inv = 1f / kernels.softmaxNumerators(scores, 0, k);
-    for (int i = 0; i < k; i++) {
-      scores[i] *= inv;
-    }
+    toWeights(kernels, scores, 0, k);
     Arrays.fill(out, s.outOffs[0], s.outOffs[0] + headDim, 0f);
     k = 0;
-    for (int j = lo; j <= past; ) {
-      int first = j % slots;
-      int run = Math.min(past + 1 - j, slots - first);
-      kernels.weightedSum(scores, k, 0, 1, run, cacheV, (head * slots + first) * headDim, headDim, headDim, out,
-          s.outOffs);
-      j += run;
-      k += run;
+    for (int r = 0; r < runs; r++) {
+      kernels.weightedSum(scores, k, 0, 1, s.runLength[r], cacheV, (head * slots + s.runSlot[r]) * headDim, headDim,
+          headDim, out, s.outOffs);
+      k += s.runLength[r];
     }
+  }
+
+  /** Positions [from, to) of a ring of {@code slots}: up to two runs of consecutive slots. */
+  private static int ringRuns(int from, int to, int slots, Scratch s) {
+    int runs = 0;
+    for (int j = from; j < to; runs++) {
+      int first = j % slots;
+      int length = Math.min(to - j, slots - first);
+      s.runSlot[runs] = first;
+      s.runLength[runs] = length;
+      j += length;
+    }
+    assert runs <= 2 : "a key range longer than the ring";
+    return runs;
+  }
+
+  /** scores[off .. off + keys) become softmax weights. */
+  private static void toWeights(CpuKernels kernels, float[] scores, int off, int keys) {
+    float inv = 1f / kernels.softmaxNumerators(scores, off, keys);
+    for (int i = off; i < off + keys; i++) {
+      scores[i] *= inv;
+    }
+  }
+
+  private static Scratch scratch(int keys, int freshKeyFloats) {
+    Scratch s = SCRATCH.get();
+    int scoreFloats = QUERY_BLOCK * (keys + CpuKernels.PAD);
+    if (s.scores.length < scoreFloats) {
+      s.scores = new float[Math.max(scoreFloats, 2 * s.scores.length)];
+    }
+    if (s.freshKt.length < freshKeyFloats + CpuKernels.PAD) {
+      s.freshKt = new float[Math.max(freshKeyFloats + CpuKernels.PAD, 2 * s.freshKt.length)];
+    }
+    return s;
   }
 
   /**

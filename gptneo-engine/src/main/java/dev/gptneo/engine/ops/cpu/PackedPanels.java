@@ -28,12 +28,6 @@ final class PackedPanels {
     this.s16 = s16;
   }
 
-  /** Bytes the packed copy of {@code w} takes. */
-  static long bytes(CpuMatrix w, int nr) {
-    long panels = (w.rows + nr - 1) / nr;
-    return panels * w.cols * nr * w.dtype.bytes;
-  }
-
   static PackedPanels pack(CpuMatrix w, int nr) {
     int panels = (w.rows + nr - 1) / nr;
     long size = (long) panels * w.cols * nr;
