@@ -2,6 +2,8 @@ package dev.gptneo.engine.ops;
 
 import dev.gptneo.engine.api.EngineOptions;
 import dev.gptneo.engine.ops.cpu.CpuOps;
+import dev.gptneo.engine.ops.cuda.CudaBackend;
+import dev.gptneo.engine.ops.cuda.CudaSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,13 +14,43 @@ public final class Backends {
   private Backends() {}
 
   /**
+   * device cpu: the CPU. cuda: the GPU, or an IllegalArgumentException saying why it cannot run.
+   * auto: the GPU when a driver and a device are there and the backend starts, else the CPU.
+   *
    * @param weightBytes the checkpoint's weight bytes: packed copies of that size go on the heap
    *     when they fit comfortably, else the kernels read the memory-mapped checkpoint
    */
   public static Ops create(EngineOptions options, long weightBytes) {
-    if (options.device.equals("cuda")) {
-      throw new IllegalArgumentException("device 'cuda' is not available in this build; use --device cpu");
+    switch (options.device) {
+      case "cuda":
+        if (!CudaSupport.available()) {
+          throw new IllegalArgumentException("device 'cuda' is not available: " + CudaSupport.reason()
+              + "; use --device cpu (or auto)");
+        }
+        return cuda("asked for");
+      case "auto":
+        if (!CudaSupport.available()) {
+          LOG.info("device auto: {}; running on the CPU", CudaSupport.reason());
+          return cpu(options, weightBytes);
+        }
+        try {
+          return cuda("device auto found " + CudaSupport.device());
+        } catch (RuntimeException e) {
+          LOG.warn("device auto: the CUDA backend did not start ({}); running on the CPU", e.toString());
+          return cpu(options, weightBytes);
+        }
+      default:
+        return cpu(options, weightBytes);
     }
+  }
+
+  private static Ops cuda(String why) {
+    Ops ops = CudaBackend.create(0);
+    LOG.info("backend: {} ({})", ops.name(), why);
+    return ops;
+  }
+
+  private static Ops cpu(EngineOptions options, long weightBytes) {
     long heap = Runtime.getRuntime().maxMemory();
     boolean pack;
     String why;

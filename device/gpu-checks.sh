@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Every GPU check of issue 6 in one call on the device machine (see device/README.md): the GPU
+# tests (kernels against the CPU reference, goldens on the GPU), then `bin/gptneo bench --device
+# cuda` and HF transformers eager fp16 on the same workloads, 2.7B first. Builds nothing: it needs
+# device/build from device/prepare.sh (carried). $OUT gets four files (the device returns at most
+# eight), refreshed after every step so a timeout still returns what ran:
+#   summary.txt   one line per step (exit status, seconds, or why skipped), then ours vs HF
+#   junit.log     the GPU tests' tree
+#   bench.md      ours vs HF per model and workload (also at the end of summary.txt)
+#   results.tgz   everything: every log, the JUnit XML, one JSON line per bench run
+# Steps stop starting once GPU_CHECKS_BUDGET_S (default 510) seconds have passed.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+OUT="${OUT:-/tmp/gptneo-gpu-checks-out}"
+work=/tmp/gptneo-gpu-checks
+rm -rf "$work"
+mkdir -p "$OUT" "$work/bench"
+budget="${GPU_CHECKS_BUDGET_S:-510}"
+sizes="${GPU_CHECKS_SIZES:-2.7B 125M 1.3B}"
+start=$(date +%s)
+build="$root/device/build"
+summary="$work/summary.txt"
+: > "$summary"
+
+mkdir -p /tmp/gptneo-jre
+tar xJf "$build/jre.tar.xz" -C /tmp/gptneo-jre
+export JAVA_HOME=/tmp/gptneo-jre/jre
+export LD_LIBRARY_PATH="/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:/usr/local/cuda-13.0/targets/x86_64-linux/lib:${LD_LIBRARY_PATH:-}"
+export GPTNEO_BENCH_CACHE=/tmp/gptneo-bench
+export PYTHONUNBUFFERED=1
+python="${PYTHON:-/opt/torch/.venv/bin/python}"
+[ -x "$python" ] || python=python3
+java="$JAVA_HOME/bin/java"
+caches=(-Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp-cache -Dgptneo.cuda.ptxCache=/tmp/gptneo-ptx)
+export GPTNEO_JAVA_OPTS="-Xmx24g ${caches[*]}"
+
+publish() {
+  "$python" device/hf_bench.py --summarize "$work/bench" > "$work/bench.md" 2> /dev/null
+  cp "$summary" "$OUT/summary.txt"
+  cat "$work/bench.md" >> "$OUT/summary.txt" 2> /dev/null
+  cp "$work/bench.md" "$OUT/bench.md" 2> /dev/null
+  [ -f "$work/junit.log" ] && cp "$work/junit.log" "$OUT/junit.log"
+  tar czf "$OUT/results.tgz" -C "$work" .
+}
+
+# step NAME TIMEOUT_S COMMAND...: runs COMMAND with output in $work/NAME.log unless time is up
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local now=$(($(date +%s) - start))
+  if [ "$now" -ge "$budget" ]; then
+    echo "$name: skipped, ${now}s of the ${budget}s budget spent" >> "$summary"
+    return 0
+  fi
+  local t0=$(date +%s)
+  timeout "$limit" "$@" > "$work/$name.log" 2>&1
+  local rc=$?
+  echo "$name: rc=$rc in $(($(date +%s) - t0))s$([ $rc = 124 ] && echo ' (timed out)')" >> "$summary"
+  publish
+  return 0
+}
+
+# bin/gptneo runs the CLI jar from gptneo-engine/target; bring the prepared one (never build here)
+if ! ls gptneo-engine/target/gptneo-engine-*-cli.jar > /dev/null 2>&1; then
+  mkdir -p gptneo-engine/target
+  cp "$build/lib/gptneo-engine-cli.jar" gptneo-engine/target/gptneo-engine-0.1.0-SNAPSHOT-cli.jar
+fi
+
+step env 60 bash -c "nvidia-smi; '$java' -version; echo LD_LIBRARY_PATH=\$LD_LIBRARY_PATH; \
+  ls \${LD_LIBRARY_PATH//:/ } 2>/dev/null | grep -E 'libcublas|libnvrtc|libcudart'; '$python' -c \
+  'import torch, transformers; print(torch.__version__, transformers.__version__, torch.cuda.get_device_name(0))'"
+
+step probe 120 bin/gptneo info --model datasets-sample/models/gpt-neo-demo --device cuda
+
+# the GPU tests; every launch synchronized, so a failing kernel is named
+step junit 300 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
+  --add-opens=java.base/java.nio=ALL-UNNAMED --enable-native-access=ALL-UNNAMED -Xmx8g "${caches[@]}" \
+  -Dgptneo.shared="$build/shared" -Dgptneo.cuda.syncEachLaunch=true \
+  -jar "$build/lib/junit-platform-console-standalone-1.12.2.jar" execute \
+  --class-path "$build/test-classes:$build/lib/gptneo-engine-cli.jar" \
+  --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest \
+  --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
+  --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest \
+  --reports-dir "$work/junit" --details tree --disable-banner
+
+# ours: one JSON line on stdout per run
+bench() {
+  local size=$1 name=$2
+  shift 2
+  step "bench/ours-$size-$name" 150 bash -c "bin/gptneo bench --random $size --dtype f16 --device cuda \
+    --calibration-seconds 0 $* > '$work/bench/ours-$size-$name.json'"
+}
+
+for size in $sizes; do
+  bench "$size" prefill-b64-p256 --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384 \
+    --iterations 2 --warmup 1
+  for b in 1 32 128; do
+    bench "$size" "generate-b$b-p128-n128" --task generate --batch-size "$b" --prompt-tokens 128 --new-tokens 128 \
+      --max-batch-tokens 8192 --iterations 1 --warmup 1
+  done
+  step "bench/hf-$size" 200 "$python" device/hf_bench.py --size "$size" --out "$work/bench/hf-$size.json"
+done
+
+echo "total: $(($(date +%s) - start))s" >> "$summary"
+publish
+cat "$OUT/summary.txt"

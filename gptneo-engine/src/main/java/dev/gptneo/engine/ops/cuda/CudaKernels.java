@@ -1,0 +1,120 @@
+package dev.gptneo.engine.ops.cuda;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The backend's kernels (the .cu resources) with their launch shapes. Each method launches one
+ * kernel; arguments are checked against the compiled kernel's parameters before the launch.
+ */
+final class CudaKernels {
+  /** Queries per prefill block: BQ in attention_prefill.cu. */
+  static final int PREFILL_QUERIES = 64;
+  private static final int PREFILL_KEYS = 32;    // BK
+  private static final int PREFILL_THREADS = 256; // THREADS
+  private static final int QS = PREFILL_QUERIES + 4;
+  private static final int KS = PREFILL_KEYS + 2;
+  private static final int PS = PREFILL_QUERIES + 4;
+  static final int DECODE_THREADS = 128;
+  private static final int ROW_THREADS = 256;    // one block per row: embed, layer norm, gather, store
+  private static final int STORE_THREADS = 128;
+  private static final int MAX_STRIDE_BLOCKS = 4096; // grid-stride kernels
+
+  private final Gpu gpu;
+  private final Map<String, KernelFunction> functions = new HashMap<>();
+
+  CudaKernels(Gpu gpu) {
+    this.gpu = gpu;
+    Map<String, String> headers = KernelSources.headers();
+    for (String file : KernelSources.FILES) {
+      functions.putAll(gpu.load(file, KernelSources.read(file), headers));
+    }
+  }
+
+  /** What one layer's attention kernels read besides the step's tables. */
+  static final class AttentionLayer {
+    long qkv;          // (tokens, 3 * hidden) fp32 [q | k | v]
+    long out;          // (tokens, hidden) fp32
+    long outHalf;      // (tokens, hidden) 16-bit copy, or 0
+    int heads;
+    int hidden;
+    int headDim;
+    int globalsBefore; // global layers before this one: its place in each cache block
+    int localsBefore;
+    boolean local;
+    int window;
+  }
+
+  void embed(Precision p, long wte, long wpe, StepTables t, long out, int hidden) {
+    launch("embed_" + p.suffix, t.tokens, 1, ROW_THREADS, 0, wte, wpe, t.tokenIds, t.positions, out, hidden);
+  }
+
+  void layerNorm(Precision p, long x, long gamma, long beta, float eps, long out, long outHalf, int rows, int cols) {
+    launch("layernorm_" + p.suffix, rows, 1, ROW_THREADS, 0, x, gamma, beta, eps, out, outHalf, cols);
+  }
+
+  /** y = gelu_new(y + bias) or y + bias, in place; bias and yHalf may be 0. */
+  void biasAct(Precision p, long y, long bias, long yHalf, int rows, int cols, boolean gelu) {
+    launch("bias_act_" + p.suffix, strideBlocks((long) rows * cols), 1, 256, 0, y, bias, yHalf, rows, cols,
+        gelu ? 1 : 0);
+  }
+
+  /** out (n) = x (n) in precision p. */
+  void cast(Precision p, long x, long out, int n) {
+    launch("cast_" + p.suffix, strideBlocks(n), 1, 256, 0, x, out, n);
+  }
+
+  void gatherRows(long src, long rows, long dst, int cols, int count) {
+    launch("gather_rows", count, 1, ROW_THREADS, 0, src, rows, dst, cols);
+  }
+
+  void attentionPrefill(Precision p, StepTables t, AttentionLayer a) {
+    int maxd = a.headDim <= 64 ? 64 : a.headDim <= 128 ? 128 : 256;
+    if (a.headDim > 256) {
+      throw new CudaException("head_dim " + a.headDim + " is larger than the attention kernels' 256");
+    }
+    int shared = Float.BYTES * (maxd * (QS + KS + PREFILL_KEYS) + PREFILL_KEYS * PS);
+    launch("attention_prefill_" + p.suffix + "_d" + maxd, t.tileCount, a.heads, PREFILL_THREADS, shared,
+        a.qkv, a.out, a.outHalf, t.tiles, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
+        a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+  }
+
+  void attentionDecode(Precision p, StepTables t, AttentionLayer a) {
+    int keys = a.local ? Math.min(a.window, t.maxDecodePast + 1) : t.maxDecodePast + 1;
+    int shared = Float.BYTES * (a.headDim + keys + Math.max(DECODE_THREADS, a.headDim));
+    launch("attention_decode_" + p.suffix, t.decodeCount, a.heads, DECODE_THREADS, shared, a.qkv, a.out,
+        a.outHalf, t.decodeSeqs, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
+        a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+  }
+
+  /** Stores the step's keys and values of one layer in each sequence's cache. */
+  void kvStore(Precision p, StepTables t, AttentionLayer a) {
+    launch("kv_store_" + p.suffix, t.tokens, 1, STORE_THREADS, 0, a.qkv, t.tokenSeq, t.seqStart, t.past,
+        t.cacheBase, t.capacity, a.hidden, a.headDim, a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+  }
+
+  /** Per row of logits (rows, cols): the index of the largest (first on ties) and its value. */
+  void argmaxRows(long logits, int rows, int cols, long outIndex, long outValue) {
+    launch("argmax_rows", rows, 1, 256, 0, logits, cols, outIndex, outValue);
+  }
+
+  private static int strideBlocks(long n) {
+    return (int) Math.max(1, Math.min(MAX_STRIDE_BLOCKS, (n + 255) / 256));
+  }
+
+  private void launch(String name, int gridX, int gridY, int block, int shared, Object... args) {
+    KernelFunction f = functions.get(name);
+    if (f == null) {
+      throw new IllegalStateException("no kernel " + name + " in " + KernelSources.FILES);
+    }
+    if (shared > f.sharedLimit) {
+      if (shared > gpu.maxSharedBytes()) {
+        throw new CudaException(name + " needs " + shared + " bytes of shared memory; this GPU allows "
+            + gpu.maxSharedBytes());
+      }
+      gpu.allowShared(f, shared);
+      f.sharedLimit = shared;
+    }
+    gpu.launch(f, gridX, gridY, block, shared, f.encode(args));
+  }
+}

@@ -1,0 +1,369 @@
+package dev.gptneo.engine.ops.cuda;
+
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.ops.SequenceCache;
+import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.weights.DType;
+import dev.gptneo.engine.weights.TensorView;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The GPU backend: weights uploaded once in fp16/bf16 (or fp32), fp32 activations on the device,
+ * GEMMs in cuBLAS with fp32 accumulation, everything else in the kernels of the .cu resources.
+ * Work is queued on one stream; only {@link #read} waits for it. Same shapes and semantics as the
+ * CPU backend (see {@link Ops}); one scheduler thread drives it.
+ */
+public final class CudaOps implements Ops {
+  private static final int UPLOAD_CHUNK = 1 << 22; // elements per copy when a weight changes type
+
+  private final Gpu gpu;
+  private final CudaKernels kernels;
+  private final Precision requested;  // null: the first matrix's dtype decides
+  private Precision precision;        // weights, KV cache and GEMM inputs
+  private final DevicePool cachePool;
+  private final StepTables tables;
+  private final List<Long> owned = new ArrayList<>(); // weights, activations, scratch: freed at close
+  private final CudaKernels.AttentionLayer layer = new CudaKernels.AttentionLayer();
+  private long castScratch;           // 16-bit GEMM input for activations without a 16-bit copy
+  private long castScratchBytes;
+  private long rowIndex;              // gatherRows' row numbers
+  private int rowIndexCapacity;
+  private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
+  private long argmaxOut;             // (argmaxRows) int indices, then (argmaxRows) float values
+  private int argmaxRows;
+  private boolean closed;
+
+  CudaOps(Gpu gpu, Precision requested) {
+    this.gpu = gpu;
+    this.requested = requested;
+    this.kernels = new CudaKernels(gpu);
+    this.cachePool = new DevicePool(gpu);
+    this.tables = new StepTables(gpu);
+  }
+
+  @Override
+  public String name() {
+    return "cuda(" + gpu.describe() + ", " + (precision == null ? "precision from the checkpoint"
+        : precision.suffix + " weights, fp32 accumulation") + ")";
+  }
+
+  /** The weights' precision, decided by the first matrix; null before. */
+  Precision precision() {
+    return precision;
+  }
+
+  long freeDeviceBytes() {
+    return gpu.freeBytes();
+  }
+
+  /**
+   * A KV-cache budget for the scheduler: {@code fraction} of the device's free memory, in the
+   * scheduler's accounting (fp32 keys and values, see Scheduler.cacheBytes), whatever the cache's
+   * real element size here. Not wired yet: the engine sizes the budget from the heap.
+   */
+  public long kvCacheBudget(double fraction) {
+    Precision p = activePrecision();
+    return (long) (gpu.freeBytes() * fraction) / p.bytes * Float.BYTES;
+  }
+
+  /**
+   * Greedy choice on the device: dst[r] = the index of the largest of logits row r (the first on
+   * ties), for r &lt; rows; only the indices cross to the host. Not in {@link Ops} yet.
+   */
+  public void argmax(Activations logits, int rows, int[] dst) {
+    if (rows > argmaxRows) {
+      if (argmaxOut != 0) {
+        gpu.synchronize();
+        free(argmaxOut);
+      }
+      argmaxRows = Math.max(rows, 32);
+      argmaxOut = alloc(8L * argmaxRows);
+    }
+    kernels.argmaxRows(((CudaActivations) logits).address, rows, logits.cols(), argmaxOut, argmaxOut + 4L * argmaxRows);
+    gpu.download(argmaxOut, 4L * rows).asIntBuffer().get(dst, 0, rows);
+  }
+
+  @Override
+  public Matrix matrix(TensorView... stacked) {
+    if (precision == null) {
+      precision = requested != null ? requested : Precision.forCheckpoint(stacked[0].dtype);
+    }
+    int rows = 0;
+    int cols = stacked[0].dim(1);
+    for (TensorView t : stacked) {
+      if (t.rank() != 2 || t.dim(1) != cols) {
+        throw new IllegalArgumentException("stacked matrices must share the in dimension: " + t);
+      }
+      rows += t.dim(0);
+    }
+    long address = alloc((long) rows * cols * precision.bytes);
+    long at = address;
+    for (TensorView t : stacked) {
+      upload(t, at);
+      at += t.numel() * precision.bytes;
+    }
+    return new CudaMatrix(address, rows, cols, precision);
+  }
+
+  /** Copies a weight to the device in the model's precision, converting on the device when needed. */
+  private void upload(TensorView t, long dst) {
+    if (precision.matches(t.dtype)) {
+      gpu.upload(dst, t.bytes());
+      return;
+    }
+    long n = t.numel();
+    boolean onDevice = precision.isHalf();
+    long staging = onDevice ? alloc(4L * Math.min(n, UPLOAD_CHUNK)) : 0;
+    if (uploadChunk == null) {
+      uploadChunk = ByteBuffer.allocateDirect(4 * UPLOAD_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    ByteBuffer chunk = uploadChunk;
+    for (long from = 0; from < n; from += UPLOAD_CHUNK) {
+      int count = (int) Math.min(UPLOAD_CHUNK, n - from);
+      chunk.clear();
+      if (t.dtype == DType.F32) {
+        ByteBuffer src = t.bytes();
+        src.position((int) (4 * from)).limit((int) (4 * (from + count)));
+        chunk.put(src);
+      } else {
+        for (int i = 0; i < count; i++) {
+          chunk.putFloat(t.getFloat(from + i));
+        }
+      }
+      chunk.flip();
+      if (onDevice) {
+        gpu.upload(staging, chunk);
+        kernels.cast(precision, staging, dst + from * precision.bytes, count);
+      } else {
+        gpu.upload(dst + 4 * from, chunk);
+      }
+    }
+    if (onDevice) {
+      gpu.synchronize(); // the casts read the staging buffer
+      free(staging);
+    }
+  }
+
+  @Override
+  public Vector vector(TensorView weight) {
+    float[] v = weight.toFloatArray();
+    long address = alloc(4L * v.length);
+    gpu.upload(address, floats(v, v.length));
+    return new CudaVector(address, v.length);
+  }
+
+  @Override
+  public Activations activations(int rows, int cols) {
+    return new CudaActivations(alloc(4L * rows * cols), rows, cols);
+  }
+
+  @Override
+  public SequenceCache newSequenceCache(GptNeoConfig config, int capacityTokens) {
+    if (precision == null) {
+      precision = requested != null ? requested : Precision.F32; // no weights yet (kernel tests)
+    }
+    boolean[] local = new boolean[config.numLayers];
+    for (int l = 0; l < local.length; l++) {
+      local[l] = config.isLocal(l);
+    }
+    long bytes = CudaSequenceCache.bytes(local, config.windowSize, config.hiddenSize, capacityTokens, precision);
+    try {
+      return new CudaSequenceCache(cachePool, cachePool.take(bytes), bytes, capacityTokens, local);
+    } catch (OutOfMemoryError e) {
+      throw new OutOfMemoryError("GPU memory for the KV cache of a " + capacityTokens + "-token sequence ("
+          + (bytes >> 20) + " MiB): " + e.getMessage());
+    }
+  }
+
+  @Override
+  public void embed(Step step, Matrix wte, Matrix wpe, Activations out) {
+    CudaMatrix te = (CudaMatrix) wte;
+    CudaActivations o = (CudaActivations) out;
+    tables.upload(step);
+    kernels.embed(te.precision, te.address, ((CudaMatrix) wpe).address, tables, o.address, te.cols);
+    o.halfRows = 0;
+  }
+
+  @Override
+  public void layerNorm(Activations x, Vector gamma, Vector beta, float eps, Activations out, int rows) {
+    CudaActivations o = (CudaActivations) out;
+    long half = halfCopy(o);
+    kernels.layerNorm(activePrecision(), ((CudaActivations) x).address, ((CudaVector) gamma).address,
+        ((CudaVector) beta).address, eps, o.address, half, rows, x.cols());
+    o.halfRows = half != 0 ? rows : 0;
+  }
+
+  @Override
+  public void linear(Activations x, Matrix w, Vector bias, Activations out, int rows, Epilogue epilogue) {
+    CudaActivations in = (CudaActivations) x;
+    CudaActivations o = (CudaActivations) out;
+    CudaMatrix m = (CudaMatrix) w;
+    if (in.cols != m.cols || o.cols != m.rows) {
+      throw new IllegalArgumentException("linear: x (" + in.cols + " cols) times [" + m.rows + ", " + m.cols
+          + "]^T into " + o.cols + " cols");
+    }
+    long input = in.address;
+    if (m.precision.isHalf()) {
+      if (in.half != 0 && in.halfRows >= rows) {
+        input = in.half;
+      } else {
+        input = castScratch((long) rows * m.cols * m.precision.bytes);
+        kernels.cast(m.precision, in.address, input, rows * m.cols);
+      }
+    }
+    gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
+    boolean gelu = epilogue == Epilogue.GELU_NEW;
+    long half = gelu ? halfCopy(o) : 0; // gelu's output feeds the MLP's second GEMM
+    if (bias != null || gelu) {
+      kernels.biasAct(m.precision, o.address, bias == null ? 0 : ((CudaVector) bias).address, half, rows, m.rows,
+          gelu);
+    }
+    o.halfRows = half != 0 ? rows : 0;
+  }
+
+  @Override
+  public void attention(Step step, int layerIndex, boolean local, int window, int numHeads, Activations qkv,
+      Activations out) {
+    if (!tables.matches(step)) {
+      tables.upload(step);
+    }
+    CudaActivations o = (CudaActivations) out;
+    CudaKernels.AttentionLayer a = layer;
+    a.qkv = ((CudaActivations) qkv).address;
+    a.out = o.address;
+    a.outHalf = halfCopy(o);
+    a.heads = numHeads;
+    a.hidden = o.cols;
+    a.headDim = o.cols / numHeads;
+    a.local = local;
+    a.window = window;
+    a.globalsBefore = 0;
+    a.localsBefore = 0;
+    boolean[] pattern = ((CudaSequenceCache) step.caches[0]).localLayers; // one model: one pattern
+    for (int l = 0; l < layerIndex; l++) {
+      if (pattern[l]) {
+        a.localsBefore++;
+      } else {
+        a.globalsBefore++;
+      }
+    }
+    Precision p = activePrecision();
+    if (tables.tileCount > 0) {
+      kernels.attentionPrefill(p, tables, a);
+    }
+    if (tables.decodeCount > 0) {
+      kernels.attentionDecode(p, tables, a);
+    }
+    kernels.kvStore(p, tables, a);
+    o.halfRows = a.outHalf != 0 ? step.numTokens : 0;
+  }
+
+  @Override
+  public void commit(Step step) {
+    for (int s = 0; s < step.numSeqs; s++) {
+      ((CudaSequenceCache) step.caches[s]).length += step.newTokens(s);
+    }
+  }
+
+  @Override
+  public void gatherRows(Activations src, int[] rows, int count, Activations dst) {
+    if (count > rowIndexCapacity) {
+      if (rowIndex != 0) {
+        gpu.synchronize();
+        free(rowIndex);
+      }
+      rowIndexCapacity = Math.max(count, 64);
+      rowIndex = alloc(4L * rowIndexCapacity);
+    }
+    ByteBuffer b = ByteBuffer.allocateDirect(4 * count).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < count; i++) {
+      b.putInt(rows[i]);
+    }
+    b.flip();
+    gpu.upload(rowIndex, b);
+    CudaActivations d = (CudaActivations) dst;
+    kernels.gatherRows(((CudaActivations) src).address, rowIndex, d.address, src.cols(), count);
+    d.halfRows = 0;
+  }
+
+  @Override
+  public void read(Activations x, int rows, float[] dst) {
+    int n = rows * x.cols();
+    gpu.download(((CudaActivations) x).address, 4L * n).asFloatBuffer().get(dst, 0, n);
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      gpu.synchronize();
+      cachePool.close();
+      tables.close();
+      owned.forEach(gpu::free);
+      owned.clear();
+    } finally {
+      gpu.close();
+    }
+  }
+
+  /** The precision of the kernels' 16-bit copies and caches; fp32 until a matrix decides. */
+  private Precision activePrecision() {
+    return precision != null ? precision : Precision.F32;
+  }
+
+  /** The 16-bit copy of an activation buffer for kernels that feed a GEMM; 0 when GEMMs run in fp32. */
+  private long halfCopy(CudaActivations a) {
+    Precision p = activePrecision();
+    if (!p.isHalf()) {
+      return 0;
+    }
+    if (a.half == 0) {
+      a.half = alloc((long) a.rows * a.cols * p.bytes);
+    }
+    return a.half;
+  }
+
+  private long castScratch(long bytes) {
+    if (bytes > castScratchBytes) {
+      if (castScratch != 0) {
+        gpu.synchronize();
+        free(castScratch);
+      }
+      castScratch = alloc(bytes);
+      castScratchBytes = bytes;
+    }
+    return castScratch;
+  }
+
+  /** Memory for weights, activations and scratch; too little is an error about the model, not the heap. */
+  private long alloc(long bytes) {
+    long address;
+    try {
+      address = gpu.malloc(Math.max(bytes, 4));
+    } catch (OutOfMemoryError e) {
+      throw new CudaException("the model does not fit on " + gpu.describe() + ": " + e.getMessage()
+          + " (weights and activations; a smaller max batch of tokens needs smaller activations)");
+    }
+    owned.add(address);
+    return address;
+  }
+
+  private void free(long address) {
+    owned.remove(address);
+    gpu.free(address);
+  }
+
+  private static ByteBuffer floats(float[] v, int n) {
+    ByteBuffer b = ByteBuffer.allocateDirect(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(v, 0, n);
+    return b;
+  }
+}

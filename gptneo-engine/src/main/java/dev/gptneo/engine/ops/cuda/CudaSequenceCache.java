@@ -1,0 +1,52 @@
+package dev.gptneo.engine.ops.cuda;
+
+import dev.gptneo.engine.ops.SequenceCache;
+
+/**
+ * One sequence's keys and values on the device, all layers in one block (layout in common.cuh:
+ * per layer, keys (heads, slots, head_dim) then values; local layers a ring of window slots).
+ * The block goes back to the pool when the sequence ends.
+ */
+final class CudaSequenceCache implements SequenceCache {
+  final long address;
+  final long bytes;
+  final int capacity;
+  final boolean[] localLayers; // (layers) the model's pattern: where each layer sits in the block
+  int length;
+  private DevicePool pool;
+
+  CudaSequenceCache(DevicePool pool, long address, long bytes, int capacity, boolean[] localLayers) {
+    this.pool = pool;
+    this.address = address;
+    this.bytes = bytes;
+    this.capacity = capacity;
+    this.localLayers = localLayers;
+  }
+
+  /** Block size for a model's layer pattern: per layer 2 * slots * hidden elements. */
+  static long bytes(boolean[] localLayers, int window, int hidden, int capacity, Precision p) {
+    long slots = 0;
+    for (boolean local : localLayers) {
+      slots += local ? Math.min(window, capacity) : capacity;
+    }
+    return slots * 2 * hidden * p.bytes;
+  }
+
+  @Override
+  public int length() {
+    return length;
+  }
+
+  @Override
+  public int capacity() {
+    return capacity;
+  }
+
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.give(address, bytes);
+      pool = null;
+    }
+  }
+}

@@ -1,0 +1,295 @@
+package dev.gptneo.engine.ops.cuda;
+
+import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_GEMM_DEFAULT;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_N;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
+import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
+import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
+import static org.bytedeco.cuda.global.cublas.cublasGemmEx;
+import static org.bytedeco.cuda.global.cublas.cublasGetStatusString;
+import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
+import static org.bytedeco.cuda.global.cudart.CUDA_R_16F;
+import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
+import static org.bytedeco.cuda.global.cudart.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+import static org.bytedeco.cuda.global.cudart.cuFuncSetAttribute;
+import static org.bytedeco.cuda.global.cudart.cuGetErrorString;
+import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
+import static org.bytedeco.cuda.global.cudart.cuModuleGetFunction;
+import static org.bytedeco.cuda.global.cudart.cuModuleLoadData;
+import static org.bytedeco.cuda.global.cudart.cudaDeviceSynchronize;
+import static org.bytedeco.cuda.global.cudart.cudaErrorMemoryAllocation;
+import static org.bytedeco.cuda.global.cudart.cudaFree;
+import static org.bytedeco.cuda.global.cudart.cudaFreeHost;
+import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
+import static org.bytedeco.cuda.global.cudart.cudaGetErrorString;
+import static org.bytedeco.cuda.global.cudart.cudaGetLastError;
+import static org.bytedeco.cuda.global.cudart.cudaMalloc;
+import static org.bytedeco.cuda.global.cudart.cudaMallocHost;
+import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
+import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
+
+import dev.gptneo.engine.ops.cuda.KernelFunction.Param;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.cudart.cudaDeviceProp;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+/**
+ * {@link Gpu} on a real device through bytedeco: the CUDA runtime for memory, the driver API for
+ * kernels (NVRTC-compiled, loaded once per JVM and device), cuBLAS for GEMMs. All work goes on the
+ * default stream. The only class besides {@link Nvrtc} and {@link CudaSupport} that touches
+ * bytedeco, so nothing else loads CUDA's native libraries.
+ */
+final class DriverGpu implements Gpu {
+  private static final int MAX_ARGS = 32;
+  /** Modules stay loaded for the JVM's life: (device:file) -> its kernels. */
+  private static final Map<String, Map<String, KernelFunction>> MODULES = new ConcurrentHashMap<>();
+  private static final List<CUfunc_st> FUNCTIONS = new CopyOnWriteArrayList<>(); // KernelFunction.handle -> function
+  private static final List<CUmod_st> LOADED = new CopyOnWriteArrayList<>();
+
+  private final int device;
+  private final String description;
+  private final String arch;
+  private final int maxShared;
+  private final boolean syncEachLaunch = Boolean.getBoolean("gptneo.cuda.syncEachLaunch");
+  private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> Boolean.FALSE);
+  private final cublasContext blas = new cublasContext();
+  private final LongPointer argSlots = new LongPointer(MAX_ARGS);     // one 8-byte slot per argument
+  private final LongPointer argAddresses = new LongPointer(MAX_ARGS); // slot addresses: cuLaunchKernel's void**
+  private final FloatPointer one = new FloatPointer(1f);
+  private final FloatPointer zero = new FloatPointer(0f);
+  private BytePointer pinned;   // page-locked host buffer for downloads
+  private long pinnedBytes;
+  private boolean closed;
+
+  DriverGpu(int device) {
+    this.device = device;
+    bind();
+    cudaDeviceProp p = new cudaDeviceProp();
+    check(cudaGetDeviceProperties(p, device), "cudaGetDeviceProperties");
+    arch = "compute_" + p.major() + p.minor();
+    maxShared = (int) p.sharedMemPerBlockOptin();
+    description = String.format(Locale.ROOT, "%s (cc %d.%d, %d SMs, %.1f GiB, device %d)", p.name().getString(),
+        p.major(), p.minor(), p.multiProcessorCount(), p.totalGlobalMem() / (double) (1L << 30), device);
+    checkBlas(cublasCreate_v2(blas), "cublasCreate");
+    for (int i = 0; i < MAX_ARGS; i++) {
+      argAddresses.put(i, argSlots.address() + 8L * i);
+    }
+  }
+
+  /** The runtime makes the device's primary context current per thread: bind each calling thread once. */
+  private void bind() {
+    if (!bound.get()) {
+      check(cudaSetDevice(device), "cudaSetDevice(" + device + ")");
+      bound.set(Boolean.TRUE);
+    }
+  }
+
+  @Override
+  public String describe() {
+    return description;
+  }
+
+  @Override
+  public int maxSharedBytes() {
+    return maxShared;
+  }
+
+  @Override
+  public long freeBytes() {
+    bind();
+    SizeTPointer free = new SizeTPointer(1);
+    SizeTPointer total = new SizeTPointer(1);
+    check(cudaMemGetInfo(free, total), "cudaMemGetInfo");
+    return free.get();
+  }
+
+  @Override
+  public long malloc(long bytes) {
+    bind();
+    Pointer p = new Pointer();
+    int rc = cudaMalloc(p, bytes);
+    if (rc == cudaErrorMemoryAllocation) {
+      cudaGetLastError(); // clear it
+      throw new OutOfMemoryError("cudaMalloc of " + (bytes >> 20) + " MiB failed: " + (freeBytes() >> 20)
+          + " MiB free on " + description);
+    }
+    check(rc, "cudaMalloc(" + bytes + ")");
+    return p.address();
+  }
+
+  @Override
+  public void free(long address) {
+    bind();
+    check(cudaFree(at(address)), "cudaFree");
+  }
+
+  @Override
+  public void upload(long dst, ByteBuffer src) {
+    bind();
+    int n = src.remaining();
+    if (n == 0) {
+      return;
+    }
+    if (src.isDirect()) {
+      check(cudaMemcpy(at(dst), new BytePointer(src), n, cudaMemcpyHostToDevice), "cudaMemcpy to the device");
+    } else {
+      BytePointer host = staging(n);
+      host.asByteBuffer().put(src.duplicate());
+      check(cudaMemcpy(at(dst), host, n, cudaMemcpyHostToDevice), "cudaMemcpy to the device");
+    }
+  }
+
+  @Override
+  public ByteBuffer download(long src, long bytes) {
+    bind();
+    BytePointer host = staging(bytes);
+    check(cudaMemcpy(host, at(src), bytes, cudaMemcpyDeviceToHost), "cudaMemcpy from the device");
+    return host.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** The pinned buffer, at least {@code bytes} long, positioned to view exactly {@code bytes}. */
+  private BytePointer staging(long bytes) {
+    if (bytes > pinnedBytes) {
+      if (pinned != null) {
+        check(cudaFreeHost(pinned), "cudaFreeHost");
+      }
+      long size = Math.max(bytes, 2 * pinnedBytes);
+      pinned = new BytePointer();
+      check(cudaMallocHost(pinned, size), "cudaMallocHost(" + size + ")");
+      pinned.capacity(size);
+      pinnedBytes = size;
+    }
+    pinned.position(0).limit(bytes);
+    return pinned;
+  }
+
+  @Override
+  public Map<String, KernelFunction> load(String file, String source, Map<String, String> headers) {
+    bind();
+    return MODULES.computeIfAbsent(device + ":" + file, key -> {
+      String ptx = PtxCache.get(arch, file, source, headers, () -> Nvrtc.compile(file, source, headers, arch));
+      CUmod_st module = new CUmod_st();
+      checkDriver(cuModuleLoadData(module, new BytePointer(ptx)), "cuModuleLoadData " + file);
+      LOADED.add(module);
+      Map<String, KernelFunction> kernels = new HashMap<>();
+      for (Map.Entry<String, Param[]> e : PtxEntries.parse(ptx).entrySet()) {
+        CUfunc_st f = new CUfunc_st();
+        checkDriver(cuModuleGetFunction(f, module, e.getKey()), "cuModuleGetFunction " + e.getKey());
+        synchronized (FUNCTIONS) {
+          FUNCTIONS.add(f);
+          kernels.put(e.getKey(), new KernelFunction(e.getKey(), FUNCTIONS.size() - 1, e.getValue()));
+        }
+      }
+      return kernels;
+    });
+  }
+
+  @Override
+  public void allowShared(KernelFunction f, int bytes) {
+    bind();
+    checkDriver(cuFuncSetAttribute(FUNCTIONS.get(f.handle), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
+        "cuFuncSetAttribute " + f.name);
+  }
+
+  @Override
+  public void launch(KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args) {
+    bind();
+    if (args.length > MAX_ARGS) {
+      throw new IllegalArgumentException(f.name + ": more than " + MAX_ARGS + " arguments");
+    }
+    if (gridX == 0) {
+      return; // nothing to do (CUDA rejects empty grids)
+    }
+    argSlots.put(args, 0, args.length);
+    checkDriver(cuLaunchKernel(FUNCTIONS.get(f.handle), gridX, gridY, 1, block, 1, 1, sharedBytes, (CUstream_st) null,
+        argAddresses, (Pointer) null), "launching " + f.name + " <<<(" + gridX + ", " + gridY + "), " + block
+        + ", " + sharedBytes + ">>>");
+    if (syncEachLaunch) {
+      check(cudaDeviceSynchronize(), "kernel " + f.name);
+    }
+  }
+
+  @Override
+  public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
+    bind();
+    int type = p == Precision.F32 ? CUDA_R_32F : p == Precision.F16 ? CUDA_R_16F : CUDA_R_16BF;
+    // Column-major view: y^T (out, rows) = w (in, out)^T x^T (in, rows).
+    checkBlas(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, one, at(w), type, in, at(x), type, in,
+        accumulate ? one : zero, at(y), CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx " + p + " (" + rows + " x " + in + ") x (" + out + " x " + in + ")^T");
+    if (syncEachLaunch) {
+      check(cudaDeviceSynchronize(), "cublasGemmEx");
+    }
+  }
+
+  @Override
+  public void synchronize() {
+    bind();
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    bind();
+    cublasDestroy_v2(blas);
+    if (pinned != null) {
+      cudaFreeHost(pinned);
+      pinned = null;
+    }
+  }
+
+  /** A pointer object for a device address. */
+  private static Pointer at(long address) {
+    return new Pointer() {
+      {
+        this.address = address;
+      }
+    };
+  }
+
+  private static void check(int rc, String what) {
+    if (rc != 0) {
+      throw new CudaException(what + " failed: " + cudaGetErrorString(rc).getString() + " (cudaError " + rc + ")");
+    }
+  }
+
+  private static void checkDriver(int rc, String what) {
+    if (rc != 0) {
+      PointerPointer<BytePointer> message = new PointerPointer<>(1);
+      cuGetErrorString(rc, message);
+      BytePointer text = message.get(BytePointer.class, 0);
+      throw new CudaException(what + " failed: " + (text == null || text.isNull() ? "CUresult " + rc
+          : text.getString() + " (CUresult " + rc + ")"));
+    }
+  }
+
+  private static void checkBlas(int rc, String what) {
+    if (rc != 0) {
+      throw new CudaException(what + " failed: " + cublasGetStatusString(rc).getString() + " (cublasStatus " + rc + ")");
+    }
+  }
+}

@@ -1,0 +1,55 @@
+package dev.gptneo.engine.ops.cuda;
+
+import java.nio.ByteBuffer;
+import java.util.Map;
+
+/**
+ * The device calls the CUDA backend makes, in one place: {@link DriverGpu} runs them on a GPU
+ * through bytedeco, tests replace them. Device memory is addressed by plain {@code long}s. Every
+ * call is ordered on one stream, so a download sees all earlier work. Not thread-safe: the
+ * engine's scheduler thread makes all calls after construction.
+ */
+interface Gpu extends AutoCloseable {
+  /** E.g. "NVIDIA H100 80GB HBM3 (cc 9.0, 132 SMs, 79.1 GiB)". */
+  String describe();
+
+  /** The most dynamic shared memory one block may use (after opting in). */
+  int maxSharedBytes();
+
+  long freeBytes();
+
+  /** Device memory; throws {@link OutOfMemoryError} when the device has not enough free. */
+  long malloc(long bytes);
+
+  void free(long address);
+
+  /** Copies src's remaining bytes to the device at dst. */
+  void upload(long dst, ByteBuffer src);
+
+  /** Copies bytes from the device; the little-endian view stays valid until the next download. */
+  ByteBuffer download(long src, long bytes);
+
+  /**
+   * Compiles CUDA C (with the named headers) for this device and loads it. Returns the module's
+   * kernels by name, with their parameters from the compiled PTX.
+   */
+  Map<String, KernelFunction> load(String file, String source, Map<String, String> headers);
+
+  /** Lets a kernel use up to {@code bytes} of dynamic shared memory. */
+  void allowShared(KernelFunction f, int bytes);
+
+  /** Launches {@code f<<<(gridX, gridY), block, sharedBytes>>>} with arguments encoded by {@link KernelFunction#encode}. */
+  void launch(KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args);
+
+  /**
+   * y (rows, out) fp32 row-major, = or += (when accumulate) x (rows, in) times w^T, where w is
+   * (out, in) row-major; x and w are of type {@code p}; fp32 accumulation.
+   */
+  void gemm(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate);
+
+  /** Waits for all queued work; reports asynchronous errors. */
+  void synchronize();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,34 @@
+package dev.gptneo.engine.ops.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+/** The CUDA C sources of the kernels, kept as resources next to this class. */
+final class KernelSources {
+  /** Compiled one NVRTC program each. */
+  static final List<String> FILES = List.of("elementwise.cu", "attention_prefill.cu", "attention_decode.cu",
+      "sampling.cu");
+  /** Included by every file, handed to NVRTC by name. */
+  static final String HEADER = "common.cuh";
+
+  private KernelSources() {}
+
+  static String read(String name) {
+    try (InputStream in = KernelSources.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("kernel source " + name + " is missing from the jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static Map<String, String> headers() {
+    return Map.of(HEADER, read(HEADER));
+  }
+}

@@ -1,0 +1,117 @@
+// Decode attention (sequences with one new token in the step) and the KV-cache store that runs
+// after every layer's attention. The cache is a ring on local layers: position p in slot p % slots.
+#include "common.cuh"
+
+// One block per (decode sequence, head); grid (decode sequences, heads), blockDim a multiple of 32.
+// The new token at position past sees keys lo..past: cached ones, then its own from qkv.
+// Shared memory: (head_dim + keys + max(blockDim, head_dim)) floats, keys = past - lo + 1.
+template <typename T>
+__device__ void attention_decode(const float* qkv, float* out, T* out_half, const int* decode_seqs,
+                                 const int* seq_start, const int* past_len, const unsigned long long* cache_base,
+                                 const int* capacity, int hidden, int head_dim, int globals_before, int locals_before,
+                                 int local, int window) {
+  __shared__ float scratch[32];
+  DYNAMIC_SHARED(float, smem);
+  const int seq = decode_seqs[blockIdx.x], head = blockIdx.y;
+  const int row = seq_start[seq], pos = past_len[seq];
+  LayerCache<T> cache = layer_cache<T>(cache_base[seq], capacity[seq], hidden, globals_before, locals_before,
+                                       local, window);
+  const T* ck = cache.keys + (long long) head * cache.slots * head_dim;    // (slots, head_dim)
+  const T* cv = cache.values + (long long) head * cache.slots * head_dim;  // (slots, head_dim)
+  const float* fresh = qkv + (long long) row * 3 * hidden + head * head_dim;  // q; k at +hidden; v at +2 hidden
+  const int lo = local ? imax(0, pos - window + 1) : 0, keys = pos - lo + 1;
+  float* q = smem;            // (head_dim)
+  float* p = q + head_dim;    // (keys) scores, then softmax numerators
+  float* partial = p + keys;  // (groups, head_dim) output sums per group of keys
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
+
+  for (int d = tid; d < head_dim; d += blockDim.x) q[d] = fresh[d];
+  __syncthreads();
+  for (int j = lo + warp; j <= pos; j += warps) {  // a warp per key, lanes across the head dims
+    float acc = 0.f;
+    if (j < pos) {
+      const T* k = ck + (long long) (j % cache.slots) * head_dim;
+      for (int d = lane; d < head_dim; d += 32) acc += q[d] * to_float(k[d]);
+    } else {
+      for (int d = lane; d < head_dim; d += 32) acc += q[d] * fresh[hidden + d];
+    }
+    acc = warp_sum(acc);
+    if (lane == 0) p[j - lo] = acc;
+  }
+  __syncthreads();
+  float top = neg_inf();
+  for (int i = tid; i < keys; i += blockDim.x) top = fmaxf(top, p[i]);
+  top = block_max(top, scratch);
+  float sum = 0.f;
+  for (int i = tid; i < keys; i += blockDim.x) {
+    float e = expf(p[i] - top);
+    p[i] = e;
+    sum += e;
+  }
+  sum = block_sum(sum, scratch);  // its barriers also publish p
+
+  // Weighted sum of values: groups of head_dim threads take every groups-th key, then add up.
+  const bool wide = (int) blockDim.x >= head_dim;
+  const int groups = wide ? blockDim.x / head_dim : 1;
+  const int g = wide ? tid / head_dim : 0;
+  if (g < groups) {
+    for (int d = wide ? tid % head_dim : tid; d < head_dim; d += wide ? head_dim : blockDim.x) {
+      float acc = 0.f;
+      for (int i = g; i < keys; i += groups) {
+        int j = lo + i;
+        acc += p[i] * (j < pos ? to_float(cv[(long long) (j % cache.slots) * head_dim + d]) : fresh[2 * hidden + d]);
+      }
+      partial[g * head_dim + d] = acc;
+    }
+  }
+  __syncthreads();
+  for (int d = tid; d < head_dim; d += blockDim.x) {
+    float acc = 0.f;
+    for (int k = 0; k < groups; k++) acc += partial[k * head_dim + d];
+    float v = acc / sum;
+    long long at = (long long) row * hidden + head * head_dim + d;
+    out[at] = v;
+    if (out_half) store(out_half + at, v);
+  }
+}
+
+// Stores the step's new keys and values of one layer; one block per token. A ring keeps only the
+// last `slots` positions of the step, so no two tokens of a sequence write the same slot.
+template <typename T>
+__device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_start, const int* past_len,
+                         const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim,
+                         int globals_before, int locals_before, int local, int window) {
+  const int t = blockIdx.x, seq = token_seq[t];
+  const int first = seq_start[seq], past = past_len[seq];
+  const int end = past + seq_start[seq + 1] - first, pos = past + t - first;
+  LayerCache<T> cache = layer_cache<T>(cache_base[seq], capacity[seq], hidden, globals_before, locals_before,
+                                       local, window);
+  if (pos < end - cache.slots) return;
+  const int slot = pos % cache.slots;
+  const float* k = qkv + (long long) t * 3 * hidden + hidden;  // k; v at +hidden
+  for (int c = threadIdx.x; c < hidden; c += blockDim.x) {     // c = head * head_dim + d
+    long long at = ((long long) (c / head_dim) * cache.slots + slot) * head_dim + c % head_dim;
+    store(cache.keys + at, k[c]);
+    store(cache.values + at, k[hidden + c]);
+  }
+}
+
+#define DECODE(S, T)                                                                                             \
+  extern "C" __global__ void attention_decode_##S(                                                              \
+      const float* qkv, float* out, T* out_half, const int* decode_seqs, const int* seq_start, const int* past_len, \
+      const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before,   \
+      int locals_before, int local, int window) {                                                               \
+    attention_decode(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity, hidden,         \
+                     head_dim, globals_before, locals_before, local, window);                                   \
+  }                                                                                                              \
+  extern "C" __global__ void kv_store_##S(const float* qkv, const int* token_seq, const int* seq_start,          \
+                                          const int* past_len, const unsigned long long* cache_base,             \
+                                          const int* capacity, int hidden, int head_dim, int globals_before,     \
+                                          int locals_before, int local, int window) {                            \
+    kv_store<T>(qkv, token_seq, seq_start, past_len, cache_base, capacity, hidden, head_dim, globals_before,     \
+                locals_before, local, window);                                                                  \
+  }
+
+DECODE(f32, float)
+DECODE(f16, f16)
+DECODE(bf16, bf16)

@@ -1,0 +1,125 @@
+// Helpers shared by the GPU backend's kernels. Compiled at run time by NVRTC (one program per
+// .cu file, this header passed by name) and ahead of time by `nvcc -ptx` in the tests. No CUDA
+// headers are included: NVRTC has none without a toolkit, so 16-bit types are converted with PTX.
+// Under GPTNEO_EMU (tests only) the same code compiles as host C++ over a small emulator.
+#ifndef GPTNEO_COMMON_CUH
+#define GPTNEO_COMMON_CUH
+
+#ifdef GPTNEO_EMU
+#include "emu.h"
+#define DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(emu_dynamic_shared())
+#else
+// One dynamic shared buffer per kernel, carved up by the kernel itself.
+#define DYNAMIC_SHARED(T, name)                                   \
+  extern __shared__ __align__(16) unsigned char gptneo_smem[];   \
+  T* name = reinterpret_cast<T*>(gptneo_smem)
+#endif
+
+// 16-bit storage types: raw bits, so no cuda_fp16.h / cuda_bf16.h is needed.
+struct f16 { unsigned short bits; };
+struct bf16 { unsigned short bits; };
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+
+__device__ __forceinline__ float to_float(f16 v) {
+#ifdef GPTNEO_EMU
+  return emu_f16_to_float(v.bits);
+#else
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v.bits));
+  return f;
+#endif
+}
+
+__device__ __forceinline__ float to_float(bf16 v) {
+  return __uint_as_float(((unsigned int) v.bits) << 16);
+}
+
+__device__ __forceinline__ void store(float* p, float v) { *p = v; }
+
+__device__ __forceinline__ void store(f16* p, float v) {
+#ifdef GPTNEO_EMU
+  p->bits = emu_float_to_f16(v);
+#else
+  unsigned short h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
+  p->bits = h;
+#endif
+}
+
+__device__ __forceinline__ void store(bf16* p, float v) {
+#ifdef GPTNEO_EMU
+  p->bits = emu_float_to_bf16(v);
+#else
+  unsigned short h;
+  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
+  p->bits = h;
+#endif
+}
+
+__device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
+__device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
+
+__device__ __forceinline__ float neg_inf() { return __int_as_float((int) 0xff800000u); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Sum over the whole block, returned to every thread. blockDim.x: a multiple of 32, at most 1024.
+// scratch: 32 floats of shared memory, free for reuse once this returns.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // an earlier reduction may still be reading scratch
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < (int) (blockDim.x >> 5) ? scratch[lane] : 0.f;
+  return warp_sum(v);
+}
+
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < (int) (blockDim.x >> 5) ? scratch[lane] : neg_inf();
+  return warp_max(v);
+}
+
+// gelu_new (GPT-2's tanh form): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+__device__ __forceinline__ float gelu_new(float x) {
+  return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+
+// One layer's slice of a sequence's KV cache. A sequence owns one block of
+// sum over layers of (2 * slots(layer) * hidden) elements, layers in order, each layer's keys
+// (heads, slots, head_dim) followed by its values (heads, slots, head_dim). Global layers have
+// one slot per position up to the capacity; local layers a ring of min(window, capacity) slots.
+template <typename T>
+struct LayerCache {
+  T* keys;    // (heads, slots, head_dim)
+  T* values;  // (heads, slots, head_dim)
+  int slots;  // position p lives in slot p % slots
+};
+
+template <typename T>
+__device__ __forceinline__ LayerCache<T> layer_cache(unsigned long long base, int capacity, int hidden,
+                                                     int globals_before, int locals_before, int local, int window) {
+  int local_slots = imin(window, capacity);
+  long long offset = ((long long) globals_before * capacity + (long long) locals_before * local_slots) * 2 * hidden;
+  LayerCache<T> c;
+  c.slots = local ? local_slots : capacity;
+  c.keys = reinterpret_cast<T*>(base) + offset;
+  c.values = c.keys + (long long) c.slots * hidden;
+  return c;
+}
+
+#endif  // GPTNEO_COMMON_CUH

@@ -1,0 +1,167 @@
+package dev.gptneo.engine.ops.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.model.GptNeoModel;
+import dev.gptneo.engine.model.GptNeoWeights;
+import dev.gptneo.engine.ops.SequenceCache;
+import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.testing.Goldens;
+import dev.gptneo.engine.testing.TinyCheckpoints;
+import dev.gptneo.engine.weights.Checkpoint;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The CUDA backend's host side on a {@link FakeGpu}: whole forward passes of real checkpoints,
+ * with prompt chunks and decode steps mixed, launch every kernel with arguments of the kinds
+ * the compiled kernels take, pointers into live memory and GEMM operands that fit; closing frees
+ * everything. What the kernels compute is tested by KernelEmulationTest and, on a GPU, by
+ * CudaOpsVsCpuTest.
+ */
+class CudaOpsPlumbingTest {
+  @TempDir
+  Path tmp;
+
+  /** Runs: step 1 a 70-token prompt (two prefill blocks) and a 5-token one; step 2 one decode token each plus a new 3-token prompt; then the LM head on three rows. */
+  static void runSteps(Path modelDir, CudaOps ops) {
+    GptNeoConfig config = GptNeoConfig.load(modelDir);
+    Checkpoint checkpoint = Checkpoint.open(modelDir);
+    GptNeoWeights weights = new GptNeoWeights(config, checkpoint, ops);
+    GptNeoModel model = new GptNeoModel(config, weights, ops, 128, 8);
+    int[] ids = new int[100];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = (7 * i + 3) % config.vocabSize;
+    }
+    SequenceCache a = ops.newSequenceCache(config, 90);
+    SequenceCache b = ops.newSequenceCache(config, 20);
+    Step step = new Step(128, 4);
+    step.add(a, ids, 0, 70);
+    step.add(b, ids, 0, 5);
+    model.forward(step);
+    assertEquals(70, a.length());
+    SequenceCache c = ops.newSequenceCache(config, 10);
+    step.clear();
+    step.add(a, ids, 70, 1);
+    step.add(b, ids, 5, 1);
+    step.add(c, ids, 0, 3);
+    model.forward(step);
+    float[] logits = new float[3 * config.vocabSize];
+    model.head(weights.lmHead, null, new int[] {0, 1, 4}, 3, logits);
+    int[] best = new int[40];
+    ops.argmax(ops.activations(40, config.vocabSize), 40, best);
+    assertTrue(ops.kvCacheBudget(0.5) > 0);
+    b.close();
+    c.close();
+  }
+
+  @Test
+  void demoModelInF16RunsEveryKernelWithinItsMemory() {
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    CudaOps ops = new CudaOps(gpu, null);
+    runSteps(Goldens.demoModel(), ops);
+    assertEquals(Precision.F16, ops.precision(), "the demo checkpoint is fp16");
+    for (String k : List.of("embed_f16", "layernorm_f16", "attention_prefill_f16_d64", "attention_decode_f16",
+        "kv_store_f16", "bias_act_f16", "gather_rows", "cast_f16", "argmax_rows")) {
+      assertTrue(gpu.launches.contains(k), k + " was not launched: " + gpu.launches);
+    }
+    GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
+    // per layer: qkv, out, fc, proj; plus the LM head
+    assertEquals(2 * 4 * config.numLayers + 1, gpu.gemms);
+    // kernels that feed a GEMM wrote 16-bit copies: only the head's gathered rows needed a cast
+    assertEquals(1, Collections.frequency(gpu.launches, "cast_f16"), gpu.launches.toString());
+    ops.close();
+    assertEquals(0, gpu.liveAllocations(), "memory left after close");
+    assertTrue(gpu.closed);
+  }
+
+  @Test
+  void fp32CheckpointRunsInBf16AndOnRequestInFp32() {
+    Path dir = TinyCheckpoints.write(tmp.resolve("tiny"), TinyCheckpoints.spec().with(s -> {
+      s.hidden = 96;
+      s.heads = 2; // head_dim 48
+      s.window = 8;
+      s.maxPositions = 128;
+    }));
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    CudaOps bf16 = new CudaOps(gpu, null);
+    runSteps(dir, bf16);
+    assertEquals(Precision.BF16, bf16.precision());
+    assertTrue(gpu.launches.contains("cast_bf16"), "fp32 weights are converted on the device");
+    assertTrue(gpu.launches.contains("attention_prefill_bf16_d64"));
+    bf16.close();
+    assertEquals(0, gpu.liveAllocations());
+
+    FakeGpu gpu32 = new FakeGpu(1L << 30);
+    CudaOps f32 = new CudaOps(gpu32, Precision.F32);
+    runSteps(dir, f32);
+    assertEquals(Precision.F32, f32.precision());
+    assertFalse(gpu32.launches.stream().anyMatch(k -> k.startsWith("cast_")), "no casts in fp32");
+    assertTrue(gpu32.launches.contains("attention_decode_f32"));
+    f32.close();
+    assertEquals(0, gpu32.liveAllocations());
+  }
+
+  @Test
+  void headDim128UsesTheWideKernelAndOptsIntoMoreSharedMemory() {
+    Path dir = TinyCheckpoints.write(tmp.resolve("wide"), TinyCheckpoints.spec().with(s -> {
+      s.hidden = 256;
+      s.heads = 2; // head_dim 128, as GPT-Neo 1.3B and 2.7B
+      s.dtype = "F16";
+      s.maxPositions = 128;
+    }));
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    CudaOps ops = new CudaOps(gpu, null);
+    runSteps(dir, ops);
+    assertTrue(gpu.launches.contains("attention_prefill_f16_d128"));
+    ops.close();
+  }
+
+  @Test
+  void aFullDeviceFailsTheKvCacheWithOutOfMemory() {
+    FakeGpu gpu = new FakeGpu(64L << 20);
+    CudaOps ops = new CudaOps(gpu, Precision.F16);
+    GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
+    OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> ops.newSequenceCache(config, 1 << 20));
+    assertTrue(e.getMessage().contains("KV cache"), e.getMessage());
+    // a freed cache block is reused, not allocated again
+    SequenceCache s = ops.newSequenceCache(config, 100);
+    long live = gpu.liveBytes();
+    s.close();
+    ops.newSequenceCache(config, 100).close();
+    assertEquals(live, gpu.liveBytes());
+    ops.close();
+    assertEquals(0, gpu.liveAllocations());
+  }
+
+  @Test
+  void aModelLargerThanTheDeviceIsAClearError() {
+    FakeGpu gpu = new FakeGpu(4L << 20); // the demo's weights are 15 MB
+    CudaOps ops = new CudaOps(gpu, null);
+    Path demo = Goldens.demoModel();
+    CudaException e = assertThrows(CudaException.class,
+        () -> new GptNeoWeights(GptNeoConfig.load(demo), Checkpoint.open(demo), ops));
+    assertTrue(e.getMessage().contains("does not fit on fake GPU"), e.getMessage());
+    ops.close();
+    assertEquals(0, gpu.liveAllocations());
+  }
+
+  @Test
+  void argumentsOfTheWrongKindAreRefusedBeforeTheLaunch() {
+    KernelFunction f = new KernelFunction("k", 0, new KernelFunction.Param[] {KernelFunction.Param.PTR,
+        KernelFunction.Param.I32, KernelFunction.Param.F32});
+    assertEquals(3, f.encode(1L, 2, 3f).length);
+    assertEquals(Float.floatToRawIntBits(-1.5f) & 0xffffffffL, f.encode(0L, -7, -1.5f)[2]);
+    assertEquals(-7L, f.encode(0L, -7, -1.5f)[1]);
+    assertThrows(IllegalArgumentException.class, () -> f.encode(1, 2, 3f));
+    assertThrows(IllegalArgumentException.class, () -> f.encode(1L, 2, 3.0));
+    assertThrows(IllegalArgumentException.class, () -> f.encode(1L, 2));
+  }
+}

@@ -1,0 +1,282 @@
+package dev.gptneo.engine.ops.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.gptneo.engine.api.EngineOptions;
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.ops.SequenceCache;
+import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.ops.cpu.CpuOps;
+import dev.gptneo.engine.ops.cpu.VectorSupport;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Every GPU operation against the CPU reference (the scalar kernels) on random inputs, in each
+ * precision: embedding, layer norm, the three linear epilogues, row gathers, and attention over
+ * steps that mix prompt chunks and decode tokens of several sequences, on global and local layers,
+ * with windows smaller than, equal to and larger than the sequences, and odd sizes (head_dim 16,
+ * 32, 128, 130). Inputs are exact in every precision, so only the order of fp32 sums differs.
+ * Needs a GPU; {@link #theChecksPassOnTheCpu} runs the same checks between two CPU backends.
+ */
+class CudaOpsVsCpuTest {
+  @TempDir
+  Path tmp;
+
+  static Ops gpu(Precision p) {
+    assumeTrue(CudaSupport.available(), "no usable GPU: " + CudaSupport.reason());
+    return new CudaOps(new DriverGpu(0), p);
+  }
+
+  static String dtype(Precision p) {
+    return p.name();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void embedLayerNormGatherAndLinear(Precision p) {
+    try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
+      OpsInputs in = new OpsInputs(tmp, 1);
+      checkEmbed(gpu, cpu, dtype(p), in);
+      checkLayerNorm(gpu, cpu, dtype(p), in);
+      checkGather(gpu, cpu, dtype(p), in);
+      checkLinear(gpu, cpu, dtype(p), in, p == Precision.F32 ? 1e-5 : 4e-5);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void attentionMixedStepsAllWindows(Precision p) {
+    try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
+      checkAttention(gpu, cpu, dtype(p), new OpsInputs(tmp, 2));
+    }
+  }
+
+  @Test
+  void argmaxOnTheDevice() {
+    try (CudaOps gpu = (CudaOps) gpu(Precision.F16)) {
+      OpsInputs in = new OpsInputs(tmp, 4);
+      int rows = 7;
+      int vocab = 50257;
+      float[] logits = in.values(rows * vocab, 4f);
+      logits[2 * vocab + 100] = 9f;
+      logits[2 * vocab + 50000] = 9f; // a tie: the first index wins, as torch.argmax
+      int[] got = new int[rows];
+      gpu.argmax(in.activations(gpu, "F16", logits, rows, vocab), rows, got);
+      for (int r = 0; r < rows; r++) {
+        int best = 0;
+        for (int i = 1; i < vocab; i++) {
+          if (logits[r * vocab + i] > logits[r * vocab + best]) {
+            best = i;
+          }
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(best, got[r], "row " + r);
+      }
+    }
+  }
+
+  /** The checks themselves, with the Vector API kernels in the GPU's place (no GPU needed). */
+  @Test
+  void theChecksPassOnTheCpu() {
+    assumeTrue(VectorSupport.available(), "Vector API not in this JVM");
+    try (Ops fast = CpuOps.create(EngineOptions.Kernels.VECTOR, 2, true); Ops cpu = CpuOps.scalar(2)) {
+      OpsInputs in = new OpsInputs(tmp, 3);
+      checkEmbed(fast, cpu, "F16", in);
+      checkLayerNorm(fast, cpu, "F32", in);
+      checkGather(fast, cpu, "F32", in);
+      checkLinear(fast, cpu, "BF16", in, 1e-5);
+      checkAttention(fast, cpu, "F32", in);
+    }
+  }
+
+  static void checkEmbed(Ops dev, Ops ref, String dtype, OpsInputs in) {
+    int vocab = 50;
+    int positions = 20;
+    int hidden = 70;
+    float[] te = in.values(vocab * hidden, 1f);
+    float[] pe = in.values(positions * hidden, 1f);
+    GptNeoConfig c = config(hidden, 1, 8, "global");
+    int[] ids = {3, 0, 49, 3, 7, 12};
+    float[][] got = new float[2][];
+    Ops[] both = {dev, ref};
+    for (int b = 0; b < 2; b++) {
+      Ops ops = both[b];
+      Ops.Matrix wte = ops.matrix(in.tensor(dtype, te, vocab, hidden));
+      Ops.Matrix wpe = ops.matrix(in.tensor(dtype, pe, positions, hidden));
+      try (SequenceCache first = ops.newSequenceCache(c, 10); SequenceCache second = ops.newSequenceCache(c, 10)) {
+        Step step = new Step(8, 2);
+        step.add(first, ids, 0, 4);
+        step.add(second, ids, 4, 2);
+        Ops.Activations out = ops.activations(8, hidden);
+        ops.embed(step, wte, wpe, out);
+        got[b] = OpsInputs.read(ops, out, 6);
+      }
+    }
+    assertClose(got[1], got[0], 0, "embed");
+  }
+
+  static void checkLayerNorm(Ops dev, Ops ref, String dtype, OpsInputs in) {
+    for (int[] shape : new int[][] {{37, 2560}, {3, 67}}) {
+      int rows = shape[0];
+      int cols = shape[1];
+      float[] x = in.values(rows * cols, 2f);
+      float[] gamma = in.values(cols, 1f);
+      float[] beta = in.values(cols, 1f);
+      float[][] got = new float[2][];
+      Ops[] both = {dev, ref};
+      for (int b = 0; b < 2; b++) {
+        Ops ops = both[b];
+        Ops.Activations xa = in.activations(ops, dtype, x, rows, cols);
+        Ops.Activations out = ops.activations(rows, cols);
+        ops.layerNorm(xa, ops.vector(in.tensor("F32", gamma, cols)), ops.vector(in.tensor("F32", beta, cols)), 1e-5f,
+            out, rows);
+        got[b] = OpsInputs.read(ops, out, rows);
+      }
+      assertClose(got[1], got[0], 1e-4, "layerNorm " + rows + "x" + cols);
+    }
+  }
+
+  static void checkGather(Ops dev, Ops ref, String dtype, OpsInputs in) {
+    int rows = 9;
+    int cols = 33;
+    float[] x = in.values(rows * cols, 1f);
+    int[] pick = {8, 0, 8, 4};
+    float[][] got = new float[2][];
+    Ops[] both = {dev, ref};
+    for (int b = 0; b < 2; b++) {
+      Ops ops = both[b];
+      Ops.Activations dst = ops.activations(4, cols);
+      ops.gatherRows(in.activations(ops, dtype, x, rows, cols), pick, 4, dst);
+      got[b] = OpsInputs.read(ops, dst, 4);
+    }
+    assertClose(got[1], got[0], 0, "gatherRows");
+  }
+
+  /** Tolerance per element: rel * sum over k of |x_k w_k| (+ rel), the size of what was summed. */
+  static void checkLinear(Ops dev, Ops ref, String dtype, OpsInputs in, double rel) {
+    for (int[] shape : new int[][] {{5, 257, 300}, {70, 64, 33}, {1, 768, 2304}}) {
+      int rows = shape[0];
+      int k = shape[1];
+      int n = shape[2];
+      float[] w = in.values(n * k, 0.125f);
+      float[] bias = in.values(n, 1f);
+      float[] x = in.values(rows * k, 1f);
+      float[] old = in.values(rows * n, 1f);
+      double[] scale = new double[rows * n];
+      for (int r = 0; r < rows; r++) {
+        for (int j = 0; j < n; j++) {
+          double s = 1;
+          for (int i = 0; i < k; i++) {
+            s += Math.abs(x[r * k + i] * w[j * k + i]);
+          }
+          scale[r * n + j] = s;
+        }
+      }
+      for (Epilogue epilogue : Epilogue.values()) {
+        float[][] got = new float[2][];
+        Ops[] both = {dev, ref};
+        for (int b = 0; b < 2; b++) {
+          Ops ops = both[b];
+          Ops.Activations xa = in.activations(ops, dtype, x, rows, k);
+          Ops.Activations out = in.activations(ops, dtype, old, rows, n);
+          ops.linear(xa, ops.matrix(in.tensor(dtype, w, n, k)), ops.vector(in.tensor("F32", bias, n)), out, rows,
+              epilogue);
+          got[b] = OpsInputs.read(ops, out, rows);
+        }
+        double worst = 0;
+        for (int i = 0; i < got[0].length; i++) {
+          worst = Math.max(worst, Math.abs(got[0][i] - got[1][i]) / (rel * scale[i]));
+        }
+        assertTrue(worst <= 1, String.format(Locale.ROOT, "linear %s %dx%dx%d %s: error %.3g x the tolerance",
+            dtype, rows, k, n, epilogue, worst));
+      }
+    }
+  }
+
+  /** Three layers (local, global, local); four sequences joining and leaving over five steps. */
+  static void checkAttention(Ops dev, Ops ref, String dtype, OpsInputs in) {
+    int[][] capacities = {{100}, {12}, {80}, {8}};
+    int[][] chunks = {{37, 1, 1, 50, 1}, {1, 1, 1, 1, 1}, {0, 0, 70, 1, 1}, {0, 0, 0, 7, 1}};
+    for (int[] hh : new int[][] {{64, 4}, {96, 3}, {256, 2}, {130, 1}}) {
+      for (int window : new int[] {3, 16, 256}) {
+        int hidden = hh[0];
+        int heads = hh[1];
+        GptNeoConfig c = config(hidden, heads, window, "local", "global", "local");
+        Ops[] both = {dev, ref};
+        List<List<SequenceCache>> caches = new ArrayList<>();
+        for (Ops ops : both) {
+          List<SequenceCache> list = new ArrayList<>();
+          for (int[] cap : capacities) {
+            list.add(ops.newSequenceCache(c, cap[0]));
+          }
+          caches.add(list);
+        }
+        int[] noIds = new int[200];
+        for (int s = 0; s < chunks[0].length; s++) {
+          Step[] steps = {new Step(256, 4), new Step(256, 4)};
+          for (int b = 0; b < 2; b++) {
+            for (int q = 0; q < chunks.length; q++) {
+              if (chunks[q][s] > 0) {
+                steps[b].add(caches.get(b).get(q), noIds, caches.get(b).get(q).length(), chunks[q][s]);
+              }
+            }
+          }
+          int tokens = steps[0].numTokens;
+          for (int l = 0; l < c.numLayers; l++) {
+            float[] qkv = in.values(tokens * 3 * hidden, 0.25f);
+            float[][] got = new float[2][];
+            for (int b = 0; b < 2; b++) {
+              Ops ops = both[b];
+              Ops.Activations qa = in.activations(ops, dtype, qkv, tokens, 3 * hidden);
+              Ops.Activations out = ops.activations(tokens, hidden);
+              ops.attention(steps[b], l, c.isLocal(l), window, heads, qa, out);
+              got[b] = OpsInputs.read(ops, out, tokens);
+            }
+            assertClose(got[1], got[0], 1e-4, String.format(Locale.ROOT,
+                "attention %s hidden %d heads %d window %d step %d layer %d", dtype, hidden, heads, window, s, l));
+          }
+          for (int b = 0; b < 2; b++) {
+            both[b].commit(steps[b]);
+          }
+        }
+        caches.forEach(list -> list.forEach(SequenceCache::close));
+      }
+    }
+  }
+
+  static GptNeoConfig config(int hidden, int heads, int window, String... layers) {
+    StringBuilder types = new StringBuilder();
+    for (String l : layers) {
+      types.append(types.length() == 0 ? "" : ",").append("[[\"").append(l).append("\"],1]");
+    }
+    return GptNeoConfig.parse("{\"model_type\":\"gpt_neo\",\"hidden_size\":" + hidden + ",\"num_heads\":" + heads
+        + ",\"num_layers\":" + layers.length + ",\"attention_types\":[" + types + "],\"window_size\":" + window
+        + ",\"max_position_embeddings\":256}", "test");
+  }
+
+  static void assertClose(float[] expected, float[] got, double tol, String what) {
+    assertTrue(expected.length == got.length, what + ": lengths");
+    double worst = 0;
+    int at = -1;
+    for (int i = 0; i < expected.length; i++) {
+      double e = Math.abs(expected[i] - got[i]);
+      if (!(e <= worst)) { // NaN counts as worst
+        worst = Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
+        at = i;
+      }
+    }
+    double max = worst;
+    int index = at;
+    assertTrue(max <= tol, () -> what + ": max |error| " + max + " at " + index + " (expected " + expected[index]
+        + ", got " + got[index] + ") > " + tol);
+  }
+}

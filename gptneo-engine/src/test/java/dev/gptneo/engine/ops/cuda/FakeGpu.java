@@ -1,0 +1,188 @@
+package dev.gptneo.engine.ops.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.gptneo.engine.ops.cuda.KernelFunction.Param;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A {@link Gpu} without a GPU, to test the backend's plumbing on any machine with nvcc: memory is
+ * bookkeeping, kernels are the real ones' signatures (from nvcc's PTX), nothing computes. Every
+ * launch, copy and GEMM is checked: pointer arguments must point into live allocations, GEMM
+ * operands must fit in theirs, grids and shared memory must be legal. Downloads read zeros.
+ */
+final class FakeGpu implements Gpu {
+  private static Map<String, Map<String, Param[]>> signatures; // file -> kernel -> params, compiled once
+
+  private final TreeMap<Long, Long> live = new TreeMap<>(); // base -> bytes
+  private final List<KernelFunction> functions = new ArrayList<>();
+  private long next = 1L << 40;
+  private long used;
+  final long capacity;
+  final List<String> launches = new ArrayList<>(); // kernel names in order
+  int gemms;
+  int syncs;
+  boolean closed;
+
+  FakeGpu(long capacity) {
+    this.capacity = capacity;
+    compileOnce();
+  }
+
+  private static synchronized void compileOnce() {
+    if (signatures != null) {
+      return;
+    }
+    Path nvcc = Nvcc.require();
+    try {
+      Path dir = Nvcc.sources(Files.createTempDirectory("gptneo-fake-gpu"));
+      Map<String, Map<String, Param[]>> all = new HashMap<>();
+      for (String file : KernelSources.FILES) {
+        Nvcc.Result r = Nvcc.ptx(nvcc, dir.resolve(file), "compute_90");
+        if (r.status != 0) {
+          throw new IllegalStateException(file + " does not compile:\n" + r.output);
+        }
+        all.put(file, PtxEntries.parse(r.ptx));
+      }
+      signatures = all;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Bytes allocated and not freed. */
+  long liveBytes() {
+    return used;
+  }
+
+  int liveAllocations() {
+    return live.size();
+  }
+
+  @Override
+  public String describe() {
+    return "fake GPU";
+  }
+
+  @Override
+  public int maxSharedBytes() {
+    return 227 * 1024;
+  }
+
+  @Override
+  public long freeBytes() {
+    return capacity - used;
+  }
+
+  @Override
+  public long malloc(long bytes) {
+    if (bytes <= 0) {
+      throw new IllegalArgumentException("malloc of " + bytes + " bytes");
+    }
+    if (used + bytes > capacity) {
+      throw new OutOfMemoryError("fake GPU full: " + bytes + " bytes asked, " + (capacity - used) + " free");
+    }
+    long base = next;
+    next += (bytes + 511) / 256 * 256; // a gap after each block, so an overrun cannot land in the next
+    live.put(base, bytes);
+    used += bytes;
+    return base;
+  }
+
+  @Override
+  public void free(long address) {
+    Long bytes = live.remove(address);
+    if (bytes == null) {
+      throw new IllegalStateException("free of " + Long.toHexString(address) + ", not a live allocation");
+    }
+    used -= bytes;
+  }
+
+  /** Throws unless [address, address + bytes) lies in one live allocation. */
+  void checkRange(String what, long address, long bytes) {
+    Map.Entry<Long, Long> e = live.floorEntry(address);
+    if (e == null || address + bytes > e.getKey() + e.getValue()) {
+      throw new IllegalStateException(what + ": [" + Long.toHexString(address) + ", +" + bytes
+          + ") is outside every live allocation" + (e == null ? "" : " (nearest " + Long.toHexString(e.getKey())
+          + " +" + e.getValue() + ")"));
+    }
+  }
+
+  @Override
+  public void upload(long dst, ByteBuffer src) {
+    checkRange("upload", dst, src.remaining());
+  }
+
+  @Override
+  public ByteBuffer download(long src, long bytes) {
+    checkRange("download", src, bytes);
+    return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  @Override
+  public Map<String, KernelFunction> load(String file, String source, Map<String, String> headers) {
+    assertEquals(Map.of(KernelSources.HEADER, KernelSources.read(KernelSources.HEADER)), headers);
+    Map<String, KernelFunction> out = new HashMap<>();
+    signatures.get(file).forEach((name, params) -> {
+      KernelFunction f = new KernelFunction(name, functions.size(), params);
+      functions.add(f);
+      out.put(name, f);
+    });
+    return out;
+  }
+
+  @Override
+  public void allowShared(KernelFunction f, int bytes) {
+    if (bytes > maxSharedBytes()) {
+      throw new IllegalArgumentException(f.name + ": " + bytes + " bytes of shared memory");
+    }
+  }
+
+  @Override
+  public void launch(KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args) {
+    if (gridX < 0 || gridY < 1 || gridY > 65535 || block < 32 || block > 1024 || block % 32 != 0) {
+      throw new IllegalStateException(f.name + ": grid (" + gridX + ", " + gridY + "), block " + block);
+    }
+    if (sharedBytes > f.sharedLimit) {
+      throw new IllegalStateException(f.name + ": " + sharedBytes + " bytes of shared memory, allowed "
+          + f.sharedLimit);
+    }
+    if (args.length != f.params.length) {
+      throw new IllegalStateException(f.name + ": " + args.length + " arguments for " + f.params.length);
+    }
+    for (int i = 0; i < args.length; i++) {
+      if (f.params[i] == Param.PTR && args[i] != 0) {
+        checkRange(f.name + " argument " + i, args[i], 1);
+      }
+    }
+    launches.add(f.name);
+  }
+
+  @Override
+  public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
+    checkRange("gemm x", x, (long) rows * in * p.bytes);
+    checkRange("gemm w", w, (long) out * in * p.bytes);
+    checkRange("gemm y", y, (long) rows * out * 4);
+    gemms++;
+  }
+
+  @Override
+  public void synchronize() {
+    syncs++;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+  }
+}

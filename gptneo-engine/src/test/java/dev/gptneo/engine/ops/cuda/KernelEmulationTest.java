@@ -1,0 +1,47 @@
+package dev.gptneo.engine.ops.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The kernels' arithmetic without a GPU: the .cu sources compiled as host C++ over a small CUDA
+ * emulator (emu/emu.h, threads as fibers) and run by emu/emu_test.cpp against double-precision
+ * references: layer norm, epilogues, casts, embedding, gathers, argmax, and attention through
+ * prompt chunks and decode steps on global and local layers with windows below, at and above the
+ * sequence lengths, odd head sizes and every cache type. Needs g++ with C++20; skipped without.
+ */
+class KernelEmulationTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void kernelsMatchTheReferenceOnTheEmulator() throws IOException {
+    Path gpp = Paths.get("/usr/bin/g++");
+    assumeTrue(Files.isExecutable(gpp), "g++ not found: kernel emulation skipped");
+    Path src = Nvcc.sources(tmp.resolve("src"));
+    for (String f : List.of("emu.h", "emu_test.cpp")) {
+      try (InputStream in = KernelEmulationTest.class.getResourceAsStream("emu/" + f)) {
+        Files.copy(in, src.resolve(f));
+      }
+    }
+    Path exe = tmp.resolve("emu_test");
+    Nvcc.Result build = Nvcc.run(List.of(gpp.toString(), "-std=c++20", "-O2", "-DGPTNEO_EMU", "-Wall", "-Werror",
+        "-Wno-unknown-pragmas", "-I", src.toString(), "-o", exe.toString(), src.resolve("emu_test.cpp").toString()),
+        300);
+    assertEquals(0, build.status, "the emulated kernels do not build:\n" + build.output);
+    Nvcc.Result run = Nvcc.run(List.of(exe.toString()), 300);
+    System.out.println(run.output);
+    assertEquals(0, run.status, "kernel checks failed on the emulator:\n" + run.output);
+    assertTrue(run.output.contains("0 failures"), run.output);
+  }
+}

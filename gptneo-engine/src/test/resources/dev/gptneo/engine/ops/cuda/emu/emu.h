@@ -1,0 +1,177 @@
+// A small host emulator of the CUDA built-ins the backend's kernels use, so the kernels' indexing
+// and synchronization can be tested on a machine without a GPU (KernelEmulationTest). The threads
+// of a block are fibers (ucontext) on one OS thread, switched only at barriers; blocks run one
+// after another. __shared__ becomes a static local (shared by the block's threads), __syncthreads
+// a barrier over the block, a warp shuffle an exchange through memory between two barriers over
+// the warp. Only what the kernels use is here.
+#ifndef GPTNEO_EMU_H
+#define GPTNEO_EMU_H
+
+#include <ucontext.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__
+#define __launch_bounds__(...)
+#define __shared__ static
+#define __align__(n)
+
+struct uint3e { unsigned int x, y, z; };
+struct float2 { float x, y; };
+struct alignas(16) float4 { float x, y, z, w; };
+
+inline uint3e threadIdx;
+inline uint3e blockIdx;
+inline uint3e blockDim;
+inline uint3e gridDim;
+
+struct EmuFiber {
+  ucontext_t context;
+  std::vector<char> stack;
+  bool done;
+};
+
+struct EmuBlock {
+  ucontext_t scheduler;
+  std::vector<EmuFiber> fibers;
+  int current = 0;
+  std::function<void()> kernel;      // the launch's kernel call, run by every fiber
+  long block_arrived = 0, block_epoch = 0;
+  std::vector<long> warp_arrived, warp_epoch;
+  std::vector<uint64_t> lanes;       // (threads) one exchange slot per thread
+  std::vector<unsigned char> shared; // dynamic shared memory
+};
+inline EmuBlock emu_block;
+
+inline void* emu_dynamic_shared() { return emu_block.shared.data(); }
+
+inline void emu_yield() { swapcontext(&emu_block.fibers[emu_block.current].context, &emu_block.scheduler); }
+
+// Waits until `size` fibers have arrived (the block, or one warp).
+inline void emu_barrier(long& arrived, long& epoch, long size) {
+  long mine = epoch;
+  if (++arrived == size) {
+    arrived = 0;
+    epoch++;
+  }
+  while (epoch == mine) emu_yield();
+}
+
+inline void __syncthreads() {
+  emu_barrier(emu_block.block_arrived, emu_block.block_epoch, (long) emu_block.fibers.size());
+}
+
+inline int emu_linear_tid() { return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z); }
+
+template <typename V>
+V emu_exchange(V v, int (*partner)(int lane, int arg), int arg) {
+  static_assert(sizeof(V) <= sizeof(uint64_t), "shuffle of a wide type");
+  int t = emu_linear_tid(), warp = t / 32, lane = t % 32;
+  std::memcpy(&emu_block.lanes[t], &v, sizeof(V));
+  emu_barrier(emu_block.warp_arrived[warp], emu_block.warp_epoch[warp], 32);
+  V r;
+  std::memcpy(&r, &emu_block.lanes[warp * 32 + partner(lane, arg)], sizeof(V));
+  emu_barrier(emu_block.warp_arrived[warp], emu_block.warp_epoch[warp], 32);
+  return r;
+}
+
+template <typename V>
+V __shfl_xor_sync(unsigned int, V v, int mask) {
+  return emu_exchange(v, [](int lane, int m) { return lane ^ m; }, mask);
+}
+
+template <typename V>
+V __shfl_sync(unsigned int, V v, int src) {
+  return emu_exchange(v, [](int, int s) { return s; }, src);
+}
+
+inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline float __uint_as_float(unsigned int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }
+
+inline float emu_f16_to_float(unsigned short h) {
+  int sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  float v = exp == 0 ? std::ldexp((float) mant, -24)
+            : exp == 31 ? (mant ? NAN : INFINITY)
+                        : std::ldexp((float) (mant | 0x400), exp - 25);
+  return sign ? -v : v;
+}
+
+// Round to nearest even, as cvt.rn does (rint runs in the default rounding mode, to nearest even).
+inline unsigned short emu_float_to_f16(float f) {
+  unsigned int bits;
+  std::memcpy(&bits, &f, 4);
+  unsigned short sign = (bits >> 16) & 0x8000;
+  float a = std::fabs(f);
+  if (std::isnan(f)) return sign | 0x7e00;
+  if (a >= 65520.f) return sign | 0x7c00;  // rounds to infinity
+  if (a < 6.103515625e-05f) return sign | (unsigned short) std::rint(a * 16777216.f);  // subnormal: units of 2^-24
+  int e;
+  float m = std::frexp(a, &e);                                    // a = m 2^e, m in [0.5, 1)
+  unsigned int q = (unsigned int) std::rint(std::ldexp(m, 11));  // 11 significant bits
+  if (q == 2048) { q = 1024; e++; }
+  return sign | (unsigned short) (((e + 14) << 10) | (q & 0x3ff));
+}
+
+inline unsigned short emu_float_to_bf16(float f) {
+  unsigned int bits;
+  std::memcpy(&bits, &f, 4);
+  if (std::isnan(f)) return (unsigned short) ((bits >> 16) | 0x40);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return (unsigned short) (bits >> 16);
+}
+
+inline void emu_fiber_main() {
+  emu_block.kernel();
+  emu_block.fibers[emu_block.current].done = true;
+}  // returns to the scheduler through uc_link
+
+// Runs kernel<<<grid, block, shared>>>(args...) to completion.
+template <typename... P, typename... A>
+void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, A... args) {
+  int threads = block.x * block.y * block.z;
+  if (threads % 32 != 0) throw "emu: blockDim must be a multiple of 32";
+  gridDim = grid;
+  blockDim = block;
+  EmuBlock& b = emu_block;
+  b.kernel = [=] { kernel(args...); };
+  b.lanes.assign(threads, 0);
+  b.warp_arrived.assign(threads / 32, 0);
+  b.warp_epoch.assign(threads / 32, 0);
+  b.shared.assign(shared + 16, 0xff);  // garbage: NaN patterns for floats read before written
+  b.fibers.resize(threads);
+  for (auto& f : b.fibers) f.stack.resize(256 * 1024);
+  for (unsigned bz = 0; bz < grid.z; bz++)
+    for (unsigned by = 0; by < grid.y; by++)
+      for (unsigned bx = 0; bx < grid.x; bx++) {
+        blockIdx = {bx, by, bz};
+        for (auto& f : b.fibers) {
+          f.done = false;
+          getcontext(&f.context);
+          f.context.uc_stack.ss_sp = f.stack.data();
+          f.context.uc_stack.ss_size = f.stack.size();
+          f.context.uc_link = &b.scheduler;
+          makecontext(&f.context, emu_fiber_main, 0);
+        }
+        for (int running = threads; running > 0;) {
+          running = 0;
+          for (int t = 0; t < threads; t++) {
+            if (b.fibers[t].done) continue;
+            b.current = t;
+            threadIdx = {(unsigned) t % block.x, (unsigned) (t / block.x) % block.y, (unsigned) t / (block.x * block.y)};
+            swapcontext(&b.scheduler, &b.fibers[t].context);
+            running += !b.fibers[t].done;
+          }
+        }
+      }
+}
+
+#endif  // GPTNEO_EMU_H

@@ -1,0 +1,284 @@
+// Runs the GPU backend's kernels on the host emulator (emu.h) against plain double-precision
+// references. Built and run by KernelEmulationTest; prints one PASS/FAIL line per check and exits
+// with the number of failures. Attention is checked the way the engine drives it: sequences go
+// through prompt chunks and decode steps, several per step, on global and local layers, with
+// keys before each step read back from the (ring) cache the store kernel filled.
+#include "attention_decode.cu"
+#include "attention_prefill.cu"
+#include "elementwise.cu"
+#include "sampling.cu"
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+static int failures = 0;
+static std::mt19937 rng(1234);
+
+static void report(const std::string& name, double err, double tol) {
+  bool ok = err <= tol;  // false for NaN
+  std::printf("%s %s (max err %.3g, tol %.3g)\n", ok ? "PASS" : "FAIL", name.c_str(), err, tol);
+  if (!ok) failures++;
+}
+
+static std::vector<float> randoms(size_t n, float scale = 1.f) {
+  std::normal_distribution<float> d(0.f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+static float round_to(float v, float*) { return v; }
+static float round_to(float v, f16*) { return emu_f16_to_float(emu_float_to_f16(v)); }
+static float round_to(float v, bf16*) { return to_float(bf16{emu_float_to_bf16(v)}); }
+
+static void check_conversions() {
+  struct { float in; unsigned short f16; } cases[] = {
+      {1.f, 0x3c00}, {-2.f, 0xc000}, {65504.f, 0x7bff}, {1e6f, 0x7c00}, {1e-8f, 0x0000},
+      {0.1f, 0x2e66}, {2049.f, 0x6800}, {2051.f, 0x6802}, {5.96046448e-8f, 0x0001}};
+  double err = 0;
+  for (auto& c : cases) {
+    err += emu_float_to_f16(c.in) != c.f16;
+    if (c.f16 != 0x7c00) err += std::fabs(emu_f16_to_float(c.f16) - c.in) > std::fabs(c.in) * 1e-3 + 6e-8;
+  }
+  err += emu_float_to_bf16(1.00390625f) != 0x3f80;  // ties to even
+  err += emu_float_to_bf16(1.01171875f) != 0x3f82;
+  report("emulator 16-bit conversions", err, 0);
+}
+
+static void check_layernorm(int rows, int cols) {
+  auto x = randoms(rows * cols, 3.f), g = randoms(cols), b = randoms(cols);
+  for (int i = 0; i < rows * cols; i++) x[i] += 5.f;  // an offset the two-pass variance must handle
+  std::vector<float> out(rows * cols);
+  std::vector<f16> half(rows * cols);
+  emu_launch(layernorm_f16, {(unsigned) rows, 1, 1}, {256, 1, 1}, 0, x.data(), g.data(), b.data(), 1e-5f,
+             out.data(), half.data(), cols);
+  double err = 0, herr = 0;
+  for (int r = 0; r < rows; r++) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < cols; i++) mean += x[r * cols + i];
+    mean /= cols;
+    for (int i = 0; i < cols; i++) var += (x[r * cols + i] - mean) * (x[r * cols + i] - mean);
+    double rstd = 1 / std::sqrt(var / cols + 1e-5);
+    for (int i = 0; i < cols; i++) {
+      double want = (x[r * cols + i] - mean) * rstd * g[i] + b[i];
+      err = std::fmax(err, std::fabs(out[r * cols + i] - want));
+      herr = std::fmax(herr, std::fabs(to_float(half[r * cols + i]) - round_to(out[r * cols + i], (f16*) nullptr)));
+    }
+  }
+  report("layernorm " + std::to_string(rows) + "x" + std::to_string(cols), err, 2e-5);
+  report("layernorm f16 copy " + std::to_string(cols), herr, 0);
+}
+
+static void check_bias_act(int rows, int cols, int gelu) {
+  auto y = randoms(rows * cols, 2.f), bias = randoms(cols);
+  auto before = y;
+  std::vector<bf16> half(rows * cols);
+  emu_launch(bias_act_bf16, {3, 1, 1}, {64, 1, 1}, 0, y.data(), bias.data(), half.data(), rows, cols, gelu);
+  double err = 0, herr = 0;
+  for (int i = 0; i < rows * cols; i++) {
+    double v = before[i] + bias[i % cols];
+    if (gelu) v = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    err = std::fmax(err, std::fabs(y[i] - v));
+    herr = std::fmax(herr, std::fabs(to_float(half[i]) - round_to(y[i], (bf16*) nullptr)));
+  }
+  report(std::string("bias_act ") + (gelu ? "gelu_new" : "identity"), err, 2e-6);
+  report("bias_act bf16 copy", herr, 0);
+}
+
+static void check_embed_cast_gather() {
+  int vocab = 11, positions = 9, hidden = 70, tokens = 5;
+  auto te = randoms(vocab * hidden), pe = randoms(positions * hidden);
+  std::vector<f16> te16(te.size()), pe16(pe.size());
+  emu_launch(cast_f16, {2, 1, 1}, {32, 1, 1}, 0, te.data(), te16.data(), (int) te.size());
+  emu_launch(cast_f16, {1, 1, 1}, {64, 1, 1}, 0, pe.data(), pe16.data(), (int) pe.size());
+  double cerr = 0;
+  for (size_t i = 0; i < te.size(); i++) cerr = std::fmax(cerr, std::fabs(to_float(te16[i]) - round_to(te[i], (f16*) nullptr)));
+  report("cast f32 -> f16", cerr, 0);
+  int ids[] = {3, 0, 10, 3, 7}, pos[] = {0, 1, 2, 8, 4};
+  std::vector<float> out(tokens * hidden);
+  emu_launch(embed_f16, {(unsigned) tokens, 1, 1}, {32, 1, 1}, 0, te16.data(), pe16.data(), ids, pos, out.data(), hidden);
+  double err = 0;
+  for (int t = 0; t < tokens; t++)
+    for (int i = 0; i < hidden; i++)
+      err = std::fmax(err, std::fabs(out[t * hidden + i] - (to_float(te16[ids[t] * hidden + i]) +
+                                                            to_float(pe16[pos[t] * hidden + i]))));
+  report("embed f16", err, 0);
+  int rows[] = {4, 0, 4};
+  std::vector<float> dst(3 * hidden);
+  emu_launch(gather_rows, {3, 1, 1}, {64, 1, 1}, 0, out.data(), rows, dst.data(), hidden);
+  double gerr = 0;
+  for (int r = 0; r < 3; r++)
+    for (int i = 0; i < hidden; i++) gerr = std::fmax(gerr, std::fabs(dst[r * hidden + i] - out[rows[r] * hidden + i]));
+  report("gather_rows", gerr, 0);
+}
+
+static void check_argmax() {
+  int rows = 4, cols = 1000;
+  auto x = randoms(rows * cols);
+  x[0 * cols + 17] = 9.f;
+  x[0 * cols + 900] = 9.f;  // tie: the first wins
+  x[1 * cols + 999] = 7.f;
+  for (int i = 0; i < cols; i++) x[2 * cols + i] = neg_inf();
+  x[3 * cols + 0] = 8.f;
+  std::vector<int> idx(rows);
+  std::vector<float> val(rows);
+  emu_launch(argmax_rows, {(unsigned) rows, 1, 1}, {128, 1, 1}, 0, x.data(), cols, idx.data(), val.data());
+  double err = (idx[0] != 17) + (idx[1] != 999) + (idx[2] < 0 || idx[2] >= cols) + (idx[3] != 0) + (val[1] != 7.f);
+  report("argmax_rows (ties to the first index)", err, 0);
+}
+
+// ---- attention -------------------------------------------------------------------------------
+
+struct Seq {
+  int capacity;
+  std::vector<int> chunks;  // new tokens per step (0: not in that step)
+  std::vector<unsigned char> cache;
+  int length = 0;
+};
+
+template <typename T>
+struct AttentionCase {
+  const char* name;
+  void (*prefill)(const float*, float*, T*, const int*, const int*, const int*, const unsigned long long*, const int*,
+                  int, int, int, int, int, int);
+  void (*decode)(const float*, float*, T*, const int*, const int*, const int*, const unsigned long long*, const int*,
+                 int, int, int, int, int, int);
+  void (*store)(const float*, const int*, const int*, const int*, const unsigned long long*, const int*, int, int, int,
+                int, int, int);
+  int maxd;
+};
+
+// Layers: local, global, local (so both offsets of the cache block are exercised).
+template <typename T>
+static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim, int window, int decode_threads,
+                            std::vector<Seq> seqs) {
+  const int layers = 3, hidden = heads * head_dim;
+  const bool local_layer[layers] = {true, false, true};
+  int steps = 0;
+  for (auto& s : seqs) steps = std::max(steps, (int) s.chunks.size());
+  // history[seq][layer]: (positions, 2 * hidden) keys and values as the model produced them
+  std::vector<std::vector<std::vector<float>>> history(seqs.size(), std::vector<std::vector<float>>(layers));
+  for (auto& s : seqs) {
+    size_t elems = 0;
+    for (int l = 0; l < layers; l++) elems += 2ull * (local_layer[l] ? std::min(window, s.capacity) : s.capacity) * hidden;
+    s.cache.assign(elems * sizeof(T), 0xff);  // NaN everywhere: reading an unwritten slot shows
+  }
+  double err = 0;
+  for (int step = 0; step < steps; step++) {
+    std::vector<int> seq_start{0}, past, capacity, token_seq, decode_seqs, tiles, members;
+    std::vector<unsigned long long> base;
+    for (size_t s = 0; s < seqs.size(); s++) {
+      int n = step < (int) seqs[s].chunks.size() ? seqs[s].chunks[step] : 0;
+      if (n == 0) continue;
+      int idx = (int) members.size();
+      members.push_back((int) s);
+      past.push_back(seqs[s].length);
+      capacity.push_back(seqs[s].capacity);
+      base.push_back((unsigned long long) seqs[s].cache.data());
+      for (int i = 0; i < n; i++) token_seq.push_back(idx);
+      if (n == 1) decode_seqs.push_back(idx);
+      else
+        for (int q0 = 0; q0 < n; q0 += BQ) tiles.insert(tiles.end(), {idx, q0});
+      seq_start.push_back(seq_start.back() + n);
+    }
+    int tokens = seq_start.back();
+    int globals = 0, locals = 0;
+    for (int l = 0; l < layers; l++) {
+      auto qkv = randoms((size_t) tokens * 3 * hidden);
+      for (int t = 0; t < tokens; t++)
+        for (int c = 0; c < hidden; c++) qkv[(size_t) t * 3 * hidden + c] *= 0.4f;  // keep scores moderate
+      std::vector<float> out((size_t) tokens * hidden, NAN);
+      std::vector<T> half((size_t) tokens * hidden);
+      int local = local_layer[l];
+      if (!tiles.empty()) {
+        size_t shared = (kc.maxd * (QS + KS + BK) + BK * PS) * sizeof(float);
+        emu_launch(kc.prefill, {(unsigned) tiles.size() / 2, (unsigned) heads, 1}, {THREADS, 1, 1}, shared,
+                   (const float*) qkv.data(), out.data(), half.data(), (const int*) tiles.data(),
+                   (const int*) seq_start.data(), (const int*) past.data(), (const unsigned long long*) base.data(),
+                   (const int*) capacity.data(), hidden, head_dim, globals, locals, local, window);
+      }
+      if (!decode_seqs.empty()) {
+        int keys = 0;
+        for (int d : decode_seqs) keys = std::max(keys, past[d] + 1);
+        size_t shared = (head_dim + keys + std::max(decode_threads, head_dim)) * sizeof(float);
+        emu_launch(kc.decode, {(unsigned) decode_seqs.size(), (unsigned) heads, 1}, {(unsigned) decode_threads, 1, 1},
+                   shared, (const float*) qkv.data(), out.data(), half.data(), (const int*) decode_seqs.data(),
+                   (const int*) seq_start.data(), (const int*) past.data(), (const unsigned long long*) base.data(),
+                   (const int*) capacity.data(), hidden, head_dim, globals, locals, local, window);
+      }
+      emu_launch(kc.store, {(unsigned) tokens, 1, 1}, {32, 1, 1}, 0, (const float*) qkv.data(),
+                 (const int*) token_seq.data(), (const int*) seq_start.data(), (const int*) past.data(),
+                 (const unsigned long long*) base.data(), (const int*) capacity.data(), hidden, head_dim, globals,
+                 locals, local, window);
+      // reference: keys before the step as the cache holds them (rounded to T), the step's own exact
+      for (size_t m = 0; m < members.size(); m++) {
+        auto& hist = history[members[m]][l];
+        int p0 = past[m], n = seq_start[m + 1] - seq_start[m];
+        for (int i = 0; i < n; i++) {
+          const float* row = &qkv[(size_t) (seq_start[m] + i) * 3 * hidden];
+          hist.insert(hist.end(), row + hidden, row + 3 * hidden);
+        }
+        for (int i = 0; i < n; i++) {
+          int pos = p0 + i, lo = local ? std::max(0, pos - window + 1) : 0;
+          const float* q = &qkv[(size_t) (seq_start[m] + i) * 3 * hidden];
+          for (int h = 0; h < heads; h++) {
+            std::vector<double> p(pos - lo + 1);
+            double top = -INFINITY, sum = 0;
+            auto kv = [&](int j, int which, int d) {
+              float v = hist[(size_t) j * 2 * hidden + which * hidden + h * head_dim + d];
+              return j < p0 ? round_to(v, (T*) nullptr) : v;
+            };
+            for (int j = lo; j <= pos; j++) {
+              double s = 0;
+              for (int d = 0; d < head_dim; d++) s += (double) q[h * head_dim + d] * kv(j, 0, d);
+              p[j - lo] = s;
+              top = std::fmax(top, s);
+            }
+            for (auto& v : p) sum += (v = std::exp(v - top));
+            for (int d = 0; d < head_dim; d++) {
+              double o = 0;
+              for (int j = lo; j <= pos; j++) o += p[j - lo] * kv(j, 1, d);
+              size_t at = (size_t) (seq_start[m] + i) * hidden + h * head_dim + d;
+              err = std::fmax(err, std::fabs(out[at] - o / sum));
+              if (sizeof(T) == 2) err = std::fmax(err, std::fabs(to_float(half[at]) - round_to(out[at], (T*) nullptr)));
+              if (std::isnan(out[at])) err = INFINITY;
+            }
+          }
+        }
+      }
+      (local ? locals : globals)++;
+    }
+    for (size_t m = 0; m < members.size(); m++) seqs[members[m]].length += seq_start[m + 1] - seq_start[m];
+  }
+  report(std::string("attention ") + kc.name + " heads " + std::to_string(heads) + " head_dim " +
+             std::to_string(head_dim) + " window " + std::to_string(window) + " decode threads " +
+             std::to_string(decode_threads),
+         err, 2e-5);
+}
+
+template <typename T>
+static void attention_suite(const AttentionCase<T>& kc, int head_dim, std::vector<int> windows) {
+  // Sequences: a long prompt in chunks then decode; decode from the first token; a prompt whose
+  // chunk is longer than the local ring; a late joiner. Windows below, at and above their lengths.
+  std::vector<Seq> seqs = {{90, {13, 1, 1, 70, 1}}, {12, {1, 1, 1, 1, 1}}, {100, {0, 0, 75, 1, 1}},
+                           {8, {0, 0, 0, 7, 1}}};
+  for (int window : windows) check_attention(kc, 2, head_dim, window, 128, seqs);
+  check_attention(kc, 1, head_dim, 5, 32, {{40, {3, 33, 1, 1}}});
+}
+
+int main() {
+  check_conversions();
+  check_layernorm(3, 67);
+  check_layernorm(2, 2560);
+  check_bias_act(5, 37, 1);
+  check_bias_act(5, 37, 0);
+  check_embed_cast_gather();
+  check_argmax();
+  attention_suite(AttentionCase<float>{"f32 d64", attention_prefill_f32_d64, attention_decode_f32, kv_store_f32, 64}, 20, {4, 8, 200});
+  attention_suite(AttentionCase<f16>{"f16 d64", attention_prefill_f16_d64, attention_decode_f16, kv_store_f16, 64}, 64, {8});
+  attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 96, {4, 200});
+  attention_suite(AttentionCase<f16>{"f16 d256", attention_prefill_f16_d256, attention_decode_f16, kv_store_f16, 256}, 130, {});
+  std::printf("%d failures\n", failures);
+  return failures;
+}
