@@ -88,11 +88,7 @@ public final class Scheduler implements AutoCloseable {
 
   /** Bytes of KV cache a sequence of this capacity takes (fp32 keys and values). */
   public long cacheBytes(int capacity) {
-    long slots = 0;
-    for (int l = 0; l < config.numLayers; l++) {
-      slots += config.isLocal(l) ? Math.min(config.windowSize, capacity) : capacity;
-    }
-    return slots * config.hiddenSize * 2L * Float.BYTES;
+    return config.cacheSlots(capacity) * config.hiddenSize * 2L * Float.BYTES;
   }
 
   private void loop() {

@@ -419,21 +419,7 @@ public final class Bench {
         long sum = 0;
         int passes = 0;
         do {
-          List<Future<Long>> parts = new ArrayList<>();
-          for (int k = 0; k < threads; k++) {
-            int first = k;
-            parts.add(pool.submit(() -> {
-              long n = 0;
-              for (int j = first; j < texts.size(); j += threads) {
-                n += tokenizer.encode(texts.get(j)).length;
-              }
-              return n;
-            }));
-          }
-          long pass = 0;
-          for (Future<Long> f : parts) {
-            pass += f.get();
-          }
+          long pass = tokenizePass(pool, tokenizer, texts, threads);
           tokensPerPass = pass;
           sum += pass;
           passes++;
@@ -453,21 +439,7 @@ public final class Bench {
       // a fresh tokenizer (empty word cache) with the JIT warm: one pass
       Gpt2Tokenizer fresh = Gpt2Tokenizer.load(dir).orElseThrow();
       long f0 = System.nanoTime();
-      List<Future<Long>> parts = new ArrayList<>();
-      for (int k = 0; k < threads; k++) {
-        int first = k;
-        parts.add(pool.submit(() -> {
-          long n = 0;
-          for (int j = first; j < texts.size(); j += threads) {
-            n += fresh.encode(texts.get(j)).length;
-          }
-          return n;
-        }));
-      }
-      long pass = 0;
-      for (Future<Long> f : parts) {
-        pass += f.get();
-      }
+      long pass = tokenizePass(pool, fresh, texts, threads);
       freshRate = pass / ((System.nanoTime() - f0) / 1e9);
       log.printf(Locale.ROOT, "bench: one pass of a fresh tokenizer (empty word cache, JIT warm): %.0f tokens/s%n",
           freshRate);
@@ -501,6 +473,27 @@ public final class Bench {
   }
 
   /** subject + "\n" + body of each JSON line (the classification input), or its "text". */
+  /** One pass over all texts on {@code threads} threads (text j on thread j % threads); returns the tokens. */
+  private static long tokenizePass(ExecutorService pool, Gpt2Tokenizer tokenizer, List<String> texts, int threads)
+      throws InterruptedException, java.util.concurrent.ExecutionException {
+    List<Future<Long>> parts = new ArrayList<>();
+    for (int k = 0; k < threads; k++) {
+      int first = k;
+      parts.add(pool.submit(() -> {
+        long n = 0;
+        for (int j = first; j < texts.size(); j += threads) {
+          n += tokenizer.encode(texts.get(j)).length;
+        }
+        return n;
+      }));
+    }
+    long tokens = 0;
+    for (Future<Long> f : parts) {
+      tokens += f.get();
+    }
+    return tokens;
+  }
+
   static List<String> readTexts(Path jsonl) {
     List<String> texts = new ArrayList<>();
     try (BufferedReader in = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {

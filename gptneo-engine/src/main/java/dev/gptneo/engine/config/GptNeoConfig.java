@@ -118,6 +118,23 @@ public final class GptNeoConfig {
     return layerTypes.get(layer) == AttentionType.LOCAL;
   }
 
+  /**
+   * KV-cache slots of a layer for a sequence of up to {@code capacity} tokens: every position on a
+   * global layer, the last window_size on a local one (a ring).
+   */
+  public int cacheSlots(int layer, int capacity) {
+    return isLocal(layer) ? Math.min(windowSize, capacity) : capacity;
+  }
+
+  /** KV-cache slots of all layers together (each slot holds a key and a value of hidden floats). */
+  public long cacheSlots(int capacity) {
+    long slots = 0;
+    for (int l = 0; l < numLayers; l++) {
+      slots += cacheSlots(l, capacity);
+    }
+    return slots;
+  }
+
   public int numLabels() {
     return id2label.size();
   }

@@ -21,7 +21,7 @@ final class CpuSequenceCache implements SequenceCache {
     values = new float[layers][];
     slots = new int[layers];
     for (int l = 0; l < layers; l++) {
-      slots[l] = config.isLocal(l) ? Math.min(config.windowSize, capacity) : capacity;
+      slots[l] = config.cacheSlots(l, capacity);
       keys[l] = new float[slots[l] * config.hiddenSize + CpuKernels.PAD];
       values[l] = new float[slots[l] * config.hiddenSize];
     }

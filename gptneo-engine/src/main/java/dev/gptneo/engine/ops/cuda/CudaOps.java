@@ -171,7 +171,7 @@ public final class CudaOps implements Ops {
     for (int l = 0; l < local.length; l++) {
       local[l] = config.isLocal(l);
     }
-    long bytes = CudaSequenceCache.bytes(local, config.windowSize, config.hiddenSize, capacityTokens, precision);
+    long bytes = CudaSequenceCache.bytes(config, capacityTokens, precision);
     try {
       return new CudaSequenceCache(cachePool, cachePool.take(bytes), bytes, capacityTokens, local);
     } catch (OutOfMemoryError e) {

@@ -1,5 +1,7 @@
 package dev.gptneo.engine.ops.cuda;
 
+import dev.gptneo.engine.config.GptNeoConfig;
+
 import dev.gptneo.engine.ops.SequenceCache;
 
 /**
@@ -23,13 +25,9 @@ final class CudaSequenceCache implements SequenceCache {
     this.localLayers = localLayers;
   }
 
-  /** Block size for a model's layer pattern: per layer 2 * slots * hidden elements. */
-  static long bytes(boolean[] localLayers, int window, int hidden, int capacity, Precision p) {
-    long slots = 0;
-    for (boolean local : localLayers) {
-      slots += local ? Math.min(window, capacity) : capacity;
-    }
-    return slots * 2 * hidden * p.bytes;
+  /** Block size: per layer 2 * slots * hidden elements. */
+  static long bytes(GptNeoConfig config, int capacity, Precision p) {
+    return config.cacheSlots(capacity) * 2 * config.hiddenSize * p.bytes;
   }
 
   @Override
