@@ -14,9 +14,12 @@ public final class EngineOptions {
   public final Kernels kernels;        // default AUTO
   public final Weights weights;        // default AUTO: packed when the weights fit in half the heap
   public final String device;          // cpu | cuda | auto; default cpu
+  public final int deviceIndex;        // which GPU for cuda/auto ("cuda:N"); default 0
   public final int maxBatchTokens;     // tokens per forward step (prompt chunks + decode tokens); default 512
   public final int maxBatchSequences;  // sequences per step; default 64
   public final long kvCacheBytes;      // KV cache budget; default a quarter of the max heap, at most 4 GB
+  public final boolean kvCacheBytesSet; // kvCacheBytes was given (on a GPU it then replaces the fraction)
+  public final double kvCacheFraction; // GPU: share of the free device memory (after weights) for the KV cache; 0.9
   public final int maxHeadRows;        // rows per head (LM logits) call; default 32
 
   private EngineOptions(Builder b) {
@@ -24,9 +27,12 @@ public final class EngineOptions {
     kernels = b.kernels;
     weights = b.weights;
     device = b.device;
+    deviceIndex = b.deviceIndex;
     maxBatchTokens = b.maxBatchTokens;
     maxBatchSequences = b.maxBatchSequences;
     kvCacheBytes = b.kvCacheBytes;
+    kvCacheBytesSet = b.kvCacheBytesSet;
+    kvCacheFraction = b.kvCacheFraction;
     maxHeadRows = b.maxHeadRows;
   }
 
@@ -44,9 +50,12 @@ public final class EngineOptions {
     b.kernels = kernels;
     b.weights = weights;
     b.device = device;
+    b.deviceIndex = deviceIndex;
     b.maxBatchTokens = maxBatchTokens;
     b.maxBatchSequences = maxBatchSequences;
     b.kvCacheBytes = kvCacheBytes;
+    b.kvCacheBytesSet = kvCacheBytesSet;
+    b.kvCacheFraction = kvCacheFraction;
     b.maxHeadRows = maxHeadRows;
     return b;
   }
@@ -56,9 +65,12 @@ public final class EngineOptions {
     private Kernels kernels = Kernels.AUTO;
     private Weights weights = Weights.AUTO;
     private String device = "cpu";
+    private int deviceIndex = 0;
     private int maxBatchTokens = 512;
     private int maxBatchSequences = 64;
     private long kvCacheBytes = Math.min(4L << 30, Runtime.getRuntime().maxMemory() / 4);
+    private boolean kvCacheBytesSet;
+    private double kvCacheFraction = 0.9;
     private int maxHeadRows = 32;
 
     public Builder threads(int v) {
@@ -94,8 +106,24 @@ public final class EngineOptions {
       return this;
     }
 
+    /** cpu, cuda, auto, or cuda:N / auto:N for GPU N (as torch names devices). */
     public Builder device(String v) {
-      device = v.toLowerCase(Locale.ROOT);
+      String d = v.trim().toLowerCase(Locale.ROOT);
+      int colon = d.indexOf(':');
+      if (colon >= 0 && !d.startsWith("cpu")) {
+        try {
+          deviceIndex = Integer.parseInt(d.substring(colon + 1));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("device must be cpu, cuda, auto or cuda:N; got '" + v + "'");
+        }
+        d = d.substring(0, colon);
+      }
+      device = d;
+      return this;
+    }
+
+    public Builder deviceIndex(int v) {
+      deviceIndex = v;
       return this;
     }
 
@@ -111,6 +139,12 @@ public final class EngineOptions {
 
     public Builder kvCacheBytes(long v) {
       kvCacheBytes = v;
+      kvCacheBytesSet = true;
+      return this;
+    }
+
+    public Builder kvCacheFraction(double v) {
+      kvCacheFraction = v;
       return this;
     }
 
@@ -124,7 +158,13 @@ public final class EngineOptions {
         throw new IllegalArgumentException("threads must be >= 1, got " + threads);
       }
       if (!device.equals("cpu") && !device.equals("cuda") && !device.equals("auto")) {
-        throw new IllegalArgumentException("device must be cpu, cuda or auto; got '" + device + "'");
+        throw new IllegalArgumentException("device must be cpu, cuda, auto or cuda:N; got '" + device + "'");
+      }
+      if (deviceIndex < 0) {
+        throw new IllegalArgumentException("device index must be >= 0, got " + deviceIndex);
+      }
+      if (!(kvCacheFraction > 0 && kvCacheFraction <= 1)) {
+        throw new IllegalArgumentException("kvCacheFraction must be in (0, 1], got " + kvCacheFraction);
       }
       if (maxBatchTokens < 1 || maxBatchSequences < 1 || maxHeadRows < 1) {
         throw new IllegalArgumentException("batch limits must be >= 1");
@@ -138,7 +178,9 @@ public final class EngineOptions {
 
   @Override
   public String toString() {
-    return "EngineOptions{threads=" + threads + ", kernels=" + kernels + ", weights=" + weights + ", device=" + device + ", maxBatchTokens="
-        + maxBatchTokens + ", maxBatchSequences=" + maxBatchSequences + ", kvCacheBytes=" + kvCacheBytes + "}";
+    return "EngineOptions{threads=" + threads + ", kernels=" + kernels + ", weights=" + weights + ", device=" + device
+        + (device.equals("cpu") ? "" : ":" + deviceIndex) + ", maxBatchTokens="
+        + maxBatchTokens + ", maxBatchSequences=" + maxBatchSequences + ", kvCacheBytes=" + kvCacheBytes
+        + ", kvCacheFraction=" + kvCacheFraction + "}";
   }
 }

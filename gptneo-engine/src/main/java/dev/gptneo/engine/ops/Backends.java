@@ -27,14 +27,14 @@ public final class Backends {
           throw new IllegalArgumentException("device 'cuda' is not available: " + CudaSupport.reason()
               + "; use --device cpu (or auto)");
         }
-        return cuda("asked for");
+        return cuda(options.deviceIndex, "asked for");
       case "auto":
         if (!CudaSupport.available()) {
           LOG.info("device auto: {}; running on the CPU", CudaSupport.reason());
           return cpu(options, weightBytes);
         }
         try {
-          return cuda("device auto found " + CudaSupport.device());
+          return cuda(options.deviceIndex, "device auto found " + CudaSupport.device());
         } catch (RuntimeException e) {
           LOG.warn("device auto: the CUDA backend did not start ({}); running on the CPU", e.toString());
           return cpu(options, weightBytes);
@@ -44,8 +44,8 @@ public final class Backends {
     }
   }
 
-  private static Ops cuda(String why) {
-    Ops ops = CudaBackend.create(0);
+  private static Ops cuda(int deviceIndex, String why) {
+    Ops ops = CudaBackend.create(deviceIndex);
     LOG.info("backend: {} ({})", ops.name(), why);
     return ops;
   }

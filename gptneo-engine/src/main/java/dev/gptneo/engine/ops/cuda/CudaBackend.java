@@ -17,6 +17,10 @@ public final class CudaBackend {
     if (!CudaSupport.available()) {
       throw new IllegalStateException(CudaSupport.reason());
     }
+    if (device >= CudaSupport.deviceCount()) {
+      throw new IllegalArgumentException("device cuda:" + device + " does not exist: this machine has "
+          + CudaSupport.deviceCount() + " CUDA device(s), numbered from 0");
+    }
     Precision precision = Precision.parse(System.getProperty(PRECISION_PROPERTY, "auto"));
     DriverGpu gpu = new DriverGpu(device);
     try {

@@ -20,10 +20,16 @@ public final class CudaSupport {
   static final class Status {
     final boolean available;
     final String text; // the device when available, else the reason
+    final int devices; // CUDA devices seen (0 when unavailable)
 
     Status(boolean available, String text) {
+      this(available, text, 0);
+    }
+
+    Status(boolean available, String text, int devices) {
       this.available = available;
       this.text = text;
+      this.devices = devices;
     }
   }
 
@@ -42,6 +48,11 @@ public final class CudaSupport {
   public static String device() {
     Status s = status();
     return s.available ? s.text : null;
+  }
+
+  /** How many CUDA devices this JVM sees; 0 when the backend cannot run. */
+  public static int deviceCount() {
+    return status().devices;
   }
 
   static Status status() {
@@ -121,7 +132,7 @@ public final class CudaSupport {
       }
       org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.cublas.class);
       org.bytedeco.javacpp.Loader.load(org.bytedeco.cuda.global.nvrtc.class);
-      return new Status(true, name + ", driver " + v[0] / 1000 + "." + v[0] % 1000 / 10);
+      return new Status(true, name + ", driver " + v[0] / 1000 + "." + v[0] % 1000 / 10, count[0]);
     }
   }
 }

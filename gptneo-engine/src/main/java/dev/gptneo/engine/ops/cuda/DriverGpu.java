@@ -75,6 +75,9 @@ final class DriverGpu implements Gpu {
   private final cublasContext blas = new cublasContext();
   private final LongPointer argSlots = new LongPointer(MAX_ARGS);     // one 8-byte slot per argument
   private final LongPointer argAddresses = new LongPointer(MAX_ARGS); // slot addresses: cuLaunchKernel's void**
+  // The same memory typed as void**: bytedeco's Pointer overload of cuLaunchKernel is @ByPtrPtr (it would pass
+  // the address of a temporary), and with it a null `extra` becomes a non-null void** that CUDA rejects.
+  private final PointerPointer<Pointer> kernelParams = asPointerArray(argAddresses);
   private final FloatPointer one = new FloatPointer(1f);
   private final FloatPointer zero = new FloatPointer(0f);
   private BytePointer pinned;   // page-locked host buffer for downloads
@@ -222,7 +225,7 @@ final class DriverGpu implements Gpu {
     }
     argSlots.put(args, 0, args.length);
     checkDriver(cuLaunchKernel(FUNCTIONS.get(f.handle), gridX, gridY, 1, block, 1, 1, sharedBytes, (CUstream_st) null,
-        argAddresses, (Pointer) null), "launching " + f.name + " <<<(" + gridX + ", " + gridY + "), " + block
+        kernelParams, (PointerPointer<?>) null), "launching " + f.name + " <<<(" + gridX + ", " + gridY + "), " + block
         + ", " + sharedBytes + ">>>");
     if (syncEachLaunch) {
       check(cudaDeviceSynchronize(), "kernel " + f.name);
@@ -262,13 +265,21 @@ final class DriverGpu implements Gpu {
     }
   }
 
+  /** {@code addresses} as a {@code void**} over the same memory (no copy). */
+  static PointerPointer<Pointer> asPointerArray(LongPointer addresses) {
+    return new PointerPointer<>(addresses);
+  }
+
   /** A pointer object for a device address. */
-  private static Pointer at(long address) {
-    return new Pointer() {
-      {
-        this.address = address;
-      }
-    };
+  static Pointer at(long deviceAddress) {
+    return new DevicePointer(deviceAddress);
+  }
+
+  /** A named class: in an anonymous one, Pointer's own field {@code address} would hide a captured variable. */
+  private static final class DevicePointer extends Pointer {
+    DevicePointer(long deviceAddress) {
+      this.address = deviceAddress;
+    }
   }
 
   private static void check(int rc, String what) {
