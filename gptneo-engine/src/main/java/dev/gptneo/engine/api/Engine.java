@@ -60,7 +60,13 @@ public final class Engine implements AutoCloseable {
     try {
       this.weights = new GptNeoWeights(config, checkpoint, ops);
       GptNeoModel model = new GptNeoModel(config, weights, ops, options.maxBatchTokens, options.maxHeadRows);
-      this.scheduler = new Scheduler(model, options.maxBatchSequences, options.kvCacheBytes);
+      long freeDevice = ops.freeDeviceBytes(); // after the weights and activations
+      long kvBudget = options.kvCacheBudget(freeDevice);
+      if (freeDevice >= 0) {
+        LOG.info("KV cache budget {} MiB ({}; {} MiB free on the device)", kvBudget >> 20,
+            options.kvCacheBytesSet ? "kvCacheBytes" : "kv-cache fraction " + options.kvCacheFraction, freeDevice >> 20);
+      }
+      this.scheduler = new Scheduler(model, options.maxBatchSequences, kvBudget);
     } catch (RuntimeException e) {
       ops.close();
       throw e;

@@ -36,6 +36,14 @@ public final class EngineOptions {
     maxHeadRows = b.maxHeadRows;
   }
 
+  /**
+   * The KV-cache budget in bytes: kvCacheBytes when given or when the caches live on the heap
+   * ({@code freeDeviceBytes} &lt; 0), else kvCacheFraction of the device's free memory.
+   */
+  public long kvCacheBudget(long freeDeviceBytes) {
+    return kvCacheBytesSet || freeDeviceBytes < 0 ? kvCacheBytes : (long) (freeDeviceBytes * kvCacheFraction);
+  }
+
   public static EngineOptions defaults() {
     return builder().build();
   }

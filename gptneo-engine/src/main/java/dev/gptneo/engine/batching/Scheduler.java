@@ -86,9 +86,9 @@ public final class Scheduler implements AutoCloseable {
     return job.future;
   }
 
-  /** Bytes of KV cache a sequence of this capacity takes (fp32 keys and values). */
+  /** Bytes of KV cache a sequence of this capacity takes on the backend. */
   public long cacheBytes(int capacity) {
-    return config.cacheSlots(capacity) * config.hiddenSize * 2L * Float.BYTES;
+    return model.ops().sequenceCacheBytes(config, capacity);
   }
 
   private void loop() {
@@ -175,8 +175,13 @@ public final class Scheduler implements AutoCloseable {
       try {
         job.cache = model.ops().newSequenceCache(config, job.capacity());
       } catch (OutOfMemoryError e) {
+        if (!active.isEmpty()) {
+          waiting.addFirst(job); // the budget guessed wrong (e.g. other users of the GPU): wait for space
+          break;
+        }
         finish(job, null, new ModelException("not enough memory for the KV cache of a " + job.capacity()
-            + "-token sequence; lower max_new_tokens or the batch size, or raise -Xmx"));
+            + "-token sequence (" + e.getMessage() + "); lower max_new_tokens or the batch size, or give it more"
+            + " memory (-Xmx on the CPU; on a GPU a larger kv-cache fraction or fewer other users)"));
         continue;
       }
       kvUsedBytes += bytes;

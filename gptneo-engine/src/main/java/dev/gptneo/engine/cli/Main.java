@@ -55,11 +55,13 @@ public final class Main {
       "  info            a JSON summary of the model",
       "  bench           the benchmark (bin/gptneo bench --help)",
       "",
-      "engine flags: --kernels auto|vector|scalar  --device cpu|cuda|auto  --max-batch-tokens N",
+      "engine flags: --kernels auto|vector|scalar  --device cpu|cuda|auto|cuda:N  --max-batch-tokens N",
+      "              --kv-cache-fraction F (GPU: share of free device memory for the KV cache, default 0.9)",
       "Logs go to stderr. Exit status: 0 ok, 1 model/file problem, 2 bad command line.");
 
   private static final Set<String> COMMON = Set.of("model", "input", "output", "batch-size", "threads",
-      "max-input-tokens", "truncation", "kernels", "device", "max-batch-tokens");
+      "max-input-tokens", "truncation", "kernels", "device", "max-batch-tokens",
+      "kv-cache-fraction");
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id");
 
@@ -199,6 +201,9 @@ public final class Main {
       b.kernels(flags.get("kernels", "auto")).device(flags.get("device", "cpu"));
       if (flags.has("max-batch-tokens")) {
         b.maxBatchTokens(flags.getInt("max-batch-tokens", 512, 1));
+      }
+      if (flags.has("kv-cache-fraction")) {
+        b.kvCacheFraction(flags.getDouble("kv-cache-fraction", 0.9));
       }
       if (flags.has("batch-size")) {
         b.maxBatchSequences(Math.max(1, flags.getInt("batch-size", 32, 1)));

@@ -40,6 +40,16 @@ public interface Ops extends AutoCloseable {
 
   SequenceCache newSequenceCache(GptNeoConfig config, int capacityTokens);
 
+  /** Bytes the KV cache of one sequence of this capacity takes here (fp32 keys and values by default). */
+  default long sequenceCacheBytes(GptNeoConfig config, int capacityTokens) {
+    return config.cacheSlots(capacityTokens) * config.hiddenSize * 2L * Float.BYTES;
+  }
+
+  /** Free memory of the device that holds the KV caches, or -1 when they live on the Java heap. */
+  default long freeDeviceBytes() {
+    return -1;
+  }
+
   /** out[t] = wte[tokenIds[t]] + wpe[positions[t]] for the step's tokens. */
   void embed(Step step, Matrix wte, Matrix wpe, Activations out);
 

@@ -57,18 +57,14 @@ public final class CudaOps implements Ops {
     return precision;
   }
 
-  long freeDeviceBytes() {
+  @Override
+  public long freeDeviceBytes() {
     return gpu.freeBytes();
   }
 
-  /**
-   * A KV-cache budget for the scheduler: {@code fraction} of the device's free memory, in the
-   * scheduler's accounting (fp32 keys and values, see Scheduler.cacheBytes), whatever the cache's
-   * real element size here. Not wired yet: the engine sizes the budget from the heap.
-   */
-  public long kvCacheBudget(double fraction) {
-    Precision p = activePrecision();
-    return (long) (gpu.freeBytes() * fraction) / p.bytes * Float.BYTES;
+  @Override
+  public long sequenceCacheBytes(GptNeoConfig config, int capacityTokens) {
+    return CudaSequenceCache.bytes(config, capacityTokens, activePrecision());
   }
 
   /**
@@ -159,7 +155,11 @@ public final class CudaOps implements Ops {
 
   @Override
   public Activations activations(int rows, int cols) {
-    return new CudaActivations(alloc(4L * rows * cols), rows, cols);
+    CudaActivations a = new CudaActivations(alloc(4L * rows * cols), rows, cols);
+    if (precision != null) {
+      halfCopy(a); // now rather than at first use, so free memory measured after the model is what the KV cache gets
+    }
+    return a;
   }
 
   @Override

@@ -125,6 +125,7 @@ class CudaGoldenTest {
       for (int p = 0; p < 4; p++) {
         int[] prompt = golden.get("forward." + p + ".input_ids").toIntArray();
         int[] expected = golden.get("greedy." + p + ".output_ids").toIntArray();
+        ok(batch.get(p));
         int[] got = new int[prompt.length + batch.get(p).completionIds.length];
         System.arraycopy(prompt, 0, got, 0, prompt.length);
         System.arraycopy(batch.get(p).completionIds, 0, got, prompt.length, batch.get(p).completionIds.length);
@@ -148,8 +149,8 @@ class CudaGoldenTest {
         for (int s = 0; s < steps; s++) {
           margins[s] = top2Margin(stepLogits, s * vocab, vocab);
         }
-        int[] got = e.generate(List.of(Input.ids(prompt)), GenerationParams.builder().maxNewTokens(steps).build(),
-            InputPolicy.DEFAULT).get(0).completionIds;
+        int[] got = ok(e.generate(List.of(Input.ids(prompt)), GenerationParams.builder().maxNewTokens(steps).build(),
+            InputPolicy.DEFAULT).get(0)).completionIds;
         int[] want = java.util.Arrays.copyOfRange(expected, prompt.length, expected.length);
         checkUpToAmbiguity("tiny-neo bf16 prompt " + p, want, got, margins, 2 * TOL_TINY_BF16);
       }
@@ -169,8 +170,8 @@ class CudaGoldenTest {
         for (int s = 0; s < margins.length; s++) {
           margins[s] = g.get("step_top2_margin").get(s).asDouble();
         }
-        int[] got = e.generate(List.of(Input.text(g.get("prompt").asText())),
-            GenerationParams.builder().maxNewTokens(margins.length).build(), InputPolicy.DEFAULT).get(0).completionIds;
+        int[] got = ok(e.generate(List.of(Input.text(g.get("prompt").asText())),
+            GenerationParams.builder().maxNewTokens(margins.length).build(), InputPolicy.DEFAULT).get(0)).completionIds;
         checkUpToAmbiguity("demo f16 '" + g.get("prompt").asText() + "'", want, got, margins, 2 * TOL_DEMO_F16);
       }
     }
@@ -197,6 +198,7 @@ class CudaGoldenTest {
       double maxErr = 0;
       int flipped = 0;
       for (int i = 0; i < rows.size(); i++) {
+        ok(results.get(i));
         JsonNode row = rows.get(i);
         for (int j = 0; j < 2; j++) {
           maxErr = Math.max(maxErr, Math.abs(row.get("logits").get(j).asDouble() - results.get(i).logits[j]));
@@ -252,5 +254,11 @@ class CudaGoldenTest {
       out[i] = array.get(i).asInt();
     }
     return out;
+  }
+
+  /** The result, after checking it is not a row error (whose message then fails the test). */
+  private static <R extends dev.gptneo.engine.api.Result> R ok(R r) {
+    org.junit.jupiter.api.Assertions.assertNull(r.error, "row error");
+    return r;
   }
 }

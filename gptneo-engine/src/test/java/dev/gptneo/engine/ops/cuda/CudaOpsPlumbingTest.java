@@ -57,7 +57,9 @@ class CudaOpsPlumbingTest {
     model.head(weights.lmHead, null, new int[] {0, 1, 4}, 3, logits);
     int[] best = new int[40];
     ops.argmax(ops.activations(40, config.vocabSize), 40, best);
-    assertTrue(ops.kvCacheBudget(0.5) > 0);
+    assertTrue(ops.freeDeviceBytes() > 0);
+    assertEquals(config.cacheSlots(10) * 2L * config.hiddenSize * ops.precision().bytes,
+        ops.sequenceCacheBytes(config, 10), "the cache holds the weights' precision");
     b.close();
     c.close();
   }

@@ -31,6 +31,7 @@ final class FakeGpu implements Gpu {
   final long capacity;
   final List<String> launches = new ArrayList<>(); // kernel names in order
   int gemms;
+  int refusals; // mallocs refused for lack of memory
   int syncs;
   boolean closed;
 
@@ -90,6 +91,7 @@ final class FakeGpu implements Gpu {
       throw new IllegalArgumentException("malloc of " + bytes + " bytes");
     }
     if (used + bytes > capacity) {
+      refusals++;
       throw new OutOfMemoryError("fake GPU full: " + bytes + " bytes asked, " + (capacity - used) + " free");
     }
     long base = next;
