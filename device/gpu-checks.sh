@@ -84,6 +84,7 @@ step junit 300 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incuba
   --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest \
   --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
   --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest \
+  --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
   --reports-dir "$work/junit" --details tree --disable-banner
 
 # ours: one JSON line on stdout per run

@@ -1,0 +1,56 @@
+package dev.gptneo.engine.ops.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gptneo.engine.api.ClassifyResult;
+import dev.gptneo.engine.api.Engine;
+import dev.gptneo.engine.api.Input;
+import dev.gptneo.engine.api.InputPolicy;
+import dev.gptneo.engine.api.Truncation;
+import dev.gptneo.engine.testing.Goldens;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a row's batch does to its result on the GPU. Unlike the CPU backends (bit-identical in any
+ * batch), cuBLAS picks its kernels by shape and the prefill and decode kernels sum in different
+ * orders, so a row's logits may move by rounding with its batch. The test bounds that by the fp16
+ * tolerance of the goldens and prints what it measured. Needs a GPU.
+ */
+class CudaBatchInvarianceTest {
+  @Test
+  void aRowAloneAndInABatchAgreeWithinTheFp16Tolerance() {
+    List<Input> texts = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      texts.add(Input.text("Message " + i + ": " + "win a free prize now, reply to claim ".repeat(1 + i % 5)));
+    }
+    InputPolicy policy = new InputPolicy(256, Truncation.RIGHT);
+    try (Engine e = CudaGoldenTest.engine(Goldens.demoModel(), "auto")) {
+      List<ClassifyResult> batched = e.classify(texts, policy);
+      List<ClassifyResult> again = e.classify(texts, policy);
+      double maxDiff = 0;
+      double repeatDiff = 0;
+      int identical = 0;
+      for (int i = 0; i < texts.size(); i++) {
+        ClassifyResult alone = e.classify(List.of(texts.get(i)), policy).get(0);
+        assertNull(alone.error);
+        assertNull(batched.get(i).error);
+        boolean same = true;
+        for (int j = 0; j < alone.logits.length; j++) {
+          maxDiff = Math.max(maxDiff, Math.abs(alone.logits[j] - batched.get(i).logits[j]));
+          repeatDiff = Math.max(repeatDiff, Math.abs(again.get(i).logits[j] - batched.get(i).logits[j]));
+          same &= alone.logits[j] == batched.get(i).logits[j];
+        }
+        identical += same ? 1 : 0;
+      }
+      System.out.printf(Locale.ROOT, "GPU batch invariance: %d of %d rows bit-identical alone and in a batch of %d;"
+          + " max logit difference %.3g; the same batch twice: %.3g%n", identical, texts.size(), texts.size(),
+          maxDiff, repeatDiff);
+      assertTrue(repeatDiff <= CudaGoldenTest.TOL_DEMO_F16, "the same rows twice: " + repeatDiff); // steps may split differently
+      assertTrue(maxDiff <= CudaGoldenTest.TOL_DEMO_F16, "alone vs batched: " + maxDiff);
+    }
+  }
+}
