@@ -15,7 +15,7 @@ final class CudaKernels {
   private static final int QS = PREFILL_QUERIES + 4;
   private static final int KS = PREFILL_KEYS + 2;
   private static final int PS = PREFILL_QUERIES + 4;
-  static final int DECODE_THREADS = 128;
+  static final int DECODE_THREADS = 256;
   private static final int ROW_THREADS = 256;    // one block per row: embed, layer norm, gather, store
   private static final int STORE_THREADS = 128;
   private static final int MAX_STRIDE_BLOCKS = 4096; // grid-stride kernels

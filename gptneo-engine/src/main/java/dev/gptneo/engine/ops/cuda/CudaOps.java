@@ -33,6 +33,7 @@ public final class CudaOps implements Ops {
   private long castScratchBytes;
   private long rowIndex;              // gatherRows' row numbers
   private int rowIndexCapacity;
+  private ByteBuffer rowIndexHost;    // (rowIndexCapacity) int, the host side of rowIndex
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private long argmaxOut;             // (argmaxRows) int indices, then (argmaxRows) float values
   private int argmaxRows;
@@ -280,7 +281,11 @@ public final class CudaOps implements Ops {
       rowIndexCapacity = Math.max(count, 64);
       rowIndex = alloc(4L * rowIndexCapacity);
     }
-    ByteBuffer b = ByteBuffer.allocateDirect(4 * count).order(ByteOrder.LITTLE_ENDIAN);
+    if (rowIndexHost == null || rowIndexHost.capacity() < 4 * rowIndexCapacity) {
+      rowIndexHost = ByteBuffer.allocateDirect(4 * rowIndexCapacity).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    ByteBuffer b = rowIndexHost;
+    b.clear();
     for (int i = 0; i < count; i++) {
       b.putInt(rows[i]);
     }

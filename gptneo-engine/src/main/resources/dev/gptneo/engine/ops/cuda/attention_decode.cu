@@ -2,7 +2,8 @@
 // after every layer's attention. The cache is a ring on local layers: position p in slot p % slots.
 #include "common.cuh"
 
-// One block per (decode sequence, head); grid (decode sequences, heads), blockDim a multiple of 32.
+// One block per (decode sequence, head); grid (decode sequences, heads), blockDim a multiple of 32
+// (256: a thread per key of a 256-token window, and head_dim 128 splits the values' keys in two).
 // The new token at position past sees keys lo..past: cached ones, then its own from qkv.
 // Shared memory: (head_dim + keys + max(blockDim, head_dim)) floats, keys = past - lo + 1.
 template <typename T>
@@ -23,20 +24,22 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
   float* q = smem;            // (head_dim)
   float* p = q + head_dim;    // (keys) scores, then softmax numerators
   float* partial = p + keys;  // (groups, head_dim) output sums per group of keys
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
+  const int tid = threadIdx.x;
 
   for (int d = tid; d < head_dim; d += blockDim.x) q[d] = fresh[d];
   __syncthreads();
-  for (int j = lo + warp; j <= pos; j += warps) {  // a warp per key, lanes across the head dims
+  // A thread per key: its loads are independent of the other keys', with no shuffles between them
+  // (a warp per key made each key a chain of load, multiply and five shuffles: latency-bound at batch 1).
+  for (int j = lo + tid; j <= pos; j += blockDim.x) {
     float acc = 0.f;
     if (j < pos) {
       const T* k = ck + (long long) (j % cache.slots) * head_dim;
-      for (int d = lane; d < head_dim; d += 32) acc += q[d] * to_float(k[d]);
+#pragma unroll 8
+      for (int d = 0; d < head_dim; d++) acc += q[d] * to_float(k[d]);
     } else {
-      for (int d = lane; d < head_dim; d += 32) acc += q[d] * fresh[hidden + d];
+      for (int d = 0; d < head_dim; d++) acc += q[d] * fresh[hidden + d];
     }
-    acc = warp_sum(acc);
-    if (lane == 0) p[j - lo] = acc;
+    p[j - lo] = acc;
   }
   __syncthreads();
   float top = neg_inf();
@@ -57,6 +60,7 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
   if (g < groups) {
     for (int d = wide ? tid % head_dim : tid; d < head_dim; d += wide ? head_dim : blockDim.x) {
       float acc = 0.f;
+#pragma unroll 4
       for (int i = g; i < keys; i += groups) {
         int j = lo + i;
         acc += p[i] * (j < pos ? to_float(cv[(long long) (j % cache.slots) * head_dim + d]) : fresh[2 * hidden + d]);

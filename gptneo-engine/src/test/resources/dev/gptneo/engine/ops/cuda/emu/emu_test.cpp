@@ -263,7 +263,7 @@ static void attention_suite(const AttentionCase<T>& kc, int head_dim, std::vecto
   // chunk is longer than the local ring; a late joiner. Windows below, at and above their lengths.
   std::vector<Seq> seqs = {{90, {13, 1, 1, 70, 1}}, {12, {1, 1, 1, 1, 1}}, {100, {0, 0, 75, 1, 1}},
                            {8, {0, 0, 0, 7, 1}}};
-  for (int window : windows) check_attention(kc, 2, head_dim, window, 128, seqs);
+  for (int window : windows) check_attention(kc, 2, head_dim, window, 256, seqs);
   check_attention(kc, 1, head_dim, 5, 32, {{40, {3, 33, 1, 1}}});
 }
 
