@@ -105,6 +105,16 @@ for size in $sizes; do
   [ "${GPU_CHECKS_HF:-1}" = 1 ] && step "bench/hf-$size" 200 "$python" device/hf_bench.py --size "$size" --out "$work/bench/hf-$size.json"
 done
 
+# where the time goes (each launch timed alone: slow, for tuning only), if time is left
+profiled() {
+  local name=$1
+  shift
+  step "profile-$name" 120 bash -c "GPTNEO_JAVA_OPTS='$GPTNEO_JAVA_OPTS -Dgptneo.cuda.profile=true' bin/gptneo bench \
+    --random 2.7B --dtype f16 --device cuda --calibration-seconds 0 --iterations 1 --warmup 0 $*"
+}
+profiled decode-b1 --task generate --batch-size 1 --prompt-tokens 128 --new-tokens 16
+profiled prefill-b64 --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384
+
 echo "total: $(($(date +%s) - start))s" >> "$summary"
 publish
 cat "$OUT/summary.txt"

@@ -71,6 +71,7 @@ final class DriverGpu implements Gpu {
   private final String arch;
   private final int maxShared;
   private final boolean syncEachLaunch = Boolean.getBoolean("gptneo.cuda.syncEachLaunch");
+  private final LaunchProfile profile = Boolean.getBoolean("gptneo.cuda.profile") ? new LaunchProfile() : null;
   private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> Boolean.FALSE);
   private final cublasContext blas = new cublasContext();
   private final LongPointer argSlots = new LongPointer(MAX_ARGS);     // one 8-byte slot per argument
@@ -223,6 +224,7 @@ final class DriverGpu implements Gpu {
     if (gridX == 0) {
       return; // nothing to do (CUDA rejects empty grids)
     }
+    long t0 = profile != null ? profile.start(this::synchronize) : 0;
     argSlots.put(args, 0, args.length);
     checkDriver(cuLaunchKernel(FUNCTIONS.get(f.handle), gridX, gridY, 1, block, 1, 1, sharedBytes, (CUstream_st) null,
         kernelParams, (PointerPointer<?>) null), "launching " + f.name + " <<<(" + gridX + ", " + gridY + "), " + block
@@ -230,11 +232,15 @@ final class DriverGpu implements Gpu {
     if (syncEachLaunch) {
       check(cudaDeviceSynchronize(), "kernel " + f.name);
     }
+    if (profile != null) {
+      profile.stop(f.name, t0, this::synchronize);
+    }
   }
 
   @Override
   public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
     bind();
+    long t0 = profile != null ? profile.start(this::synchronize) : 0;
     int type = p == Precision.F32 ? CUDA_R_32F : p == Precision.F16 ? CUDA_R_16F : CUDA_R_16BF;
     // Column-major view: y^T (out, rows) = w (in, out)^T x^T (in, rows).
     checkBlas(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, one, at(w), type, in, at(x), type, in,
@@ -242,6 +248,9 @@ final class DriverGpu implements Gpu {
         "cublasGemmEx " + p + " (" + rows + " x " + in + ") x (" + out + " x " + in + ")^T");
     if (syncEachLaunch) {
       check(cudaDeviceSynchronize(), "cublasGemmEx");
+    }
+    if (profile != null) {
+      profile.stop(LaunchProfile.gemmName(p, rows, in, out), t0, this::synchronize);
     }
   }
 
@@ -258,6 +267,9 @@ final class DriverGpu implements Gpu {
     }
     closed = true;
     bind();
+    if (profile != null) {
+      profile.log(description);
+    }
     cublasDestroy_v2(blas);
     if (pinned != null) {
       cudaFreeHost(pinned);
