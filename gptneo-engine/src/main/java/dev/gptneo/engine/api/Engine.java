@@ -59,7 +59,11 @@ public final class Engine implements AutoCloseable {
     this.ops = Backends.create(options, checkpoint.totalBytes());
     try {
       this.weights = new GptNeoWeights(config, checkpoint, ops);
-      GptNeoModel model = new GptNeoModel(config, weights, ops, options.maxBatchTokens, options.maxHeadRows);
+      boolean onDevice = ops.freeDeviceBytes() >= 0;
+      // on a GPU one LM-head GEMM per step reads the head's weights once for the whole batch
+      int headRows = onDevice ? Math.max(options.maxHeadRows, Math.min(options.maxBatchSequences, 256))
+          : options.maxHeadRows;
+      GptNeoModel model = new GptNeoModel(config, weights, ops, options.maxBatchTokens, headRows);
       long freeDevice = ops.freeDeviceBytes(); // after the weights and activations
       long kvBudget = options.kvCacheBudget(freeDevice);
       if (freeDevice >= 0) {
