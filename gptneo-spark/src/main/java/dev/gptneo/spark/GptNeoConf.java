@@ -83,6 +83,13 @@ public final class GptNeoConf implements Serializable {
     localMaster = master == null || master.startsWith("local");
     engineThreads = threads(conf, master);
     device = blankToNull(conf.apply(DEVICE));
+    if (device != null) {
+      try {
+        EngineOptions.builder().device(device).build();
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(DEVICE + ": " + e.getMessage());
+      }
+    }
     kernels = blankToNull(conf.apply(KERNELS));
     engineMaxBatchTokens = integer(conf.apply(ENGINE_BATCH_TOKENS), 0, ENGINE_BATCH_TOKENS, 0);
     engineMaxBatchSequences = integer(conf.apply(ENGINE_BATCH_SEQUENCES), 0, ENGINE_BATCH_SEQUENCES, 0);

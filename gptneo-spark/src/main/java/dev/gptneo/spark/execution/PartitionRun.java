@@ -1,7 +1,9 @@
 package dev.gptneo.spark.execution;
 
 import dev.gptneo.engine.api.Engine;
+import dev.gptneo.engine.api.EngineOptions;
 import dev.gptneo.spark.GptNeoConf;
+import dev.gptneo.spark.distribution.GpuAssignment;
 import dev.gptneo.spark.distribution.LocalModels;
 import dev.gptneo.spark.distribution.ModelHandle;
 import dev.gptneo.spark.functions.GptNeoCall;
@@ -9,12 +11,16 @@ import dev.gptneo.spark.internal.Scala;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One partition through the operator, as an iterator: read a batch of rows, fill the Arrow inputs,
@@ -23,6 +29,9 @@ import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
  * when the task ends, however it ends.
  */
 final class PartitionRun extends scala.collection.AbstractIterator<InternalRow> {
+  private static final Logger LOG = LoggerFactory.getLogger(PartitionRun.class);
+  private static final Set<String> WARNED = ConcurrentHashMap.newKeySet(); // each warning once per JVM
+
   private final EvalPartitions plan;
   private final scala.collection.Iterator<InternalRow> input;
   private final TaskContext task;
@@ -113,12 +122,13 @@ final class PartitionRun extends scala.collection.AbstractIterator<InternalRow> 
   private Engine[] engines() {
     if (engines == null) {
       engines = new Engine[plan.layout.groups.size()];
+      EngineOptions options = deviceOptions();
       for (int g = 0; g < engines.length; g++) {
         String ref = plan.layout.groups.get(g).modelRef();
         LocalModels.Lease lease = leases.computeIfAbsent(EvalPartitions.modelKey(ref), k -> {
           ModelHandle handle = plan.models.get(k);
-          LocalModels.Lease l = LocalModels.acquire(handle, plan.conf.engineOptions(), plan.conf.localDir,
-              plan.conf.verifyPath);
+          LocalModels.Lease l = LocalModels.acquire(handle, options, plan.conf.localDir, plan.conf.verifyPath,
+              task == null ? -1 : task.taskAttemptId());
           plan.metrics.recordLoad(l);
           return l;
         });
@@ -126,6 +136,21 @@ final class PartitionRun extends scala.collection.AbstractIterator<InternalRow> 
       }
     }
     return engines;
+  }
+
+  /** The engine options with the device this task uses: the GPU Spark assigned to it, if any (GpuAssignment). */
+  private EngineOptions deviceOptions() {
+    GpuAssignment gpu = GpuAssignment.decide(plan.conf.device, GpuAssignment.sparkGpus(task),
+        task == null ? -1 : task.taskAttemptId());
+    if (gpu.warning != null && WARNED.add(gpu.warning)) {
+      LOG.warn(gpu.warning);
+    }
+    if (gpu.device.equals("cpu")) {
+      LOG.debug("engines on cpu ({})", gpu.reason);
+    } else {
+      LOG.info("engines on {} ({})", gpu.key(), gpu.reason);
+    }
+    return gpu.apply(plan.conf.engineOptions());
   }
 
   private String inputPreview(InternalRow row, int group, int entry) {

@@ -1,7 +1,5 @@
 package dev.gptneo.spark.distribution
 
-import java.io.File
-
 import scala.jdk.CollectionConverters._
 
 import org.apache.spark.sql.SparkSession
@@ -11,12 +9,12 @@ import org.scalatest.funsuite.AnyFunSuite
 
 import dev.gptneo.engine.api.{Input, InputPolicy}
 import dev.gptneo.spark.GptNeoSpark
-import dev.gptneo.spark.testing.{SampleData, TestModels}
+import dev.gptneo.spark.testing.{LocalCluster, SampleData, TestModels}
 
 /**
- * Two executor JVMs (local-cluster[2,1,1024], set up as ../shared/SPARK-NOTES.md says): by
+ * Two executor JVMs (local-cluster[2,1,1024], see LocalCluster): by
  * broadcast and by path, each executor JVM loads a model exactly once, and results are right.
- * Runs in its own surefire execution (its own test JVM), as one JVM holds one SparkContext.
+ * Runs in the local-cluster surefire execution (its own test JVM: SparkContexts one at a time).
  */
 class ClusterSuite extends AnyFunSuite with BeforeAndAfterAll {
   private var spark: SparkSession = _
@@ -24,24 +22,7 @@ class ClusterSuite extends AnyFunSuite with BeforeAndAfterAll {
   private val subjects = SampleData.emails.map(_.subject).filter(_.nonEmpty).take(64)
 
   override def beforeAll(): Unit = {
-    val home = new File(sys.props.getOrElse("gptneo.fakeSparkHome", "target/spark-home"))
-    new File(home, "jars").mkdirs()
-    val classPath = System.getProperty("java.class.path").split(File.pathSeparator)
-      .map(p => new File(p).getAbsolutePath).mkString(File.pathSeparator)
-    val flags = sys.props.getOrElse("gptneo.jvmFlags", "--add-modules=jdk.incubator.vector")
-    spark = SparkSession.builder()
-      .master("local-cluster[2,1,1024]")
-      .appName("gptneo-cluster-test")
-      .config("spark.executor.extraClassPath", classPath)
-      .config("spark.executor.extraJavaOptions", flags)
-      .config("spark.sql.extensions", GptNeoSpark.EXTENSIONS)
-      .config("spark.ui.enabled", "false")
-      .getOrCreate()
-    val deadline = System.nanoTime() + 60L * 1000 * 1000 * 1000
-    while (spark.sparkContext.getExecutorMemoryStatus.size < 3 && System.nanoTime() < deadline) {
-      Thread.sleep(100)
-    }
-    assert(spark.sparkContext.getExecutorMemoryStatus.size == 3, "two executors registered")
+    spark = LocalCluster.start(2, 1, "gptneo-cluster-test")
     // evaluated after the gptneo operator in the same task: which JVM, and how often it loaded the model
     spark.udf.register("jvm_loads", udf((hash: String) =>
       s"${ProcessHandle.current().pid()} ${LocalModels.loadCount(hash)} " +

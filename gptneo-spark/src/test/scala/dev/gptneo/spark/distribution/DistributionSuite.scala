@@ -106,6 +106,25 @@ class DistributionSuite extends SparkSuite {
     assert(LocalModels.loadCount(hash) == 2)
   }
 
+  test("one engine per device, sharing one received copy; local masters assign no GPU, so the setting's :N is used") {
+    val model = TestModels.variant(TestModels.demo, "devices")
+    val hash = hashOf(model)
+    val localDir = java.nio.file.Files.createTempDirectory("gptneo-devices")
+    def copies = Option(localDir.resolve("gptneo-models").toFile.listFiles()).map(_.length).getOrElse(0)
+    withConf("spark.gptneo.distribution" -> "broadcast", "spark.gptneo.models.dev" -> model.getAbsolutePath,
+      "spark.gptneo.localDir" -> localDir.toString) {
+      for (device <- Seq("auto:1", "auto", "auto:1", "cpu")) {
+        withConf("spark.gptneo.device" -> device) {
+          assert(classify("dev")._1 == demoLabels, device) // no CUDA here: auto runs on the CPU
+        }
+      }
+      assert(LocalModels.loads().asScala.filter(_.hash == hash).map(_.device).sorted == Seq("auto:0", "auto:1", "cpu"))
+      assert(copies == 1, "the engines share one copy of the files")
+      assert(GptNeoSpark.unloadModels(spark) >= 3)
+      assert(copies == 0, "the last engine to close deletes it")
+    }
+  }
+
   test("a missing model folder fails the query with the setting to fix") {
     val e = intercept[Exception] {
       withConf("spark.gptneo.models.gone" -> "/no/such/model") { classify("gone") }
