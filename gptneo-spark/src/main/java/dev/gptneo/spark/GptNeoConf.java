@@ -33,6 +33,7 @@ public final class GptNeoConf implements Serializable {
   public static final String ENGINE_BATCH_TOKENS = PREFIX + "engine.maxBatchTokens";
   public static final String ENGINE_BATCH_SEQUENCES = PREFIX + "engine.maxBatchSequences";
   public static final String ENGINE_KV_CACHE = PREFIX + "engine.kvCacheSize";
+  public static final String ENGINE_KV_CACHE_FRACTION = PREFIX + "engine.kvCacheFraction";
   public static final String LOCAL_DIR = PREFIX + "localDir";
   public static final String VERIFY_PATH = PREFIX + "path.verifyHash";
   public static final String PROGRESS_INTERVAL = PREFIX + "progress.interval";
@@ -60,6 +61,7 @@ public final class GptNeoConf implements Serializable {
   public final int engineMaxBatchTokens;     // 0: the engine's default
   public final int engineMaxBatchSequences;  // 0: the engine's default
   public final long engineKvCacheBytes;      // 0: the engine's default
+  public final double engineKvCacheFraction; // GPU: share of free device memory for the KV cache; 0: default
   public final String localDir;              // null: the executor's Spark work folder
   public final boolean verifyPath;
   public final long progressIntervalMs;
@@ -94,6 +96,7 @@ public final class GptNeoConf implements Serializable {
     engineMaxBatchTokens = integer(conf.apply(ENGINE_BATCH_TOKENS), 0, ENGINE_BATCH_TOKENS, 0);
     engineMaxBatchSequences = integer(conf.apply(ENGINE_BATCH_SEQUENCES), 0, ENGINE_BATCH_SEQUENCES, 0);
     engineKvCacheBytes = bytes(conf.apply(ENGINE_KV_CACHE), 0, ENGINE_KV_CACHE, 0, Long.MAX_VALUE);
+    engineKvCacheFraction = fraction(conf.apply(ENGINE_KV_CACHE_FRACTION), ENGINE_KV_CACHE_FRACTION);
     localDir = blankToNull(conf.apply(LOCAL_DIR));
     verifyPath = Boolean.parseBoolean(String.valueOf(conf.apply(VERIFY_PATH)));
     progressIntervalMs = JavaUtils.timeStringAsMs(orDefault(conf.apply(PROGRESS_INTERVAL), "5s"));
@@ -127,6 +130,9 @@ public final class GptNeoConf implements Serializable {
     }
     if (engineKvCacheBytes > 0) {
       b.kvCacheBytes(engineKvCacheBytes);
+    }
+    if (engineKvCacheFraction > 0) {
+      b.kvCacheFraction(engineKvCacheFraction);
     }
     return b.build();
   }
@@ -179,6 +185,23 @@ public final class GptNeoConf implements Serializable {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
     }
+  }
+
+  /** A fraction in (0, 1]; 0 when unset. */
+  private static double fraction(String v, String key) {
+    if (v == null || v.isBlank()) {
+      return 0;
+    }
+    double d;
+    try {
+      d = Double.parseDouble(v.trim());
+    } catch (NumberFormatException e) {
+      d = Double.NaN;
+    }
+    if (!(d > 0 && d <= 1)) {
+      throw new IllegalArgumentException(key + " must be a fraction in (0, 1], e.g. 0.8; got '" + v + "'");
+    }
+    return d;
   }
 
   private static long bytes(String v, long dflt, String key, long min, long max) {

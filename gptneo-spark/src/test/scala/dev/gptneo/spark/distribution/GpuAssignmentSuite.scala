@@ -69,4 +69,15 @@ class GpuAssignmentSuite extends AnyFunSuite {
     assert(e.getMessage.startsWith("spark.gptneo.device: device must be cpu, cuda, auto or cuda:N"), e.getMessage)
     assert(GpuAssignment.sparkGpus(null).isEmpty)
   }
+
+  test("the KV-cache fraction for GPUs: passed to the engine, and a bad value names the key") {
+    val conf = GptNeoConf.from(java.util.Map.of("spark.gptneo.engine.kvCacheFraction", "0.5"))
+    assert(conf.engineOptions().kvCacheFraction == 0.5)
+    assert(GptNeoConf.from(java.util.Map.of[String, String]()).engineOptions().kvCacheFraction == 0.9)
+    for (bad <- Seq("0", "1.5", "half")) {
+      val e = intercept[IllegalArgumentException](
+        GptNeoConf.from(java.util.Map.of("spark.gptneo.engine.kvCacheFraction", bad)))
+      assert(e.getMessage.startsWith("spark.gptneo.engine.kvCacheFraction must be a fraction"), e.getMessage)
+    }
+  }
 }
