@@ -75,17 +75,34 @@ step env 60 bash -c "nvidia-smi; '$java' -version; echo LD_LIBRARY_PATH=\$LD_LIB
 
 step probe 120 bin/gptneo info --model datasets-sample/models/gpt-neo-demo --device cuda
 
-# the GPU tests; every launch synchronized, so a failing kernel is named
-step junit 300 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
-  --add-opens=java.base/java.nio=ALL-UNNAMED --enable-native-access=ALL-UNNAMED -Xmx8g "${caches[@]}" \
-  -Dgptneo.shared="$build/shared" -Dgptneo.cuda.syncEachLaunch=true \
-  -jar "$build/lib/junit-platform-console-standalone-1.12.2.jar" execute \
-  --class-path "$build/test-classes:$build/lib/gptneo-engine-cli.jar" \
-  --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest \
-  --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
-  --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest \
-  --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
-  --reports-dir "$work/junit" --details tree --disable-banner
+# the GPU tests: the kernels with every launch synchronized, so a failing kernel is named; then the
+# model-level tests as they run in production (CUDA graphs on: syncEachLaunch turns them off)
+junit() { # junit REPORTS "JVM OPTIONS" TEST-SELECTORS...
+  local reports=$1 jvm=$2
+  shift 2
+  "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
+    --add-opens=java.base/java.nio=ALL-UNNAMED --enable-native-access=ALL-UNNAMED -Xmx8g $cache_opts $jvm \
+    -Dgptneo.shared="$build/shared" \
+    -jar "$build/lib/junit-platform-console-standalone-1.12.2.jar" execute \
+    --class-path "$build/test-classes:$build/lib/gptneo-engine-cli.jar" \
+    --reports-dir "$work/$reports" --details tree --disable-banner "$@"
+}
+gpu_tests() {
+  junit junit-kernels "-Dgptneo.cuda.syncEachLaunch=true" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest
+  local kernels=$?
+  junit junit-model "" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest
+  local model=$?
+  return $((kernels || model))
+}
+cache_opts="${caches[*]}"
+export java build work cache_opts
+export -f junit gpu_tests
+step junit 300 bash -c gpu_tests
 
 # ours: one JSON line on stdout per run
 bench() {

@@ -72,6 +72,16 @@ public final class GptNeoModel {
   }
 
   public void forward(Step step, LayerProbe probe) {
+    if (probe == null) {
+      ops.run(step, () -> layers(step, null)); // may be a replay (CUDA graphs)
+    } else {
+      layers(step, probe);
+    }
+    ops.commit(step);
+  }
+
+  /** Embedding, the blocks and the final layer norm: device work only (see {@link Ops#run}). */
+  private void layers(Step step, LayerProbe probe) {
     int n = step.numTokens;
     assert n > 0 && n <= maxTokens;
     GptNeoWeights w = weights;
@@ -93,7 +103,6 @@ public final class GptNeoModel {
         probe.afterLayer(l + 1, x, n);
       }
     }
-    ops.commit(step);
     ops.layerNorm(x, w.lnFGamma, w.lnFBeta, eps, normed, n);           // normed = final hidden states
   }
 

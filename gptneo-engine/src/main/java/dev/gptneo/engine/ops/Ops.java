@@ -68,6 +68,16 @@ public interface Ops extends AutoCloseable {
    */
   void attention(Step step, int layer, boolean local, int window, int numHeads, Activations qkv, Activations out);
 
+  /**
+   * Runs a step's device work, {@code body}: the forward pass from embedding to the final layer
+   * norm. A backend may record it once and replay the recording for later steps of the same shape
+   * (CUDA graphs), so body must do the same device work for every step of a shape and keep no
+   * host-side state that differs between them.
+   */
+  default void run(Step step, Runnable body) {
+    body.run();
+  }
+
   /** Marks the step's new tokens as cached (after every layer has stored them). */
   void commit(Step step);
 

@@ -80,7 +80,7 @@ final class CudaKernels {
   }
 
   void attentionDecode(Precision p, StepTables t, AttentionLayer a) {
-    int keys = a.local ? Math.min(a.window, t.maxDecodePast + 1) : t.maxDecodePast + 1;
+    int keys = a.local ? Math.min(a.window, t.decodeKeyBound) : t.decodeKeyBound; // a bound, as recordings replay it
     int shared = Float.BYTES * (a.headDim + keys + Math.max(DECODE_THREADS, a.headDim));
     launch("attention_decode_" + p.suffix, t.decodeCount, a.heads, DECODE_THREADS, shared, a.qkv, a.out,
         a.outHalf, t.decodeSeqs, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,

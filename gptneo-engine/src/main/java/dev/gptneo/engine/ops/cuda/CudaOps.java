@@ -20,6 +20,9 @@ import java.util.List;
  */
 public final class CudaOps implements Ops {
   private static final int UPLOAD_CHUNK = 1 << 22; // elements per copy when a weight changes type
+  /** System property: false turns CUDA graphs for decode steps off (default on where the device can record). */
+  public static final String GRAPHS_PROPERTY = "gptneo.cuda.graphs";
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaOps.class);
 
   private final Gpu gpu;
   private final CudaKernels kernels;
@@ -35,9 +38,12 @@ public final class CudaOps implements Ops {
   private int rowIndexCapacity;
   private ByteBuffer rowIndexHost;    // (rowIndexCapacity) int, the host side of rowIndex
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
+  private int memoryGeneration;      // bumped when a buffer is freed (recordings hold addresses)
   private long argmaxOut;             // (argmaxRows) int indices, then (argmaxRows) float values
   private int argmaxRows;
   private boolean closed;
+  private final DecodeGraphs graphs;  // null: every step runs eagerly
+  private boolean tablesUploaded;     // run() uploaded this step's tables before its body
 
   CudaOps(Gpu gpu, Precision requested) {
     this.gpu = gpu;
@@ -45,6 +51,30 @@ public final class CudaOps implements Ops {
     this.kernels = new CudaKernels(gpu);
     this.cachePool = new DevicePool(gpu);
     this.tables = new StepTables(gpu);
+    boolean wanted = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
+    this.graphs = wanted && gpu.canRecord() ? new DecodeGraphs(gpu) : null;
+  }
+
+  /**
+   * Decode-only steps (one new token per sequence) are recorded as a CUDA graph the second time
+   * their shape is seen, and replayed after that: one launch instead of ~11 per layer. Prompt
+   * steps, and anything a recording cannot take, run eagerly.
+   */
+  @Override
+  public void run(Step step, Runnable body) {
+    if (graphs == null || !StepTables.decodeOnly(step)) {
+      body.run();
+      return;
+    }
+    tables.upload(step); // copies cannot be recorded: the step's tables go first
+    tablesUploaded = true;
+    try {
+      if (!graphs.run(step.numTokens, tables.decodeKeyBound, tables.generation + memoryGeneration, body)) {
+        LOG.warn("CUDA graphs turned off for this engine: {}", graphs.failure());
+      }
+    } finally {
+      tablesUploaded = false;
+    }
   }
 
   @Override
@@ -185,7 +215,9 @@ public final class CudaOps implements Ops {
   public void embed(Step step, Matrix wte, Matrix wpe, Activations out) {
     CudaMatrix te = (CudaMatrix) wte;
     CudaActivations o = (CudaActivations) out;
-    tables.upload(step);
+    if (!tablesUploaded) {
+      tables.upload(step);
+    }
     kernels.embed(te.precision, te.address, ((CudaMatrix) wpe).address, tables, o.address, te.cols);
     o.halfRows = 0;
   }
@@ -310,6 +342,9 @@ public final class CudaOps implements Ops {
     closed = true;
     try {
       gpu.synchronize();
+      if (graphs != null) {
+        graphs.close();
+      }
       cachePool.close();
       tables.close();
       owned.forEach(gpu::free);
@@ -364,6 +399,7 @@ public final class CudaOps implements Ops {
   private void free(long address) {
     owned.remove(address);
     gpu.free(address);
+    memoryGeneration++; // recordings may hold the address
   }
 
   private static ByteBuffer floats(float[] v, int n) {

@@ -8,6 +8,8 @@ import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
 import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
 import static org.bytedeco.cuda.global.cublas.cublasGemmEx;
 import static org.bytedeco.cuda.global.cublas.cublasGetStatusString;
+import static org.bytedeco.cuda.global.cublas.cublasSetStream_v2;
+import static org.bytedeco.cuda.global.cublas.cublasSetWorkspace_v2;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_16F;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
@@ -17,17 +19,27 @@ import static org.bytedeco.cuda.global.cudart.cuGetErrorString;
 import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
 import static org.bytedeco.cuda.global.cudart.cuModuleGetFunction;
 import static org.bytedeco.cuda.global.cudart.cuModuleLoadData;
-import static org.bytedeco.cuda.global.cudart.cudaDeviceSynchronize;
 import static org.bytedeco.cuda.global.cudart.cudaErrorMemoryAllocation;
 import static org.bytedeco.cuda.global.cudart.cudaFree;
 import static org.bytedeco.cuda.global.cudart.cudaFreeHost;
+import static org.bytedeco.cuda.global.cudart.cudaGraphDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaGraphExecDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaGraphInstantiate;
+import static org.bytedeco.cuda.global.cudart.cudaGraphLaunch;
+import static org.bytedeco.cuda.global.cudart.cudaStreamBeginCapture;
+import static org.bytedeco.cuda.global.cudart.cudaStreamCaptureModeThreadLocal;
+import static org.bytedeco.cuda.global.cudart.cudaStreamCreateWithFlags;
+import static org.bytedeco.cuda.global.cudart.cudaStreamNonBlocking;
+import static org.bytedeco.cuda.global.cudart.cudaStreamSynchronize;
+import static org.bytedeco.cuda.global.cudart.cudaStreamDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaStreamEndCapture;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
 import static org.bytedeco.cuda.global.cudart.cudaGetErrorString;
 import static org.bytedeco.cuda.global.cudart.cudaGetLastError;
 import static org.bytedeco.cuda.global.cudart.cudaMalloc;
 import static org.bytedeco.cuda.global.cudart.cudaMallocHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
-import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyAsync;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
 import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
@@ -43,6 +55,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUgraphExec_st;
+import org.bytedeco.cuda.cudart.CUgraph_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudart.cudaDeviceProp;
@@ -55,8 +69,8 @@ import org.bytedeco.javacpp.SizeTPointer;
 
 /**
  * {@link Gpu} on a real device through bytedeco: the CUDA runtime for memory, the driver API for
- * kernels (NVRTC-compiled, loaded once per JVM and device), cuBLAS for GEMMs. All work goes on the
- * default stream. The only class besides {@link Nvrtc} and {@link CudaSupport} that touches
+ * kernels (NVRTC-compiled, loaded once per JVM and device), cuBLAS for GEMMs, CUDA graphs for
+ * recordings. All work goes on one stream of its own. The only class besides {@link Nvrtc} and {@link CudaSupport} that touches
  * bytedeco, so nothing else loads CUDA's native libraries.
  */
 final class DriverGpu implements Gpu {
@@ -81,6 +95,13 @@ final class DriverGpu implements Gpu {
   private final PointerPointer<Pointer> kernelParams = asPointerArray(argAddresses);
   private final FloatPointer one = new FloatPointer(1f);
   private final FloatPointer zero = new FloatPointer(0f);
+  private static final long BLAS_WORKSPACE = 32L << 20; // cuBLAS's own, so it allocates nothing while recording
+  // All work, copies included, goes on one stream of this backend's own: ordered, and recordable as
+  // a graph without touching the legacy default stream that other engines in the JVM may use.
+  private final CUstream_st stream = new CUstream_st();
+  private final long blasWorkspace;
+  private final List<CUgraphExec_st> graphs = new java.util.ArrayList<>(); // recording handle -> graph
+  private boolean recording;
   private BytePointer pinned;   // page-locked host buffer for downloads
   private long pinnedBytes;
   private boolean closed;
@@ -95,6 +116,10 @@ final class DriverGpu implements Gpu {
     description = String.format(Locale.ROOT, "%s (cc %d.%d, %d SMs, %.1f GiB, device %d)", p.name().getString(),
         p.major(), p.minor(), p.multiProcessorCount(), p.totalGlobalMem() / (double) (1L << 30), device);
     checkBlas(cublasCreate_v2(blas), "cublasCreate");
+    check(cudaStreamCreateWithFlags(stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    checkBlas(cublasSetStream_v2(blas, stream), "cublasSetStream");
+    blasWorkspace = malloc(BLAS_WORKSPACE);
+    checkBlas(cublasSetWorkspace_v2(blas, at(blasWorkspace), BLAS_WORKSPACE), "cublasSetWorkspace");
     for (int i = 0; i < MAX_ARGS; i++) {
       argAddresses.put(i, argSlots.address() + 8L * i);
     }
@@ -155,11 +180,14 @@ final class DriverGpu implements Gpu {
       return;
     }
     if (src.isDirect()) {
-      check(cudaMemcpy(at(dst), new BytePointer(src), n, cudaMemcpyHostToDevice), "cudaMemcpy to the device");
+      // pageable memory: the driver stages it before returning, so src may change right after
+      check(cudaMemcpyAsync(at(dst), new BytePointer(src), n, cudaMemcpyHostToDevice, stream),
+          "cudaMemcpyAsync to the device");
     } else {
       BytePointer host = staging(n);
       host.asByteBuffer().put(src.duplicate());
-      check(cudaMemcpy(at(dst), host, n, cudaMemcpyHostToDevice), "cudaMemcpy to the device");
+      check(cudaMemcpyAsync(at(dst), host, n, cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync to the device");
+      check(cudaStreamSynchronize(stream), "cudaMemcpyAsync to the device"); // the pinned buffer is reused
     }
   }
 
@@ -167,7 +195,8 @@ final class DriverGpu implements Gpu {
   public ByteBuffer download(long src, long bytes) {
     bind();
     BytePointer host = staging(bytes);
-    check(cudaMemcpy(host, at(src), bytes, cudaMemcpyDeviceToHost), "cudaMemcpy from the device");
+    check(cudaMemcpyAsync(host, at(src), bytes, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync from the device");
+    check(cudaStreamSynchronize(stream), "cudaMemcpyAsync from the device");
     return host.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
 
@@ -226,11 +255,11 @@ final class DriverGpu implements Gpu {
     }
     long t0 = profile != null ? profile.start(this::synchronize) : 0;
     argSlots.put(args, 0, args.length);
-    checkDriver(cuLaunchKernel(FUNCTIONS.get(f.handle), gridX, gridY, 1, block, 1, 1, sharedBytes, (CUstream_st) null,
+    checkDriver(cuLaunchKernel(FUNCTIONS.get(f.handle), gridX, gridY, 1, block, 1, 1, sharedBytes, stream,
         kernelParams, (PointerPointer<?>) null), "launching " + f.name + " <<<(" + gridX + ", " + gridY + "), " + block
         + ", " + sharedBytes + ">>>");
     if (syncEachLaunch) {
-      check(cudaDeviceSynchronize(), "kernel " + f.name);
+      check(cudaStreamSynchronize(stream), "kernel " + f.name);
     }
     if (profile != null) {
       profile.stop(f.name, t0, this::synchronize);
@@ -247,7 +276,7 @@ final class DriverGpu implements Gpu {
         accumulate ? one : zero, at(y), CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
         "cublasGemmEx " + p + " (" + rows + " x " + in + ") x (" + out + " x " + in + ")^T");
     if (syncEachLaunch) {
-      check(cudaDeviceSynchronize(), "cublasGemmEx");
+      check(cudaStreamSynchronize(stream), "cublasGemmEx");
     }
     if (profile != null) {
       profile.stop(LaunchProfile.gemmName(p, rows, in, out), t0, this::synchronize);
@@ -257,7 +286,63 @@ final class DriverGpu implements Gpu {
   @Override
   public void synchronize() {
     bind();
-    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+  }
+
+  /** Graphs need every launch to be one recordable call: not when each launch is waited for or timed. */
+  @Override
+  public boolean canRecord() {
+    return !syncEachLaunch && profile == null;
+  }
+
+  @Override
+  public void beginRecording() {
+    bind();
+    check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    recording = true;
+  }
+
+  @Override
+  public long endRecording() {
+    bind();
+    recording = false;
+    CUgraph_st graph = new CUgraph_st();
+    check(cudaStreamEndCapture(stream, graph), "cudaStreamEndCapture");
+    try {
+      CUgraphExec_st exec = new CUgraphExec_st();
+      check(cudaGraphInstantiate(exec, graph, 0L), "cudaGraphInstantiate");
+      graphs.add(exec);
+      return graphs.size() - 1;
+    } finally {
+      cudaGraphDestroy(graph); // the instantiated graph keeps what it needs
+    }
+  }
+
+  @Override
+  public void abortRecording() {
+    if (!recording) {
+      return;
+    }
+    recording = false;
+    CUgraph_st graph = new CUgraph_st();
+    if (cudaStreamEndCapture(stream, graph) == 0 && !graph.isNull()) {
+      cudaGraphDestroy(graph);
+    }
+    cudaGetLastError(); // clear the capture's error
+  }
+
+  @Override
+  public void replay(long handle) {
+    bind();
+    check(cudaGraphLaunch(graphs.get((int) handle), stream), "cudaGraphLaunch");
+  }
+
+  @Override
+  public void discard(long handle) {
+    CUgraphExec_st exec = graphs.set((int) handle, null);
+    if (exec != null) {
+      cudaGraphExecDestroy(exec);
+    }
   }
 
   @Override
@@ -270,7 +355,12 @@ final class DriverGpu implements Gpu {
     if (profile != null) {
       profile.log(description);
     }
+    for (int i = 0; i < graphs.size(); i++) {
+      discard(i);
+    }
     cublasDestroy_v2(blas);
+    cudaFree(at(blasWorkspace));
+    cudaStreamDestroy(stream);
     if (pinned != null) {
       cudaFreeHost(pinned);
       pinned = null;

@@ -50,6 +50,34 @@ interface Gpu extends AutoCloseable {
   /** Waits for all queued work; reports asynchronous errors. */
   void synchronize();
 
+  /** Whether launches and GEMMs can be recorded once and replayed as one unit (CUDA graphs). */
+  default boolean canRecord() {
+    return false;
+  }
+
+  /**
+   * Starts recording: launches and GEMMs are recorded, not run, until {@link #endRecording}.
+   * Copies, allocations and waits are errors meanwhile (the recording then fails).
+   */
+  default void beginRecording() {
+    throw new UnsupportedOperationException("recording");
+  }
+
+  /** Ends recording; returns a handle for {@link #replay}. On failure throws, and is no longer recording. */
+  default long endRecording() {
+    throw new UnsupportedOperationException("recording");
+  }
+
+  /** Leaves recording mode after a failure, dropping what was recorded; a no-op when not recording. */
+  default void abortRecording() {}
+
+  /** Queues a recorded unit, with the arguments it was recorded with. */
+  default void replay(long recording) {
+    throw new UnsupportedOperationException("recording");
+  }
+
+  default void discard(long recording) {}
+
   @Override
   void close();
 }

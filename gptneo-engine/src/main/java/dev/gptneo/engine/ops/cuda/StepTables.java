@@ -32,6 +32,11 @@ final class StepTables {
   int decodeCount;
   int tileCount;
   int maxDecodePast; // the longest cached length among decode sequences; -1 when none
+  int decodeKeyBound; // maxDecodePast + 1 rounded up to KEY_BUCKET: sizes decode attention's shared memory
+  int generation;     // bumped when the device buffer moves (recordings hold its addresses)
+
+  /** Decode attention's shared memory is sized for keys in steps of this, so a recording serves many steps. */
+  static final int KEY_BUCKET = 256;
 
   // what was uploaded, to tell whether a step's tables are already on the device
   private int seqs = -1;
@@ -82,6 +87,7 @@ final class StepTables {
     int d = 0;
     int tile = 0;
     maxDecodePast = -1;
+    decodeKeyBound = 0;
     for (int i = 0; i < s; i++) {
       CudaSequenceCache cache = (CudaSequenceCache) step.caches[i];
       int from = step.seqStart[i];
@@ -103,6 +109,9 @@ final class StepTables {
           tile++;
         }
       }
+    }
+    if (maxDecodePast >= 0) {
+      decodeKeyBound = (maxDecodePast + KEY_BUCKET) / KEY_BUCKET * KEY_BUCKET;
     }
     b.putInt(4 * (oStart + s), t);
     for (int r = 0; r < t; r++) {
@@ -140,10 +149,16 @@ final class StepTables {
       }
       device = gpu.malloc(size);
       deviceBytes = size;
+      generation++;
     }
     if (host.capacity() < bytes) {
       host = ByteBuffer.allocateDirect((int) Math.max(bytes, 2L * host.capacity())).order(ByteOrder.LITTLE_ENDIAN);
     }
+  }
+
+  /** Whether every sequence of the step has exactly one new token. */
+  static boolean decodeOnly(Step step) {
+    return step.numTokens == step.numSeqs;
   }
 
   void close() {

@@ -32,6 +32,12 @@ final class FakeGpu implements Gpu {
   final List<String> launches = new ArrayList<>(); // kernel names in order
   int gemms;
   int refusals; // mallocs refused for lack of memory
+  // recordings (CUDA graphs): each is a list of replayable checks
+  private final List<List<Runnable>> recordings = new ArrayList<>();
+  private List<Runnable> recording; // non-null while recording
+  int recorded;
+  int replays;
+  int discarded;
   int syncs;
   boolean closed;
 
@@ -87,6 +93,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public long malloc(long bytes) {
+    notRecording("malloc");
     if (bytes <= 0) {
       throw new IllegalArgumentException("malloc of " + bytes + " bytes");
     }
@@ -103,6 +110,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void free(long address) {
+    notRecording("free");
     Long bytes = live.remove(address);
     if (bytes == null) {
       throw new IllegalStateException("free of " + Long.toHexString(address) + ", not a live allocation");
@@ -122,11 +130,13 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void upload(long dst, ByteBuffer src) {
+    notRecording("upload");
     checkRange("upload", dst, src.remaining());
   }
 
   @Override
   public ByteBuffer download(long src, long bytes) {
+    notRecording("download");
     checkRange("download", src, bytes);
     return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
   }
@@ -152,6 +162,15 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void launch(KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args) {
+    if (recording != null) {
+      long[] copy = args.clone();
+      recording.add(() -> checkLaunch(f, gridX, gridY, block, sharedBytes, copy));
+      return;
+    }
+    checkLaunch(f, gridX, gridY, block, sharedBytes, args);
+  }
+
+  private void checkLaunch(KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args) {
     if (gridX < 0 || gridY < 1 || gridY > 65535 || block < 32 || block > 1024 || block % 32 != 0) {
       throw new IllegalStateException(f.name + ": grid (" + gridX + ", " + gridY + "), block " + block);
     }
@@ -172,6 +191,14 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
+    if (recording != null) {
+      recording.add(() -> checkGemm(p, x, rows, in, w, out, y));
+      return;
+    }
+    checkGemm(p, x, rows, in, w, out, y);
+  }
+
+  private void checkGemm(Precision p, long x, int rows, int in, long w, int out, long y) {
     checkRange("gemm x", x, (long) rows * in * p.bytes);
     checkRange("gemm w", w, (long) out * in * p.bytes);
     checkRange("gemm y", y, (long) rows * out * 4);
@@ -180,7 +207,60 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void synchronize() {
+    notRecording("synchronize");
     syncs++;
+  }
+
+  @Override
+  public boolean canRecord() {
+    return true;
+  }
+
+  @Override
+  public void beginRecording() {
+    notRecording("beginRecording");
+    recording = new ArrayList<>();
+  }
+
+  @Override
+  public long endRecording() {
+    if (recording == null) {
+      throw new IllegalStateException("endRecording without beginRecording");
+    }
+    recordings.add(recording);
+    recording = null;
+    recorded++;
+    return recordings.size() - 1;
+  }
+
+  @Override
+  public void abortRecording() {
+    recording = null;
+  }
+
+  /** Replays re-check every recorded launch and GEMM against the memory live now. */
+  @Override
+  public void replay(long handle) {
+    notRecording("replay");
+    List<Runnable> r = recordings.get((int) handle);
+    if (r == null) {
+      throw new IllegalStateException("replay of discarded recording " + handle);
+    }
+    r.forEach(Runnable::run);
+    replays++;
+  }
+
+  @Override
+  public void discard(long handle) {
+    recordings.set((int) handle, null);
+    discarded++;
+  }
+
+  private void notRecording(String what) {
+    if (recording != null) {
+      recording = null;
+      throw new IllegalStateException(what + " while recording a graph");
+    }
   }
 
   @Override
