@@ -115,6 +115,9 @@ bench() {
 for size in $sizes; do
   bench "$size" prefill-b64-p256 --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384 \
     --iterations 2 --warmup 1
+  # the same on the tensor-core attention kernel (opt-in until it has passed here)
+  GPTNEO_JAVA_OPTS="$GPTNEO_JAVA_OPTS -Dgptneo.cuda.prefillAttention=mma" bench "$size" prefill-b64-p256-mma \
+    --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384 --iterations 2 --warmup 1
   for b in 1 32 128; do
     bench "$size" "generate-b$b-p128-n128" --task generate --batch-size "$b" --prompt-tokens 128 --new-tokens 128 \
       --max-batch-tokens 8192 --iterations 1 --warmup 1

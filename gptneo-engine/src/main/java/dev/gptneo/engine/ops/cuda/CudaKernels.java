@@ -16,15 +16,29 @@ final class CudaKernels {
   private static final int KS = PREFILL_KEYS + 2;
   private static final int PS = PREFILL_QUERIES + 4;
   static final int DECODE_THREADS = 256;
+  private static final int MMA_THREADS = 128;     // MTHREADS in attention_prefill_mma.cu
+  private static final int MMA_KEYS = 64;         // MK
+  private static final int MMA_PAD = 8;           // PAD
+  /**
+   * System property: prefill attention on the tensor cores ({@code mma}: 16-bit operands, for
+   * head sizes 64 and 128 in f16/bf16) or the CUDA cores ({@code simt}, fp32 operands; default).
+   */
+  static final String PREFILL_ATTENTION_PROPERTY = "gptneo.cuda.prefillAttention";
   private static final int ROW_THREADS = 256;    // one block per row: embed, layer norm, gather, store
   private static final int STORE_THREADS = 128;
   private static final int MAX_STRIDE_BLOCKS = 4096; // grid-stride kernels
 
   private final Gpu gpu;
   private final Map<String, KernelFunction> functions = new HashMap<>();
+  private final boolean mmaPrefill;
 
   CudaKernels(Gpu gpu) {
     this.gpu = gpu;
+    String attention = System.getProperty(PREFILL_ATTENTION_PROPERTY, "simt");
+    if (!attention.equals("simt") && !attention.equals("mma")) {
+      throw new IllegalArgumentException(PREFILL_ATTENTION_PROPERTY + " must be simt or mma, got '" + attention + "'");
+    }
+    this.mmaPrefill = attention.equals("mma");
     Map<String, String> headers = KernelSources.headers();
     for (String file : KernelSources.FILES) {
       functions.putAll(gpu.load(file, KernelSources.read(file), headers));
@@ -69,6 +83,14 @@ final class CudaKernels {
   }
 
   void attentionPrefill(Precision p, StepTables t, AttentionLayer a) {
+    if (mmaPrefill && p.isHalf() && (a.headDim == 64 || a.headDim == 128)) {
+      int d = a.headDim;
+      int shared = 2 * (PREFILL_QUERIES * (d + MMA_PAD) + MMA_KEYS * (d + MMA_PAD) + d * (MMA_KEYS + MMA_PAD));
+      launch("attention_prefill_mma_" + p.suffix + "_d" + d, t.tileCount, a.heads, MMA_THREADS, shared, a.qkv,
+          a.out, a.outHalf, t.tiles, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
+          a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+      return;
+    }
     int maxd = a.headDim <= 64 ? 64 : a.headDim <= 128 ? 128 : 256;
     if (a.headDim > 256) {
       throw new CudaException("head_dim " + a.headDim + " is larger than the attention kernels' 256");

@@ -10,8 +10,8 @@ import java.util.Map;
 /** The CUDA C sources of the kernels, kept as resources next to this class. */
 final class KernelSources {
   /** Compiled one NVRTC program each. */
-  static final List<String> FILES = List.of("elementwise.cu", "attention_prefill.cu", "attention_decode.cu",
-      "sampling.cu");
+  static final List<String> FILES = List.of("elementwise.cu", "attention_prefill.cu", "attention_prefill_mma.cu",
+      "attention_decode.cu", "sampling.cu");
   /** Included by every file, handed to NVRTC by name. */
   static final String HEADER = "common.cuh";
 

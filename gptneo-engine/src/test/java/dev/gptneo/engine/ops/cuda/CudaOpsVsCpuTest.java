@@ -57,7 +57,23 @@ class CudaOpsVsCpuTest {
   @EnumSource(Precision.class)
   void attentionMixedStepsAllWindows(Precision p) {
     try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
-      checkAttention(gpu, cpu, dtype(p), new OpsInputs(tmp, 2));
+      checkAttention(gpu, cpu, dtype(p), new OpsInputs(tmp, 2), 1e-4);
+    }
+  }
+
+  /**
+   * Prefill attention on the tensor cores (head sizes 64 and 128; the others fall back). The inputs
+   * are exact in 16 bits; the softmax numerators P are rounded, which moves outputs |v| &lt;= 0.5 by
+   * up to 2^-11 (f16) or 2^-8 (bf16) of them.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Precision.class, names = {"F16", "BF16"})
+  void attentionOnTheTensorCores(Precision p) {
+    System.setProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY, "mma");
+    try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
+      checkAttention(gpu, cpu, dtype(p), new OpsInputs(tmp, 2), p == Precision.F16 ? 5e-4 : 4e-3);
+    } finally {
+      System.clearProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY);
     }
   }
 
@@ -94,7 +110,7 @@ class CudaOpsVsCpuTest {
       checkLayerNorm(fast, cpu, "F32", in);
       checkGather(fast, cpu, "F32", in);
       checkLinear(fast, cpu, "BF16", in, 1e-5);
-      checkAttention(fast, cpu, "F32", in);
+      checkAttention(fast, cpu, "F32", in, 1e-4);
     }
   }
 
@@ -203,10 +219,10 @@ class CudaOpsVsCpuTest {
   }
 
   /** Three layers (local, global, local); four sequences joining and leaving over five steps. */
-  static void checkAttention(Ops dev, Ops ref, String dtype, OpsInputs in) {
+  static void checkAttention(Ops dev, Ops ref, String dtype, OpsInputs in, double tol) {
     int[][] capacities = {{100}, {12}, {80}, {8}};
     int[][] chunks = {{37, 1, 1, 50, 1}, {1, 1, 1, 1, 1}, {0, 0, 70, 1, 1}, {0, 0, 0, 7, 1}};
-    for (int[] hh : new int[][] {{64, 4}, {96, 3}, {256, 2}, {130, 1}}) {
+    for (int[] hh : new int[][] {{64, 4}, {96, 3}, {128, 2}, {256, 2}, {130, 1}}) {
       for (int window : new int[] {3, 16, 256}) {
         int hidden = hh[0];
         int heads = hh[1];
@@ -241,7 +257,7 @@ class CudaOpsVsCpuTest {
               ops.attention(steps[b], l, c.isLocal(l), window, heads, qa, out);
               got[b] = OpsInputs.read(ops, out, tokens);
             }
-            assertClose(got[1], got[0], 1e-4, String.format(Locale.ROOT,
+            assertClose(got[1], got[0], tol, String.format(Locale.ROOT,
                 "attention %s hidden %d heads %d window %d step %d layer %d", dtype, hidden, heads, window, s, l));
           }
           for (int b = 0; b < 2; b++) {

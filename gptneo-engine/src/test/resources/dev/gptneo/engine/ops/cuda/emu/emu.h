@@ -47,6 +47,7 @@ struct EmuBlock {
   long block_arrived = 0, block_epoch = 0;
   std::vector<long> warp_arrived, warp_epoch;
   std::vector<uint64_t> lanes;       // (threads) one exchange slot per thread
+  std::vector<uint32_t> mma_slots;   // (threads, 6) fragments posted to a warp's mma
   std::vector<unsigned char> shared; // dynamic shared memory
 };
 inline EmuBlock emu_block;
@@ -93,6 +94,39 @@ V __shfl_sync(unsigned int, V v, int src) {
   return emu_exchange(v, [](int, int s) { return s; }, src);
 }
 
+// mma.sync.aligned.m16n8k16.row.col with fp32 accumulators, as one warp: every lane posts its A
+// (4 registers) and B (2) fragments, then computes its own 4 outputs from the whole tiles. The
+// layouts are the PTX ISA's: g = lane / 4, t = lane % 4; A register r holds row g + 8 (r & 1),
+// columns 2t + 8 (r >> 1) + {0, 1}; B register r holds rows (k) 2t + 8 r + {0, 1}, column g;
+// output i is row g + 8 (i >> 1), column 2t + (i & 1). The lower index sits in the low 16 bits.
+inline void emu_mma_m16n8k16(float (*to_f)(unsigned short), float d[4], const unsigned a[4], unsigned b0,
+                             unsigned b1) {
+  int tid = emu_linear_tid(), warp = tid / 32, lane = tid % 32;
+  uint32_t* mine = &emu_block.mma_slots[6 * tid];
+  for (int i = 0; i < 4; i++) mine[i] = a[i];
+  mine[4] = b0;
+  mine[5] = b1;
+  emu_barrier(emu_block.warp_arrived[warp], emu_block.warp_epoch[warp], 32);
+  float A[16][16], B[16][8];
+  for (int l = 0; l < 32; l++) {
+    const uint32_t* s = &emu_block.mma_slots[6 * (warp * 32 + l)];
+    int g = l >> 2, t = l & 3;
+    for (int e = 0; e < 2; e++) {
+      auto at = [&](uint32_t v) { return to_f((unsigned short) (v >> (16 * e))); };
+      for (int r = 0; r < 4; r++) A[g + 8 * (r & 1)][2 * t + 8 * (r >> 1) + e] = at(s[r]);
+      for (int r = 0; r < 2; r++) B[2 * t + 8 * r + e][g] = at(s[4 + r]);
+    }
+  }
+  int g = lane >> 2, t = lane & 3;
+  for (int i = 0; i < 4; i++) {
+    int row = g + 8 * (i >> 1), col = 2 * t + (i & 1);
+    float acc = d[i];
+    for (int k = 0; k < 16; k++) acc += A[row][k] * B[k][col];
+    d[i] = acc;
+  }
+  emu_barrier(emu_block.warp_arrived[warp], emu_block.warp_epoch[warp], 32);
+}
+
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline float __uint_as_float(unsigned int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }
@@ -121,6 +155,13 @@ inline unsigned short emu_float_to_f16(float f) {
   return sign | (unsigned short) (((e + 14) << 10) | (q & 0x3ff));
 }
 
+inline float emu_bf16_to_float(unsigned short h) {
+  unsigned int bits = (unsigned int) h << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 inline unsigned short emu_float_to_bf16(float f) {
   unsigned int bits;
   std::memcpy(&bits, &f, 4);
@@ -144,6 +185,7 @@ void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, 
   EmuBlock& b = emu_block;
   b.kernel = [=] { kernel(args...); };
   b.lanes.assign(threads, 0);
+  b.mma_slots.assign(6 * threads, 0);
   b.warp_arrived.assign(threads / 32, 0);
   b.warp_epoch.assign(threads / 32, 0);
   b.shared.assign(shared + 16, 0xff);  // garbage: NaN patterns for floats read before written

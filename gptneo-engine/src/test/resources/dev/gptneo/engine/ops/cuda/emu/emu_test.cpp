@@ -5,6 +5,7 @@
 // keys before each step read back from the (ring) cache the store kernel filled.
 #include "attention_decode.cu"
 #include "attention_prefill.cu"
+#include "attention_prefill_mma.cu"
 #include "elementwise.cu"
 #include "sampling.cu"
 
@@ -147,7 +148,13 @@ struct AttentionCase {
   void (*store)(const float*, const int*, const int*, const int*, const unsigned long long*, const int*, int, int, int,
                 int, int, int);
   int maxd;
+  int prefill_threads = THREADS;
+  size_t prefill_shared = 0;  // 0: the fp32 kernel's
+  double tol = 2e-5;
+  bool rounds_operands = false;  // the tensor-core kernel rounds queries and fresh keys and values to T
 };
+
+static size_t mma_shared(int d) { return ((size_t) MQ * (d + PAD) + (size_t) MK * (d + PAD) + (size_t) d * (MK + PAD)) * 2; }
 
 // Layers: local, global, local (so both offsets of the cache block are exercised).
 template <typename T>
@@ -192,8 +199,9 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
       std::vector<T> half((size_t) tokens * hidden);
       int local = local_layer[l];
       if (!tiles.empty()) {
-        size_t shared = (kc.maxd * (QS + KS + BK) + BK * PS) * sizeof(float);
-        emu_launch(kc.prefill, {(unsigned) tiles.size() / 2, (unsigned) heads, 1}, {THREADS, 1, 1}, shared,
+        size_t shared = kc.prefill_shared ? kc.prefill_shared : (kc.maxd * (QS + KS + BK) + BK * PS) * sizeof(float);
+        emu_launch(kc.prefill, {(unsigned) tiles.size() / 2, (unsigned) heads, 1},
+                   {(unsigned) kc.prefill_threads, 1, 1}, shared,
                    (const float*) qkv.data(), out.data(), half.data(), (const int*) tiles.data(),
                    (const int*) seq_start.data(), (const int*) past.data(), (const unsigned long long*) base.data(),
                    (const int*) capacity.data(), hidden, head_dim, globals, locals, local, window);
@@ -225,13 +233,17 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
           for (int h = 0; h < heads; h++) {
             std::vector<double> p(pos - lo + 1);
             double top = -INFINITY, sum = 0;
+            bool rounded = kc.rounds_operands && n > 1;  // a prompt chunk: the tensor-core kernel's
             auto kv = [&](int j, int which, int d) {
               float v = hist[(size_t) j * 2 * hidden + which * hidden + h * head_dim + d];
-              return j < p0 ? round_to(v, (T*) nullptr) : v;
+              return j < p0 || rounded ? round_to(v, (T*) nullptr) : v;
             };
             for (int j = lo; j <= pos; j++) {
               double s = 0;
-              for (int d = 0; d < head_dim; d++) s += (double) q[h * head_dim + d] * kv(j, 0, d);
+              for (int d = 0; d < head_dim; d++) {
+                float qd = q[h * head_dim + d];
+                s += (double) (rounded ? round_to(qd, (T*) nullptr) : qd) * kv(j, 0, d);
+              }
               p[j - lo] = s;
               top = std::fmax(top, s);
             }
@@ -254,7 +266,7 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
   report(std::string("attention ") + kc.name + " heads " + std::to_string(heads) + " head_dim " +
              std::to_string(head_dim) + " window " + std::to_string(window) + " decode threads " +
              std::to_string(decode_threads),
-         err, 2e-5);
+         err, kc.tol);
 }
 
 template <typename T>
@@ -279,6 +291,13 @@ int main() {
   attention_suite(AttentionCase<f16>{"f16 d64", attention_prefill_f16_d64, attention_decode_f16, kv_store_f16, 64}, 64, {8});
   attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 96, {4, 200});
   attention_suite(AttentionCase<f16>{"f16 d256", attention_prefill_f16_d256, attention_decode_f16, kv_store_f16, 256}, 130, {});
+  // tensor cores: P is rounded to T too, which the reference does not model: tolerances allow that
+  attention_suite(AttentionCase<f16>{"mma f16 d64", attention_prefill_mma_f16_d64, attention_decode_f16, kv_store_f16,
+                                     64, MTHREADS, mma_shared(64), 1e-3, true}, 64, {8, 200});
+  attention_suite(AttentionCase<bf16>{"mma bf16 d128", attention_prefill_mma_bf16_d128, attention_decode_bf16,
+                                      kv_store_bf16, 128, MTHREADS, mma_shared(128), 8e-3, true}, 128, {4, 200});
+  attention_suite(AttentionCase<f16>{"mma f16 d128", attention_prefill_mma_f16_d128, attention_decode_f16,
+                                     kv_store_f16, 128, MTHREADS, mma_shared(128), 1e-3, true}, 128, {256});
   std::printf("%d failures\n", failures);
   return failures;
 }

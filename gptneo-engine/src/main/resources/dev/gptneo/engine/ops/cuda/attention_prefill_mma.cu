@@ -1,0 +1,215 @@
+// GPT-Neo attention for prompt chunks on the tensor cores: the flash attention of
+// attention_prefill.cu with Q K^T and P V as mma.sync m16n8k16 (16-bit inputs, fp32 accumulators).
+// Queries, fresh keys and values and the softmax numerators P are rounded to the cache's 16-bit
+// type on the way in (HF's fp16 attention rounds the same operands); the softmax itself, its
+// running max and sum, and the output stay fp32. No 1/sqrt(head_dim) scaling. Query i sees key j
+// when j <= i and, on local layers, j > i - window; tiles wholly outside a block's window are never
+// loaded, and a warp skips the tiles that lie after all of its queries.
+#include "common.cuh"
+
+#define MQ 64         // queries per block: 16 per warp
+#define MK 64         // keys per tile
+#define MTHREADS 128  // 4 warps
+#define PAD 8         // 16-bit elements after each shared row: spreads banks, keeps 4-byte alignment
+
+template <typename T>
+__device__ __forceinline__ unsigned short bits_of(float v) {
+  T t;
+  store(&t, v);
+  return t.bits;
+}
+
+// Two adjacent 16-bit elements as one register, the lower index in the low half.
+__device__ __forceinline__ unsigned pair_at(const unsigned short* p) { return *reinterpret_cast<const unsigned*>(p); }
+
+template <typename T>
+__device__ __forceinline__ unsigned pair_of(float lo, float hi) {
+  return (unsigned) bits_of<T>(lo) | ((unsigned) bits_of<T>(hi) << 16);
+}
+
+// d (16x8, fp32) += a (16x16, row) b (16x8, col): one warp, fragments as the PTX ISA lays them out.
+__device__ __forceinline__ void mma16816(const f16*, float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
+#ifdef GPTNEO_EMU
+  emu_mma_m16n8k16(emu_f16_to_float, d, a, b0, b1);
+#else
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+__device__ __forceinline__ void mma16816(const bf16*, float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
+#ifdef GPTNEO_EMU
+  emu_mma_m16n8k16(emu_bf16_to_float, d, a, b0, b1);
+#else
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+// Grid: (tiles, heads), tiles as for attention_prefill (64 queries each). head_dim == D.
+// Shared memory: (MQ * (D + PAD) + MK * (D + PAD) + D * (MK + PAD)) 16-bit elements.
+// Lane roles (PTX fragments): g = lane / 4 picks rows g and g + 8 of the warp's 16 queries,
+// t = lane % 4 picks columns 2t, 2t + 1 (and + 8) of each 8-wide tile.
+template <typename T, int D>
+__device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start,
+                                      const int* past_len, const unsigned long long* cache_base, const int* capacity,
+                                      int hidden, int head_dim, int globals_before, int locals_before, int local,
+                                      int window) {
+  constexpr int QROW = D + PAD, VROW = MK + PAD;
+  DYNAMIC_SHARED(unsigned short, smem);
+  unsigned short* qs = smem;             // (MQ, QROW) the block's queries
+  unsigned short* ks = qs + MQ * QROW;   // (MK, QROW) one tile of keys
+  unsigned short* vt = ks + MK * QROW;   // (D, VROW) the tile's values, transposed
+
+  const int seq = tiles[2 * blockIdx.x], q0 = tiles[2 * blockIdx.x + 1], head = blockIdx.y;
+  const int row0 = seq_start[seq], n = seq_start[seq + 1] - row0, past = past_len[seq];
+  const int nq = imin(MQ, n - q0);
+  const int stride = 3 * hidden, hoff = head * head_dim;
+  LayerCache<T> cache = layer_cache<T>(cache_base[seq], capacity[seq], hidden, globals_before, locals_before,
+                                       local, window);
+  const T* ck = cache.keys + (long long) head * cache.slots * head_dim;    // (slots, head_dim)
+  const T* cv = cache.values + (long long) head * cache.slots * head_dim;  // (slots, head_dim)
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+
+  for (int i = tid; i < MQ * D; i += MTHREADS) {
+    int q = i / D, d = i % D;
+    qs[q * QROW + d] = q < nq ? bits_of<T>(qkv[(long long) (row0 + q0 + q) * stride + hoff + d]) : 0;
+  }
+  __syncthreads();
+  unsigned qa[D / 16][4];  // the warp's 16 queries as A fragments, one per 16 dims
+  const unsigned short* qw = qs + 16 * warp * QROW;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; kk++) {
+    qa[kk][0] = pair_at(qw + g * QROW + 16 * kk + 2 * t);
+    qa[kk][1] = pair_at(qw + (g + 8) * QROW + 16 * kk + 2 * t);
+    qa[kk][2] = pair_at(qw + g * QROW + 16 * kk + 8 + 2 * t);
+    qa[kk][3] = pair_at(qw + (g + 8) * QROW + 16 * kk + 8 + 2 * t);
+  }
+
+  const int first = past + q0, last = past + q0 + nq - 1;  // positions of the block's queries
+  const int lo = local ? imax(0, first - window + 1) : 0;  // the first key any of them sees
+  const int warp_last = first + 16 * warp + 15;            // no query of this warp sees keys after it
+  float m[2] = {neg_inf(), neg_inf()}, l[2] = {0.f, 0.f};  // rows g, g + 8: running max and sum
+  float o[D / 8][4];                                       // output, 8 dims per fragment
+#pragma unroll
+  for (int dt = 0; dt < D / 8; dt++) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.f;
+
+  for (int j0 = lo; j0 <= last; j0 += MK) {
+    __syncthreads();  // the previous tile is used up
+    for (int i = tid; i < MK * D; i += MTHREADS) {
+      int k = i / D, d = i % D, j = j0 + k;
+      unsigned short kb = 0, vb = 0;
+      if (j <= last) {
+        if (j < past) {
+          long long at = (long long) (j % cache.slots) * head_dim + d;
+          kb = ck[at].bits;
+          vb = cv[at].bits;
+        } else {
+          const float* fresh = qkv + (long long) (row0 + j - past) * stride + hoff + d;
+          kb = bits_of<T>(fresh[hidden]);
+          vb = bits_of<T>(fresh[2 * hidden]);
+        }
+      }
+      ks[k * QROW + d] = kb;
+      vt[d * VROW + k] = vb;
+    }
+    __syncthreads();
+    if (j0 > warp_last || 16 * warp >= nq) continue;  // the whole warp: causal, or past the chunk's end
+
+    float s[MK / 8][4];  // scores: per 8 keys, (row g, keys 2t, 2t + 1), (row g + 8, same keys)
+#pragma unroll
+    for (int nt = 0; nt < MK / 8; nt++) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+      const unsigned short* kr = ks + (8 * nt + g) * QROW;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; kk++) {
+        mma16816((const T*) nullptr, s[nt], qa[kk], pair_at(kr + 16 * kk + 2 * t), pair_at(kr + 16 * kk + 8 + 2 * t));
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+      int qi = 16 * warp + g + 8 * r, i = first + qi;
+      bool query = qi < nq;
+      float top = neg_inf();
+#pragma unroll
+      for (int nt = 0; nt < MK / 8; nt++) {
+#pragma unroll
+        for (int c = 0; c < 2; c++) {
+          int j = j0 + 8 * nt + 2 * t + c;
+          if (!(query && j <= i && (!local || j > i - window))) s[nt][2 * r + c] = neg_inf();
+          top = fmaxf(top, s[nt][2 * r + c]);
+        }
+      }
+      top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, 1));  // the row's four lanes
+      top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, 2));
+      float m_new = fmaxf(m[r], top), alpha = 1.f, sum = 0.f;
+      bool seen = m_new != neg_inf();  // else nothing visible yet: p = 0, keep zeros
+      if (seen) alpha = expf(m[r] - m_new);
+#pragma unroll
+      for (int nt = 0; nt < MK / 8; nt++) {
+#pragma unroll
+        for (int c = 0; c < 2; c++) {
+          float p = seen ? expf(s[nt][2 * r + c] - m_new) : 0.f;
+          s[nt][2 * r + c] = p;
+          sum += p;
+        }
+      }
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      l[r] = l[r] * alpha + sum;
+      m[r] = m_new;
+#pragma unroll
+      for (int dt = 0; dt < D / 8; dt++) {
+        o[dt][2 * r] *= alpha;
+        o[dt][2 * r + 1] *= alpha;
+      }
+    }
+    // o += p v: the score fragments of two 8-key tiles are the A fragment of 16 keys
+#pragma unroll
+    for (int kt = 0; kt < MK / 16; kt++) {
+      unsigned pa[4] = {pair_of<T>(s[2 * kt][0], s[2 * kt][1]), pair_of<T>(s[2 * kt][2], s[2 * kt][3]),
+                        pair_of<T>(s[2 * kt + 1][0], s[2 * kt + 1][1]), pair_of<T>(s[2 * kt + 1][2], s[2 * kt + 1][3])};
+#pragma unroll
+      for (int dt = 0; dt < D / 8; dt++) {
+        const unsigned short* vr = vt + (8 * dt + g) * VROW + 16 * kt;
+        mma16816((const T*) nullptr, o[dt], pa, pair_at(vr + 2 * t), pair_at(vr + 8 + 2 * t));
+      }
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < 2; r++) {
+    int qi = 16 * warp + g + 8 * r;
+    if (qi >= nq) continue;
+    float inv = 1.f / l[r];  // > 0: every query sees at least its own key
+    long long at = (long long) (row0 + q0 + qi) * hidden + hoff;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; dt++) {
+#pragma unroll
+      for (int c = 0; c < 2; c++) {
+        int d = 8 * dt + 2 * t + c;
+        float v = o[dt][2 * r + c] * inv;
+        out[at + d] = v;
+        if (out_half) store(out_half + at + d, v);
+      }
+    }
+  }
+}
+
+#define PREFILL_MMA(S, T, D)                                                                                   \
+  extern "C" __global__ void __launch_bounds__(MTHREADS) attention_prefill_mma_##S##_d##D(                    \
+      const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start, const int* past_len,   \
+      const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before, \
+      int locals_before, int local, int window) {                                                             \
+    attention_prefill_mma<T, D>(qkv, out, out_half, tiles, seq_start, past_len, cache_base, capacity, hidden,  \
+                                head_dim, globals_before, locals_before, local, window);                      \
+  }
+
+PREFILL_MMA(f16, f16, 64)
+PREFILL_MMA(f16, f16, 128)
+PREFILL_MMA(bf16, bf16, 64)
+PREFILL_MMA(bf16, bf16, 128)
