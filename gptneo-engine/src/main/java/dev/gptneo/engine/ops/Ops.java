@@ -84,6 +84,15 @@ public interface Ops extends AutoCloseable {
   /** dst row i = src row rows[i], for i &lt; count. */
   void gatherRows(Activations src, int[] rows, int count, Activations dst);
 
+  /**
+   * Sums rows where they are, so only the sums cross to the host: sums (count, cols) gets, per
+   * range i, the sum of src rows ranges[2i] .. ranges[2i + 1] - 1, added in row order in double
+   * (as a host loop over read rows would). False when this backend leaves it to the host.
+   */
+  default boolean sumRows(Activations src, int[] ranges, int count, double[] sums) {
+    return false;
+  }
+
   /** Copies the first {@code rows} rows to the host, row-major. */
   void read(Activations x, int rows, float[] dst);
 

@@ -115,6 +115,11 @@ final class CudaKernels {
         t.cacheBase, t.capacity, a.hidden, a.headDim, a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
   }
 
+  /** sums (count, cols) double = row sums of src over each (from, to) pair of ranges. */
+  void sumRows(long src, long ranges, long sums, int count, int cols) {
+    launch("sum_rows", count, (cols + ROW_THREADS - 1) / ROW_THREADS, ROW_THREADS, 0, src, ranges, sums, cols);
+  }
+
   /** Per row of logits (rows, cols): the index of the largest (first on ties) and its value. */
   void argmaxRows(long logits, int rows, int cols, long outIndex, long outValue) {
     launch("argmax_rows", rows, 1, 256, 0, logits, cols, outIndex, outValue);

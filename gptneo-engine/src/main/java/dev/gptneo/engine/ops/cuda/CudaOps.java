@@ -34,11 +34,13 @@ public final class CudaOps implements Ops {
   private final CudaKernels.AttentionLayer layer = new CudaKernels.AttentionLayer();
   private long castScratch;           // 16-bit GEMM input for activations without a 16-bit copy
   private long castScratchBytes;
-  private long rowIndex;              // gatherRows' row numbers
+  private long rowIndex;              // (rowIndexCapacity) int table: gathered rows, summed row ranges
   private int rowIndexCapacity;
   private ByteBuffer rowIndexHost;    // (rowIndexCapacity) int, the host side of rowIndex
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private int memoryGeneration;      // bumped when a buffer is freed (recordings hold addresses)
+  private long sumsOut;               // (count, cols) double row sums
+  private long sumsBytes;
   private long argmaxOut;             // (argmaxRows) int indices, then (argmaxRows) float values
   private int argmaxRows;
   private boolean closed;
@@ -305,12 +307,20 @@ public final class CudaOps implements Ops {
 
   @Override
   public void gatherRows(Activations src, int[] rows, int count, Activations dst) {
-    if (count > rowIndexCapacity) {
+    long table = uploadInts(rows, count);
+    CudaActivations d = (CudaActivations) dst;
+    kernels.gatherRows(((CudaActivations) src).address, table, d.address, src.cols(), count);
+    d.halfRows = 0;
+  }
+
+  /** The first n of values in the device's int table (gathered rows, row ranges): queued, in stream order. */
+  private long uploadInts(int[] values, int n) {
+    if (n > rowIndexCapacity) {
       if (rowIndex != 0) {
         gpu.synchronize();
         free(rowIndex);
       }
-      rowIndexCapacity = Math.max(count, 64);
+      rowIndexCapacity = Math.max(n, 64);
       rowIndex = alloc(4L * rowIndexCapacity);
     }
     if (rowIndexHost == null || rowIndexHost.capacity() < 4 * rowIndexCapacity) {
@@ -318,14 +328,30 @@ public final class CudaOps implements Ops {
     }
     ByteBuffer b = rowIndexHost;
     b.clear();
-    for (int i = 0; i < count; i++) {
-      b.putInt(rows[i]);
+    for (int i = 0; i < n; i++) {
+      b.putInt(values[i]);
     }
     b.flip();
     gpu.upload(rowIndex, b);
-    CudaActivations d = (CudaActivations) dst;
-    kernels.gatherRows(((CudaActivations) src).address, rowIndex, d.address, src.cols(), count);
-    d.halfRows = 0;
+    return rowIndex;
+  }
+
+  @Override
+  public boolean sumRows(Activations src, int[] ranges, int count, double[] sums) {
+    int cols = src.cols();
+    long bytes = 8L * count * cols;
+    if (bytes > sumsBytes) {
+      if (sumsOut != 0) {
+        gpu.synchronize();
+        free(sumsOut);
+      }
+      sumsBytes = Math.max(bytes, 2 * sumsBytes);
+      sumsOut = alloc(sumsBytes);
+    }
+    long table = uploadInts(ranges, 2 * count);
+    kernels.sumRows(((CudaActivations) src).address, table, sumsOut, count, cols);
+    gpu.download(sumsOut, bytes).asDoubleBuffer().get(sums, 0, count * cols);
+    return true;
   }
 
   @Override

@@ -85,3 +85,14 @@ extern "C" __global__ void gather_rows(const float* src, const int* rows, float*
   float* d = dst + (long long) blockIdx.x * cols;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) d[i] = s[i];
 }
+
+// sums (count, cols), fp64: per range i the sum of src rows ranges[2i] .. ranges[2i + 1] - 1, added
+// in row order in double, as the host sums hidden states for mean pooling (the same bits).
+// Grid (count, ceil(cols / blockDim)); a thread per column.
+extern "C" __global__ void sum_rows(const float* src, const int* ranges, double* sums, int cols) {
+  const int i = blockIdx.x, c = blockIdx.y * blockDim.x + threadIdx.x;
+  if (c >= cols) return;
+  double acc = 0.0;
+  for (int r = ranges[2 * i]; r < ranges[2 * i + 1]; r++) acc += (double) src[(long long) r * cols + c];
+  sums[(long long) i * cols + c] = acc;
+}

@@ -1,5 +1,6 @@
 package dev.gptneo.engine.ops.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -74,6 +75,30 @@ class CudaOpsVsCpuTest {
       checkAttention(gpu, cpu, dtype(p), new OpsInputs(tmp, 2), p == Precision.F16 ? 5e-4 : 4e-3);
     } finally {
       System.clearProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY);
+    }
+  }
+
+  /** Mean pooling's row sums on the device: the host's double sums in row order, bit for bit. */
+  @Test
+  void rowSumsOnTheDeviceAreTheHostsBits() {
+    try (CudaOps gpu = (CudaOps) gpu(Precision.F32)) {
+      OpsInputs in = new OpsInputs(tmp, 5);
+      int rows = 40;
+      int cols = 300;
+      Ops.Activations a = in.activations(gpu, "F32", in.values(rows * cols, 3f), rows, cols);
+      int[] ranges = {0, 17, 17, 18, 18, 40};
+      double[] sums = new double[3 * cols];
+      assertTrue(gpu.sumRows(a, ranges, 3, sums));
+      float[] back = OpsInputs.read(gpu, a, rows);
+      for (int i = 0; i < 3; i++) {
+        for (int c = 0; c < cols; c++) {
+          double acc = 0;
+          for (int r = ranges[2 * i]; r < ranges[2 * i + 1]; r++) {
+            acc += back[r * cols + c];
+          }
+          assertEquals(acc, sums[i * cols + c], "range " + i + " column " + c);
+        }
+      }
     }
   }
 

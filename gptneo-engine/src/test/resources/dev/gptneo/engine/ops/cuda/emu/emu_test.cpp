@@ -112,6 +112,20 @@ static void check_embed_cast_gather() {
   for (int r = 0; r < 3; r++)
     for (int i = 0; i < hidden; i++) gerr = std::fmax(gerr, std::fabs(dst[r * hidden + i] - out[rows[r] * hidden + i]));
   report("gather_rows", gerr, 0);
+  // sum_rows: double sums in row order, bit for bit the host's
+  const int cols = 300, rows_total = 9;
+  auto src = randoms((size_t) rows_total * cols);
+  int ranges[] = {0, 4, 4, 5, 5, 9};
+  std::vector<double> sums(3 * cols);
+  emu_launch(sum_rows, {3, 2, 1}, {256, 1, 1}, 0, (const float*) src.data(), (const int*) ranges, sums.data(), cols);
+  double serr = 0;
+  for (int i = 0; i < 3; i++)
+    for (int c = 0; c < cols; c++) {
+      double acc = 0;
+      for (int r = ranges[2 * i]; r < ranges[2 * i + 1]; r++) acc += src[(size_t) r * cols + c];
+      serr += acc != sums[(size_t) i * cols + c];
+    }
+  report("sum_rows", serr, 0);
 }
 
 static void check_argmax() {
