@@ -5,6 +5,7 @@ import dev.gptneo.engine.ops.Epilogue;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.ops.TokenChoice;
 import dev.gptneo.engine.weights.DType;
 import dev.gptneo.engine.weights.TensorView;
 import java.nio.ByteBuffer;
@@ -36,6 +37,14 @@ public final class CudaOps implements Ops {
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private long argmaxOut;             // (argmaxRows) int indices, then (argmaxRows) float values
   private int argmaxRows;
+  private final ChoiceTable choiceTable = new ChoiceTable();
+  private long choiceDevice;          // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
+  private long choiceDeviceBytes;
+  private long chosenOut;             // (chosenRows) ints
+  private int chosenRows;
+  private long choiceScratch;         // (rows, cols) floats for choose_tokens' larger candidate sets
+  private long choiceScratchBytes;
+  private ByteBuffer rowIndexHost;    // gatherRows' row numbers on the host, reused
   private boolean closed;
 
   CudaOps(Gpu gpu, Precision requested) {
@@ -86,6 +95,61 @@ public final class CudaOps implements Ops {
     }
     kernels.argmaxRows(((CudaActivations) logits).address, rows, logits.cols(), argmaxOut, argmaxOut + 4L * argmaxRows);
     gpu.download(argmaxOut, 4L * rows).asIntBuffer().get(dst, 0, rows);
+  }
+
+  @Override
+  public boolean choosesTokens() {
+    return true;
+  }
+
+  /**
+   * One upload (the choice table, {@link ChoiceTable}), one launch of choose_tokens, one download
+   * of rows ints: the logits stay on the device.
+   */
+  @Override
+  public void chooseTokens(Activations logits, TokenChoice choice, int[] dst) {
+    CudaActivations l = (CudaActivations) logits;
+    int rows = choice.rows();
+    if (rows > l.rows || l.cols != choice.vocab()) {
+      throw new IllegalArgumentException("chooseTokens: " + rows + " rows of " + choice.vocab() + " tokens from logits ("
+          + l.rows + ", " + l.cols + ")");
+    }
+    if (rows == 0) {
+      return;
+    }
+    long tableBytes = ChoiceTable.bytes(choice) + 4; // + 4: the ids pointer stays inside when there are none
+    if (tableBytes > choiceDeviceBytes || rows > chosenRows || choiceScratch == 0) {
+      gpu.synchronize(); // earlier launches may still read the old buffers
+      if (tableBytes > choiceDeviceBytes) {
+        if (choiceDevice != 0) {
+          free(choiceDevice);
+        }
+        choiceDeviceBytes = Math.max(tableBytes, 2 * choiceDeviceBytes);
+        choiceDevice = alloc(choiceDeviceBytes);
+      }
+      if (rows > chosenRows) {
+        if (chosenOut != 0) {
+          free(chosenOut);
+        }
+        chosenRows = Math.max(rows, 32);
+        chosenOut = alloc(4L * chosenRows);
+      }
+      if (choiceScratch == 0) {
+        choiceScratchBytes = 4L * l.rows * l.cols;
+        choiceScratch = alloc(choiceScratchBytes);
+      }
+    }
+    if (4L * rows * l.cols > choiceScratchBytes) { // logits with more rows than the first ones
+      gpu.synchronize();
+      free(choiceScratch);
+      choiceScratchBytes = 4L * l.rows * l.cols;
+      choiceScratch = alloc(choiceScratchBytes);
+    }
+    gpu.upload(choiceDevice, choiceTable.encode(choice));
+    kernels.chooseTokens(l.address, rows, l.cols, choiceDevice, choiceDevice + ChoiceTable.idsOffset(choice),
+        choiceScratch, chosenOut);
+    l.halfRows = 0;
+    gpu.download(chosenOut, 4L * rows).asIntBuffer().get(dst, 0, rows);
   }
 
   @Override
@@ -280,7 +344,11 @@ public final class CudaOps implements Ops {
       rowIndexCapacity = Math.max(count, 64);
       rowIndex = alloc(4L * rowIndexCapacity);
     }
-    ByteBuffer b = ByteBuffer.allocateDirect(4 * count).order(ByteOrder.LITTLE_ENDIAN);
+    if (rowIndexHost == null || rowIndexHost.capacity() < 4 * count) {
+      rowIndexHost = ByteBuffer.allocateDirect(4 * rowIndexCapacity).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    ByteBuffer b = rowIndexHost;
+    b.clear();
     for (int i = 0; i < count; i++) {
       b.putInt(rows[i]);
     }

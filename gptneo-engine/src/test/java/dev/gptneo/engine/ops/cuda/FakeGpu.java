@@ -30,6 +30,7 @@ final class FakeGpu implements Gpu {
   private long used;
   final long capacity;
   final List<String> launches = new ArrayList<>(); // kernel names in order
+  final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
   int syncs;
   boolean closed;
@@ -126,6 +127,7 @@ final class FakeGpu implements Gpu {
   @Override
   public ByteBuffer download(long src, long bytes) {
     checkRange("download", src, bytes);
+    downloads.add(bytes);
     return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
   }
 
