@@ -5,6 +5,7 @@ import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.model.GptNeoModel;
 import dev.gptneo.engine.model.GptNeoWeights;
 import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.ops.TokenChoice;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +46,9 @@ public final class Scheduler implements AutoCloseable {
   private final Job<?>[] headJobs;      // (maxTokens)
   private final int[] chunkRows;        // (maxHeadRows)
   private final float[] headOut;        // (maxHeadRows, max(vocab, hidden))
+  // tokens chosen by the backend (GPU): null when it does not choose (CPU)
+  private final TokenChoice choice;     // (maxHeadRows rows) how each row's token is chosen
+  private final int[] chosen;           // (maxHeadRows) the chosen ids
 
   /** Counters for metrics and benchmarks. */
   public final AtomicLong steps = new AtomicLong();
@@ -65,6 +69,8 @@ public final class Scheduler implements AutoCloseable {
     this.headJobs = new Job<?>[maxTokens];
     this.chunkRows = new int[model.maxHeadRows()];
     this.headOut = new float[model.maxHeadRows() * Math.max(config.vocabSize, config.hiddenSize)];
+    this.choice = model.choosesTokens() ? new TokenChoice(config.vocabSize, model.maxHeadRows()) : null;
+    this.chosen = choice != null ? new int[model.maxHeadRows()] : null;
     this.thread = new Thread(this::loop, "gptneo-scheduler");
     this.thread.setDaemon(true);
     this.thread.start();
@@ -118,6 +124,7 @@ public final class Scheduler implements AutoCloseable {
       for (int s = 0; s < seqs; s++) {
         stepJobs[s].fed += step.newTokens(s);
       }
+      deliverChosenTokens(seqs);
       deliverHeads(seqs);
       for (int s = 0; s < seqs; s++) {
         Job<?> job = stepJobs[s];
@@ -206,7 +213,7 @@ public final class Scheduler implements AutoCloseable {
       int count = 0;
       for (int s = 0; s < seqs; s++) {
         Job<?> job = stepJobs[s];
-        if (job.head() != head || job.future.isDone()) {
+        if (job.head() != head || job.future.isDone() || choosesOnBackend(job)) {
           continue;
         }
         for (int r = step.seqStart[s]; r < step.seqStart[s + 1]; r++) {
@@ -259,6 +266,72 @@ public final class Scheduler implements AutoCloseable {
       }
       java.util.Arrays.fill(headJobs, 0, count, null);
     }
+  }
+
+  private boolean choosesOnBackend(Job<?> job) {
+    return choice != null && job instanceof ChoosesTokens;
+  }
+
+  /**
+   * The LM rows of jobs that only need the chosen token, when the backend chooses: the jobs
+   * describe each row's processing, the backend runs the head and the choice, and only the ids
+   * come back. Every other row goes through deliverHeads.
+   */
+  private void deliverChosenTokens(int seqs) {
+    if (choice == null) {
+      return;
+    }
+    int count = 0;
+    for (int s = 0; s < seqs; s++) {
+      Job<?> job = stepJobs[s];
+      if (!choosesOnBackend(job) || job.future.isDone()) {
+        continue;
+      }
+      for (int r = step.seqStart[s]; r < step.seqStart[s + 1]; r++) {
+        int pos = stepFedBefore[s] + r - step.seqStart[s];
+        if (job.wantsRow(pos)) {
+          headRows[count] = r;
+          headPositions[count] = pos;
+          headJobs[count] = job;
+          count++;
+        }
+      }
+    }
+    for (int from = 0; from < count; from += chunkRows.length) {
+      int n = Math.min(chunkRows.length, count - from);
+      choice.clear();
+      for (int i = 0; i < n; i++) {
+        chunkRows[i] = headRows[from + i];
+        try {
+          ((ChoosesTokens) headJobs[from + i]).describeChoice(headPositions[from + i], choice);
+        } catch (Throwable t) {
+          choice.truncate(i);
+          choice.addGreedy(); // keeps the rows aligned; the job has failed
+          finish(headJobs[from + i], null, t);
+        }
+      }
+      try {
+        model.chooseTokens(chunkRows, n, choice, chosen);
+      } catch (Throwable t) {
+        LOG.error("choosing tokens failed; failing the {} sequences of this chunk", n, t);
+        for (int i = 0; i < n; i++) {
+          finish(headJobs[from + i], null, t);
+        }
+        continue;
+      }
+      for (int i = 0; i < n; i++) {
+        Job<?> job = headJobs[from + i];
+        if (job.future.isDone()) {
+          continue;
+        }
+        try {
+          ((ChoosesTokens) job).acceptToken(headPositions[from + i], chosen[i]);
+        } catch (Throwable t) {
+          finish(job, null, t);
+        }
+      }
+    }
+    java.util.Arrays.fill(headJobs, 0, count, null);
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})

@@ -1,12 +1,19 @@
 package dev.gptneo.engine.generate;
 
+import dev.gptneo.engine.batching.ChoosesTokens;
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Job;
+import dev.gptneo.engine.ops.TokenChoice;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.function.IntFunction;
 
-/** Generates a completion for one prompt: processes the next-token logits and picks a token. */
-public final class GenerateJob extends Job<GenerateJob.Output> {
+/**
+ * Generates a completion for one prompt: processes the next-token logits and picks a token, on the
+ * host ({@link #accept}) or, when the backend chooses tokens, by describing the same processing
+ * ({@link #describeChoice}) and receiving the token.
+ */
+public final class GenerateJob extends Job<GenerateJob.Output> implements ChoosesTokens {
   /** The generated ids and why generation stopped. */
   public static final class Output {
     public final int[] completionIds;
@@ -45,6 +52,11 @@ public final class GenerateJob extends Job<GenerateJob.Output> {
   private byte[] text = new byte[64];           // the prompt's last bytes, then the completion's, for stop strings
   private int textLength;
   private FinishReason finish;
+  // the distinct tokens so far, for the repetition penalty on the backend (made on first use)
+  private BitSet seen;
+  private int[] distinct;
+  private int distinctCount;
+  private int distinctScanned;  // tokens[0..distinctScanned) are in distinct
 
   /**
    * @param capacity prompt plus the most tokens to generate (already capped at the model's
@@ -127,6 +139,49 @@ public final class GenerateJob extends Job<GenerateJob.Output> {
     } else {
       token = LogitsProcessors.argmax(logits, 0, width);
     }
+    acceptToken(position, token);
+  }
+
+  /** What {@link #accept} does to the logits, as a row of the backend's choice table. */
+  @Override
+  public void describeChoice(int position, TokenChoice choice) {
+    int generated = length - promptLength;
+    if (params.doSample) {
+      choice.addSampled((float) params.temperature, params.topK, params.topP, Sampler.uniform(params.seed, generated));
+    } else {
+      choice.addGreedy();
+    }
+    if (params.repetitionPenalty != 1.0) {
+      updateDistinct(choice.vocab());
+      choice.penalize((float) params.repetitionPenalty, distinct, distinctCount);
+    }
+    if (params.noRepeatNgramSize > 0) {
+      LogitsProcessors.noRepeatNgramBans(tokens, length, params.noRepeatNgramSize, choice);
+    }
+    if (generated < params.minNewTokens) {
+      for (int e : eosIds) {
+        choice.ban(e);
+      }
+    }
+  }
+
+  private void updateDistinct(int vocab) {
+    if (seen == null) {
+      seen = new BitSet(vocab);
+      distinct = new int[capacity()];
+    }
+    for (; distinctScanned < length; distinctScanned++) {
+      int t = tokens[distinctScanned];
+      if (t >= 0 && t < vocab && !seen.get(t)) {
+        seen.set(t);
+        distinct[distinctCount++] = t;
+      }
+    }
+  }
+
+  @Override
+  public void acceptToken(int position, int token) {
+    int generated = length - promptLength;
     append(token);
     finish = finishReason(token, generated + 1);
   }

@@ -1,5 +1,6 @@
 package dev.gptneo.engine.generate;
 
+import dev.gptneo.engine.ops.TokenChoice;
 import java.util.Arrays;
 
 /**
@@ -45,6 +46,23 @@ public final class LogitsProcessors {
         if (banned >= 0 && banned < logits.length) {
           logits[banned] = Float.NEGATIVE_INFINITY;
         }
+      }
+    }
+  }
+
+  /** The ids {@link #noRepeatNgram} sets to -inf, as bans of the choice table's last row (repeats possible). */
+  public static void noRepeatNgramBans(int[] seq, int len, int n, TokenChoice choice) {
+    if (n <= 0 || len + 1 < n) {
+      return;
+    }
+    int prefixStart = len - (n - 1);
+    for (int start = 0; start + n <= len; start++) {
+      boolean match = true;
+      for (int i = 0; i < n - 1 && match; i++) {
+        match = seq[start + i] == seq[prefixStart + i];
+      }
+      if (match) {
+        choice.ban(seq[start + n - 1]); // ids outside the vocab are dropped, as above
       }
     }
   }

@@ -5,6 +5,7 @@ import dev.gptneo.engine.ops.Epilogue;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.Ops.Activations;
 import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.ops.TokenChoice;
 
 /**
  * The GPT-Neo forward pass over one ragged {@link Step}, top to bottom, plus the heads. Scratch
@@ -127,5 +128,21 @@ public final class GptNeoModel {
     Activations out = head == weights.lmHead ? logits : labelHeadOut.get(head);
     ops.linear(headIn, head, bias, out, count, Epilogue.STORE);
     ops.read(out, count, dst);
+  }
+
+  /** Whether the backend chooses tokens from the LM head's rows without reading the logits back. */
+  public boolean choosesTokens() {
+    return ops.choosesTokens();
+  }
+
+  /**
+   * The LM head on hidden rows of the last step, then one token per row as {@code choice} says,
+   * on the backend (see {@link Ops#chooseTokens}): dst[i] for i &lt; count. count &lt;= maxHeadRows.
+   */
+  public void chooseTokens(int[] rows, int count, TokenChoice choice, int[] dst) {
+    assert count <= maxHeadRows && choice.rows() == count;
+    ops.gatherRows(normed, rows, count, headIn);
+    ops.linear(headIn, weights.lmHead, null, logits, count, Epilogue.STORE);
+    ops.chooseTokens(logits, choice, dst);
   }
 }

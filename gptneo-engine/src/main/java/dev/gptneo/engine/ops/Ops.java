@@ -96,6 +96,24 @@ public interface Ops extends AutoCloseable {
   /** Copies the first {@code rows} rows to the host, row-major. */
   void read(Activations x, int rows, float[] dst);
 
+  /**
+   * Whether {@link #chooseTokens} runs here (the GPU). The CPU backend says no: callers read the
+   * logits and choose on the host (generate.GenerateJob), as before.
+   */
+  default boolean choosesTokens() {
+    return false;
+  }
+
+  /**
+   * One token per row of LM-head logits (rows, vocab), chosen as {@code choice}'s row says, where
+   * the logits live: only the ids cross to the host, dst[r] for r &lt; choice.rows(). The same
+   * choice as the host's processors and sampler on the same logits (docs/GPU.md says where it can
+   * differ). The logits are overwritten.
+   */
+  default void chooseTokens(Activations logits, TokenChoice choice, int[] dst) {
+    throw new UnsupportedOperationException(name() + " does not choose tokens; read the logits instead");
+  }
+
   @Override
   void close();
 }

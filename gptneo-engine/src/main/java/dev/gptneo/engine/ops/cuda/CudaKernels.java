@@ -27,6 +27,10 @@ final class CudaKernels {
   private static final int ROW_THREADS = 256;    // one block per row: embed, layer norm, gather, store
   private static final int STORE_THREADS = 128;
   private static final int MAX_STRIDE_BLOCKS = 4096; // grid-stride kernels
+  /** Candidates choose_tokens keeps in shared memory: CHOICE_CAP in sampling.cu. */
+  static final int CHOICE_CAP = 2048;
+  private static final int CHOICE_SHARED = 28 * CHOICE_CAP; // key, e, val, p, id per candidate
+  static final int CHOOSE_THREADS = 512;                     // its __launch_bounds__
 
   private final Gpu gpu;
   private final Map<String, KernelFunction> functions = new HashMap<>();
@@ -123,6 +127,14 @@ final class CudaKernels {
   /** Per row of logits (rows, cols): the index of the largest (first on ties) and its value. */
   void argmaxRows(long logits, int rows, int cols, long outIndex, long outValue) {
     launch("argmax_rows", rows, 1, 256, 0, logits, cols, outIndex, outValue);
+  }
+
+  /**
+   * One token per row of logits (rows, cols) as the table says (sampling.cu); processes the logits in
+   * place. table: rows x ChoiceRow; ids: its id lists; scratch: (rows, cols) floats; out: (rows) ints.
+   */
+  void chooseTokens(long logits, int rows, int cols, long table, long ids, long scratch, long out) {
+    launch("choose_tokens", rows, 1, CHOOSE_THREADS, CHOICE_SHARED, logits, cols, table, ids, scratch, out);
   }
 
   private static int strideBlocks(long n) {

@@ -5,6 +5,7 @@ import dev.gptneo.engine.ops.Epilogue;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.ops.TokenChoice;
 import dev.gptneo.engine.weights.DType;
 import dev.gptneo.engine.weights.TensorView;
 import java.nio.ByteBuffer;
@@ -43,6 +44,13 @@ public final class CudaOps implements Ops {
   private long sumsBytes;
   private long argmaxOut;             // (argmaxRows) int indices, then (argmaxRows) float values
   private int argmaxRows;
+  private final ChoiceTable choiceTable = new ChoiceTable();
+  private long choiceDevice;          // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
+  private long choiceDeviceBytes;
+  private long chosenOut;             // (chosenRows) ints
+  private int chosenRows;
+  private long choiceScratch;         // (rows, cols) floats for choose_tokens' larger candidate sets
+  private long choiceScratchBytes;
   private boolean closed;
   private final DecodeGraphs graphs;  // null: every step runs eagerly
   private boolean tablesUploaded;     // run() uploaded this step's tables before its body
@@ -115,6 +123,61 @@ public final class CudaOps implements Ops {
     }
     kernels.argmaxRows(((CudaActivations) logits).address, rows, logits.cols(), argmaxOut, argmaxOut + 4L * argmaxRows);
     gpu.download(argmaxOut, 4L * rows).asIntBuffer().get(dst, 0, rows);
+  }
+
+  @Override
+  public boolean choosesTokens() {
+    return true;
+  }
+
+  /**
+   * One upload (the choice table, {@link ChoiceTable}), one launch of choose_tokens, one download
+   * of rows ints: the logits stay on the device.
+   */
+  @Override
+  public void chooseTokens(Activations logits, TokenChoice choice, int[] dst) {
+    CudaActivations l = (CudaActivations) logits;
+    int rows = choice.rows();
+    if (rows > l.rows || l.cols != choice.vocab()) {
+      throw new IllegalArgumentException("chooseTokens: " + rows + " rows of " + choice.vocab() + " tokens from logits ("
+          + l.rows + ", " + l.cols + ")");
+    }
+    if (rows == 0) {
+      return;
+    }
+    long tableBytes = ChoiceTable.bytes(choice) + 4; // + 4: the ids pointer stays inside when there are none
+    if (tableBytes > choiceDeviceBytes || rows > chosenRows || choiceScratch == 0) {
+      gpu.synchronize(); // earlier launches may still read the old buffers
+      if (tableBytes > choiceDeviceBytes) {
+        if (choiceDevice != 0) {
+          free(choiceDevice);
+        }
+        choiceDeviceBytes = Math.max(tableBytes, 2 * choiceDeviceBytes);
+        choiceDevice = alloc(choiceDeviceBytes);
+      }
+      if (rows > chosenRows) {
+        if (chosenOut != 0) {
+          free(chosenOut);
+        }
+        chosenRows = Math.max(rows, 32);
+        chosenOut = alloc(4L * chosenRows);
+      }
+      if (choiceScratch == 0) {
+        choiceScratchBytes = 4L * l.rows * l.cols;
+        choiceScratch = alloc(choiceScratchBytes);
+      }
+    }
+    if (4L * rows * l.cols > choiceScratchBytes) { // logits with more rows than the first ones
+      gpu.synchronize();
+      free(choiceScratch);
+      choiceScratchBytes = 4L * l.rows * l.cols;
+      choiceScratch = alloc(choiceScratchBytes);
+    }
+    gpu.upload(choiceDevice, choiceTable.encode(choice));
+    kernels.chooseTokens(l.address, rows, l.cols, choiceDevice, choiceDevice + ChoiceTable.idsOffset(choice),
+        choiceScratch, chosenOut);
+    l.halfRows = 0;
+    gpu.download(chosenOut, 4L * rows).asIntBuffer().get(dst, 0, rows);
   }
 
   @Override

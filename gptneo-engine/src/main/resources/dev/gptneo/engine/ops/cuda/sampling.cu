@@ -1,50 +1,586 @@
-// Device-side helpers for choosing the next token from logits (rows, cols) fp32.
+// Choosing the next token on the device, so that only the chosen ids cross to the host. Logits are
+// (rows, cols) fp32, one row per sequence; every kernel here runs one block per row. argmax_rows:
+// the greedy choice alone. choose_tokens mirrors the host's generate.LogitsProcessors and generate.Sampler in HF's order, on
+// the row in place (CudaOps hands it the LM head's output, which nothing reads afterwards):
+//  1. repetition penalty at the row's distinct earlier tokens (listed by the host), then -inf at
+//     the banned ids (no-repeat n-gram bans and, before min_new_tokens, eos; listed by the host);
+//  2. greedy: the first index of the largest logit (torch.argmax, -0 equal to +0); done;
+//  3. temperature: logits / T, float division, skipped at T == 1 as on the host;
+//  4. top-k: the k-th largest logit (repeats counted, as the host's quickselect) by radix select on
+//     order-preserving 32-bit keys: four 8-bit passes, histograms in shared memory with
+//     warp-aggregated integer atomics; logits below it drop out (k <= 0 or >= cols: off);
+//  5. top-p and the draw over the candidates (finite logits that top-k kept):
+//     - at most CHOICE_CAP candidates (top_k <= 2048, the usual settings): they are copied to
+//       shared memory in id order and the host's arithmetic runs in the host's order: exp in
+//       double of the float difference to the max, the sum in double in id order (one thread),
+//       inv = (float) (1 / sum), probabilities (float) e * inv. Top-p sorts the candidates
+//       (bitonic sort of 64-bit keys: the logit's order key, then the id reversed, so equal logits
+//       sort higher id first as in the host's sort) and accumulates them ascending in double (one
+//       thread), removing them until the sum exceeds 1 - top_p; the draw accumulates in id order
+//       and takes the first token whose cumulative probability passes the uniform.
+//     - more candidates (top_k off or above CHOICE_CAP): no sort. Top-p finds its cut by a radix
+//       descent over the same 64-bit keys (4-bit digits; per digit the probability mass of the
+//       candidates in the current bucket), the draw sums runs of ids per thread combined by a scan.
+//       Every sum has a fixed order, so the same logits give the same token on every run; the
+//       token is the host's unless a cumulative sum lies within rounding (n * 2^-53, about 1e-11
+//       for 50257 tokens) of the uniform or of 1 - top_p, since the host sums in one order.
+//       When top-p leaves at most CHOICE_CAP tokens, the draw takes the exact path.
+// Float steps use the _rn intrinsics, so no multiply-add is contracted where the host rounds twice.
+// The one difference left on the exact path is exp's last bit (CUDA's exp and Java's Math.exp are
+// both within 1 ulp, in double): it moves a sum by 2^-53 relative, a float probability rarely.
+// The uniform comes from the host (Sampler.uniform(seed, step)), so a row's token does not depend
+// on its batch. No float atomics anywhere; every reduction has a fixed order.
 #include "common.cuh"
+
+typedef unsigned long long u64;
+
+#define CHOICE_CAP 2048  // candidates of the exact path (a power of two); CudaKernels.CHOICE_CAP
+#define FULL_MASK 0xffffffffu
+
+// One row's settings, uploaded per step: ChoiceTable (CudaOps) writes this layout.
+struct ChoiceRow {
+  int sample;                    // 0: greedy
+  int top_k;                     // off when <= 0 or >= cols
+  int use_top_p;                 // top_p < 1
+  int penalty_from, penalty_to;  // ids[penalty_from, penalty_to): distinct earlier tokens
+  int ban_from, ban_to;          // ids[ban_from, ban_to): set to -inf
+  float temperature;
+  float penalty;                 // repetition penalty
+  int unused;
+  double threshold;              // 1 - top_p, as the host computes it
+  double uniform;                // Sampler.uniform(seed, step), in [0, 1)
+};
+static_assert(sizeof(ChoiceRow) == 56, "ChoiceTable writes 56-byte rows");
+
+// ---- keys and block-wide helpers ------------------------------------------------------------
+
+// Float -> unsigned with the same order (-inf lowest, -0 just below +0): the host's sortableBits.
+__device__ __forceinline__ unsigned int order_key(float v) {
+  unsigned int b = __float_as_uint(v);
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+__device__ __forceinline__ float from_order_key(unsigned int k) {
+  return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+}
+
+// The host's top-p order: by logit, then higher ids first (lower ids count as more likely).
+__device__ __forceinline__ u64 choice_key(float v, int i) {
+  return ((u64) order_key(v) << 32) | (u64) (0xffffffffu - (unsigned int) i);
+}
+
+struct SumOp {
+  template <typename V>
+  __device__ V operator()(V a, V b) const { return a + b; }
+};
+struct MaxOp {
+  template <typename V>
+  __device__ V operator()(V a, V b) const { return a > b ? a : b; }
+};
+struct MinOp {
+  template <typename V>
+  __device__ V operator()(V a, V b) const { return a < b ? a : b; }
+};
+
+// op over the block's values, returned to every thread. The order is fixed (an xor butterfly in
+// each warp, whose lanes all get the same value since op commutes, then one over the warps), so a
+// sum of doubles is the same on every run.
+template <typename V, typename Op>
+__device__ V block_reduce(V v, V identity, Op op) {
+  __shared__ V part[32];
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(FULL_MASK, v, o));
+  __syncthreads();  // an earlier call may still be reading part
+  if (lane == 0) part[warp] = v;
+  __syncthreads();
+  v = lane < (int) (blockDim.x >> 5) ? part[lane] : identity;
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(FULL_MASK, v, o));
+  return v;
+}
+
+// Sum of the values of the threads before this one (in thread order); *total: the whole block's.
+template <typename V>
+__device__ V block_exclusive_scan(V v, V* total) {
+  __shared__ V part[32];
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  V inclusive = v;
+  for (int o = 1; o < 32; o <<= 1) {
+    V t = __shfl_up_sync(FULL_MASK, inclusive, o);
+    if (lane >= o) inclusive = t + inclusive;
+  }
+  V exclusive = __shfl_up_sync(FULL_MASK, inclusive, 1);
+  if (lane == 0) exclusive = V(0);
+  __syncthreads();
+  if (lane == 31) part[warp] = inclusive;
+  __syncthreads();
+  if (warp == 0) {
+    V w = lane < warps ? part[lane] : V(0);
+    for (int o = 1; o < 32; o <<= 1) {
+      V t = __shfl_up_sync(FULL_MASK, w, o);
+      if (lane >= o) w = t + w;
+    }
+    part[lane] = w;  // the warps' inclusive prefix
+  }
+  __syncthreads();
+  *total = part[warps - 1];
+  return (warp > 0 ? part[warp - 1] : V(0)) + exclusive;
+}
+
+// Sixteen sums and counts over the block at once (the radix descent's digits), fixed order.
+__device__ void block_sum16(double (&m)[16], int (&c)[16]) {
+  __shared__ double pm[32][16];
+  __shared__ int pc[32][16];
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+#pragma unroll
+  for (int b = 0; b < 16; b++) {
+    for (int o = 16; o > 0; o >>= 1) {
+      m[b] += __shfl_xor_sync(FULL_MASK, m[b], o);
+      c[b] += __shfl_xor_sync(FULL_MASK, c[b], o);
+    }
+  }
+  __syncthreads();
+  if (lane == 0) {
+    for (int b = 0; b < 16; b++) {
+      pm[warp][b] = m[b];
+      pc[warp][b] = c[b];
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int b = 0; b < 16; b++) {
+    double v = lane < warps ? pm[lane][b] : 0.0;
+    int k = lane < warps ? pc[lane][b] : 0;
+    for (int o = 16; o > 0; o >>= 1) {
+      v += __shfl_xor_sync(FULL_MASK, v, o);
+      k += __shfl_xor_sync(FULL_MASK, k, o);
+    }
+    m[b] = v;
+    c[b] = k;
+  }
+}
+
+// The first index of the largest value (-0 equal to +0; 0 when all are -inf), as the host's argmax.
+__device__ int block_argmax(const float* row, int cols) {
+  u64 best = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    u64 k = choice_key(v == 0.f ? 0.f : v, i);
+    best = k > best ? k : best;
+  }
+  best = block_reduce(best, 0ull, MaxOp());
+  return (int) (0xffffffffu - (unsigned int) best);
+}
 
 // Greedy choice per row: the index of the largest logit (the first one on ties, as torch.argmax)
 // and its value. One block per row; blockDim a multiple of 32, at most 1024.
 extern "C" __global__ void argmax_rows(const float* logits, int cols, int* out_index, float* out_value) {
-  __shared__ float best_value[32];
-  __shared__ int best_index[32];
   const float* r = logits + (long long) blockIdx.x * cols;
-  float best = neg_inf();
-  int at = cols;  // "none yet": larger than any index
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    float v = r[i];
-    if (v > best || at == cols) {
-      best = v;
-      at = i;
-    }
+  int at = block_argmax(r, cols);
+  if (threadIdx.x == 0) {
+    out_index[blockIdx.x] = at;
+    out_value[blockIdx.x] = r[at];
   }
-  for (int o = 16; o > 0; o >>= 1) {
-    float ov = __shfl_xor_sync(0xffffffffu, best, o);
-    int oi = __shfl_xor_sync(0xffffffffu, at, o);
-    if (ov > best || (ov == best && oi < at)) {
-      best = ov;
-      at = oi;
-    }
-  }
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0) {
-    best_value[warp] = best;
-    best_index[warp] = at;
+}
+
+// ---- the steps of choose_tokens ---------------------------------------------------------------
+
+// Step 1: repetition penalty at the listed (distinct) ids, then -inf at the banned ones.
+__device__ void apply_edits(float* row, const ChoiceRow& c, const int* ids) {
+  for (int j = c.penalty_from + threadIdx.x; j < c.penalty_to; j += blockDim.x) {
+    int t = ids[j];
+    float s = row[t];
+    row[t] = s < 0.f ? __fmul_rn(s, c.penalty) : __fdiv_rn(s, c.penalty);
   }
   __syncthreads();
-  if (warp == 0) {
-    bool has = lane < (int) (blockDim.x >> 5);
-    best = has ? best_value[lane] : neg_inf();
-    at = has ? best_index[lane] : cols;
-    for (int o = 16; o > 0; o >>= 1) {
-      float ov = __shfl_xor_sync(0xffffffffu, best, o);
-      int oi = __shfl_xor_sync(0xffffffffu, at, o);
-      if (ov > best || (ov == best && oi < at)) {
-        best = ov;
-        at = oi;
-      }
+  for (int j = c.ban_from + threadIdx.x; j < c.ban_to; j += blockDim.x) row[ids[j]] = neg_inf();
+  __syncthreads();
+}
+
+// Step 4: the order key of the k-th largest value (1-based, repeats counted), four 8-bit passes.
+__device__ unsigned int kth_largest_key(const float* row, int cols, int k) {
+  __shared__ int hist[256];
+  __shared__ int pick[2];
+  unsigned int prefix = 0, mask = 0;
+  int remaining = k;
+  int lane = threadIdx.x & 31;
+  int rounds = (cols + blockDim.x - 1) / blockDim.x;  // the same for every lane: __match_any_sync needs the warp
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int b = threadIdx.x; b < 256; b += blockDim.x) hist[b] = 0;
+    __syncthreads();
+    for (int r = 0; r < rounds; r++) {
+      int i = r * blockDim.x + threadIdx.x;
+      unsigned int key = i < cols ? order_key(row[i]) : 0u;
+      int bin = i < cols && (key & mask) == prefix ? (int) ((key >> shift) & 255u) : -1;
+      unsigned int peers = __match_any_sync(FULL_MASK, bin);  // one atomic per distinct bin in the warp
+      if (bin >= 0 && lane == __ffs(peers) - 1) atomicAdd(&hist[bin], __popc(peers));
     }
-    if (lane == 0) {
-      out_index[blockIdx.x] = at;
-      out_value[blockIdx.x] = best;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      int above = 0, b = 255;
+      while (b > 0 && above + hist[b] < remaining) above += hist[b--];
+      pick[0] = b;
+      pick[1] = remaining - above;
+    }
+    __syncthreads();
+    prefix |= (unsigned int) pick[0] << shift;
+    mask |= 255u << shift;
+    remaining = pick[1];
+  }
+  return prefix;
+}
+
+// Which tokens are still candidates: finite, kept by top-k and (once cut) by top-p.
+struct Keep {
+  float lo;  // top-k: the k-th largest logit (-inf: off)
+  u64 cut;   // top-p: the smallest key kept (0: off)
+  __device__ __forceinline__ bool operator()(float v, int i) const {
+    return v != neg_inf() && v >= lo && choice_key(v, i) >= cut;
+  }
+};
+
+// How many candidates, and the largest key (that of the max logit, the lowest id among equal ones).
+__device__ void count_candidates(const float* row, int cols, Keep keep, int& n, u64& max_key) {
+  int count = 0;
+  u64 best = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    if (keep(v, i)) {
+      count++;
+      u64 k = choice_key(v, i);
+      best = k > best ? k : best;
     }
   }
+  n = block_reduce(count, 0, SumOp());
+  max_key = block_reduce(best, 0ull, MaxOp());
+}
+
+// The exact path's arrays, CHOICE_CAP each, in dynamic shared memory (28 bytes per candidate).
+struct Candidates {
+  u64* key;
+  double* e;
+  float* val;  // logits in id order; -inf once top-p removed them
+  float* p;
+  int* id;
+};
+
+// Copies the candidates to shared memory in id order (each thread a run of ids). Returns how many.
+__device__ int compact(const float* row, int cols, Keep keep, Candidates c) {
+  int per = (cols + blockDim.x - 1) / blockDim.x;
+  int from = imin(threadIdx.x * per, cols), to = imin(from + per, cols);
+  int mine = 0;
+  for (int i = from; i < to; i++) mine += keep(row[i], i) ? 1 : 0;
+  int total;
+  int at = block_exclusive_scan(mine, &total);
+  for (int i = from; i < to; i++) {
+    float v = row[i];
+    if (keep(v, i)) {
+      c.val[at] = v;
+      c.id[at] = i;
+      at++;
+    }
+  }
+  __syncthreads();
+  return total;
+}
+
+// Ascending sort of key[0..m), m a power of two.
+__device__ void bitonic_sort(u64* key, int m) {
+  for (int k = 2; k <= m; k <<= 1) {
+    for (int j = k >> 1; j > 0; j >>= 1) {
+      for (int i = threadIdx.x; i < m; i += blockDim.x) {
+        int l = i ^ j;
+        if (l > i) {
+          u64 a = key[i], b = key[l];
+          if ((a > b) == ((i & k) == 0)) {
+            key[i] = b;
+            key[l] = a;
+          }
+        }
+      }
+      __syncthreads();
+    }
+  }
+}
+
+// Step 5, exact path: LogitsProcessors.topP over n candidates in id order, in the host's arithmetic
+// and order. Removed candidates get -inf.
+__device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
+  __shared__ float inv_shared;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) c.e[j] = exp((double) __fsub_rn(c.val[j], mx));
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double sum = 0;
+    for (int j = 0; j < n; j++) sum = __dadd_rn(sum, c.e[j]);
+    inv_shared = __double2float_rn(__ddiv_rn(1.0, sum));
+  }
+  __syncthreads();
+  float inv = inv_shared;
+  int m = 1;
+  while (m < n) m <<= 1;
+  for (int j = threadIdx.x; j < m; j += blockDim.x) {
+    if (j < n) {
+      c.p[j] = __fmul_rn(__double2float_rn(c.e[j]), inv);
+      c.key[j] = choice_key(c.val[j], j);  // j runs in id order, so equal logits sort as by id
+    } else {
+      c.key[j] = ~0ull;
+    }
+  }
+  __syncthreads();
+  bitonic_sort(c.key, m);
+  if (threadIdx.x == 0) {
+    double cumulative = 0;
+    for (int s = 0; s < n - 1; s++) {  // the most likely stays
+      int j = (int) (0xffffffffu - (unsigned int) c.key[s]);
+      cumulative = __dadd_rn(cumulative, (double) c.p[j]);
+      if (cumulative > threshold) break;
+      c.val[j] = neg_inf();
+    }
+  }
+  __syncthreads();
+}
+
+// Step 5, exact path: Sampler.sample over n candidates in id order. Returns the token, or -1.
+__device__ int draw_exact(Candidates c, int n, float mx, double u) {
+  __shared__ int chosen;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    float v = c.val[j];
+    c.e[j] = v == neg_inf() ? 0.0 : exp((double) __fsub_rn(v, mx));
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double sum = 0;
+    for (int j = 0; j < n; j++) sum = __dadd_rn(sum, c.e[j]);
+    float inv = __double2float_rn(__ddiv_rn(1.0, sum));
+    double cumulative = 0;
+    int last = -1, pick = -1;
+    for (int j = 0; j < n && pick < 0; j++) {
+      float q = __fmul_rn(__double2float_rn(c.e[j]), inv);
+      if (q > 0.f) {
+        cumulative = __dadd_rn(cumulative, (double) q);
+        last = j;
+        if (u < cumulative) pick = j;
+      }
+    }
+    if (pick < 0) pick = last;  // u beyond the rounded total
+    chosen = pick < 0 ? -1 : c.id[pick];
+  }
+  __syncthreads();
+  return chosen;
+}
+
+// Digits of the logit's order key, under the digits decided so far.
+struct LogitDigit {
+  unsigned int prefix, mask;
+  int shift;
+  __device__ int operator()(float v, int) const {
+    unsigned int k = order_key(v);
+    return (k & mask) == prefix ? (int) ((k >> shift) & 15u) : -1;
+  }
+};
+
+// Among equal logits (order key `logit`): digits of the reversed id, cols - 1 - id (higher ids sort first).
+struct IdDigit {
+  unsigned int logit, prefix, mask;
+  int shift, cols;
+  __device__ int operator()(float v, int i) const {
+    if (order_key(v) != logit) return -1;
+    unsigned int r = (unsigned int) (cols - 1 - i);
+    return (r & mask) == prefix ? (int) ((r >> shift) & 15u) : -1;
+  }
+};
+
+// One digit of the top-p descent: the mass p = ef * inv of the candidates in the current bucket per
+// 4-bit digit, then the digits upward from `below` until the cumulative mass exceeds the threshold.
+// Returns that digit (below: the mass under it; count: its candidates). When none does: -1 at the
+// first level (the total stays within the threshold), else the last non-empty digit (the sums of
+// two levels may round apart).
+template <typename Digit>
+__device__ int pick_digit(const float* row, const float* ef, float inv, int cols, Keep keep, Digit digit_of,
+                          double threshold, bool first, double& below, int& count) {
+  double m[16];
+  int c[16];
+#pragma unroll
+  for (int b = 0; b < 16; b++) {
+    m[b] = 0.0;
+    c[b] = 0;
+  }
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    if (!keep(v, i)) continue;
+    int d = digit_of(v, i);
+    if (d < 0) continue;
+    double p = (double) __fmul_rn(ef[i], inv);
+#pragma unroll
+    for (int b = 0; b < 16; b++) {
+      m[b] += b == d ? p : 0.0;
+      c[b] += b == d ? 1 : 0;
+    }
+  }
+  block_sum16(m, c);
+  double acc = below, before_last = below;
+  int pick = -1, last = -1;
+  for (int b = 0; b < 16; b++) {
+    if (c[b] == 0) continue;
+    double next = acc + m[b];
+    if (next > threshold) {
+      pick = b;
+      break;
+    }
+    before_last = acc;
+    last = b;
+    acc = next;
+  }
+  if (pick < 0) {
+    if (first) return -1;
+    pick = last;
+    acc = before_last;
+  }
+  below = acc;
+  count = c[pick];
+  return pick;
+}
+
+// Step 5, more than CHOICE_CAP candidates: top-p's cut without sorting. Returns the key of the
+// candidate at which the ascending cumulative probability first exceeds the threshold (the
+// smallest key kept), or max_key when it never does. ef: (cols) scratch for (float) e.
+__device__ u64 top_p_parallel(const float* row, float* ef, int cols, Keep keep, float mx, u64 max_key,
+                              double threshold) {
+  double s = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    float f = 0.f;
+    if (keep(v, i)) {
+      double e = exp((double) __fsub_rn(v, mx));
+      s += e;
+      f = __double2float_rn(e);
+    }
+    ef[i] = f;
+  }
+  double sum = block_reduce(s, 0.0, SumOp());  // its barriers also publish ef
+  float inv = __double2float_rn(__ddiv_rn(1.0, sum));
+  double below = 0;
+  int count = 0;
+  unsigned int logit = 0;
+  for (int shift = 28; shift >= 0; shift -= 4) {
+    LogitDigit digit{logit, shift == 28 ? 0u : ~0u << (shift + 4), shift};
+    int d = pick_digit(row, ef, inv, cols, keep, digit, threshold, shift == 28, below, count);
+    if (d < 0) return max_key;
+    logit |= (unsigned int) d << shift;
+  }
+  unsigned int rid = 0;  // cols - 1 - id of the cut
+  if (count > 1) {       // equal logits: go on over the reversed ids
+    int bits = 4;
+    while (bits < 32 && ((unsigned int) (cols - 1) >> bits) != 0) bits += 4;
+    for (int shift = bits - 4; shift >= 0 && count > 1; shift -= 4) {
+      IdDigit digit{logit, rid, shift + 4 >= 32 ? 0u : ~0u << (shift + 4), shift, cols};
+      int d = pick_digit(row, ef, inv, cols, keep, digit, threshold, false, below, count);
+      rid |= (unsigned int) d << shift;
+    }
+  }
+  // the one candidate with that logit (and reversed-id prefix): its key
+  u64 best = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    if (keep(v, i) && order_key(v) == logit) {
+      unsigned int r = (unsigned int) (cols - 1 - i);
+      if (r >= rid) {
+        u64 k = choice_key(v, i);
+        best = best == 0 || k < best ? k : best;  // the smallest key at or above the prefix
+      }
+    }
+  }
+  return block_reduce(best == 0 ? ~0ull : best, ~0ull, MinOp());
+}
+
+// Step 5, more than CHOICE_CAP tokens left: Sampler.sample with each thread summing a run of ids in
+// order and a scan over the runs. Returns the token, or -1. ef: (cols) scratch.
+__device__ int draw_parallel(const float* row, float* ef, int cols, Keep keep, float mx, double u) {
+  int per = (cols + blockDim.x - 1) / blockDim.x;
+  int from = imin(threadIdx.x * per, cols), to = imin(from + per, cols);
+  double s = 0;
+  for (int i = from; i < to; i++) {
+    float v = row[i];
+    float f = 0.f;
+    if (keep(v, i)) {
+      double e = exp((double) __fsub_rn(v, mx));
+      s += e;
+      f = __double2float_rn(e);
+    }
+    ef[i] = f;  // read back only by this thread
+  }
+  float inv = __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
+  double run = 0;
+  for (int i = from; i < to; i++) {
+    float q = __fmul_rn(ef[i], inv);
+    if (q > 0.f) run += q;
+  }
+  double total;
+  double cumulative = block_exclusive_scan(run, &total);
+  int hit = 0x7fffffff, last = -1;
+  for (int i = from; i < to; i++) {
+    float q = __fmul_rn(ef[i], inv);
+    if (q > 0.f) {
+      cumulative += q;
+      last = i;
+      if (u < cumulative) {
+        hit = i;
+        break;
+      }
+    }
+  }
+  hit = block_reduce(hit, 0x7fffffff, MinOp());
+  last = block_reduce(last, -1, MaxOp());
+  return hit != 0x7fffffff ? hit : last;
+}
+
+// Steps 3 to 5 for a sampled row. Returns the token.
+__device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, Candidates cand) {
+  if (c.temperature != 1.f) {
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fdiv_rn(row[i], c.temperature);
+    __syncthreads();
+  }
+  Keep keep{neg_inf(), 0ull};
+  if (c.top_k > 0 && c.top_k < cols) keep.lo = from_order_key(kth_largest_key(row, cols, c.top_k));
+  int n;
+  u64 max_key;
+  count_candidates(row, cols, keep, n, max_key);
+  if (n == 0) return block_argmax(row, cols);  // every logit -inf (the host would return -1)
+  float mx = from_order_key((unsigned int) (max_key >> 32));
+  bool in_shared = false;
+  if (c.use_top_p) {
+    if (n <= CHOICE_CAP) {
+      compact(row, cols, keep, cand);
+      top_p_exact(cand, n, mx, c.threshold);
+      in_shared = true;
+    } else {
+      keep.cut = top_p_parallel(row, ef, cols, keep, mx, max_key, c.threshold);
+      count_candidates(row, cols, keep, n, max_key);
+    }
+  }
+  if (!in_shared && n <= CHOICE_CAP) {
+    compact(row, cols, keep, cand);
+    in_shared = true;
+  }
+  int t = in_shared ? draw_exact(cand, n, mx, c.uniform) : draw_parallel(row, ef, cols, keep, mx, c.uniform);
+  return t >= 0 ? t : block_argmax(row, cols);
+}
+
+// One token per row of logits (rows, cols), chosen as rows[row] says; out (rows) ints. The row is
+// processed in place. ids: the rows' penalty and ban lists. scratch: (rows, cols) floats.
+// blockDim: a multiple of 32, at most 512; dynamic shared memory 28 * CHOICE_CAP bytes.
+extern "C" __global__ void __launch_bounds__(512)
+    choose_tokens(float* logits, int cols, const ChoiceRow* rows, const int* ids, float* scratch, int* out) {
+  DYNAMIC_SHARED(unsigned char, smem);
+  Candidates cand;
+  cand.key = reinterpret_cast<u64*>(smem);
+  cand.e = reinterpret_cast<double*>(smem + 8 * CHOICE_CAP);
+  cand.val = reinterpret_cast<float*>(smem + 16 * CHOICE_CAP);
+  cand.p = reinterpret_cast<float*>(smem + 20 * CHOICE_CAP);
+  cand.id = reinterpret_cast<int*>(smem + 24 * CHOICE_CAP);
+  const ChoiceRow c = rows[blockIdx.x];
+  float* row = logits + (long long) blockIdx.x * cols;
+  apply_edits(row, c, ids);
+  int token = c.sample ? sample_row(row, scratch + (long long) blockIdx.x * cols, cols, c, cand)
+                       : block_argmax(row, cols);
+  if (threadIdx.x == 0) out[blockIdx.x] = token;
 }

@@ -33,11 +33,11 @@ class CudaCacheBudgetTest {
     Path dir = Goldens.demoModel();
     GptNeoConfig config = GptNeoConfig.load(dir);
     long perSequence = CudaSequenceCache.bytes(config, PROMPT + NEW_TOKENS, Precision.F16);
-    long modelBytes = modelBytes(dir);
-    FakeGpu gpu = new FakeGpu(modelBytes + 2 * perSequence + perSequence / 2);
+    FakeGpu gpu = new FakeGpu(1L << 32);
     try (CudaOps ops = new CudaOps(gpu, null)) {
-      Scheduler scheduler = scheduler(dir, config, ops);
+      Scheduler scheduler = warmedUp(dir, config, ops);
       assertEquals(perSequence, scheduler.cacheBytes(PROMPT + NEW_TOKENS), "accounted in the cache's real precision");
+      gpu.capacity = gpu.liveBytes() + perSequence + perSequence / 2; // one idle cache is live: room for 2.5
       List<CompletableFuture<GenerateJob.Output>> outs = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
         outs.add(scheduler.submit(job(config, PROMPT + NEW_TOKENS)));
@@ -54,26 +54,23 @@ class CudaCacheBudgetTest {
   void aSequenceThatCanNeverFitFailsAndNamesTheCache() throws Exception {
     Path dir = Goldens.demoModel();
     GptNeoConfig config = GptNeoConfig.load(dir);
-    FakeGpu gpu = new FakeGpu(modelBytes(dir) + CudaSequenceCache.bytes(config, PROMPT + NEW_TOKENS, Precision.F16) / 2);
+    FakeGpu gpu = new FakeGpu(1L << 32);
     try (CudaOps ops = new CudaOps(gpu, null)) {
-      Scheduler scheduler = scheduler(dir, config, ops);
+      Scheduler scheduler = warmedUp(dir, config, ops);
+      gpu.capacity = gpu.liveBytes() + 1024;
+      int capacity = config.maxPositionEmbeddings; // megabytes of cache: more than is left
       ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
-          () -> scheduler.submit(job(config, PROMPT + NEW_TOKENS)).get(60, TimeUnit.SECONDS));
+          () -> scheduler.submit(job(config, capacity)).get(60, TimeUnit.SECONDS));
       assertTrue(e.getCause().getMessage().contains("KV cache"), e.getCause().getMessage());
       scheduler.close();
     }
   }
 
-  /** Device bytes everything but the KV caches takes: one request run on a roomy fake device, less its cache. */
-  private static long modelBytes(Path dir) throws Exception {
-    GptNeoConfig config = GptNeoConfig.load(dir);
-    FakeGpu roomy = new FakeGpu(1L << 32);
-    try (CudaOps ops = new CudaOps(roomy, null)) {
-      Scheduler scheduler = scheduler(dir, config, ops);
-      scheduler.submit(job(config, PROMPT + NEW_TOKENS)).get(60, TimeUnit.SECONDS);
-      scheduler.close();
-      return roomy.liveBytes() - CudaSequenceCache.bytes(config, PROMPT + NEW_TOKENS, Precision.F16); // kept pooled
-    }
+  /** A scheduler that has run one request, so the backend's lazily made buffers exist before memory gets tight. */
+  private static Scheduler warmedUp(Path dir, GptNeoConfig config, CudaOps ops) throws Exception {
+    Scheduler scheduler = scheduler(dir, config, ops);
+    scheduler.submit(job(config, PROMPT + NEW_TOKENS)).get(60, TimeUnit.SECONDS);
+    return scheduler;
   }
 
   private static Scheduler scheduler(Path dir, GptNeoConfig config, CudaOps ops) {

@@ -5,17 +5,25 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.generate.GenerateJob;
+import dev.gptneo.engine.generate.GenerationParams;
 import dev.gptneo.engine.model.GptNeoModel;
 import dev.gptneo.engine.model.GptNeoWeights;
 import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.ops.TokenChoice;
+import dev.gptneo.engine.tasks.ScoreJob;
 import dev.gptneo.engine.testing.Goldens;
 import dev.gptneo.engine.testing.TinyCheckpoints;
 import dev.gptneo.engine.weights.Checkpoint;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,8 +38,12 @@ class CudaOpsPlumbingTest {
   @TempDir
   Path tmp;
 
-  /** Runs: step 1 a 70-token prompt (two prefill blocks) and a 5-token one; step 2 one decode token each plus a new 3-token prompt; then the LM head on three rows. */
-  static void runSteps(Path modelDir, CudaOps ops) {
+  /**
+   * Runs: step 1 a 70-token prompt (two prefill blocks) and a 5-token one; step 2 one decode token
+   * each plus a new 3-token prompt; then the LM head on three rows, read back, and on three rows
+   * whose tokens are chosen on the device (only the three ids come back).
+   */
+  static void runSteps(Path modelDir, CudaOps ops, FakeGpu fake) {
     GptNeoConfig config = GptNeoConfig.load(modelDir);
     Checkpoint checkpoint = Checkpoint.open(modelDir);
     GptNeoWeights weights = new GptNeoWeights(config, checkpoint, ops);
@@ -55,6 +67,21 @@ class CudaOpsPlumbingTest {
     model.forward(step);
     float[] logits = new float[3 * config.vocabSize];
     model.head(weights.lmHead, null, new int[] {0, 1, 4}, 3, logits);
+    TokenChoice choice = new TokenChoice(config.vocabSize, 3);
+    choice.addSampled(1f, 50, 1.0, 0.5); // first a table without ids
+    choice.addGreedy();
+    int[] tokens = new int[3];
+    model.chooseTokens(new int[] {0, 1}, 2, choice, tokens);
+    choice.clear();
+    choice.addGreedy();
+    choice.penalize(1.2f, new int[] {3, 10, 17}, 3);
+    choice.addSampled(0.8f, 50, 0.9, 0.5);
+    choice.addSampled(1f, 0, 0.95, 0.25);
+    choice.ban(config.vocabSize - 1);
+    int downloadsBefore = fake.downloads.size();
+    model.chooseTokens(new int[] {0, 1, 4}, 3, choice, tokens);
+    assertEquals(List.of(12L), fake.downloads.subList(downloadsBefore, fake.downloads.size()),
+        "chooseTokens downloads the three ids and nothing else");
     int[] best = new int[40];
     ops.argmax(ops.activations(40, config.vocabSize), 40, best);
     assertTrue(ops.freeDeviceBytes() > 0);
@@ -68,17 +95,17 @@ class CudaOpsPlumbingTest {
   void demoModelInF16RunsEveryKernelWithinItsMemory() {
     FakeGpu gpu = new FakeGpu(1L << 30);
     CudaOps ops = new CudaOps(gpu, null);
-    runSteps(Goldens.demoModel(), ops);
+    runSteps(Goldens.demoModel(), ops, gpu);
     assertEquals(Precision.F16, ops.precision(), "the demo checkpoint is fp16");
     for (String k : List.of("embed_f16", "layernorm_f16", "attention_prefill_f16_d64", "attention_decode_f16",
-        "kv_store_f16", "bias_act_f16", "gather_rows", "cast_f16", "argmax_rows")) {
+        "kv_store_f16", "bias_act_f16", "gather_rows", "cast_f16", "argmax_rows", "choose_tokens")) {
       assertTrue(gpu.launches.contains(k), k + " was not launched: " + gpu.launches);
     }
     GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
-    // per layer: qkv, out, fc, proj; plus the LM head
-    assertEquals(2 * 4 * config.numLayers + 1, gpu.gemms);
-    // kernels that feed a GEMM wrote 16-bit copies: only the head's gathered rows needed a cast
-    assertEquals(1, Collections.frequency(gpu.launches, "cast_f16"), gpu.launches.toString());
+    // per layer: qkv, out, fc, proj; plus the LM head three times (read back, then twice chosen on the device)
+    assertEquals(2 * 4 * config.numLayers + 3, gpu.gemms);
+    // kernels that feed a GEMM wrote 16-bit copies: only the heads' gathered rows needed a cast
+    assertEquals(3, Collections.frequency(gpu.launches, "cast_f16"), gpu.launches.toString());
     ops.close();
     assertEquals(0, gpu.liveAllocations(), "memory left after close");
     assertTrue(gpu.closed);
@@ -94,7 +121,7 @@ class CudaOpsPlumbingTest {
     }));
     FakeGpu gpu = new FakeGpu(1L << 30);
     CudaOps bf16 = new CudaOps(gpu, null);
-    runSteps(dir, bf16);
+    runSteps(dir, bf16, gpu);
     assertEquals(Precision.BF16, bf16.precision());
     assertTrue(gpu.launches.contains("cast_bf16"), "fp32 weights are converted on the device");
     assertTrue(gpu.launches.contains("attention_prefill_bf16_d64"));
@@ -103,7 +130,7 @@ class CudaOpsPlumbingTest {
 
     FakeGpu gpu32 = new FakeGpu(1L << 30);
     CudaOps f32 = new CudaOps(gpu32, Precision.F32);
-    runSteps(dir, f32);
+    runSteps(dir, f32, gpu32);
     assertEquals(Precision.F32, f32.precision());
     assertFalse(gpu32.launches.stream().anyMatch(k -> k.startsWith("cast_")), "no casts in fp32");
     assertTrue(gpu32.launches.contains("attention_decode_f32"));
@@ -121,9 +148,54 @@ class CudaOpsPlumbingTest {
     }));
     FakeGpu gpu = new FakeGpu(1L << 30);
     CudaOps ops = new CudaOps(gpu, null);
-    runSteps(dir, ops);
+    runSteps(dir, ops, gpu);
     assertTrue(gpu.launches.contains("attention_prefill_f16_d128"));
     ops.close();
+  }
+
+  /**
+   * Generation through the scheduler on the device path: greedy and sampled jobs, with penalties,
+   * n-gram bans and min_new_tokens, in chunks of head rows, choose on the device and download only
+   * the ids (4 bytes a row); a score job in the same engine still reads its logits.
+   */
+  @Test
+  void generationChoosesOnTheDeviceAndDownloadsOnlyIds() throws Exception {
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    CudaOps ops = new CudaOps(gpu, null);
+    Path demo = Goldens.demoModel();
+    GptNeoConfig config = GptNeoConfig.load(demo);
+    GptNeoWeights weights = new GptNeoWeights(config, Checkpoint.open(demo), ops);
+    int headRows = 4;
+    GptNeoModel model = new GptNeoModel(config, weights, ops, 64, headRows);
+    assertTrue(model.choosesTokens());
+    GenerationParams greedy = GenerationParams.builder().maxNewTokens(5).repetitionPenalty(1.3)
+        .noRepeatNgramSize(2).minNewTokens(2).build();
+    GenerationParams sampled = GenerationParams.builder().maxNewTokens(4).doSample(true).topK(0).topP(0.9)
+        .temperature(0.7).seed(3).build();
+    int[] eos = {config.eosTokenIds[0]};
+    try (Scheduler scheduler = new Scheduler(model, 8, 1L << 30)) {
+      List<CompletableFuture<GenerateJob.Output>> outs = new ArrayList<>();
+      for (int i = 0; i < 7; i++) {
+        int[] prompt = {10 + i, 20, 30 + i};
+        outs.add(scheduler.submit(new GenerateJob(prompt, prompt.length + 5, i % 2 == 0 ? greedy : sampled, eos,
+            null)));
+      }
+      for (CompletableFuture<GenerateJob.Output> f : outs) {
+        GenerateJob.Output out = f.get(60, TimeUnit.SECONDS);
+        assertTrue(out.completionIds.length == 4 || out.completionIds.length == 5);
+      }
+      assertTrue(gpu.launches.contains("choose_tokens"));
+      assertFalse(gpu.launches.contains("argmax_rows"));
+      for (long bytes : gpu.downloads) {
+        assertTrue(bytes <= 4L * headRows, "a download of " + bytes + " bytes while generating: " + gpu.downloads);
+      }
+      int before = gpu.downloads.size();
+      scheduler.submit(new ScoreJob(new int[] {1, 2, 3}, 1)).get(60, TimeUnit.SECONDS);
+      assertEquals(List.of(4L * 2 * config.vocabSize), gpu.downloads.subList(before, gpu.downloads.size()),
+          "a score job reads its two rows of logits");
+    }
+    ops.close();
+    assertEquals(0, gpu.liveAllocations());
   }
 
   @Test

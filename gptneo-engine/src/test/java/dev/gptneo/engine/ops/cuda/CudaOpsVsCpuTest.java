@@ -125,6 +125,37 @@ class CudaOpsVsCpuTest {
     }
   }
 
+  /**
+   * choose_tokens against the host's tokens (GenerateJob's processors and sampler, through
+   * HostChoice) on the same logits, uploaded in fp32 so they reach the device unrounded: greedy and
+   * sampled rows, the exact path and the parallel ones, ties, -inf, signed zeros, penalties and
+   * bans (ChoiceCases), at a vocab of 3001 and at GPT-Neo's 50257. Every token must agree.
+   */
+  @Test
+  void chooseTokensOnTheDeviceAsTheHost() {
+    try (CudaOps gpu = (CudaOps) gpu(Precision.F32)) {
+      OpsInputs in = new OpsInputs(tmp, 5);
+      for (ChoiceCases cases : List.of(ChoiceCases.broad(3001, 21), ChoiceCases.broad(50257, 22),
+          ChoiceCases.fullVocab(23))) {
+        int rows = cases.rows();
+        int[] got = new int[rows];
+        Ops.Activations logits = in.activations(gpu, "F32", cases.logits(), rows, cases.vocab);
+        assertBitsEqual(cases.logits(), OpsInputs.read(gpu, logits, rows), cases.label + ": logits on the device");
+        gpu.chooseTokens(logits, cases.choice, got);
+        int[] want = cases.expected();
+        List<String> wrong = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+          if (got[r] != want[r]) {
+            wrong.add(cases.names.get(r) + ": device " + got[r] + ", host " + want[r]);
+          }
+        }
+        System.out.println("GPU choose_tokens, " + cases.label + ": " + (rows - wrong.size()) + " of " + rows
+            + " rows as the host");
+        assertTrue(wrong.isEmpty(), cases.label + ": " + wrong);
+      }
+    }
+  }
+
   /** The checks themselves, with the Vector API kernels in the GPU's place (no GPU needed). */
   @Test
   void theChecksPassOnTheCpu() {
@@ -136,6 +167,18 @@ class CudaOpsVsCpuTest {
       checkGather(fast, cpu, "F32", in);
       checkLinear(fast, cpu, "BF16", in, 1e-5);
       checkAttention(fast, cpu, "F32", in, 1e-4);
+      ChoiceCases cases = ChoiceCases.broad(300, 1);
+      Ops.Activations logits = in.activations(cpu, "F32", cases.logits(), cases.rows(), cases.vocab);
+      assertBitsEqual(cases.logits(), OpsInputs.read(cpu, logits, cases.rows()), "choice logits through OpsInputs");
+    }
+  }
+
+  static void assertBitsEqual(float[] expected, float[] got, String what) {
+    assertTrue(expected.length == got.length, what + ": lengths");
+    for (int i = 0; i < expected.length; i++) {
+      int at = i;
+      assertTrue(Float.floatToIntBits(expected[i]) == Float.floatToIntBits(got[i]),
+          () -> what + ": " + got[at] + " at " + at + ", expected " + expected[at]);
     }
   }
 

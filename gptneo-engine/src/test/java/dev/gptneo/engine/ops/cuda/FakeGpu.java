@@ -28,8 +28,9 @@ final class FakeGpu implements Gpu {
   private final List<KernelFunction> functions = new ArrayList<>();
   private long next = 1L << 40;
   private long used;
-  final long capacity;
+  long capacity; // tests may lower it once the model is in place
   final List<String> launches = new ArrayList<>(); // kernel names in order
+  final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
   int refusals; // mallocs refused for lack of memory
   // recordings (CUDA graphs): each is a list of replayable checks
@@ -138,6 +139,7 @@ final class FakeGpu implements Gpu {
   public ByteBuffer download(long src, long bytes) {
     notRecording("download");
     checkRange("download", src, bytes);
+    downloads.add(bytes);
     return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
   }
 

@@ -10,22 +10,27 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The kernels' arithmetic without a GPU: the .cu sources compiled as host C++ over a small CUDA
- * emulator (emu/emu.h, threads as fibers) and run by emu/emu_test.cpp against double-precision
- * references: layer norm, epilogues, casts, embedding, gathers, argmax, and attention through
- * prompt chunks and decode steps on global and local layers with windows below, at and above the
- * sequence lengths, odd head sizes and every cache type. Needs g++ with C++20; skipped without.
+ * emulator (emu/emu.h, threads as fibers) and run by emu/emu_test.cpp: layer norm, epilogues,
+ * casts, embedding, gathers, argmax, and attention through prompt chunks and decode steps on global
+ * and local layers with windows below, at and above the sequence lengths, odd head sizes and every
+ * cache type, against double-precision references; and choose_tokens against the host's own
+ * choices (ChoiceCases: GenerateJob's processors and sampler in Java). Needs g++ with C++20;
+ * skipped without.
  */
 class KernelEmulationTest {
   @TempDir
-  Path tmp;
+  static Path tmp;
 
-  @Test
-  void kernelsMatchTheReferenceOnTheEmulator() throws IOException {
+  private static Path exe;
+
+  @BeforeAll
+  static void build() throws IOException {
     Path gpp = Paths.get("/usr/bin/g++");
     assumeTrue(Files.isExecutable(gpp), "g++ not found: kernel emulation skipped");
     Path src = Nvcc.sources(tmp.resolve("src"));
@@ -34,12 +39,35 @@ class KernelEmulationTest {
         Files.copy(in, src.resolve(f));
       }
     }
-    Path exe = tmp.resolve("emu_test");
+    Path out = tmp.resolve("emu_test");
     Nvcc.Result build = Nvcc.run(List.of(gpp.toString(), "-std=c++20", "-O2", "-DGPTNEO_EMU", "-Wall", "-Werror",
-        "-Wno-unknown-pragmas", "-I", src.toString(), "-o", exe.toString(), src.resolve("emu_test.cpp").toString()),
+        "-Wno-unknown-pragmas", "-I", src.toString(), "-o", out.toString(), src.resolve("emu_test.cpp").toString()),
         300);
     assertEquals(0, build.status, "the emulated kernels do not build:\n" + build.output);
-    Nvcc.Result run = Nvcc.run(List.of(exe.toString()), 300);
+    exe = out;
+  }
+
+  @Test
+  void kernelsMatchTheReferenceOnTheEmulator() {
+    run(List.of(exe.toString()));
+  }
+
+  /**
+   * choose_tokens picks the host's token on every row: the exact path and the parallel ones, at two
+   * block sizes (the exact path does not depend on it), and at GPT-Neo's vocab.
+   */
+  @Test
+  void chooseTokensPicksTheHostsTokens() {
+    Path broad = tmp.resolve("broad.bin");
+    ChoiceCases.broad(3001, 11).write(broad);
+    Path full = tmp.resolve("full.bin");
+    ChoiceCases.fullVocab(12).write(full);
+    run(List.of(exe.toString(), "--choices", "64", broad.toString(), full.toString()));
+    run(List.of(exe.toString(), "--choices", "128", broad.toString()));
+  }
+
+  private static void run(List<String> command) {
+    Nvcc.Result run = Nvcc.run(command, 600);
     System.out.println(run.output);
     assertEquals(0, run.status, "kernel checks failed on the emulator:\n" + run.output);
     assertTrue(run.output.contains("0 failures"), run.output);

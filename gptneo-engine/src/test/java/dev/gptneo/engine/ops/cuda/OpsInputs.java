@@ -46,10 +46,15 @@ final class OpsInputs {
     return SafetensorsFile.open(file).get("t");
   }
 
-  /** Activations (rows, cols) of {@code ops} holding data, through embed. */
+  /**
+   * Activations (rows, cols) of {@code ops} holding data, through embed: wte = data, wpe = -0, and
+   * x + (-0) is x for every x, signed zeros and infinities included.
+   */
   Ops.Activations activations(Ops ops, String dtype, float[] data, int rows, int cols) {
     Ops.Matrix wte = ops.matrix(tensor(dtype, data, rows, cols));
-    Ops.Matrix wpe = ops.matrix(tensor(dtype, new float[rows * cols], rows, cols));
+    float[] minusZero = new float[rows * cols];
+    java.util.Arrays.fill(minusZero, -0f);
+    Ops.Matrix wpe = ops.matrix(tensor(dtype, minusZero, rows, cols));
     GptNeoConfig one = GptNeoConfig.parse("{\"model_type\":\"gpt_neo\",\"hidden_size\":" + cols
         + ",\"num_heads\":1,\"num_layers\":1,\"attention_types\":[[[\"global\"],1]],\"max_position_embeddings\":"
         + Math.max(rows, 1) + "}", "test inputs");

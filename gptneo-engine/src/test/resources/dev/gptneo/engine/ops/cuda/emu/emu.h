@@ -127,7 +127,42 @@ inline void emu_mma_m16n8k16(float (*to_f)(unsigned short), float d[4], const un
   emu_barrier(emu_block.warp_arrived[warp], emu_block.warp_epoch[warp], 32);
 }
 
+template <typename V>
+V __shfl_up_sync(unsigned int, V v, unsigned int delta) {
+  return emu_exchange(v, [](int lane, int d) { return lane >= d ? lane - d : lane; }, (int) delta);
+}
+
+// The lanes of the warp holding the same value as this one (publish, barrier, compare, barrier).
+inline unsigned int __match_any_sync(unsigned int, int v) {
+  int t = emu_linear_tid(), warp = t / 32;
+  emu_block.lanes[t] = (uint64_t) (uint32_t) v;
+  emu_barrier(emu_block.warp_arrived[warp], emu_block.warp_epoch[warp], 32);
+  unsigned int peers = 0;
+  for (int l = 0; l < 32; l++) peers |= (emu_block.lanes[warp * 32 + l] == (uint64_t) (uint32_t) v) ? 1u << l : 0u;
+  emu_barrier(emu_block.warp_arrived[warp], emu_block.warp_epoch[warp], 32);
+  return peers;
+}
+
+inline int __popc(unsigned int x) { return __builtin_popcount(x); }
+inline int __ffs(int x) { return __builtin_ffs(x); }
+
+// Fibers switch only at barriers, so a read-modify-write is atomic.
+inline int atomicAdd(int* p, int v) {
+  int old = *p;
+  *p = old + v;
+  return old;
+}
+
+// Round-to-nearest arithmetic without contraction: what the host's SSE arithmetic does anyway.
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __ddiv_rn(double a, double b) { return a / b; }
+inline float __double2float_rn(double d) { return (float) d; }
+
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline unsigned int __float_as_uint(float f) { unsigned int i; std::memcpy(&i, &f, 4); return i; }
 inline float __uint_as_float(unsigned int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }
 

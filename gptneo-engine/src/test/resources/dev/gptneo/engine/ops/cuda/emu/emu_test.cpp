@@ -10,6 +10,7 @@
 #include "sampling.cu"
 
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -293,7 +294,64 @@ static void attention_suite(const AttentionCase<T>& kc, int head_dim, std::vecto
   check_attention(kc, 1, head_dim, 5, 32, {{40, {3, 33, 1, 1}}});
 }
 
-int main() {
+// ---- choose_tokens ---------------------------------------------------------------------------
+
+// Runs choose_tokens on the rows of a file written by ChoiceCases (Java): logits, the choice table
+// and the host's tokens, which the kernel must reproduce (GenerateJob's processors and sampler).
+static void check_choices(const char* path, int threads) {
+  std::FILE* f = std::fopen(path, "rb");
+  if (!f) {
+    std::printf("FAIL cannot open %s\n", path);
+    failures++;
+    return;
+  }
+  int head[5];
+  bool ok = std::fread(head, 4, 5, f) == 5;
+  int rows = head[0], cols = head[1], table_bytes = head[2], ids_offset = head[3], label_bytes = head[4];
+  std::vector<float> logits((size_t) rows * cols);
+  std::vector<unsigned long long> table((table_bytes + 7) / 8);  // 8-byte aligned, as on the device
+  std::vector<int> want(rows), got(rows, -2);
+  std::string labels(label_bytes, ' ');
+  ok = ok && std::fread(logits.data(), 4, logits.size(), f) == logits.size() &&
+       std::fread(table.data(), 1, table_bytes, f) == (size_t) table_bytes &&
+       std::fread(want.data(), 4, rows, f) == (size_t) rows && std::fread(labels.data(), 1, label_bytes, f) == (size_t) label_bytes;
+  std::fclose(f);
+  if (!ok) {
+    std::printf("FAIL %s is truncated\n", path);
+    failures++;
+    return;
+  }
+  std::vector<std::string> names;
+  for (size_t at = 0; at <= labels.size();) {
+    size_t end = labels.find('\n', at);
+    if (end == std::string::npos) end = labels.size();
+    names.push_back(labels.substr(at, end - at));
+    at = end + 1;
+  }
+  std::vector<float> scratch((size_t) rows * cols);
+  const unsigned char* base = reinterpret_cast<const unsigned char*>(table.data());
+  emu_launch(choose_tokens, {(unsigned) rows, 1, 1}, {(unsigned) threads, 1, 1}, 28 * CHOICE_CAP, logits.data(), cols,
+             reinterpret_cast<const ChoiceRow*>(base), reinterpret_cast<const int*>(base + ids_offset),
+             scratch.data(), got.data());
+  int wrong = 0;
+  for (int r = 0; r < rows; r++) {
+    if (got[r] != want[r]) {
+      wrong++;
+      std::printf("  row %d (%s): device %d, host %d\n", r, r < (int) names.size() ? names[r].c_str() : "?", got[r],
+                  want[r]);
+    }
+  }
+  report("choose_tokens " + std::to_string(rows) + " rows of " + std::to_string(cols) + ", " +
+             std::to_string(threads) + " threads: tokens unlike the host's",
+         wrong, 0);
+}
+
+int main(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[1]) == "--choices") {  // --choices THREADS FILE...
+    for (int i = 3; i < argc; i++) check_choices(argv[i], std::atoi(argv[2]));
+    std::printf("%d failures\n", failures);
+    return failures;
+  }
   check_conversions();
   check_layernorm(3, 67);
   check_layernorm(2, 2560);

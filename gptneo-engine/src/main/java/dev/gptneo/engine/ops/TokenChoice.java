@@ -1,0 +1,187 @@
+package dev.gptneo.engine.ops;
+
+import java.util.Arrays;
+
+/**
+ * How to choose one token from each row of LM-head logits, for {@link Ops#chooseTokens}: per row,
+ * the host's processing in HF's order (generate.LogitsProcessors, generate.Sampler): repetition
+ * penalty at the listed distinct earlier tokens, -inf at the banned ids (no-repeat n-gram bans,
+ * eos before min_new_tokens), then greedy, or temperature, top-k, top-p and a draw with the given
+ * uniform. Jobs add one row each per step; the table is reused (it allocates only to grow). Ids
+ * outside [0, vocab) are dropped, as the host's processors skip them.
+ */
+public final class TokenChoice {
+  private final int vocab;
+  private int rows;
+  // per row (capacity grows)
+  private boolean[] sample = new boolean[0];
+  private float[] temperature = new float[0];
+  private int[] topK = new int[0];
+  private double[] topP = new double[0];
+  private double[] uniform = new double[0];
+  private float[] penalty = new float[0];  // 1: none
+  private int[] penaltyFrom = new int[0]; // into penaltyIds; the row's run ends where the next row's starts
+  private int[] banFrom = new int[0];     // into banIds
+  private int[] penaltyIds = new int[64];
+  private int penaltyCount;
+  private int[] banIds = new int[64];
+  private int banCount;
+
+  public TokenChoice(int vocab, int initialRows) {
+    this.vocab = vocab;
+    grow(Math.max(1, initialRows));
+  }
+
+  public int vocab() {
+    return vocab;
+  }
+
+  public int rows() {
+    return rows;
+  }
+
+  /** Empties the table for the next chunk of rows. */
+  public void clear() {
+    rows = 0;
+    penaltyCount = 0;
+    banCount = 0;
+  }
+
+  /** Drops the rows from {@code row} on (a job that failed while describing its row). */
+  public void truncate(int row) {
+    if (row < rows) {
+      penaltyCount = penaltyFrom[row];
+      banCount = banFrom[row];
+      rows = row;
+    }
+  }
+
+  /** Starts a greedy row (argmax after the penalty and bans). Returns its index. */
+  public int addGreedy() {
+    return add(false, 1f, 0, 1.0, 0);
+  }
+
+  /**
+   * Starts a sampled row: temperature (as the host: skipped at 1), top-k (0: off), top-p (1: off),
+   * then a draw with {@code uniform} in [0, 1). Returns its index.
+   */
+  public int addSampled(float temperature, int topK, double topP, double uniform) {
+    return add(true, temperature, topK, topP, uniform);
+  }
+
+  private int add(boolean sampled, float t, int k, double p, double u) {
+    if (rows == sample.length) {
+      grow(2 * rows);
+    }
+    int r = rows++;
+    sample[r] = sampled;
+    temperature[r] = t;
+    topK[r] = k;
+    topP[r] = p;
+    uniform[r] = u;
+    penalty[r] = 1f;
+    penaltyFrom[r] = penaltyCount;
+    banFrom[r] = banCount;
+    return r;
+  }
+
+  /**
+   * The last row's repetition penalty at ids[0..n), which must be distinct (each logit is
+   * penalized once): logit / penalty when positive, times penalty when negative.
+   */
+  public void penalize(float penalty, int[] ids, int n) {
+    int r = rows - 1;
+    this.penalty[r] = penalty;
+    if (penaltyCount + n > penaltyIds.length) {
+      penaltyIds = Arrays.copyOf(penaltyIds, Math.max(2 * penaltyIds.length, penaltyCount + n));
+    }
+    for (int i = 0; i < n; i++) {
+      int t = ids[i];
+      if (t >= 0 && t < vocab) {
+        penaltyIds[penaltyCount++] = t;
+      }
+    }
+  }
+
+  /** Bans a token in the last row (its logit becomes -inf); repeats are harmless. */
+  public void ban(int id) {
+    if (id < 0 || id >= vocab) {
+      return;
+    }
+    if (banCount == banIds.length) {
+      banIds = Arrays.copyOf(banIds, 2 * banIds.length);
+    }
+    banIds[banCount++] = id;
+  }
+
+  public boolean sample(int row) {
+    return sample[row];
+  }
+
+  public float temperature(int row) {
+    return temperature[row];
+  }
+
+  public int topK(int row) {
+    return topK[row];
+  }
+
+  public double topP(int row) {
+    return topP[row];
+  }
+
+  public double uniform(int row) {
+    return uniform[row];
+  }
+
+  public float penalty(int row) {
+    return penalty[row];
+  }
+
+  /** The row's penalized ids: penaltyId(i) for i in [penaltyFrom(row), penaltyTo(row)). */
+  public int penaltyFrom(int row) {
+    return penaltyFrom[row];
+  }
+
+  public int penaltyTo(int row) {
+    return row + 1 < rows ? penaltyFrom[row + 1] : penaltyCount;
+  }
+
+  public int penaltyId(int i) {
+    return penaltyIds[i];
+  }
+
+  /** All rows' penalized ids. */
+  public int penaltyCount() {
+    return penaltyCount;
+  }
+
+  /** The row's banned ids: banId(i) for i in [banFrom(row), banTo(row)). */
+  public int banFrom(int row) {
+    return banFrom[row];
+  }
+
+  public int banTo(int row) {
+    return row + 1 < rows ? banFrom[row + 1] : banCount;
+  }
+
+  public int banId(int i) {
+    return banIds[i];
+  }
+
+  /** All rows' banned ids. */
+  public int banCount() {
+    return banCount;
+  }
+
+  private void grow(int capacity) {
+    sample = Arrays.copyOf(sample, capacity);
+    temperature = Arrays.copyOf(temperature, capacity);
+    topK = Arrays.copyOf(topK, capacity);
+    topP = Arrays.copyOf(topP, capacity);
+    uniform = Arrays.copyOf(uniform, capacity);
+    penalty = Arrays.copyOf(penalty, capacity);
+    penaltyFrom = Arrays.copyOf(penaltyFrom, capacity);
+    banFrom = Arrays.copyOf(banFrom, capacity);
+  }
+}

@@ -1,0 +1,93 @@
+package dev.gptneo.engine.generate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import dev.gptneo.engine.ops.TokenChoice;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * GenerateJob's two paths give the same tokens: choosing on the host from the logits (accept), and
+ * describing the row for a backend that chooses (describeChoice) then receiving the token
+ * (acceptToken), here with {@link HostChoice} in the backend's place. So the device, compared with
+ * HostChoice elsewhere, is compared with GenerateJob itself.
+ */
+class ChoiceDescriptionTest {
+  static final int VOCAB = 97;
+  static final int[] EOS = {96, 3};
+
+  @Test
+  void describedRowsChooseAsTheHostPath() {
+    GenerationParams base = GenerationParams.builder().maxNewTokens(40).build();
+    GenerationParams[] settings = {
+        base,
+        base.toBuilder().repetitionPenalty(1.7).noRepeatNgramSize(2).minNewTokens(10).build(),
+        base.toBuilder().repetitionPenalty(0.6).noRepeatNgramSize(1).build(),
+        base.toBuilder().doSample(true).seed(5).build(), // top_k 50
+        base.toBuilder().doSample(true).seed(6).topK(0).topP(0.8).temperature(0.7).build(),
+        base.toBuilder().doSample(true).seed(7).topK(3).topP(0.5).repetitionPenalty(1.3).noRepeatNgramSize(3)
+            .minNewTokens(40).build(),
+        base.toBuilder().doSample(true).seed(8).topK(200).temperature(2.5).repetitionPenalty(1.2).build(),
+        base.toBuilder().doSample(true).seed(9).topK(1).build(),
+        base.toBuilder().doSample(true).seed(10).topK(0).topP(1e-9).build(),
+    };
+    Random random = new Random(42);
+    HostChoice host = new HostChoice(VOCAB);
+    TokenChoice choice = new TokenChoice(VOCAB, 1);
+    for (int s = 0; s < settings.length; s++) {
+      int[] prompt = {5, 7, 5, 7, 5, 9, 3, 96};
+      GenerateJob onHost = new GenerateJob(prompt, 64, settings[s], EOS, null);
+      GenerateJob described = new GenerateJob(prompt, 64, settings[s], EOS, null);
+      GenerateJob.Output a = null;
+      GenerateJob.Output b = null;
+      for (int step = 0; a == null; step++) {
+        float[] logits = new float[VOCAB];
+        for (int i = 0; i < VOCAB; i++) {
+          // few distinct values: ties, and a few tokens that win often enough to repeat
+          logits[i] = random.nextInt(8) == 0 ? 4f + random.nextInt(3) : (float) random.nextGaussian();
+        }
+        onHost.accept(0, logits, 0, VOCAB);
+        choice.clear();
+        described.describeChoice(0, choice);
+        assertEquals(1, choice.rows());
+        described.acceptToken(0, host.choose(choice, 0, logits, 0));
+        a = onHost.afterStep();
+        b = described.afterStep();
+        assertEquals(a == null, b == null, "setting " + s + " step " + step);
+      }
+      assertNotNull(b);
+      assertArrayEquals(a.completionIds, b.completionIds, "setting " + s);
+      assertEquals(a.finishReason, b.finishReason, "setting " + s);
+    }
+  }
+
+  @Test
+  void theTableKeepsEachRowsListsAndDropsIdsOutsideTheVocab() {
+    TokenChoice c = new TokenChoice(10, 1);
+    c.addGreedy();
+    c.penalize(2f, new int[] {1, 12, 3}, 3);
+    c.ban(4);
+    c.ban(-1);
+    int r = c.addSampled(0.5f, 3, 0.9, 0.25);
+    c.ban(9);
+    c.ban(10);
+    c.addGreedy();
+    assertEquals(3, c.rows());
+    assertEquals(2, c.penaltyTo(0) - c.penaltyFrom(0));
+    assertEquals(3, c.penaltyId(1));
+    assertEquals(1, c.banTo(0) - c.banFrom(0));
+    assertEquals(1, r);
+    assertEquals(0, c.penaltyTo(1) - c.penaltyFrom(1));
+    assertEquals(1f, c.penalty(1));
+    assertEquals(9, c.banId(c.banFrom(1)));
+    assertEquals(1, c.banTo(1) - c.banFrom(1));
+    assertEquals(0, c.banTo(2) - c.banFrom(2));
+    c.truncate(1);
+    assertEquals(1, c.rows());
+    assertEquals(1, c.banCount());
+    c.clear();
+    assertEquals(0, c.rows());
+  }
+}

@@ -1,0 +1,53 @@
+package dev.gptneo.engine.generate;
+
+import dev.gptneo.engine.ops.TokenChoice;
+
+/**
+ * The host's token for one row of a {@link TokenChoice}: the processors and sampler GenerateJob
+ * runs on the host, in its order, on a copy of the logits. The reference the device's
+ * choose_tokens is compared with (emulator and GPU tests); ChoiceDescriptionTest checks that it
+ * gives GenerateJob's own tokens.
+ */
+public final class HostChoice {
+  private final int vocab;
+  private final float[] row;
+  private final float[] probs;
+  private final float[] select;
+  private final long[] keys;
+  private final boolean[] seen;
+  private int[] ids = new int[16];
+
+  public HostChoice(int vocab) {
+    this.vocab = vocab;
+    row = new float[vocab];
+    probs = new float[vocab];
+    select = new float[vocab];
+    keys = new long[vocab];
+    seen = new boolean[vocab];
+  }
+
+  /** The token for row r of c, from logits[off..off + vocab) (left unchanged). */
+  public int choose(TokenChoice c, int r, float[] logits, int off) {
+    System.arraycopy(logits, off, row, 0, vocab);
+    int n = c.penaltyTo(r) - c.penaltyFrom(r);
+    if (n > 0) {
+      if (n > ids.length) {
+        ids = new int[n];
+      }
+      for (int i = 0; i < n; i++) {
+        ids[i] = c.penaltyId(c.penaltyFrom(r) + i);
+      }
+      LogitsProcessors.repetitionPenalty(row, ids, n, c.penalty(r), seen);
+    }
+    for (int i = c.banFrom(r); i < c.banTo(r); i++) {
+      row[c.banId(i)] = Float.NEGATIVE_INFINITY; // what noRepeatNgram and suppressEos write
+    }
+    if (!c.sample(r)) {
+      return LogitsProcessors.argmax(row, 0, vocab);
+    }
+    LogitsProcessors.temperature(row, c.temperature(r));
+    LogitsProcessors.topK(row, c.topK(r), select);
+    LogitsProcessors.topP(row, c.topP(r), keys, probs);
+    return Sampler.sample(row, probs, c.uniform(r));
+  }
+}

@@ -1,0 +1,214 @@
+package dev.gptneo.engine.ops.cuda;
+
+import dev.gptneo.engine.generate.HostChoice;
+import dev.gptneo.engine.generate.Sampler;
+import dev.gptneo.engine.ops.TokenChoice;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * Rows of logits with a {@link TokenChoice} row each and the host's token for it ({@link
+ * HostChoice}, i.e. GenerateJob's processors and sampler): what choose_tokens must reproduce, on
+ * the emulator (KernelEmulationTest, through a file) and on a GPU (CudaOpsVsCpuTest). Logits of
+ * several kinds (continuous, few distinct values, all equal, -inf entries, signed zeros) meet
+ * greedy rows and sampled ones with temperatures, top-k on both sides of the shared-memory cap
+ * and of the vocab, top-p from tiny to almost 1, penalties and bans.
+ */
+final class ChoiceCases {
+  final String label;
+  final int vocab;
+  final TokenChoice choice;
+  final List<String> names = new ArrayList<>();
+  private float[] logits = new float[0];
+  private int[] expected;
+
+  ChoiceCases(String label, int vocab) {
+    this.label = label;
+    this.vocab = vocab;
+    this.choice = new TokenChoice(vocab, 8);
+  }
+
+  int rows() {
+    return names.size();
+  }
+
+  float[] logits() {
+    return Arrays.copyOf(logits, rows() * vocab);
+  }
+
+  /** The host's tokens. */
+  int[] expected() {
+    if (expected == null) {
+      HostChoice host = new HostChoice(vocab);
+      expected = new int[rows()];
+      for (int r = 0; r < rows(); r++) {
+        expected[r] = host.choose(choice, r, logits, r * vocab);
+      }
+    }
+    return expected;
+  }
+
+  /** A row: its logits and its choice (describe adds exactly one row). */
+  void add(String name, float[] row, Consumer<TokenChoice> describe) {
+    int r = rows();
+    if ((r + 1) * vocab > logits.length) {
+      logits = Arrays.copyOf(logits, Math.max(2 * logits.length, (r + 1) * vocab));
+    }
+    System.arraycopy(row, 0, logits, r * vocab, vocab);
+    describe.accept(choice);
+    if (choice.rows() != r + 1) {
+      throw new IllegalStateException(name + " added " + (choice.rows() - r) + " rows");
+    }
+    names.add(name);
+    expected = null;
+  }
+
+  /** Writes rows, cols, table bytes, ids offset, logits, the ChoiceTable, the host's tokens, the names. */
+  void write(Path file) {
+    ByteBuffer table = new ChoiceTable().encode(choice);
+    int[] want = expected();
+    byte[] labels = String.join("\n", names).getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(20 + 4 * rows() * vocab + table.remaining() + 4 * rows() + labels.length)
+        .order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(rows()).putInt(vocab).putInt(table.remaining()).putInt((int) ChoiceTable.idsOffset(choice))
+        .putInt(labels.length);
+    for (int i = 0; i < rows() * vocab; i++) {
+      b.putFloat(logits[i]);
+    }
+    b.put(table);
+    for (int t : want) {
+      b.putInt(t);
+    }
+    b.put(labels);
+    b.flip();
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  // ---- the cases -------------------------------------------------------------------------------
+
+  /** Logits of each kind. */
+  static float[] logits(String kind, int vocab, Random random) {
+    float[] l = new float[vocab];
+    for (int i = 0; i < vocab; i++) {
+      switch (kind) {
+        case "gauss":
+          l[i] = (float) (3 * random.nextGaussian());
+          break;
+        case "discrete": // few values: ties everywhere, top-k and top-p cut inside groups
+          l[i] = (random.nextInt(33) - 16) / 4f;
+          break;
+        case "flat":
+          l[i] = 1.5f;
+          break;
+        case "neginf": // banned and masked tokens
+          l[i] = random.nextInt(5) < 2 ? Float.NEGATIVE_INFINITY : (float) random.nextGaussian();
+          break;
+        case "peaked":
+          l[i] = (float) random.nextGaussian() + (i == vocab / 3 ? 25f : 0f);
+          break;
+        case "zeros": // -0 and +0: equal for argmax and top-k, ordered for top-p's sort
+          l[i] = random.nextBoolean() ? (random.nextBoolean() ? -0f : 0f) : -(float) Math.abs(random.nextGaussian());
+          break;
+        default:
+          throw new IllegalArgumentException(kind);
+      }
+    }
+    return l;
+  }
+
+  static final String[] KINDS = {"gauss", "discrete", "flat", "neginf", "peaked", "zeros"};
+
+  /** Every kind against every setting, at a vocab above the cap (so top-k off takes the parallel paths). */
+  static ChoiceCases broad(int vocab, long seed) {
+    ChoiceCases c = new ChoiceCases("broad vocab " + vocab, vocab);
+    Random random = new Random(seed);
+    int[] ids = new int[40];
+    int step = 0;
+    for (String kind : KINDS) {
+      float[] row = logits(kind, vocab, random);
+      for (int i = 0; i < ids.length; i++) {
+        ids[i] = i * 7 + random.nextInt(7); // distinct
+      }
+      int[] some = ids.clone();
+      c.add(kind + " greedy", row, t -> t.addGreedy());
+      c.add(kind + " greedy penalty bans", row, t -> {
+        t.addGreedy();
+        t.penalize(1.3f, some, some.length);
+        t.ban(some[3]);
+        t.ban(some[3]);
+        t.ban(vocab - 1);
+      });
+      Object[][] settings = {
+          {1f, 50, 1.0}, {0.7f, 50, 0.9}, {1.3f, 0, 1.0}, {1f, 0, 0.9}, {1f, 1, 1.0}, {1f, vocab - 1, 1.0},
+          {1f, vocab, 0.95}, {1f, vocab + 7, 0.5}, {1f, CudaKernels.CHOICE_CAP, 0.95},
+          {1f, CudaKernels.CHOICE_CAP + 1, 0.95}, {1f, 5, 1e-9}, {1f, 0, 1e-9}, {1f, 0, 0.999999},
+          {0.5f, 100, 0.3}, {2.5f, 300, 0.8}};
+      for (Object[] s : settings) {
+        float temperature = (Float) s[0];
+        int k = (Integer) s[1];
+        double p = (Double) s[2];
+        double u = Sampler.uniform(seed, step++);
+        c.add(String.format("%s T=%s k=%d p=%s u=%.4f", kind, temperature, k, p, u), row,
+            t -> t.addSampled(temperature, k, p, u));
+      }
+      double u = Sampler.uniform(seed, step++);
+      c.add(kind + " sampled with penalty and bans", row, t -> {
+        t.addSampled(0.9f, 40, 0.9, u);
+        t.penalize(0.7f, some, some.length);
+        for (int i = 0; i < 10; i++) {
+          t.ban(some[i]);
+        }
+      });
+      c.add(kind + " u=0", row, t -> t.addSampled(1f, 0, 0.95, 0.0));
+      c.add(kind + " u=1-2^-53", row, t -> t.addSampled(1f, 20, 1.0, 1.0 - 0x1.0p-53));
+    }
+    return c;
+  }
+
+  /** GPT-Neo's vocab: the parallel top-p and draw at full size, ties resolved by id. */
+  static ChoiceCases fullVocab(long seed) {
+    int vocab = 50257;
+    ChoiceCases c = new ChoiceCases("vocab 50257", vocab);
+    Random random = new Random(seed);
+    float[] gauss = logits("gauss", vocab, random);
+    float[] discrete = logits("discrete", vocab, random);
+    float[] flat = logits("flat", vocab, random);
+    int step = 0;
+    c.add("gauss greedy", gauss, t -> t.addGreedy());
+    for (double p : new double[] {0.9, 1.0, 0.5}) {
+      double u = Sampler.uniform(seed, step++);
+      c.add("gauss k=0 p=" + p, gauss, t -> t.addSampled(1f, 0, p, u));
+    }
+    double u1 = Sampler.uniform(seed, step++);
+    c.add("gauss T=0.8 k=3000 p=0.95", gauss, t -> t.addSampled(0.8f, 3000, 0.95, u1));
+    double u2 = Sampler.uniform(seed, step++);
+    c.add("gauss k=50", gauss, t -> t.addSampled(1f, 50, 1.0, u2));
+    double u3 = Sampler.uniform(seed, step++);
+    c.add("discrete k=0 p=0.9", discrete, t -> t.addSampled(1f, 0, 0.9, u3));
+    double u4 = Sampler.uniform(seed, step++);
+    c.add("discrete T=3 k=0 p=0.5", discrete, t -> t.addSampled(3f, 0, 0.5, u4));
+    double u5 = Sampler.uniform(seed, step++);
+    c.add("flat k=0 p=0.9", flat, t -> t.addSampled(1f, 0, 0.9, u5));
+    double u6 = Sampler.uniform(seed, step++);
+    c.add("flat k=0 p=1", flat, t -> t.addSampled(1f, 0, 1.0, u6));
+    return c;
+  }
+}
