@@ -44,6 +44,11 @@ public final class Scheduler implements AutoCloseable {
   private final int[] headRows;         // (maxTokens) row in the step
   private final int[] headPositions;    // (maxTokens) position in its sequence
   private final Job<?>[] headJobs;      // (maxTokens)
+  // mean pooling on the backend (null when the host sums)
+  private final boolean summing;
+  private final int[] sumRanges;        // (2 * maxSeqs) step rows [from, to) per pooling job
+  private final Job<?>[] sumJobs;       // (maxSeqs)
+  private final double[] rowSums;       // (maxSeqs, hidden)
   private final int[] chunkRows;        // (maxHeadRows)
   private final float[] headOut;        // (maxHeadRows, max(vocab, hidden))
   // tokens chosen by the backend (GPU): null when it does not choose (CPU)
@@ -71,6 +76,10 @@ public final class Scheduler implements AutoCloseable {
     this.headOut = new float[model.maxHeadRows() * Math.max(config.vocabSize, config.hiddenSize)];
     this.choice = model.choosesTokens() ? new TokenChoice(config.vocabSize, model.maxHeadRows()) : null;
     this.chosen = choice != null ? new int[model.maxHeadRows()] : null;
+    this.summing = model.sumsRows();
+    this.sumRanges = summing ? new int[2 * maxSeqs] : null;
+    this.sumJobs = summing ? new Job<?>[maxSeqs] : null;
+    this.rowSums = summing ? new double[maxSeqs * config.hiddenSize] : null;
     this.thread = new Thread(this::loop, "gptneo-scheduler");
     this.thread.setDaemon(true);
     this.thread.start();
@@ -125,6 +134,7 @@ public final class Scheduler implements AutoCloseable {
         stepJobs[s].fed += step.newTokens(s);
       }
       deliverChosenTokens(seqs);
+      deliverSums(seqs);
       deliverHeads(seqs);
       for (int s = 0; s < seqs; s++) {
         Job<?> job = stepJobs[s];
@@ -192,6 +202,9 @@ public final class Scheduler implements AutoCloseable {
         continue;
       }
       kvUsedBytes += bytes;
+      if (summing && job instanceof SumsRows) {
+        ((SumsRows) job).sumsArrive();
+      }
       active.add(job);
       int n = Math.min(job.pendingTokens(), budget);
       seqs = addToStep(job, n, seqs);
@@ -277,6 +290,35 @@ public final class Scheduler implements AutoCloseable {
    * describe each row's processing, the backend runs the head and the choice, and only the ids
    * come back. Every other row goes through deliverHeads.
    */
+  /** Mean pooling on the backend: one call sums every pooling job's rows of the step; only the sums cross. */
+  private void deliverSums(int seqs) {
+    if (!summing) {
+      return;
+    }
+    int count = 0;
+    for (int s = 0; s < seqs; s++) {
+      Job<?> job = stepJobs[s];
+      if (job instanceof SumsRows && !job.future.isDone()) {
+        sumRanges[2 * count] = step.seqStart[s];
+        sumRanges[2 * count + 1] = step.seqStart[s + 1];
+        sumJobs[count++] = job;
+      }
+    }
+    if (count == 0) {
+      return;
+    }
+    model.sumHidden(sumRanges, count, rowSums);
+    int hidden = config.hiddenSize;
+    for (int i = 0; i < count; i++) {
+      try {
+        ((SumsRows) sumJobs[i]).acceptSum(rowSums, i * hidden, hidden);
+      } catch (Throwable t) {
+        finish(sumJobs[i], null, t);
+      }
+    }
+    java.util.Arrays.fill(sumJobs, 0, count, null);
+  }
+
   private void deliverChosenTokens(int seqs) {
     if (choice == null) {
       return;

@@ -131,6 +131,16 @@ public final class GptNeoModel {
   }
 
   /** Whether the backend chooses tokens from the LM head's rows without reading the logits back. */
+  /** Whether the backend sums final hidden states itself (see {@link #sumHidden}). */
+  public boolean sumsRows() {
+    return ops.sumsRows();
+  }
+
+  /** sums (count, hidden): per range the double sum of the last step's final hidden rows (see {@link Ops#sumRows}). */
+  public void sumHidden(int[] ranges, int count, double[] sums) {
+    ops.sumRows(normed, ranges, count, sums);
+  }
+
   public boolean choosesTokens() {
     return ops.choosesTokens();
   }

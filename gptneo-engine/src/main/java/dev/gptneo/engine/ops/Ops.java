@@ -84,13 +84,18 @@ public interface Ops extends AutoCloseable {
   /** dst row i = src row rows[i], for i &lt; count. */
   void gatherRows(Activations src, int[] rows, int count, Activations dst);
 
+  /** Whether {@link #sumRows} runs here (the GPU); the CPU backend says no: callers read the rows. */
+  default boolean sumsRows() {
+    return false;
+  }
+
   /**
    * Sums rows where they are, so only the sums cross to the host: sums (count, cols) gets, per
    * range i, the sum of src rows ranges[2i] .. ranges[2i + 1] - 1, added in row order in double
-   * (as a host loop over read rows would). False when this backend leaves it to the host.
+   * (as a host loop over read rows would).
    */
-  default boolean sumRows(Activations src, int[] ranges, int count, double[] sums) {
-    return false;
+  default void sumRows(Activations src, int[] ranges, int count, double[] sums) {
+    throw new UnsupportedOperationException(name() + " leaves row sums to the host");
   }
 
   /** Copies the first {@code rows} rows to the host, row-major. */

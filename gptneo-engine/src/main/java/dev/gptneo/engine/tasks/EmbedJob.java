@@ -2,11 +2,17 @@ package dev.gptneo.engine.tasks;
 
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Job;
+import dev.gptneo.engine.batching.SumsRows;
 
-/** Mean-pooled and last-token final hidden states (after ln_f). Result: {mean, last}. */
-public final class EmbedJob extends Job<float[][]> {
+/**
+ * Mean-pooled and last-token final hidden states (after ln_f). Result: {mean, last}. On the CPU
+ * every row arrives and is added here; on a GPU the backend sums each step's rows and only the
+ * sums and the last row arrive.
+ */
+public final class EmbedJob extends Job<float[][]> implements SumsRows {
   private final double[] sum; // (hidden)
   private final float[] last; // (hidden)
+  private boolean summedElsewhere;
 
   public EmbedJob(int[] tokens, int hidden) {
     super(tokens, tokens.length);
@@ -21,13 +27,27 @@ public final class EmbedJob extends Job<float[][]> {
 
   @Override
   public boolean wantsRow(int position) {
-    return true;
+    return !summedElsewhere || isLastKnown(position);
+  }
+
+  @Override
+  public void sumsArrive() {
+    summedElsewhere = true;
+  }
+
+  @Override
+  public void acceptSum(double[] sums, int off, int width) {
+    for (int i = 0; i < width; i++) {
+      sum[i] += sums[off + i];
+    }
   }
 
   @Override
   public void accept(int position, float[] out, int off, int width) {
-    for (int i = 0; i < width; i++) {
-      sum[i] += out[off + i];
+    if (!summedElsewhere) {
+      for (int i = 0; i < width; i++) {
+        sum[i] += out[off + i];
+      }
     }
     if (isLastKnown(position)) {
       System.arraycopy(out, off, last, 0, width);

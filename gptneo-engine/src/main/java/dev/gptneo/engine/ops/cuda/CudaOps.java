@@ -400,7 +400,12 @@ public final class CudaOps implements Ops {
   }
 
   @Override
-  public boolean sumRows(Activations src, int[] ranges, int count, double[] sums) {
+  public boolean sumsRows() {
+    return true;
+  }
+
+  @Override
+  public void sumRows(Activations src, int[] ranges, int count, double[] sums) {
     int cols = src.cols();
     long bytes = 8L * count * cols;
     if (bytes > sumsBytes) {
@@ -414,7 +419,6 @@ public final class CudaOps implements Ops {
     long table = uploadInts(ranges, 2 * count);
     kernels.sumRows(((CudaActivations) src).address, table, sumsOut, count, cols);
     gpu.download(sumsOut, bytes).asDoubleBuffer().get(sums, 0, count * cols);
-    return true;
   }
 
   @Override

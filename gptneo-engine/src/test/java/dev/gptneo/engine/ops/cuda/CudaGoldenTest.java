@@ -226,6 +226,38 @@ class CudaGoldenTest {
     }
   }
 
+  /**
+   * Embeddings (mean and last token after ln_f) of the demo model on the GPU, mean-pooled on the
+   * device, against the CPU's: within the demo's fp16 classification tolerance, relative to the
+   * value where it exceeds 1 (ln_f's gains make some components large).
+   */
+  @Test
+  void demoEmbeddingsF16NearTheCpu() {
+    List<Input> in = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      in.add(Input.text("Email " + i + ": " + "please review the attached invoice before Friday. ".repeat(1 + 7 * i)));
+    }
+    InputPolicy policy = new InputPolicy(256, Truncation.RIGHT);
+    List<dev.gptneo.engine.api.EmbedResult> gpu;
+    try (Engine e = engine(Goldens.demoModel(), "auto")) {
+      gpu = e.embed(in, policy);
+    }
+    List<dev.gptneo.engine.api.EmbedResult> cpu = dev.gptneo.engine.testing.Engines
+        .get(Goldens.demoModel(), EngineOptions.Kernels.AUTO).embed(in, policy);
+    double worst = 0;
+    for (int i = 0; i < in.size(); i++) {
+      ok(gpu.get(i));
+      for (int d = 0; d < cpu.get(i).mean.length; d++) {
+        float m = cpu.get(i).mean[d];
+        float l = cpu.get(i).lastToken[d];
+        worst = Math.max(worst, Math.abs(m - gpu.get(i).mean[d]) / Math.max(1, Math.abs(m)));
+        worst = Math.max(worst, Math.abs(l - gpu.get(i).lastToken[d]) / Math.max(1, Math.abs(l)));
+      }
+    }
+    System.out.printf(Locale.ROOT, "GPU golden: demo f16 embeddings vs the CPU: max |difference| / max(1, |value|) %.4g%n", worst);
+    assertTrue(worst <= TOL_DEMO_CLASSIFY_F16, "embeddings: " + worst);
+  }
+
   /** Spam classification of the 604 validation emails on the GPU: logits near HF's, HF's labels where its margin is clear. */
   @Test
   void demoClassificationF16() throws IOException {

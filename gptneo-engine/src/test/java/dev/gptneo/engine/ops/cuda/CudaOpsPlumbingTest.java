@@ -14,6 +14,7 @@ import dev.gptneo.engine.model.GptNeoWeights;
 import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
 import dev.gptneo.engine.ops.TokenChoice;
+import dev.gptneo.engine.tasks.EmbedJob;
 import dev.gptneo.engine.tasks.ScoreJob;
 import dev.gptneo.engine.testing.Goldens;
 import dev.gptneo.engine.testing.TinyCheckpoints;
@@ -193,6 +194,32 @@ class CudaOpsPlumbingTest {
       scheduler.submit(new ScoreJob(new int[] {1, 2, 3}, 1)).get(60, TimeUnit.SECONDS);
       assertEquals(List.of(4L * 2 * config.vocabSize), gpu.downloads.subList(before, gpu.downloads.size()),
           "a score job reads its two rows of logits");
+    }
+    ops.close();
+    assertEquals(0, gpu.liveAllocations());
+  }
+
+  /** Mean pooling on the device: each step's rows are summed there; only the sums and the last row cross. */
+  @Test
+  void embeddingsDownloadSumsAndTheLastRowOnly() throws Exception {
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    CudaOps ops = new CudaOps(gpu, null);
+    Path demo = Goldens.demoModel();
+    GptNeoConfig config = GptNeoConfig.load(demo);
+    GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(demo), ops), ops, 64, 8);
+    assertTrue(model.sumsRows());
+    int[] tokens = new int[100]; // two steps of at most 64 tokens
+    for (int i = 0; i < tokens.length; i++) {
+      tokens[i] = 7 * i + 1;
+    }
+    try (Scheduler scheduler = new Scheduler(model, 8, 1L << 30)) {
+      int before = gpu.downloads.size();
+      float[][] out = scheduler.submit(new EmbedJob(tokens, config.hiddenSize)).get(60, TimeUnit.SECONDS);
+      assertEquals(config.hiddenSize, out[0].length);
+      assertEquals(2, Collections.frequency(gpu.launches, "sum_rows"), "one sum per step");
+      assertEquals(1, Collections.frequency(gpu.launches, "gather_rows"), "and the last row alone");
+      assertEquals(List.of(8L * config.hiddenSize, 8L * config.hiddenSize, 4L * config.hiddenSize),
+          gpu.downloads.subList(before, gpu.downloads.size()));
     }
     ops.close();
     assertEquals(0, gpu.liveAllocations());
