@@ -35,6 +35,10 @@ final class CudaKernels {
   private final Gpu gpu;
   private final Map<String, KernelFunction> functions = new HashMap<>();
   private final boolean mmaPrefill;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaKernels.class);
+  /** Files whose kernels have a fallback (the fp32 attention, the host's token choice): one failing to build is a warning. */
+  static final java.util.Set<String> OPTIONAL = java.util.Set.of("attention_prefill_mma.cu", "sampling.cu");
+  private final java.util.Set<String> missing = new java.util.TreeSet<>();
 
   CudaKernels(Gpu gpu) {
     this.gpu = gpu;
@@ -42,11 +46,28 @@ final class CudaKernels {
     if (!attention.equals("simt") && !attention.equals("mma")) {
       throw new IllegalArgumentException(PREFILL_ATTENTION_PROPERTY + " must be simt or mma, got '" + attention + "'");
     }
-    this.mmaPrefill = attention.equals("mma");
     Map<String, String> headers = KernelSources.headers();
     for (String file : KernelSources.FILES) {
-      functions.putAll(gpu.load(file, KernelSources.read(file), headers));
+      if (file.equals("attention_prefill_mma.cu") && !attention.equals("mma")) {
+        continue; // opt-in: not compiled unless asked for
+      }
+      try {
+        functions.putAll(gpu.load(file, KernelSources.read(file), headers));
+      } catch (RuntimeException e) {
+        if (!OPTIONAL.contains(file)) {
+          throw e;
+        }
+        missing.add(file);
+        LOG.warn("CUDA kernels of {} unavailable, falling back ({}): {}", file,
+            file.equals("sampling.cu") ? "tokens chosen on the host" : "fp32 prefill attention", e.getMessage());
+      }
     }
+    this.mmaPrefill = attention.equals("mma") && !missing.contains("attention_prefill_mma.cu");
+  }
+
+  /** Whether the device chooses tokens (sampling.cu built). */
+  boolean choosesTokens() {
+    return !missing.contains("sampling.cu");
   }
 
   /** What one layer's attention kernels read besides the step's tables. */

@@ -127,7 +127,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public boolean choosesTokens() {
-    return true;
+    return kernels.choosesTokens();
   }
 
   /**

@@ -225,6 +225,31 @@ class CudaOpsPlumbingTest {
     assertEquals(0, gpu.liveAllocations());
   }
 
+  /** Kernels with a fallback that fail to build leave the backend running on the fallback. */
+  @Test
+  void optionalKernelsThatDoNotBuildFallBack() {
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    gpu.failToBuild = "sampling.cu";
+    Path demo = Goldens.demoModel();
+    GptNeoConfig config = GptNeoConfig.load(demo);
+    try (CudaOps ops = new CudaOps(gpu, null)) {
+      assertFalse(ops.choosesTokens(), "tokens are chosen on the host");
+      GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(demo), ops), ops, 64, 8);
+      try (Scheduler scheduler = new Scheduler(model, 8, 1L << 30)) {
+        GenerationParams p = GenerationParams.builder().maxNewTokens(3).minNewTokens(3).build();
+        GenerateJob.Output out = scheduler.submit(new GenerateJob(new int[] {5, 6, 7}, 10, p, config.eosTokenIds,
+            null)).get(60, TimeUnit.SECONDS);
+        assertEquals(3, out.completionIds.length);
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+      assertFalse(gpu.launches.contains("choose_tokens"));
+    }
+    FakeGpu broken = new FakeGpu(1L << 30);
+    broken.failToBuild = "attention_decode.cu";
+    assertThrows(CudaException.class, () -> new CudaOps(broken, null), "no fallback for decode attention");
+  }
+
   @Test
   void aFullDeviceFailsTheKvCacheWithOutOfMemory() {
     FakeGpu gpu = new FakeGpu(64L << 20);

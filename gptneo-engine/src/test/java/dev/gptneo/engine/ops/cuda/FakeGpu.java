@@ -33,6 +33,7 @@ final class FakeGpu implements Gpu {
   final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
   int refusals; // mallocs refused for lack of memory
+  String failToBuild; // a .cu file whose load fails, as NVRTC failing would
   // recordings (CUDA graphs): each is a list of replayable checks
   private final List<List<Runnable>> recordings = new ArrayList<>();
   private List<Runnable> recording; // non-null while recording
@@ -146,6 +147,9 @@ final class FakeGpu implements Gpu {
   @Override
   public Map<String, KernelFunction> load(String file, String source, Map<String, String> headers) {
     assertEquals(Map.of(KernelSources.HEADER, KernelSources.read(KernelSources.HEADER)), headers);
+    if (file.equals(failToBuild)) {
+      throw new CudaException("NVRTC could not compile " + file + " (as the test asks)");
+    }
     Map<String, KernelFunction> out = new HashMap<>();
     signatures.get(file).forEach((name, params) -> {
       KernelFunction f = new KernelFunction(name, functions.size(), params);
