@@ -97,7 +97,10 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest
   local model=$?
-  return $((kernels || model))
+  junit junit-model-mma "-Dgptneo.cuda.prefillAttention=mma" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest
+  local mma=$?
+  return $((kernels || model || mma))
 }
 cache_opts="${caches[*]}"
 export java build work cache_opts
@@ -134,6 +137,7 @@ profiled() {
 }
 profiled decode-b1 --task generate --batch-size 1 --prompt-tokens 128 --new-tokens 16
 profiled prefill-b64 --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384
+profiled decode-b128 --task generate --batch-size 128 --prompt-tokens 128 --new-tokens 8 --max-batch-tokens 16384
 
 echo "total: $(($(date +%s) - start))s" >> "$summary"
 publish

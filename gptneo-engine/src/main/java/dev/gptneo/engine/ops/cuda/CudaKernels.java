@@ -128,7 +128,7 @@ final class CudaKernels {
 
   void attentionDecode(Precision p, StepTables t, AttentionLayer a) {
     int keys = a.local ? Math.min(a.window, t.decodeKeyBound) : t.decodeKeyBound; // a bound, as recordings replay it
-    int shared = Float.BYTES * (a.headDim + keys + Math.max(DECODE_THREADS, a.headDim));
+    int shared = Float.BYTES * (a.headDim + keys + Math.max(8 * DECODE_THREADS, a.headDim)); // either variant
     launch("attention_decode_" + p.suffix, t.decodeCount, a.heads, DECODE_THREADS, shared, a.qkv, a.out,
         a.outHalf, t.decodeSeqs, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
         a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
@@ -138,6 +138,16 @@ final class CudaKernels {
   void kvStore(Precision p, StepTables t, AttentionLayer a) {
     launch("kv_store_" + p.suffix, t.tokens, 1, STORE_THREADS, 0, a.qkv, t.tokenSeq, t.seqStart, t.past,
         t.cacheBase, t.capacity, a.hidden, a.headDim, a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+  }
+
+  /** Most rows {@link #gemv} takes: GEMV_ROWS in elementwise.cu. */
+  static final int GEMV_ROWS = 4;
+  /** System property: false sends small-batch GEMMs to cuBLAS too (default: gemv for rows &lt;= 4). */
+  static final String GEMV_PROPERTY = "gptneo.cuda.gemv";
+
+  /** y (rows, out) [+]= x (rows, in) fp32 times w^T (out, in) in p; rows &lt;= GEMV_ROWS, in % 8 == 0. */
+  void gemv(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
+    launch("gemv_" + p.suffix, (out + 15) / 16, 1, 128, 0, x, rows, in, w, out, y, accumulate ? 1 : 0);
   }
 
   /** sums (count, cols) double = row sums of src over each (from, to) pair of ranges. */

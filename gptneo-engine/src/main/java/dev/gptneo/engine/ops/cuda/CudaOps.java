@@ -54,6 +54,7 @@ public final class CudaOps implements Ops {
   private boolean closed;
   private final DecodeGraphs graphs;  // null: every step runs eagerly
   private boolean tablesUploaded;     // run() uploaded this step's tables before its body
+  private final boolean gemv = !"false".equalsIgnoreCase(System.getProperty(CudaKernels.GEMV_PROPERTY, "true"));
 
   CudaOps(Gpu gpu, Precision requested) {
     this.gpu = gpu;
@@ -305,6 +306,23 @@ public final class CudaOps implements Ops {
       throw new IllegalArgumentException("linear: x (" + in.cols + " cols) times [" + m.rows + ", " + m.cols
           + "]^T into " + o.cols + " cols");
     }
+    if (gemv && rows <= CudaKernels.GEMV_ROWS && m.cols % 8 == 0) {
+      // decode at small batch: a pass over the weights, reading x in fp32
+      kernels.gemv(m.precision, in.address, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
+    } else {
+      gemm(in, m, o, rows, epilogue);
+    }
+    boolean gelu = epilogue == Epilogue.GELU_NEW;
+    long half = gelu ? halfCopy(o) : 0; // gelu's output feeds the MLP's second GEMM
+    if (bias != null || gelu) {
+      kernels.biasAct(m.precision, o.address, bias == null ? 0 : ((CudaVector) bias).address, half, rows, m.rows,
+          gelu);
+    }
+    o.halfRows = half != 0 ? rows : 0;
+  }
+
+  /** cuBLAS, on 16-bit inputs when the weights are 16-bit: the layer norm's, gelu's or attention's copy, else a cast. */
+  private void gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue) {
     long input = in.address;
     if (m.precision.isHalf()) {
       if (in.half != 0 && in.halfRows >= rows) {
@@ -315,13 +333,6 @@ public final class CudaOps implements Ops {
       }
     }
     gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
-    boolean gelu = epilogue == Epilogue.GELU_NEW;
-    long half = gelu ? halfCopy(o) : 0; // gelu's output feeds the MLP's second GEMM
-    if (bias != null || gelu) {
-      kernels.biasAct(m.precision, o.address, bias == null ? 0 : ((CudaVector) bias).address, half, rows, m.rows,
-          gelu);
-    }
-    o.halfRows = half != 0 ? rows : 0;
   }
 
   @Override

@@ -60,6 +60,77 @@ __device__ void cast(const float* x, T* out, int n) {
   for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) store(out + i, x[i]);
 }
 
+// Eight consecutive elements from 16-byte aligned memory, as floats.
+__device__ __forceinline__ void gemv_load8(const float* p, float v[8]) {
+  float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
+  v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+  v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+
+template <typename T>  // 16-bit T: one 16-byte load
+__device__ __forceinline__ void gemv_load8(const T* p, float v[8]) {
+  uint4 u = *reinterpret_cast<const uint4*>(p);
+  unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    v[2 * i] = to_float(T{(unsigned short) (w[i] & 0xffffu)});
+    v[2 * i + 1] = to_float(T{(unsigned short) (w[i] >> 16)});
+  }
+}
+
+#define GEMV_ROWS 4  // most rows of x: decode at batch <= 4
+#define GEMV_COLS 4  // output columns per warp: four weight rows in flight
+#define GEMV_WARPS 4
+
+// y (rows, out) fp32 = [y +] x (rows, in) fp32 times w^T, w (out, in) row-major in T; rows <= 4,
+// in % 8 == 0. For decode at small batch, where a GEMM is a pass over the weights: each warp
+// streams GEMV_COLS weight rows with 16-byte loads (lane l takes elements 8 l + 256 i), multiplies
+// them by x (fp32, from the cache) and reduces across the warp. Grid: ceil(out / 16) blocks of 128.
+template <typename T>
+__device__ void gemv(const float* x, int rows, int in, const T* w, int out, float* y, int accumulate) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int o0 = (blockIdx.x * GEMV_WARPS + warp) * GEMV_COLS;
+  float acc[GEMV_ROWS][GEMV_COLS];
+#pragma unroll
+  for (int r = 0; r < GEMV_ROWS; r++)
+#pragma unroll
+    for (int c = 0; c < GEMV_COLS; c++) acc[r][c] = 0.f;
+  for (int k = 8 * lane; k < in; k += 256) {
+    float wv[GEMV_COLS][8];
+#pragma unroll
+    for (int c = 0; c < GEMV_COLS; c++) {
+      if (o0 + c < out) {
+        gemv_load8(w + (long long) (o0 + c) * in + k, wv[c]);
+      } else {
+#pragma unroll
+        for (int e = 0; e < 8; e++) wv[c][e] = 0.f;
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < GEMV_ROWS; r++) {
+      if (r < rows) {
+        float xv[8];
+        gemv_load8(x + (long long) r * in + k, xv);
+#pragma unroll
+        for (int c = 0; c < GEMV_COLS; c++)
+#pragma unroll
+          for (int e = 0; e < 8; e++) acc[r][c] += xv[e] * wv[c][e];
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < GEMV_ROWS; r++) {
+#pragma unroll
+    for (int c = 0; c < GEMV_COLS; c++) {
+      float v = warp_sum(acc[r][c]);
+      if (lane == 0 && r < rows && o0 + c < out) {
+        long long at = (long long) r * out + o0 + c;
+        y[at] = accumulate ? y[at] + v : v;
+      }
+    }
+  }
+}
+
 #define ELEMENTWISE(S, T)                                                                                   \
   extern "C" __global__ void embed_##S(const T* wte, const T* wpe, const int* ids, const int* positions,   \
                                        float* out, int hidden) {                                            \
@@ -73,7 +144,11 @@ __device__ void cast(const float* x, T* out, int n) {
                                           int gelu) {                                                       \
     bias_act(y, bias, y_half, rows, cols, gelu);                                                            \
   }                                                                                                         \
-  extern "C" __global__ void cast_##S(const float* x, T* out, int n) { cast(x, out, n); }
+  extern "C" __global__ void cast_##S(const float* x, T* out, int n) { cast(x, out, n); }                     \
+  extern "C" __global__ void __launch_bounds__(128) gemv_##S(const float* x, int rows, int in, const T* w,    \
+                                                            int out, float* y, int accumulate) {              \
+    gemv(x, rows, in, w, out, y, accumulate);                                                               \
+  }
 
 ELEMENTWISE(f32, float)
 ELEMENTWISE(f16, f16)

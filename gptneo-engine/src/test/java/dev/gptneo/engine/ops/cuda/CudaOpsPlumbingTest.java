@@ -99,14 +99,15 @@ class CudaOpsPlumbingTest {
     runSteps(Goldens.demoModel(), ops, gpu);
     assertEquals(Precision.F16, ops.precision(), "the demo checkpoint is fp16");
     for (String k : List.of("embed_f16", "layernorm_f16", "attention_prefill_f16_d64", "attention_decode_f16",
-        "kv_store_f16", "bias_act_f16", "gather_rows", "cast_f16", "argmax_rows", "choose_tokens")) {
+        "kv_store_f16", "bias_act_f16", "gather_rows", "gemv_f16", "argmax_rows", "choose_tokens")) {
       assertTrue(gpu.launches.contains(k), k + " was not launched: " + gpu.launches);
     }
     GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
-    // per layer: qkv, out, fc, proj; plus the LM head three times (read back, then twice chosen on the device)
-    assertEquals(2 * 4 * config.numLayers + 3, gpu.gemms);
-    // kernels that feed a GEMM wrote 16-bit copies: only the heads' gathered rows needed a cast
-    assertEquals(3, Collections.frequency(gpu.launches, "cast_f16"), gpu.launches.toString());
+    // per layer: qkv, out, fc, proj for the two steps (7 and 3 rows); the LM head's 2 or 3 rows go to the gemv kernel
+    assertEquals(2 * 4 * config.numLayers, gpu.gemms);
+    assertEquals(3, Collections.frequency(gpu.launches, "gemv_f16"));
+    // kernels that feed a GEMM wrote 16-bit copies, and the gemv reads fp32: nothing needed a cast
+    assertEquals(0, Collections.frequency(gpu.launches, "cast_f16"), gpu.launches.toString());
     ops.close();
     assertEquals(0, gpu.liveAllocations(), "memory left after close");
     assertTrue(gpu.closed);

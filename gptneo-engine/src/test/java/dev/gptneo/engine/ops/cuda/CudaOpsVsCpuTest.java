@@ -248,7 +248,7 @@ class CudaOpsVsCpuTest {
 
   /** Tolerance per element: rel * sum over k of |x_k w_k| (+ rel), the size of what was summed. */
   static void checkLinear(Ops dev, Ops ref, String dtype, OpsInputs in, double rel) {
-    for (int[] shape : new int[][] {{5, 257, 300}, {70, 64, 33}, {1, 768, 2304}}) {
+    for (int[] shape : new int[][] {{5, 257, 300}, {70, 64, 33}, {1, 768, 2304}, {3, 512, 1001}, {4, 1024, 37}}) {
       int rows = shape[0];
       int k = shape[1];
       int n = shape[2];

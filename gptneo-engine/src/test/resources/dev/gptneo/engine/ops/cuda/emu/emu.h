@@ -27,6 +27,7 @@
 struct uint3e { unsigned int x, y, z; };
 struct float2 { float x, y; };
 struct alignas(16) float4 { float x, y, z, w; };
+struct alignas(16) uint4 { unsigned int x, y, z, w; };
 
 inline uint3e threadIdx;
 inline uint3e blockIdx;

@@ -127,6 +127,26 @@ static void check_embed_cast_gather() {
       serr += acc != sums[(size_t) i * cols + c];
     }
   report("sum_rows", serr, 0);
+  // gemv: rows 1..4 against double sums, fresh and accumulating, out not a multiple of 16
+  for (int rows = 1; rows <= 4; rows += 3) {
+    const int in = 264, out = 37;
+    auto gx = randoms((size_t) rows * in), gw = randoms((size_t) out * in), gy = randoms((size_t) rows * out);
+    std::vector<f16> w16(gw.size());
+    for (size_t i = 0; i < gw.size(); i++) w16[i].bits = emu_float_to_f16(gw[i]);
+    for (int accumulate = 0; accumulate <= 1; accumulate++) {
+      std::vector<float> y = gy;
+      emu_launch(gemv_f16, {(unsigned) (out + 15) / 16, 1, 1}, {128, 1, 1}, 0, (const float*) gx.data(), rows, in,
+                 (const f16*) w16.data(), out, y.data(), accumulate);
+      double gerr2 = 0;
+      for (int r = 0; r < rows; r++)
+        for (int o = 0; o < out; o++) {
+          double ref = accumulate ? gy[(size_t) r * out + o] : 0.0;
+          for (int k = 0; k < in; k++) ref += (double) gx[(size_t) r * in + k] * to_float(w16[(size_t) o * in + k]);
+          gerr2 = std::fmax(gerr2, std::fabs(y[(size_t) r * out + o] - ref));
+        }
+      report("gemv f16 rows " + std::to_string(rows) + (accumulate ? " accumulate" : ""), gerr2, 2e-5);
+    }
+  }
 }
 
 static void check_argmax() {
@@ -224,7 +244,7 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
       if (!decode_seqs.empty()) {
         int keys = 0;
         for (int d : decode_seqs) keys = std::max(keys, past[d] + 1);
-        size_t shared = (head_dim + keys + std::max(decode_threads, head_dim)) * sizeof(float);
+        size_t shared = (head_dim + keys + std::max(8 * decode_threads, head_dim)) * sizeof(float);
         emu_launch(kc.decode, {(unsigned) decode_seqs.size(), (unsigned) heads, 1}, {(unsigned) decode_threads, 1, 1},
                    shared, (const float*) qkv.data(), out.data(), half.data(), (const int*) decode_seqs.data(),
                    (const int*) seq_start.data(), (const int*) past.data(), (const unsigned long long*) base.data(),
@@ -363,6 +383,8 @@ int main(int argc, char** argv) {
   attention_suite(AttentionCase<f16>{"f16 d64", attention_prefill_f16_d64, attention_decode_f16, kv_store_f16, 64}, 64, {8});
   attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 96, {4, 200});
   attention_suite(AttentionCase<f16>{"f16 d256", attention_prefill_f16_d256, attention_decode_f16, kv_store_f16, 256}, 130, {});
+  attention_suite(AttentionCase<f16>{"f16 d256", attention_prefill_f16_d256, attention_decode_f16, kv_store_f16, 256}, 256, {});
+  attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 128, {200});
   // tensor cores: P is rounded to T too, which the reference does not model: tolerances allow that
   attention_suite(AttentionCase<f16>{"mma f16 d64", attention_prefill_mma_f16_d64, attention_decode_f16, kv_store_f16,
                                      64, MTHREADS, mma_shared(64), 1e-3, true}, 64, {8, 200});
