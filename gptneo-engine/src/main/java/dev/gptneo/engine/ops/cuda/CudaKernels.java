@@ -147,7 +147,7 @@ final class CudaKernels {
 
   /** y (rows, out) [+]= x (rows, in) fp32 times w^T (out, in) in p; rows &lt;= GEMV_ROWS, in % 8 == 0. */
   void gemv(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
-    launch("gemv_" + p.suffix, (out + 15) / 16, 1, 128, 0, x, rows, in, w, out, y, accumulate ? 1 : 0);
+    launch("gemv_" + p.suffix, (out + 7) / 8, 1, 256, 0, x, rows, in, w, out, y, accumulate ? 1 : 0);
   }
 
   /** sums (count, cols) double = row sums of src over each (from, to) pair of ranges. */

@@ -78,24 +78,26 @@ __device__ __forceinline__ void gemv_load8(const T* p, float v[8]) {
   }
 }
 
-#define GEMV_ROWS 4  // most rows of x: decode at batch <= 4
-#define GEMV_COLS 4  // output columns per warp: four weight rows in flight
-#define GEMV_WARPS 4
+#define GEMV_ROWS 4      // most rows of x: decode at batch <= 4
+#define GEMV_COLS 8      // output columns per block
+#define GEMV_THREADS 256 // 8 warps, splitting each column's k range between them
 
 // y (rows, out) fp32 = [y +] x (rows, in) fp32 times w^T, w (out, in) row-major in T; rows <= 4,
-// in % 8 == 0. For decode at small batch, where a GEMM is a pass over the weights: each warp
-// streams GEMV_COLS weight rows with 16-byte loads (lane l takes elements 8 l + 256 i), multiplies
-// them by x (fp32, from the cache) and reduces across the warp. Grid: ceil(out / 16) blocks of 128.
+// in % 8 == 0. For decode at small batch, where a GEMM is one pass over the weights. A block owns
+// GEMV_COLS columns; thread t reads 16 bytes of each of their weight rows at k = 8 t + 2048 i, so
+// a block keeps 32 KB of weights in flight (latency, not bandwidth, limits fewer), multiplies by x
+// (fp32, from the cache) and the partial sums meet in shared memory. Grid: ceil(out / 8) blocks.
 template <typename T>
 __device__ void gemv(const float* x, int rows, int in, const T* w, int out, float* y, int accumulate) {
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int o0 = (blockIdx.x * GEMV_WARPS + warp) * GEMV_COLS;
+  __shared__ float partial[GEMV_THREADS / 32][GEMV_ROWS][GEMV_COLS];
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int o0 = blockIdx.x * GEMV_COLS;
   float acc[GEMV_ROWS][GEMV_COLS];
 #pragma unroll
   for (int r = 0; r < GEMV_ROWS; r++)
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) acc[r][c] = 0.f;
-  for (int k = 8 * lane; k < in; k += 256) {
+  for (int k = 8 * tid; k < in; k += 8 * GEMV_THREADS) {
     float wv[GEMV_COLS][8];
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) {
@@ -123,10 +125,17 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) {
       float v = warp_sum(acc[r][c]);
-      if (lane == 0 && r < rows && o0 + c < out) {
-        long long at = (long long) r * out + o0 + c;
-        y[at] = accumulate ? y[at] + v : v;
-      }
+      if (lane == 0) partial[warp][r][c] = v;
+    }
+  }
+  __syncthreads();
+  if (tid < GEMV_ROWS * GEMV_COLS) {
+    int r = tid / GEMV_COLS, c = tid % GEMV_COLS;
+    if (r < rows && o0 + c < out) {
+      float v = 0.f;
+      for (int q = 0; q < GEMV_THREADS / 32; q++) v += partial[q][r][c];
+      long long at = (long long) r * out + o0 + c;
+      y[at] = accumulate ? y[at] + v : v;
     }
   }
 }
@@ -145,7 +154,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     bias_act(y, bias, y_half, rows, cols, gelu);                                                            \
   }                                                                                                         \
   extern "C" __global__ void cast_##S(const float* x, T* out, int n) { cast(x, out, n); }                     \
-  extern "C" __global__ void __launch_bounds__(128) gemv_##S(const float* x, int rows, int in, const T* w,    \
+  extern "C" __global__ void __launch_bounds__(GEMV_THREADS) gemv_##S(const float* x, int rows, int in, const T* w,    \
                                                             int out, float* y, int accumulate) {              \
     gemv(x, rows, in, w, out, y, accumulate);                                                               \
   }

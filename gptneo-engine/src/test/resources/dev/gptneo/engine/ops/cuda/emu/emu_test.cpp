@@ -129,13 +129,13 @@ static void check_embed_cast_gather() {
   report("sum_rows", serr, 0);
   // gemv: rows 1..4 against double sums, fresh and accumulating, out not a multiple of 16
   for (int rows = 1; rows <= 4; rows += 3) {
-    const int in = 264, out = 37;
+    const int in = 2056, out = 37;  // k wraps the block's 2048 once
     auto gx = randoms((size_t) rows * in), gw = randoms((size_t) out * in), gy = randoms((size_t) rows * out);
     std::vector<f16> w16(gw.size());
     for (size_t i = 0; i < gw.size(); i++) w16[i].bits = emu_float_to_f16(gw[i]);
     for (int accumulate = 0; accumulate <= 1; accumulate++) {
       std::vector<float> y = gy;
-      emu_launch(gemv_f16, {(unsigned) (out + 15) / 16, 1, 1}, {128, 1, 1}, 0, (const float*) gx.data(), rows, in,
+      emu_launch(gemv_f16, {(unsigned) (out + 7) / 8, 1, 1}, {256, 1, 1}, 0, (const float*) gx.data(), rows, in,
                  (const f16*) w16.data(), out, y.data(), accumulate);
       double gerr2 = 0;
       for (int r = 0; r < rows; r++)
@@ -144,7 +144,7 @@ static void check_embed_cast_gather() {
           for (int k = 0; k < in; k++) ref += (double) gx[(size_t) r * in + k] * to_float(w16[(size_t) o * in + k]);
           gerr2 = std::fmax(gerr2, std::fabs(y[(size_t) r * out + o] - ref));
         }
-      report("gemv f16 rows " + std::to_string(rows) + (accumulate ? " accumulate" : ""), gerr2, 2e-5);
+      report("gemv f16 rows " + std::to_string(rows) + (accumulate ? " accumulate" : ""), gerr2, 5e-5);
     }
   }
 }
