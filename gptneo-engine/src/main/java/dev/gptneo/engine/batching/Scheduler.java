@@ -220,6 +220,20 @@ public final class Scheduler implements AutoCloseable {
     return seqs + 1;
   }
 
+  /** Appends the rows of step sequence s that its job wants to headRows/headPositions/headJobs; the new count. */
+  private int collectRows(int s, Job<?> job, int count) {
+    for (int r = step.seqStart[s]; r < step.seqStart[s + 1]; r++) {
+      int pos = stepFedBefore[s] + r - step.seqStart[s];
+      if (job.wantsRow(pos)) {
+        headRows[count] = r;
+        headPositions[count] = pos;
+        headJobs[count] = job;
+        count++;
+      }
+    }
+    return count;
+  }
+
   private void deliverHeads(int seqs) {
     GptNeoWeights w = model.weights;
     for (Head head : Head.values()) {
@@ -229,15 +243,7 @@ public final class Scheduler implements AutoCloseable {
         if (job.head() != head || job.future.isDone() || choosesOnBackend(job)) {
           continue;
         }
-        for (int r = step.seqStart[s]; r < step.seqStart[s + 1]; r++) {
-          int pos = stepFedBefore[s] + r - step.seqStart[s];
-          if (job.wantsRow(pos)) {
-            headRows[count] = r;
-            headPositions[count] = pos;
-            headJobs[count] = job;
-            count++;
-          }
-        }
+        count = collectRows(s, job, count);
       }
       int chunk = model.maxHeadRows();
       for (int from = 0; from < count; from += chunk) {
@@ -329,15 +335,7 @@ public final class Scheduler implements AutoCloseable {
       if (!choosesOnBackend(job) || job.future.isDone()) {
         continue;
       }
-      for (int r = step.seqStart[s]; r < step.seqStart[s + 1]; r++) {
-        int pos = stepFedBefore[s] + r - step.seqStart[s];
-        if (job.wantsRow(pos)) {
-          headRows[count] = r;
-          headPositions[count] = pos;
-          headJobs[count] = job;
-          count++;
-        }
-      }
+      count = collectRows(s, job, count);
     }
     for (int from = 0; from < count; from += chunkRows.length) {
       int n = Math.min(chunkRows.length, count - from);

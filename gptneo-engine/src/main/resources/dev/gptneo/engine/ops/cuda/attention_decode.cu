@@ -2,6 +2,50 @@
 // after every layer's attention. The cache is a ring on local layers: position p in slot p % slots.
 #include "common.cuh"
 
+// Where one decode block's (sequence, head) reads and writes: the new token at position pos sees
+// keys lo..pos, cached ones (slot p % slots), then its own from qkv.
+template <typename T>
+struct DecodeHead {
+  const T* keys;       // (slots, head_dim) this head's cached keys
+  const T* values;     // (slots, head_dim)
+  const float* fresh;  // the token's q; k at +hidden, v at +2 hidden
+  int row, pos, lo, count, slots;  // count = pos - lo + 1 keys
+};
+
+template <typename T>
+__device__ __forceinline__ DecodeHead<T> decode_head(const float* qkv, const int* decode_seqs, const int* seq_start,
+                                                     const int* past_len, const unsigned long long* cache_base,
+                                                     const int* capacity, int hidden, int head_dim, int globals_before,
+                                                     int locals_before, int local, int window) {
+  const int seq = decode_seqs[blockIdx.x], head = blockIdx.y;
+  LayerCache<T> cache = layer_cache<T>(cache_base[seq], capacity[seq], hidden, globals_before, locals_before,
+                                       local, window);
+  DecodeHead<T> h;
+  h.row = seq_start[seq];
+  h.pos = past_len[seq];
+  h.slots = cache.slots;
+  h.keys = cache.keys + (long long) head * cache.slots * head_dim;
+  h.values = cache.values + (long long) head * cache.slots * head_dim;
+  h.fresh = qkv + (long long) h.row * 3 * hidden + head * head_dim;
+  h.lo = local ? imax(0, h.pos - window + 1) : 0;
+  h.count = h.pos - h.lo + 1;
+  return h;
+}
+
+// p[0, keys) = exp(p - max p) over the block; returns their sum. Its barriers publish p.
+__device__ __forceinline__ float softmax_numerators(float* p, int keys, float* scratch) {
+  float top = neg_inf();
+  for (int i = threadIdx.x; i < keys; i += blockDim.x) top = fmaxf(top, p[i]);
+  top = block_max(top, scratch);
+  float sum = 0.f;
+  for (int i = threadIdx.x; i < keys; i += blockDim.x) {
+    float e = expf(p[i] - top);
+    p[i] = e;
+    sum += e;
+  }
+  return block_sum(sum, scratch);
+}
+
 // One block per (decode sequence, head); grid (decode sequences, heads), blockDim a multiple of 32
 // (256: a thread per key of a 256-token window, and head_dim 128 splits the values' keys in two).
 // The new token at position past sees keys lo..past: cached ones, then its own from qkv.
@@ -13,14 +57,11 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
                                  int local, int window) {
   __shared__ float scratch[32];
   DYNAMIC_SHARED(float, smem);
-  const int seq = decode_seqs[blockIdx.x], head = blockIdx.y;
-  const int row = seq_start[seq], pos = past_len[seq];
-  LayerCache<T> cache = layer_cache<T>(cache_base[seq], capacity[seq], hidden, globals_before, locals_before,
-                                       local, window);
-  const T* ck = cache.keys + (long long) head * cache.slots * head_dim;    // (slots, head_dim)
-  const T* cv = cache.values + (long long) head * cache.slots * head_dim;  // (slots, head_dim)
-  const float* fresh = qkv + (long long) row * 3 * hidden + head * head_dim;  // q; k at +hidden; v at +2 hidden
-  const int lo = local ? imax(0, pos - window + 1) : 0, keys = pos - lo + 1;
+  const DecodeHead<T> h = decode_head<T>(qkv, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, head_dim,
+                                         globals_before, locals_before, local, window);
+  const T *ck = h.keys, *cv = h.values;
+  const float* fresh = h.fresh;
+  const int row = h.row, pos = h.pos, lo = h.lo, keys = h.count, slots = h.slots, head = blockIdx.y;
   float* q = smem;            // (head_dim)
   float* p = q + head_dim;    // (keys) scores, then softmax numerators
   float* partial = p + keys;  // (groups, head_dim) output sums per group of keys
@@ -33,7 +74,7 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
   for (int j = lo + tid; j <= pos; j += blockDim.x) {
     float acc = 0.f;
     if (j < pos) {
-      const T* k = ck + (long long) (j % cache.slots) * head_dim;
+      const T* k = ck + (long long) (j % slots) * head_dim;
 #pragma unroll 8
       for (int d = 0; d < head_dim; d++) acc += q[d] * to_float(k[d]);
     } else {
@@ -42,16 +83,7 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
     p[j - lo] = acc;
   }
   __syncthreads();
-  float top = neg_inf();
-  for (int i = tid; i < keys; i += blockDim.x) top = fmaxf(top, p[i]);
-  top = block_max(top, scratch);
-  float sum = 0.f;
-  for (int i = tid; i < keys; i += blockDim.x) {
-    float e = expf(p[i] - top);
-    p[i] = e;
-    sum += e;
-  }
-  sum = block_sum(sum, scratch);  // its barriers also publish p
+  float sum = softmax_numerators(p, keys, scratch);
 
   // Weighted sum of values: groups of head_dim threads take every groups-th key, then add up.
   const bool wide = (int) blockDim.x >= head_dim;
@@ -63,7 +95,7 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
 #pragma unroll 4
       for (int i = g; i < keys; i += groups) {
         int j = lo + i;
-        acc += p[i] * (j < pos ? to_float(cv[(long long) (j % cache.slots) * head_dim + d]) : fresh[2 * hidden + d]);
+        acc += p[i] * (j < pos ? to_float(cv[(long long) (j % slots) * head_dim + d]) : fresh[2 * hidden + d]);
       }
       partial[g * head_dim + d] = acc;
     }
@@ -76,24 +108,6 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
     long long at = (long long) row * hidden + head * head_dim + d;
     out[at] = v;
     if (out_half) store(out_half + at, v);
-  }
-}
-
-// Eight consecutive elements from 16-byte aligned memory, as floats.
-__device__ __forceinline__ void load8(const float* p, float v[8]) {
-  float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
-  v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
-  v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
-}
-
-template <typename T>  // 16-bit T: one 16-byte load
-__device__ __forceinline__ void load8(const T* p, float v[8]) {
-  uint4 u = *reinterpret_cast<const uint4*>(p);
-  unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    v[2 * i] = to_float(T{(unsigned short) (w[i] & 0xffffu)});
-    v[2 * i + 1] = to_float(T{(unsigned short) (w[i] >> 16)});
   }
 }
 
@@ -110,14 +124,11 @@ __device__ void attention_decode_vec(const float* qkv, float* out, T* out_half, 
   constexpr int D = 8 * G;
   __shared__ float scratch[32];
   DYNAMIC_SHARED(float, smem);
-  const int seq = decode_seqs[blockIdx.x], head = blockIdx.y;
-  const int row = seq_start[seq], pos = past_len[seq];
-  LayerCache<T> cache = layer_cache<T>(cache_base[seq], capacity[seq], hidden, globals_before, locals_before,
-                                       local, window);
-  const T* ck = cache.keys + (long long) head * cache.slots * D;    // (slots, D)
-  const T* cv = cache.values + (long long) head * cache.slots * D;  // (slots, D)
-  const float* fresh = qkv + (long long) row * 3 * hidden + head * D;  // q; k at +hidden; v at +2 hidden
-  const int lo = local ? imax(0, pos - window + 1) : 0, keys = pos - lo + 1;
+  const DecodeHead<T> h = decode_head<T>(qkv, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, D,
+                                         globals_before, locals_before, local, window);
+  const T *ck = h.keys, *cv = h.values;
+  const float* fresh = h.fresh;
+  const int row = h.row, pos = h.pos, lo = h.lo, keys = h.count, slots = h.slots, head = blockIdx.y;
   float* p = smem;                  // (keys) scores, then softmax numerators
   const int tid = threadIdx.x, c = tid % G, stream = tid / G, streams = blockDim.x / G;
   float* partial = p + keys;        // (streams, D) value sums per stream
@@ -128,7 +139,7 @@ __device__ void attention_decode_vec(const float* qkv, float* out, T* out_half, 
     int j = base + stream;
     float kr[8], acc = 0.f;
     if (j <= pos) {
-      if (j < pos) load8(ck + (long long) (j % cache.slots) * D + 8 * c, kr);
+      if (j < pos) load8(ck + (long long) (j % slots) * D + 8 * c, kr);
       else load8(fresh + hidden + 8 * c, kr);
 #pragma unroll
       for (int e = 0; e < 8; e++) acc += qr[e] * kr[e];
@@ -138,22 +149,13 @@ __device__ void attention_decode_vec(const float* qkv, float* out, T* out_half, 
     if (j <= pos && c == 0) p[j - lo] = acc;
   }
   __syncthreads();
-  float top = neg_inf();
-  for (int i = tid; i < keys; i += blockDim.x) top = fmaxf(top, p[i]);
-  top = block_max(top, scratch);
-  float sum = 0.f;
-  for (int i = tid; i < keys; i += blockDim.x) {
-    float e = expf(p[i] - top);
-    p[i] = e;
-    sum += e;
-  }
-  sum = block_sum(sum, scratch);  // its barriers also publish p
+  float sum = softmax_numerators(p, keys, scratch);
 
   float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
   for (int i = stream; i < keys; i += streams) {
     int j = lo + i;
     float w = p[i], vr[8];
-    if (j < pos) load8(cv + (long long) (j % cache.slots) * D + 8 * c, vr);
+    if (j < pos) load8(cv + (long long) (j % slots) * D + 8 * c, vr);
     else load8(fresh + 2 * hidden + 8 * c, vr);
 #pragma unroll
     for (int e = 0; e < 8; e++) acc[e] += w * vr[e];

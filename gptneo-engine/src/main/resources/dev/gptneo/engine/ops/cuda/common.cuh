@@ -57,6 +57,25 @@ __device__ __forceinline__ void store(bf16* p, float v) {
 #endif
 }
 
+// Eight consecutive elements from 16-byte aligned memory, as floats: two float4 loads, or one
+// 16-byte load of 16-bit values.
+__device__ __forceinline__ void load8(const float* p, float v[8]) {
+  float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
+  v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+  v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+
+template <typename T>
+__device__ __forceinline__ void load8(const T* p, float v[8]) {
+  uint4 u = *reinterpret_cast<const uint4*>(p);
+  unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    v[2 * i] = to_float(T{(unsigned short) (w[i] & 0xffffu)});
+    v[2 * i + 1] = to_float(T{(unsigned short) (w[i] >> 16)});
+  }
+}
+
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
 

@@ -60,24 +60,6 @@ __device__ void cast(const float* x, T* out, int n) {
   for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) store(out + i, x[i]);
 }
 
-// Eight consecutive elements from 16-byte aligned memory, as floats.
-__device__ __forceinline__ void gemv_load8(const float* p, float v[8]) {
-  float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
-  v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
-  v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
-}
-
-template <typename T>  // 16-bit T: one 16-byte load
-__device__ __forceinline__ void gemv_load8(const T* p, float v[8]) {
-  uint4 u = *reinterpret_cast<const uint4*>(p);
-  unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-  for (int i = 0; i < 4; i++) {
-    v[2 * i] = to_float(T{(unsigned short) (w[i] & 0xffffu)});
-    v[2 * i + 1] = to_float(T{(unsigned short) (w[i] >> 16)});
-  }
-}
-
 #define GEMV_ROWS 4      // most rows of x: decode at batch <= 4
 #define GEMV_COLS 8      // output columns per block
 #define GEMV_THREADS 256 // 8 warps, splitting each column's k range between them
@@ -102,7 +84,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) {
       if (o0 + c < out) {
-        gemv_load8(w + (long long) (o0 + c) * in + k, wv[c]);
+        load8(w + (long long) (o0 + c) * in + k, wv[c]);
       } else {
 #pragma unroll
         for (int e = 0; e < 8; e++) wv[c][e] = 0.f;
@@ -112,7 +94,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     for (int r = 0; r < GEMV_ROWS; r++) {
       if (r < rows) {
         float xv[8];
-        gemv_load8(x + (long long) r * in + k, xv);
+        load8(x + (long long) r * in + k, xv);
 #pragma unroll
         for (int c = 0; c < GEMV_COLS; c++)
 #pragma unroll
