@@ -125,6 +125,12 @@ for size in $sizes; do
     bench "$size" "generate-b$b-p128-n128" --task generate --batch-size "$b" --prompt-tokens 128 --new-tokens 128 \
       --max-batch-tokens 8192 --iterations 1 --warmup 1
   done
+  # batches 32 and 128 on the tensor-core GEMM for 5-256 rows (opt-in until it has been measured here)
+  for b in 32 128; do
+    GPTNEO_JAVA_OPTS="$GPTNEO_JAVA_OPTS -Dgptneo.cuda.smallGemm=mma" bench "$size" "generate-b$b-p128-n128-gemm" \
+      --task generate --batch-size "$b" --prompt-tokens 128 --new-tokens 128 --max-batch-tokens 8192 --iterations 1 \
+      --warmup 1
+  done
   [ "${GPU_CHECKS_HF:-1}" = 1 ] && step "bench/hf-$size" 200 "$python" device/hf_bench.py --size "$size" --out "$work/bench/hf-$size.json"
 done
 

@@ -23,9 +23,9 @@ SIZES = {  # hidden, layers, heads: EleutherAI/gpt-neo-125m, -1.3B, -2.7B
     "2.7B": (2560, 32, 20),
 }
 WORKLOADS = ["prefill-b64-p256", "prefill-b64-p256-mma", "generate-b1-p128-n128", "generate-b32-p128-n128",
-             "generate-b128-p128-n128"]
+             "generate-b32-p128-n128-gemm", "generate-b128-p128-n128", "generate-b128-p128-n128-gemm"]
 TARGETS = {"2.7B": {"prefill-b64-p256": 1.5, "prefill-b64-p256-mma": 1.5, "generate-b1-p128-n128": 10,
-                    "generate-b128-p128-n128": 10}}
+                    "generate-b128-p128-n128": 10, "generate-b128-p128-n128-gemm": 10}}
 
 
 def build(size):
@@ -115,7 +115,8 @@ def summarize(folder):
             path = os.path.join(folder, "ours-%s-%s.json" % (size, workload))
             ours = load(path) if os.path.exists(path) else []
             mine = ours[0]["tokens_per_s"] if ours else None
-            theirs = hf.get(workload.replace("-mma", ""), {}).get("tokens_per_s")  # mma: our kernel variant
+            base = workload.replace("-mma", "").replace("-gemm", "")  # our kernel variants: HF's same workload
+            theirs = hf.get(base, {}).get("tokens_per_s")
             ratio = "%.2fx" % (mine / theirs) if mine and theirs else "-"
             target = TARGETS.get(size, {}).get(workload)
             print("| %s | %s | %s | %s | %s | %s |" % (

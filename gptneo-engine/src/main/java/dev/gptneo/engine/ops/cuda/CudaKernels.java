@@ -37,7 +37,14 @@ final class CudaKernels {
   private final boolean mmaPrefill;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaKernels.class);
   /** Files whose kernels have a fallback (the fp32 attention, the host's token choice): one failing to build is a warning. */
-  static final java.util.Set<String> OPTIONAL = java.util.Set.of("attention_prefill_mma.cu", "sampling.cu");
+  static final java.util.Set<String> OPTIONAL = java.util.Set.of("attention_prefill_mma.cu", "sampling.cu",
+      "gemm_rows.cu");
+  /**
+   * System property: GEMMs of 5 to 256 rows on our tensor-core kernel ({@code mma}, 16-bit
+   * weights, in % 64 == 0) or on cuBLAS ({@code cublas}, default until measured on a GPU).
+   */
+  static final String SMALL_GEMM_PROPERTY = "gptneo.cuda.smallGemm";
+  private final boolean mmaSmallGemm;
   private final java.util.Set<String> missing = new java.util.TreeSet<>();
 
   CudaKernels(Gpu gpu) {
@@ -46,9 +53,14 @@ final class CudaKernels {
     if (!attention.equals("simt") && !attention.equals("mma")) {
       throw new IllegalArgumentException(PREFILL_ATTENTION_PROPERTY + " must be simt or mma, got '" + attention + "'");
     }
+    String smallGemm = System.getProperty(SMALL_GEMM_PROPERTY, "cublas");
+    if (!smallGemm.equals("cublas") && !smallGemm.equals("mma")) {
+      throw new IllegalArgumentException(SMALL_GEMM_PROPERTY + " must be cublas or mma, got '" + smallGemm + "'");
+    }
     Map<String, String> headers = KernelSources.headers();
     for (String file : KernelSources.FILES) {
-      if (file.equals("attention_prefill_mma.cu") && !attention.equals("mma")) {
+      if (file.equals("attention_prefill_mma.cu") && !attention.equals("mma")
+          || file.equals("gemm_rows.cu") && !smallGemm.equals("mma")) {
         continue; // opt-in: not compiled unless asked for
       }
       try {
@@ -63,6 +75,7 @@ final class CudaKernels {
       }
     }
     this.mmaPrefill = attention.equals("mma") && !missing.contains("attention_prefill_mma.cu");
+    this.mmaSmallGemm = smallGemm.equals("mma") && !missing.contains("gemm_rows.cu");
   }
 
   /** Whether the device chooses tokens (sampling.cu built). */
@@ -138,6 +151,32 @@ final class CudaKernels {
   void kvStore(Precision p, StepTables t, AttentionLayer a) {
     launch("kv_store_" + p.suffix, t.tokens, 1, STORE_THREADS, 0, a.qkv, t.tokenSeq, t.seqStart, t.past,
         t.cacheBase, t.capacity, a.hidden, a.headDim, a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+  }
+
+  /** Whether {@link #gemmRows} serves rows x in at precision p (else cuBLAS). */
+  boolean gemmRowsServes(Precision p, int rows, int in) {
+    return mmaSmallGemm && p.isHalf() && rows > GEMV_ROWS && rows <= 256 && in % 64 == 0;
+  }
+
+  /** Slices of k for gemmRows: enough blocks for two per multiprocessor, at least 4 chunks of 64 each. */
+  int gemmRowsSplits(int rows, int in, int out) {
+    int blocks = ((out + 127) / 128) * ((rows + 127) / 128);
+    int want = (2 * gpu.multiprocessors() + blocks - 1) / blocks;
+    return Math.max(1, Math.min(Math.min(16, want), in / 64 / 4));
+  }
+
+  /**
+   * y (rows, out) [+]= x (rows, in) times w^T on the tensor cores, x and w 16-bit; with splits &gt; 1
+   * the slices write partial (splits, rows, out) fp32 and a second kernel adds them into y.
+   */
+  void gemmRows(Precision p, long x, int rows, int in, long w, int out, long y, long partial, int splits,
+      boolean accumulate) {
+    launch("gemm_rows_" + p.suffix, ((out + 127) / 128) * ((rows + 127) / 128), splits, 256, 0, x, rows, in, w, out,
+        splits == 1 ? y : partial, splits, accumulate ? 1 : 0);
+    if (splits > 1) {
+      launch("gemm_rows_reduce", strideBlocks((long) rows * out), 1, 256, 0, partial, splits, rows, out, y,
+          accumulate ? 1 : 0);
+    }
   }
 
   /** Most rows {@link #gemv} takes: GEMV_ROWS in elementwise.cu. */

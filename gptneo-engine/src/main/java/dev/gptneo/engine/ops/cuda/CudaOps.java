@@ -40,6 +40,8 @@ public final class CudaOps implements Ops {
   private ByteBuffer rowIndexHost;    // (rowIndexCapacity) int, the host side of rowIndex
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private int memoryGeneration;      // bumped when a buffer is freed (recordings hold addresses)
+  private long partial;               // (splits, rows, out) fp32 partial sums of gemm_rows
+  private long partialBytes;
   private long sumsOut;               // (count, cols) double row sums
   private long sumsBytes;
   private long argmaxOut;             // (argmaxRows) int indices, then (argmaxRows) float values
@@ -332,7 +334,27 @@ public final class CudaOps implements Ops {
         kernels.cast(m.precision, in.address, input, rows * m.cols);
       }
     }
+    if (kernels.gemmRowsServes(m.precision, rows, m.cols)) {
+      int splits = kernels.gemmRowsSplits(rows, m.cols, m.rows);
+      long partial = splits > 1 ? partialScratch(4L * splits * rows * m.rows) : 0;
+      kernels.gemmRows(m.precision, input, rows, m.cols, m.address, m.rows, o.address, partial, splits,
+          epilogue == Epilogue.ADD);
+      return;
+    }
     gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
+  }
+
+  /** fp32 scratch for gemm_rows' partial sums; grows, never shrinks (a move makes recordings stale). */
+  private long partialScratch(long bytes) {
+    if (bytes > partialBytes) {
+      if (partial != 0) {
+        gpu.synchronize();
+        free(partial);
+      }
+      partial = alloc(bytes);
+      partialBytes = bytes;
+    }
+    return partial;
   }
 
   @Override

@@ -84,6 +84,7 @@ final class DriverGpu implements Gpu {
   private final String description;
   private final String arch;
   private final int maxShared;
+  private final int multiprocessors;
   private final boolean syncEachLaunch = Boolean.getBoolean("gptneo.cuda.syncEachLaunch");
   private final LaunchProfile profile = Boolean.getBoolean("gptneo.cuda.profile") ? new LaunchProfile() : null;
   private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> Boolean.FALSE);
@@ -113,6 +114,7 @@ final class DriverGpu implements Gpu {
     check(cudaGetDeviceProperties(p, device), "cudaGetDeviceProperties");
     arch = "compute_" + p.major() + p.minor();
     maxShared = (int) p.sharedMemPerBlockOptin();
+    multiprocessors = p.multiProcessorCount();
     description = String.format(Locale.ROOT, "%s (cc %d.%d, %d SMs, %.1f GiB, device %d)", p.name().getString(),
         p.major(), p.minor(), p.multiProcessorCount(), p.totalGlobalMem() / (double) (1L << 30), device);
     checkBlas(cublasCreate_v2(blas), "cublasCreate");
@@ -136,6 +138,11 @@ final class DriverGpu implements Gpu {
   @Override
   public String describe() {
     return description;
+  }
+
+  @Override
+  public int multiprocessors() {
+    return multiprocessors;
   }
 
   @Override

@@ -16,6 +16,9 @@ interface Gpu extends AutoCloseable {
   /** The most dynamic shared memory one block may use (after opting in). */
   int maxSharedBytes();
 
+  /** Streaming multiprocessors: how many blocks it takes to keep the device busy. */
+  int multiprocessors();
+
   long freeBytes();
 
   /** Device memory; throws {@link OutOfMemoryError} when the device has not enough free. */

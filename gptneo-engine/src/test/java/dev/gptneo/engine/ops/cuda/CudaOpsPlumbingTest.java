@@ -226,6 +226,23 @@ class CudaOpsPlumbingTest {
     assertEquals(0, gpu.liveAllocations());
   }
 
+  /** The opt-in tensor-core GEMM for 5-256 rows: the prompt steps' GEMMs launch it, split over k where k is long. */
+  @Test
+  void smallGemmsOnTheTensorCoresWhenAskedFor() {
+    System.setProperty(CudaKernels.SMALL_GEMM_PROPERTY, "mma");
+    try {
+      FakeGpu gpu = new FakeGpu(1L << 30);
+      try (CudaOps ops = new CudaOps(gpu, null)) {
+        runSteps(Goldens.demoModel(), ops, gpu);
+        assertTrue(gpu.launches.contains("gemm_rows_f16"), gpu.launches.toString());
+        assertTrue(gpu.launches.contains("gemm_rows_reduce"), "the MLP's 512-deep GEMM is split over k");
+      }
+      assertEquals(0, gpu.liveAllocations());
+    } finally {
+      System.clearProperty(CudaKernels.SMALL_GEMM_PROPERTY);
+    }
+  }
+
   /** Kernels with a fallback that fail to build leave the backend running on the fallback. */
   @Test
   void optionalKernelsThatDoNotBuildFallBack() {

@@ -78,6 +78,18 @@ class CudaOpsVsCpuTest {
     }
   }
 
+  /** The opt-in tensor-core GEMM for 5-256 rows (k % 64 == 0), against the CPU's reference. */
+  @ParameterizedTest
+  @EnumSource(value = Precision.class, names = {"F16", "BF16"})
+  void smallGemmsOnTheTensorCores(Precision p) {
+    System.setProperty(CudaKernels.SMALL_GEMM_PROPERTY, "mma");
+    try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
+      checkLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, 6), 4e-5);
+    } finally {
+      System.clearProperty(CudaKernels.SMALL_GEMM_PROPERTY);
+    }
+  }
+
   /** Mean pooling's row sums on the device: the host's double sums in row order, bit for bit. */
   @Test
   void rowSumsOnTheDeviceAreTheHostsBits() {
@@ -248,7 +260,8 @@ class CudaOpsVsCpuTest {
 
   /** Tolerance per element: rel * sum over k of |x_k w_k| (+ rel), the size of what was summed. */
   static void checkLinear(Ops dev, Ops ref, String dtype, OpsInputs in, double rel) {
-    for (int[] shape : new int[][] {{5, 257, 300}, {70, 64, 33}, {1, 768, 2304}, {3, 512, 1001}, {4, 1024, 37}}) {
+    for (int[] shape : new int[][] {{5, 257, 300}, {70, 64, 33}, {1, 768, 2304}, {3, 512, 1001}, {4, 1024, 37},
+        {20, 512, 300}, {150, 1024, 130}}) {
       int rows = shape[0];
       int k = shape[1];
       int n = shape[2];

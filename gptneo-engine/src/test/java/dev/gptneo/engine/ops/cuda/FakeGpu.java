@@ -84,6 +84,11 @@ final class FakeGpu implements Gpu {
   }
 
   @Override
+  public int multiprocessors() {
+    return 132;
+  }
+
+  @Override
   public int maxSharedBytes() {
     return 227 * 1024;
   }

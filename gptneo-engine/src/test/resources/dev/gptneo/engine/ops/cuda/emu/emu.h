@@ -22,7 +22,7 @@
 #define __restrict__
 #define __launch_bounds__(...)
 #define __shared__ static
-#define __align__(n)
+#define __align__(n) __attribute__((aligned(n)))
 
 struct uint3e { unsigned int x, y, z; };
 struct float2 { float x, y; };

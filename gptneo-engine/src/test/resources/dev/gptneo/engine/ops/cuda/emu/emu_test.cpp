@@ -7,6 +7,7 @@
 #include "attention_prefill.cu"
 #include "attention_prefill_mma.cu"
 #include "elementwise.cu"
+#include "gemm_rows.cu"
 #include "sampling.cu"
 
 #include <cstdio>
@@ -46,6 +47,31 @@ static void check_conversions() {
   err += emu_float_to_bf16(1.00390625f) != 0x3f80;  // ties to even
   err += emu_float_to_bf16(1.01171875f) != 0x3f82;
   report("emulator 16-bit conversions", err, 0);
+}
+
+// gemm_rows (tensor cores, split k): against double sums of the same 16-bit inputs.
+static void check_gemm_rows(int rows, int out, int in, int splits, int accumulate) {
+  auto xf = randoms((size_t) rows * in), wf = randoms((size_t) out * in), y0 = randoms((size_t) rows * out);
+  std::vector<f16> x(xf.size()), w(wf.size());
+  for (size_t i = 0; i < xf.size(); i++) x[i].bits = emu_float_to_f16(xf[i]);
+  for (size_t i = 0; i < wf.size(); i++) w[i].bits = emu_float_to_f16(wf[i]);
+  std::vector<float> y = y0, partial((size_t) splits * rows * out);
+  float* dst = splits == 1 ? y.data() : partial.data();
+  emu_launch(gemm_rows_f16, {(unsigned) ((out + GR_COLS - 1) / GR_COLS * ((rows + GR_ROWS - 1) / GR_ROWS)),
+             (unsigned) splits, 1}, {GR_THREADS, 1, 1}, 0, (const f16*) x.data(), rows, in,
+             (const f16*) w.data(), out, dst, splits, accumulate);
+  if (splits > 1)
+    emu_launch(gemm_rows_reduce, {4, 1, 1}, {256, 1, 1}, 0, (const float*) partial.data(), splits, rows, out,
+               y.data(), accumulate);
+  double err = 0;
+  for (int r = 0; r < rows; r++)
+    for (int o = 0; o < out; o++) {
+      double ref = accumulate ? y0[(size_t) r * out + o] : 0.0;
+      for (int k = 0; k < in; k++) ref += (double) to_float(x[(size_t) r * in + k]) * to_float(w[(size_t) o * in + k]);
+      err = std::fmax(err, std::fabs(y[(size_t) r * out + o] - ref));
+    }
+  report("gemm_rows f16 " + std::to_string(rows) + "x" + std::to_string(in) + "x" + std::to_string(out) + " splits " +
+             std::to_string(splits) + (accumulate ? " accumulate" : ""), err, 1e-6 * in);
 }
 
 static void check_layernorm(int rows, int cols) {
@@ -127,6 +153,9 @@ static void check_embed_cast_gather() {
       serr += acc != sums[(size_t) i * cols + c];
     }
   report("sum_rows", serr, 0);
+  check_gemm_rows(37, 150, 256, 3, 0);
+  check_gemm_rows(37, 150, 256, 1, 1);
+  check_gemm_rows(140, 20, 128, 2, 1);
   // gemv: rows 1..4 against double sums, fresh and accumulating, out not a multiple of 16
   for (int rows = 1; rows <= 4; rows += 3) {
     const int in = 2056, out = 37;  // k wraps the block's 2048 once

@@ -1,0 +1,120 @@
+// y (rows, out) fp32 [+]= x (rows, in) times w^T for 5..256 rows (decode at batch 5 and up), on the
+// tensor cores: opt-in (gptneo.cuda.smallGemm=mma) until it is measured against cuBLAS, which runs
+// these shapes far below the weights' bandwidth. x is the activations' 16-bit copy, w (out, in)
+// row-major; both type T; fp32 accumulators (mma.sync m16n8k16). A block owns 128 rows x 128
+// columns of y and one of `splits` contiguous slices of the 64-wide k chunks, so the weights are
+// read once for up to 128 rows and there are enough blocks to keep the memory busy; slices write
+// fp32 partial sums that gemm_rows_reduce adds in slice order (the same bits every run).
+#include "common.cuh"
+
+#define GR_ROWS 128    // rows of y per block: 8 warps x 16
+#define GR_COLS 128    // columns of y per block: 16 tiles of 8
+#define GR_K 64        // k per chunk
+#define GR_THREADS 256
+#define GR_PAD 8       // 16-bit elements after each shared row
+
+__device__ __forceinline__ unsigned gr_pair(const unsigned short* p) { return *reinterpret_cast<const unsigned*>(p); }
+
+__device__ __forceinline__ void gr_mma(const f16*, float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
+#ifdef GPTNEO_EMU
+  emu_mma_m16n8k16(emu_f16_to_float, d, a, b0, b1);
+#else
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+__device__ __forceinline__ void gr_mma(const bf16*, float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
+#ifdef GPTNEO_EMU
+  emu_mma_m16n8k16(emu_bf16_to_float, d, a, b0, b1);
+#else
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+// Grid (ceil(out / 128) * ceil(rows / 128), splits): column blocks vary fastest. in % 64 == 0. With splits == 1 the block
+// writes y itself ([+]=); else dst = partial (splits, rows, out) fp32, slice blockIdx.y.
+// Lanes: g = lane / 4 picks rows g, g + 8 of the warp's 16; t = lane % 4 columns 2t, 2t + 1.
+template <typename T>
+__device__ void gemm_rows(const T* x, int rows, int in, const T* w, int out, float* dst, int splits, int accumulate) {
+  constexpr int ROW = GR_K + GR_PAD;
+  __shared__ __align__(16) unsigned short xs[GR_ROWS * ROW];  // (128 rows, 64 k)
+  __shared__ __align__(16) unsigned short ws[GR_COLS * ROW];  // (128 columns, 64 k)
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const int col_blocks = (out + GR_COLS - 1) / GR_COLS;
+  const int n0 = (blockIdx.x % col_blocks) * GR_COLS, m0 = (blockIdx.x / col_blocks) * GR_ROWS;
+  const int chunks = in / GR_K;
+  const int c0 = (int) ((long long) blockIdx.y * chunks / splits), c1 = (int) ((long long) (blockIdx.y + 1) * chunks / splits);
+  const bool active = m0 + 16 * warp < rows;  // the whole warp: its 16 rows hold at least one of y's
+  const unsigned short* xb = reinterpret_cast<const unsigned short*>(x);
+  const unsigned short* wb = reinterpret_cast<const unsigned short*>(w);
+  float acc[GR_COLS / 8][4];
+#pragma unroll
+  for (int nt = 0; nt < GR_COLS / 8; nt++) acc[nt][0] = acc[nt][1] = acc[nt][2] = acc[nt][3] = 0.f;
+
+  for (int c = c0; c < c1; c++) {
+    const int k0 = c * GR_K;
+    __syncthreads();  // the previous chunk is used up
+    for (int i = tid; i < GR_ROWS * (GR_K / 8); i += GR_THREADS) {  // 16 bytes each
+      int r = i / (GR_K / 8), k = 8 * (i % (GR_K / 8));
+      uint4 xv = {0u, 0u, 0u, 0u}, wv = {0u, 0u, 0u, 0u};
+      if (m0 + r < rows) xv = *reinterpret_cast<const uint4*>(xb + (long long) (m0 + r) * in + k0 + k);
+      if (n0 + r < out) wv = *reinterpret_cast<const uint4*>(wb + (long long) (n0 + r) * in + k0 + k);
+      *reinterpret_cast<uint4*>(xs + r * ROW + k) = xv;
+      *reinterpret_cast<uint4*>(ws + r * ROW + k) = wv;
+    }
+    __syncthreads();
+    if (!active) continue;
+#pragma unroll
+    for (int kk = 0; kk < GR_K / 16; kk++) {
+      const unsigned short* xr = xs + (16 * warp) * ROW + 16 * kk + 2 * t;
+      unsigned a[4] = {gr_pair(xr + g * ROW), gr_pair(xr + (g + 8) * ROW), gr_pair(xr + g * ROW + 8),
+                       gr_pair(xr + (g + 8) * ROW + 8)};
+#pragma unroll
+      for (int nt = 0; nt < GR_COLS / 8; nt++) {
+        const unsigned short* wr = ws + (8 * nt + g) * ROW + 16 * kk + 2 * t;
+        gr_mma((const T*) nullptr, acc[nt], a, gr_pair(wr), gr_pair(wr + 8));
+      }
+    }
+  }
+  if (!active) return;
+#pragma unroll
+  for (int nt = 0; nt < GR_COLS / 8; nt++) {
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      int r = m0 + 16 * warp + g + 8 * (i >> 1), n = n0 + 8 * nt + 2 * t + (i & 1);
+      if (r >= rows || n >= out) continue;
+      long long at = (long long) r * out + n;
+      if (splits == 1) {
+        dst[at] = accumulate ? dst[at] + acc[nt][i] : acc[nt][i];
+      } else {
+        dst[(long long) blockIdx.y * rows * out + at] = acc[nt][i];
+      }
+    }
+  }
+}
+
+// y (rows, out) [+]= the sum over slices of partial (splits, rows, out), slice 0 first. Grid-stride.
+extern "C" __global__ void gemm_rows_reduce(const float* partial, int splits, int rows, int out, float* y,
+                                            int accumulate) {
+  const long long n = (long long) rows * out, stride = (long long) gridDim.x * blockDim.x;
+  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+    float v = accumulate ? y[i] : 0.f;
+    for (int s = 0; s < splits; s++) v += partial[s * n + i];
+    y[i] = v;
+  }
+}
+
+#define GEMM_ROWS(S, T)                                                                                    \
+  extern "C" __global__ void __launch_bounds__(GR_THREADS) gemm_rows_##S(                                 \
+      const T* x, int rows, int in, const T* w, int out, float* dst, int splits, int accumulate) {        \
+    gemm_rows<T>(x, rows, in, w, out, dst, splits, accumulate);                                           \
+  }
+
+GEMM_ROWS(f16, f16)
+GEMM_ROWS(bf16, bf16)
