@@ -76,6 +76,33 @@ __device__ __forceinline__ void load8(const T* p, float v[8]) {
   }
 }
 
+// Two adjacent 16-bit elements as one register, the lower index in the low half.
+__device__ __forceinline__ unsigned pair_at(const unsigned short* p) { return *reinterpret_cast<const unsigned*>(p); }
+
+// d (16x8, fp32) += a (16x16, row) b (16x8, col) on the tensor cores (mma.sync m16n8k16): one warp,
+// fragments as the PTX ISA lays them out; the first argument only picks the 16-bit type.
+__device__ __forceinline__ void mma16816(const f16*, float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
+#ifdef GPTNEO_EMU
+  emu_mma_m16n8k16(emu_f16_to_float, d, a, b0, b1);
+#else
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+__device__ __forceinline__ void mma16816(const bf16*, float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
+#ifdef GPTNEO_EMU
+  emu_mma_m16n8k16(emu_bf16_to_float, d, a, b0, b1);
+#else
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
 

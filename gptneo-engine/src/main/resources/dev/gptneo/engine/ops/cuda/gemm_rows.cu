@@ -13,30 +13,6 @@
 #define GR_THREADS 256
 #define GR_PAD 8       // 16-bit elements after each shared row
 
-__device__ __forceinline__ unsigned gr_pair(const unsigned short* p) { return *reinterpret_cast<const unsigned*>(p); }
-
-__device__ __forceinline__ void gr_mma(const f16*, float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
-#ifdef GPTNEO_EMU
-  emu_mma_m16n8k16(emu_f16_to_float, d, a, b0, b1);
-#else
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-               "{%0,%1,%2,%3};"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#endif
-}
-
-__device__ __forceinline__ void gr_mma(const bf16*, float d[4], const unsigned a[4], unsigned b0, unsigned b1) {
-#ifdef GPTNEO_EMU
-  emu_mma_m16n8k16(emu_bf16_to_float, d, a, b0, b1);
-#else
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-               "{%0,%1,%2,%3};"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#endif
-}
-
 // Grid (ceil(out / 128) * ceil(rows / 128), splits): column blocks vary fastest. in % 64 == 0. With splits == 1 the block
 // writes y itself ([+]=); else dst = partial (splits, rows, out) fp32, slice blockIdx.y.
 // Lanes: g = lane / 4 picks rows g, g + 8 of the warp's 16; t = lane % 4 columns 2t, 2t + 1.
@@ -73,12 +49,12 @@ __device__ void gemm_rows(const T* x, int rows, int in, const T* w, int out, flo
 #pragma unroll
     for (int kk = 0; kk < GR_K / 16; kk++) {
       const unsigned short* xr = xs + (16 * warp) * ROW + 16 * kk + 2 * t;
-      unsigned a[4] = {gr_pair(xr + g * ROW), gr_pair(xr + (g + 8) * ROW), gr_pair(xr + g * ROW + 8),
-                       gr_pair(xr + (g + 8) * ROW + 8)};
+      unsigned a[4] = {pair_at(xr + g * ROW), pair_at(xr + (g + 8) * ROW), pair_at(xr + g * ROW + 8),
+                       pair_at(xr + (g + 8) * ROW + 8)};
 #pragma unroll
       for (int nt = 0; nt < GR_COLS / 8; nt++) {
         const unsigned short* wr = ws + (8 * nt + g) * ROW + 16 * kk + 2 * t;
-        gr_mma((const T*) nullptr, acc[nt], a, gr_pair(wr), gr_pair(wr + 8));
+        mma16816((const T*) nullptr, acc[nt], a, pair_at(wr), pair_at(wr + 8));
       }
     }
   }
