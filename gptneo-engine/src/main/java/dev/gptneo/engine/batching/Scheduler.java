@@ -291,11 +291,6 @@ public final class Scheduler implements AutoCloseable {
     return choice != null && job instanceof ChoosesTokens;
   }
 
-  /**
-   * The LM rows of jobs that only need the chosen token, when the backend chooses: the jobs
-   * describe each row's processing, the backend runs the head and the choice, and only the ids
-   * come back. Every other row goes through deliverHeads.
-   */
   /** Mean pooling on the backend: one call sums every pooling job's rows of the step; only the sums cross. */
   private void deliverSums(int seqs) {
     if (!summing) {
@@ -325,6 +320,11 @@ public final class Scheduler implements AutoCloseable {
     java.util.Arrays.fill(sumJobs, 0, count, null);
   }
 
+  /**
+   * The LM rows of jobs that only need the chosen token, when the backend chooses: the jobs
+   * describe each row's processing, the backend runs the head and the choice, and only the ids
+   * come back. Every other row goes through deliverHeads.
+   */
   private void deliverChosenTokens(int seqs) {
     if (choice == null) {
       return;

@@ -26,6 +26,8 @@ public final class GptNeoModel {
   private final Activations mlp;     // (maxTokens, intermediate)
   private final Activations headIn;  // (maxHeadRows, hidden) rows picked for a head
   private final Activations logits;  // (maxHeadRows, vocab) LM head output
+  private Step running;              // the step ops.run is running: runLayers' argument, without a lambda per step
+  private final Runnable runLayers = () -> layers(running, null);
   private final java.util.Map<Ops.Matrix, Activations> labelHeadOut = new java.util.IdentityHashMap<>(); // (maxHeadRows, labels)
 
   public GptNeoModel(GptNeoConfig config, GptNeoWeights weights, Ops ops, int maxTokens, int maxHeadRows) {
@@ -74,7 +76,8 @@ public final class GptNeoModel {
 
   public void forward(Step step, LayerProbe probe) {
     if (probe == null) {
-      ops.run(step, () -> layers(step, null)); // may be a replay (CUDA graphs)
+      running = step;
+      ops.run(step, runLayers); // may be a replay (CUDA graphs)
     } else {
       layers(step, probe);
     }

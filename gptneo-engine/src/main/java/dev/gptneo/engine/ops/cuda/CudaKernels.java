@@ -45,6 +45,7 @@ final class CudaKernels {
    */
   static final String SMALL_GEMM_PROPERTY = "gptneo.cuda.smallGemm";
   private final boolean mmaSmallGemm;
+  private final boolean gemvOn = !"false".equalsIgnoreCase(System.getProperty(GEMV_PROPERTY, "true"));
   private final java.util.Set<String> missing = new java.util.TreeSet<>();
 
   CudaKernels(Gpu gpu) {
@@ -184,6 +185,11 @@ final class CudaKernels {
   /** System property: false sends small-batch GEMMs to cuBLAS too (default: gemv for rows &lt;= 4). */
   static final String GEMV_PROPERTY = "gptneo.cuda.gemv";
 
+  /** Whether {@link #gemv} serves rows x in (else a GEMM). */
+  boolean gemvServes(int rows, int in) {
+    return gemvOn && rows <= GEMV_ROWS && in % 8 == 0;
+  }
+
   /** y (rows, out) [+]= x (rows, in) fp32 times w^T (out, in) in p; rows &lt;= GEMV_ROWS, in % 8 == 0. */
   void gemv(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
     launch("gemv_" + p.suffix, (out + 7) / 8, 1, 256, 0, x, rows, in, w, out, y, accumulate ? 1 : 0);
@@ -192,11 +198,6 @@ final class CudaKernels {
   /** sums (count, cols) double = row sums of src over each (from, to) pair of ranges. */
   void sumRows(long src, long ranges, long sums, int count, int cols) {
     launch("sum_rows", count, (cols + ROW_THREADS - 1) / ROW_THREADS, ROW_THREADS, 0, src, ranges, sums, cols);
-  }
-
-  /** Per row of logits (rows, cols): the index of the largest (first on ties) and its value. */
-  void argmaxRows(long logits, int rows, int cols, long outIndex, long outValue) {
-    launch("argmax_rows", rows, 1, 256, 0, logits, cols, outIndex, outValue);
   }
 
   /**

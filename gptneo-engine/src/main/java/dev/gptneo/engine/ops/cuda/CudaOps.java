@@ -33,30 +33,20 @@ public final class CudaOps implements Ops {
   private final StepTables tables;
   private final List<Long> owned = new ArrayList<>(); // weights, activations, scratch: freed at close
   private final CudaKernels.AttentionLayer layer = new CudaKernels.AttentionLayer();
-  private long castScratch;           // 16-bit GEMM input for activations without a 16-bit copy
-  private long castScratchBytes;
-  private long rowIndex;              // (rowIndexCapacity) int table: gathered rows, summed row ranges
-  private int rowIndexCapacity;
-  private ByteBuffer rowIndexHost;    // (rowIndexCapacity) int, the host side of rowIndex
+  private final Scratch castInput = new Scratch();   // 16-bit GEMM input for activations without a 16-bit copy
+  private final Scratch intTable = new Scratch();    // ints: gathered rows, summed row ranges
+  private ByteBuffer intTableHost;                    // the host side of intTable
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private int memoryGeneration;      // bumped when a buffer is freed (recordings hold addresses)
-  private long partial;               // (splits, rows, out) fp32 partial sums of gemm_rows
-  private long partialBytes;
-  private long sumsOut;               // (count, cols) double row sums
-  private long sumsBytes;
-  private long argmaxOut;             // (argmaxRows) int indices, then (argmaxRows) float values
-  private int argmaxRows;
+  private final Scratch partialSums = new Scratch(); // (splits, rows, out) fp32 partial sums of gemm_rows
+  private final Scratch rowSums = new Scratch();     // (count, cols) double row sums
   private final ChoiceTable choiceTable = new ChoiceTable();
-  private long choiceDevice;          // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
-  private long choiceDeviceBytes;
-  private long chosenOut;             // (chosenRows) ints
-  private int chosenRows;
-  private long choiceScratch;         // (rows, cols) floats for choose_tokens' larger candidate sets
-  private long choiceScratchBytes;
+  private final Scratch choiceDevice = new Scratch(); // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
+  private final Scratch chosenIds = new Scratch();    // (rows) ints
+  private final Scratch choiceWork = new Scratch();   // (rows, cols) floats for choose_tokens' larger candidate sets
   private boolean closed;
   private final DecodeGraphs graphs;  // null: every step runs eagerly
   private boolean tablesUploaded;     // run() uploaded this step's tables before its body
-  private final boolean gemv = !"false".equalsIgnoreCase(System.getProperty(CudaKernels.GEMV_PROPERTY, "true"));
 
   CudaOps(Gpu gpu, Precision requested) {
     this.gpu = gpu;
@@ -111,23 +101,6 @@ public final class CudaOps implements Ops {
     return CudaSequenceCache.bytes(config, capacityTokens, activePrecision());
   }
 
-  /**
-   * Greedy choice on the device: dst[r] = the index of the largest of logits row r (the first on
-   * ties), for r &lt; rows; only the indices cross to the host. Not in {@link Ops} yet.
-   */
-  public void argmax(Activations logits, int rows, int[] dst) {
-    if (rows > argmaxRows) {
-      if (argmaxOut != 0) {
-        gpu.synchronize();
-        free(argmaxOut);
-      }
-      argmaxRows = Math.max(rows, 32);
-      argmaxOut = alloc(8L * argmaxRows);
-    }
-    kernels.argmaxRows(((CudaActivations) logits).address, rows, logits.cols(), argmaxOut, argmaxOut + 4L * argmaxRows);
-    gpu.download(argmaxOut, 4L * rows).asIntBuffer().get(dst, 0, rows);
-  }
-
   @Override
   public boolean choosesTokens() {
     return kernels.choosesTokens();
@@ -148,39 +121,13 @@ public final class CudaOps implements Ops {
     if (rows == 0) {
       return;
     }
-    long tableBytes = ChoiceTable.bytes(choice) + 4; // + 4: the ids pointer stays inside when there are none
-    if (tableBytes > choiceDeviceBytes || rows > chosenRows || choiceScratch == 0) {
-      gpu.synchronize(); // earlier launches may still read the old buffers
-      if (tableBytes > choiceDeviceBytes) {
-        if (choiceDevice != 0) {
-          free(choiceDevice);
-        }
-        choiceDeviceBytes = Math.max(tableBytes, 2 * choiceDeviceBytes);
-        choiceDevice = alloc(choiceDeviceBytes);
-      }
-      if (rows > chosenRows) {
-        if (chosenOut != 0) {
-          free(chosenOut);
-        }
-        chosenRows = Math.max(rows, 32);
-        chosenOut = alloc(4L * chosenRows);
-      }
-      if (choiceScratch == 0) {
-        choiceScratchBytes = 4L * l.rows * l.cols;
-        choiceScratch = alloc(choiceScratchBytes);
-      }
-    }
-    if (4L * rows * l.cols > choiceScratchBytes) { // logits with more rows than the first ones
-      gpu.synchronize();
-      free(choiceScratch);
-      choiceScratchBytes = 4L * l.rows * l.cols;
-      choiceScratch = alloc(choiceScratchBytes);
-    }
-    gpu.upload(choiceDevice, choiceTable.encode(choice));
-    kernels.chooseTokens(l.address, rows, l.cols, choiceDevice, choiceDevice + ChoiceTable.idsOffset(choice),
-        choiceScratch, chosenOut);
+    long table = choiceDevice.atLeast(ChoiceTable.bytes(choice) + 4); // + 4: the ids pointer stays inside when there are none
+    long out = chosenIds.atLeast(4L * rows);
+    long work = choiceWork.atLeast(4L * l.rows * l.cols);
+    gpu.upload(table, choiceTable.encode(choice));
+    kernels.chooseTokens(l.address, rows, l.cols, table, table + ChoiceTable.idsOffset(choice), work, out);
     l.halfRows = 0;
-    gpu.download(chosenOut, 4L * rows).asIntBuffer().get(dst, 0, rows);
+    gpu.download(out, 4L * rows).asIntBuffer().get(dst, 0, rows);
   }
 
   @Override
@@ -308,7 +255,7 @@ public final class CudaOps implements Ops {
       throw new IllegalArgumentException("linear: x (" + in.cols + " cols) times [" + m.rows + ", " + m.cols
           + "]^T into " + o.cols + " cols");
     }
-    if (gemv && rows <= CudaKernels.GEMV_ROWS && m.cols % 8 == 0) {
+    if (kernels.gemvServes(rows, m.cols)) {
       // decode at small batch: a pass over the weights, reading x in fp32
       kernels.gemv(m.precision, in.address, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
     } else {
@@ -330,31 +277,18 @@ public final class CudaOps implements Ops {
       if (in.half != 0 && in.halfRows >= rows) {
         input = in.half;
       } else {
-        input = castScratch((long) rows * m.cols * m.precision.bytes);
+        input = castInput.atLeast((long) rows * m.cols * m.precision.bytes);
         kernels.cast(m.precision, in.address, input, rows * m.cols);
       }
     }
     if (kernels.gemmRowsServes(m.precision, rows, m.cols)) {
       int splits = kernels.gemmRowsSplits(rows, m.cols, m.rows);
-      long partial = splits > 1 ? partialScratch(4L * splits * rows * m.rows) : 0;
+      long partial = splits > 1 ? partialSums.atLeast(4L * splits * rows * m.rows) : 0;
       kernels.gemmRows(m.precision, input, rows, m.cols, m.address, m.rows, o.address, partial, splits,
           epilogue == Epilogue.ADD);
       return;
     }
     gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
-  }
-
-  /** fp32 scratch for gemm_rows' partial sums; grows, never shrinks (a move makes recordings stale). */
-  private long partialScratch(long bytes) {
-    if (bytes > partialBytes) {
-      if (partial != 0) {
-        gpu.synchronize();
-        free(partial);
-      }
-      partial = alloc(bytes);
-      partialBytes = bytes;
-    }
-    return partial;
   }
 
   @Override
@@ -411,25 +345,18 @@ public final class CudaOps implements Ops {
 
   /** The first n of values in the device's int table (gathered rows, row ranges): queued, in stream order. */
   private long uploadInts(int[] values, int n) {
-    if (n > rowIndexCapacity) {
-      if (rowIndex != 0) {
-        gpu.synchronize();
-        free(rowIndex);
-      }
-      rowIndexCapacity = Math.max(n, 64);
-      rowIndex = alloc(4L * rowIndexCapacity);
+    long table = intTable.atLeast(4L * Math.max(n, 64));
+    if (intTableHost == null || intTableHost.capacity() < 4 * n) {
+      intTableHost = ByteBuffer.allocateDirect(4 * Math.max(n, 64)).order(ByteOrder.LITTLE_ENDIAN);
     }
-    if (rowIndexHost == null || rowIndexHost.capacity() < 4 * rowIndexCapacity) {
-      rowIndexHost = ByteBuffer.allocateDirect(4 * rowIndexCapacity).order(ByteOrder.LITTLE_ENDIAN);
-    }
-    ByteBuffer b = rowIndexHost;
+    ByteBuffer b = intTableHost;
     b.clear();
     for (int i = 0; i < n; i++) {
       b.putInt(values[i]);
     }
     b.flip();
-    gpu.upload(rowIndex, b);
-    return rowIndex;
+    gpu.upload(table, b);
+    return table;
   }
 
   @Override
@@ -438,20 +365,13 @@ public final class CudaOps implements Ops {
   }
 
   @Override
-  public void sumRows(Activations src, int[] ranges, int count, double[] sums) {
+  public void sumRows(Activations src, int[] ranges, int count, double[] dst) {
     int cols = src.cols();
     long bytes = 8L * count * cols;
-    if (bytes > sumsBytes) {
-      if (sumsOut != 0) {
-        gpu.synchronize();
-        free(sumsOut);
-      }
-      sumsBytes = Math.max(bytes, 2 * sumsBytes);
-      sumsOut = alloc(sumsBytes);
-    }
+    long sums = rowSums.atLeast(bytes);
     long table = uploadInts(ranges, 2 * count);
-    kernels.sumRows(((CudaActivations) src).address, table, sumsOut, count, cols);
-    gpu.download(sumsOut, bytes).asDoubleBuffer().get(sums, 0, count * cols);
+    kernels.sumRows(((CudaActivations) src).address, table, sums, count, cols);
+    gpu.download(sums, bytes).asDoubleBuffer().get(dst, 0, count * cols);
   }
 
   @Override
@@ -497,16 +417,22 @@ public final class CudaOps implements Ops {
     return a.half;
   }
 
-  private long castScratch(long bytes) {
-    if (bytes > castScratchBytes) {
-      if (castScratch != 0) {
-        gpu.synchronize();
-        free(castScratch);
+  /** A device buffer that grows to the largest size asked of it; it never shrinks. */
+  private final class Scratch {
+    private long address;
+    private long bytes;
+
+    long atLeast(long need) {
+      if (need > bytes) {
+        if (address != 0) {
+          gpu.synchronize(); // queued launches may still read it
+          free(address);
+        }
+        bytes = Math.max(need, 2 * bytes);
+        address = alloc(bytes);
       }
-      castScratch = alloc(bytes);
-      castScratchBytes = bytes;
+      return address;
     }
-    return castScratch;
   }
 
   /** Memory for weights, activations and scratch; too little is an error about the model, not the heap. */

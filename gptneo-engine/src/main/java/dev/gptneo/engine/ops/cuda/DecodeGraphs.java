@@ -65,10 +65,6 @@ final class DecodeGraphs {
     return failure;
   }
 
-  int recorded() {
-    return recordings.size();
-  }
-
   private void discardAll() {
     recordings.values().forEach(gpu::discard);
     recordings.clear();

@@ -1,6 +1,5 @@
 // Choosing the next token on the device, so that only the chosen ids cross to the host. Logits are
-// (rows, cols) fp32, one row per sequence; every kernel here runs one block per row. argmax_rows:
-// the greedy choice alone. choose_tokens mirrors the host's generate.LogitsProcessors and generate.Sampler in HF's order, on
+// (rows, cols) fp32, one row per sequence; every kernel here runs one block per row. choose_tokens mirrors the host's generate.LogitsProcessors and generate.Sampler in HF's order, on
 // the row in place (CudaOps hands it the LM head's output, which nothing reads afterwards):
 //  1. repetition penalty at the row's distinct earlier tokens (listed by the host), then -inf at
 //     the banned ids (no-repeat n-gram bans and, before min_new_tokens, eos; listed by the host);
@@ -169,17 +168,6 @@ __device__ int block_argmax(const float* row, int cols) {
   }
   best = block_reduce(best, 0ull, MaxOp());
   return (int) (0xffffffffu - (unsigned int) best);
-}
-
-// Greedy choice per row: the index of the largest logit (the first one on ties, as torch.argmax)
-// and its value. One block per row; blockDim a multiple of 32, at most 1024.
-extern "C" __global__ void argmax_rows(const float* logits, int cols, int* out_index, float* out_value) {
-  const float* r = logits + (long long) blockIdx.x * cols;
-  int at = block_argmax(r, cols);
-  if (threadIdx.x == 0) {
-    out_index[blockIdx.x] = at;
-    out_value[blockIdx.x] = r[at];
-  }
 }
 
 // ---- the steps of choose_tokens ---------------------------------------------------------------

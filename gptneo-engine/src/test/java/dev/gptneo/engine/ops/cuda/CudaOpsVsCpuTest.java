@@ -115,29 +115,6 @@ class CudaOpsVsCpuTest {
     }
   }
 
-  @Test
-  void argmaxOnTheDevice() {
-    try (CudaOps gpu = (CudaOps) gpu(Precision.F16)) {
-      OpsInputs in = new OpsInputs(tmp, 4);
-      int rows = 7;
-      int vocab = 50257;
-      float[] logits = in.values(rows * vocab, 4f);
-      logits[2 * vocab + 100] = 9f;
-      logits[2 * vocab + 50000] = 9f; // a tie: the first index wins, as torch.argmax
-      int[] got = new int[rows];
-      gpu.argmax(in.activations(gpu, "F16", logits, rows, vocab), rows, got);
-      for (int r = 0; r < rows; r++) {
-        int best = 0;
-        for (int i = 1; i < vocab; i++) {
-          if (logits[r * vocab + i] > logits[r * vocab + best]) {
-            best = i;
-          }
-        }
-        org.junit.jupiter.api.Assertions.assertEquals(best, got[r], "row " + r);
-      }
-    }
-  }
-
   /**
    * choose_tokens against the host's tokens (GenerateJob's processors and sampler, through
    * HostChoice) on the same logits, uploaded in fp32 so they reach the device unrounded: greedy and

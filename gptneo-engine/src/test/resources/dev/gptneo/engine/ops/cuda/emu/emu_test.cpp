@@ -178,21 +178,6 @@ static void check_embed_cast_gather() {
   }
 }
 
-static void check_argmax() {
-  int rows = 4, cols = 1000;
-  auto x = randoms(rows * cols);
-  x[0 * cols + 17] = 9.f;
-  x[0 * cols + 900] = 9.f;  // tie: the first wins
-  x[1 * cols + 999] = 7.f;
-  for (int i = 0; i < cols; i++) x[2 * cols + i] = neg_inf();
-  x[3 * cols + 0] = 8.f;
-  std::vector<int> idx(rows);
-  std::vector<float> val(rows);
-  emu_launch(argmax_rows, {(unsigned) rows, 1, 1}, {128, 1, 1}, 0, x.data(), cols, idx.data(), val.data());
-  double err = (idx[0] != 17) + (idx[1] != 999) + (idx[2] < 0 || idx[2] >= cols) + (idx[3] != 0) + (val[1] != 7.f);
-  report("argmax_rows (ties to the first index)", err, 0);
-}
-
 // ---- attention -------------------------------------------------------------------------------
 
 struct Seq {
@@ -407,7 +392,6 @@ int main(int argc, char** argv) {
   check_bias_act(5, 37, 1);
   check_bias_act(5, 37, 0);
   check_embed_cast_gather();
-  check_argmax();
   attention_suite(AttentionCase<float>{"f32 d64", attention_prefill_f32_d64, attention_decode_f32, kv_store_f32, 64}, 20, {4, 8, 200});
   attention_suite(AttentionCase<f16>{"f16 d64", attention_prefill_f16_d64, attention_decode_f16, kv_store_f16, 64}, 64, {8});
   attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 96, {4, 200});
