@@ -140,12 +140,13 @@ final class CudaKernels {
         a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
   }
 
-  void attentionDecode(Precision p, StepTables t, AttentionLayer a) {
+  /** storeKv: the decode blocks also cache the tokens' keys and values (a decode-only step: no {@link #kvStore}). */
+  void attentionDecode(Precision p, StepTables t, AttentionLayer a, boolean storeKv) {
     int keys = a.local ? Math.min(a.window, t.decodeKeyBound) : t.decodeKeyBound; // a bound, as recordings replay it
     int shared = Float.BYTES * (a.headDim + keys + Math.max(8 * DECODE_THREADS, a.headDim)); // either variant
     launch("attention_decode_" + p.suffix, t.decodeCount, a.heads, DECODE_THREADS, shared, a.qkv, a.out,
         a.outHalf, t.decodeSeqs, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
-        a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+        a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, storeKv ? 1 : 0);
   }
 
   /** Stores the step's keys and values of one layer in each sequence's cache. */
@@ -190,9 +191,42 @@ final class CudaKernels {
     return gemvOn && rows <= GEMV_ROWS && in % 8 == 0;
   }
 
-  /** y (rows, out) [+]= x (rows, in) fp32 times w^T (out, in) in p; rows &lt;= GEMV_ROWS, in % 8 == 0. */
-  void gemv(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
-    launch("gemv_" + p.suffix, (out + 7) / 8, 1, 256, 0, x, rows, in, w, out, y, accumulate ? 1 : 0);
+  /** Output columns per gemv block: GEMV_COLS in elementwise.cu. */
+  static final int GEMV_COLS = 8;
+  private static final int GEMV_STRIDE = 8 * 256;   // k one gemv block reads per pass (8 per thread)
+  private static final int GEMV_RESIDENT = 3;       // gemv blocks per multiprocessor (GEMV_BLOCKS, 16-bit weights)
+
+  /**
+   * Slices of k for a gemv of in x out: 1, unless its column groups leave resident block slots
+   * empty; then enough slices (of whole passes, at most 16) for two blocks per slot.
+   */
+  int gemvSlices(int in, int out) {
+    int groups = (out + GEMV_COLS - 1) / GEMV_COLS;
+    int capacity = GEMV_RESIDENT * gpu.multiprocessors();
+    int passes = (in + GEMV_STRIDE - 1) / GEMV_STRIDE;
+    if (groups >= capacity || passes < 2) {
+      return 1;
+    }
+    int want = Math.min(Math.min(16, passes), (2 * capacity + groups - 1) / groups);
+    int passesPerSlice = (passes + want - 1) / want;
+    return (passes + passesPerSlice - 1) / passesPerSlice;
+  }
+
+  /** Elements of k per slice of {@link #gemvSlices}: whole passes. */
+  static int gemvSliceLength(int in, int slices) {
+    int passes = (in + GEMV_STRIDE - 1) / GEMV_STRIDE;
+    return slices == 1 ? in : (passes + slices - 1) / slices * GEMV_STRIDE;
+  }
+
+  /**
+   * y (rows, out) = [y +] act(x (rows, in) fp32 times w^T (out, in) in p + bias): the linear layer
+   * and its epilogue in one launch; rows &lt;= GEMV_ROWS, in % 8 == 0. bias and yHalf may be 0.
+   * With slices &gt; 1, partial holds (slices, rows, out) floats and tickets ceil(out / 8) zeroed ints.
+   */
+  void gemv(Precision p, long x, int rows, int in, long w, int out, long y, long bias, long yHalf, boolean accumulate,
+      boolean gelu, int slices, long partial, long tickets) {
+    launch("gemv_" + p.suffix, (out + GEMV_COLS - 1) / GEMV_COLS, slices, 256, 0, x, rows, in, w, out, y, bias, yHalf,
+        accumulate ? 1 : 0, gelu ? 1 : 0, gemvSliceLength(in, slices), partial, tickets);
   }
 
   /** sums (count, cols) double = row sums of src over each (from, to) pair of ranges. */

@@ -38,7 +38,9 @@ public final class CudaOps implements Ops {
   private ByteBuffer intTableHost;                    // the host side of intTable
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private int memoryGeneration;      // bumped when a buffer is freed (recordings hold addresses)
-  private final Scratch partialSums = new Scratch(); // (splits, rows, out) fp32 partial sums of gemm_rows
+  private final Scratch partialSums = new Scratch(); // (splits, rows, out) fp32 partial sums of gemm_rows and gemv
+  private long gemvTickets;          // (gemvTicketCount) ints: gemv's arrivals per column group
+  private int gemvTicketCount;
   private final Scratch rowSums = new Scratch();     // (count, cols) double row sums
   private final ChoiceTable choiceTable = new ChoiceTable();
   private final Scratch choiceDevice = new Scratch(); // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
@@ -255,19 +257,37 @@ public final class CudaOps implements Ops {
       throw new IllegalArgumentException("linear: x (" + in.cols + " cols) times [" + m.rows + ", " + m.cols
           + "]^T into " + o.cols + " cols");
     }
-    if (kernels.gemvServes(rows, m.cols)) {
-      // decode at small batch: a pass over the weights, reading x in fp32
-      kernels.gemv(m.precision, in.address, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
-    } else {
-      gemm(in, m, o, rows, epilogue);
-    }
     boolean gelu = epilogue == Epilogue.GELU_NEW;
     long half = gelu ? halfCopy(o) : 0; // gelu's output feeds the MLP's second GEMM
-    if (bias != null || gelu) {
-      kernels.biasAct(m.precision, o.address, bias == null ? 0 : ((CudaVector) bias).address, half, rows, m.rows,
-          gelu);
+    long biasAddress = bias == null ? 0 : ((CudaVector) bias).address;
+    if (kernels.gemvServes(rows, m.cols)) {
+      // decode at small batch: one pass over the weights, reading x in fp32, with the epilogue
+      int slices = kernels.gemvSlices(m.cols, m.rows);
+      long partial = slices > 1 ? partialSums.atLeast(4L * slices * rows * m.rows) : 0;
+      long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
+      kernels.gemv(m.precision, in.address, rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
+          epilogue == Epilogue.ADD, gelu, slices, partial, tickets);
+    } else {
+      gemm(in, m, o, rows, epilogue);
+      if (bias != null || gelu) {
+        kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu);
+      }
     }
     o.halfRows = half != 0 ? rows : 0;
+  }
+
+  /** The gemv's tickets, one int per column group, zero between launches (each launch leaves them so). */
+  private long gemvTickets(int groups) {
+    if (groups > gemvTicketCount) {
+      if (gemvTickets != 0) {
+        gpu.synchronize(); // queued launches may still use them
+        free(gemvTickets);
+      }
+      gemvTicketCount = Math.max(groups, 1024);
+      gemvTickets = alloc(4L * gemvTicketCount);
+      gpu.upload(gemvTickets, ByteBuffer.allocateDirect(4 * gemvTicketCount)); // zeros
+    }
+    return gemvTickets;
   }
 
   /** cuBLAS, on 16-bit inputs when the weights are 16-bit: the layer norm's, gelu's or attention's copy, else a cast. */
@@ -321,10 +341,13 @@ public final class CudaOps implements Ops {
     if (tables.tileCount > 0) {
       kernels.attentionPrefill(p, tables, a);
     }
+    boolean decodeOnly = tables.tileCount == 0; // then the decode kernel caches keys and values itself
     if (tables.decodeCount > 0) {
-      kernels.attentionDecode(p, tables, a);
+      kernels.attentionDecode(p, tables, a, decodeOnly);
     }
-    kernels.kvStore(p, tables, a);
+    if (!decodeOnly) {
+      kernels.kvStore(p, tables, a);
+    }
     o.halfRows = a.outHalf != 0 ? step.numTokens : 0;
   }
 

@@ -6,8 +6,8 @@
 // keys lo..pos, cached ones (slot p % slots), then its own from qkv.
 template <typename T>
 struct DecodeHead {
-  const T* keys;       // (slots, head_dim) this head's cached keys
-  const T* values;     // (slots, head_dim)
+  T* keys;             // (slots, head_dim) this head's cached keys
+  T* values;           // (slots, head_dim)
   const float* fresh;  // the token's q; k at +hidden, v at +2 hidden
   int row, pos, lo, count, slots;  // count = pos - lo + 1 keys
 };
@@ -32,6 +32,18 @@ __device__ __forceinline__ DecodeHead<T> decode_head(const float* qkv, const int
   return h;
 }
 
+// Stores the token's own key and value of this head in its slot, once every read of the cache is
+// behind a barrier (the slot may hold a key the window has just left).
+template <typename T>
+__device__ __forceinline__ void store_own_kv(const DecodeHead<T>& h, int hidden, int head_dim) {
+  T* k = h.keys + (long long) (h.pos % h.slots) * head_dim;
+  T* v = h.values + (long long) (h.pos % h.slots) * head_dim;
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    store(k + d, h.fresh[hidden + d]);
+    store(v + d, h.fresh[2 * hidden + d]);
+  }
+}
+
 // p[0, keys) = exp(p - max p) over the block; returns their sum. Its barriers publish p.
 __device__ __forceinline__ float softmax_numerators(float* p, int keys, float* scratch) {
   float top = neg_inf();
@@ -48,13 +60,14 @@ __device__ __forceinline__ float softmax_numerators(float* p, int keys, float* s
 
 // One block per (decode sequence, head); grid (decode sequences, heads), blockDim a multiple of 32
 // (256: a thread per key of a 256-token window, and head_dim 128 splits the values' keys in two).
-// The new token at position past sees keys lo..past: cached ones, then its own from qkv.
-// Shared memory: (head_dim + keys + max(blockDim, head_dim)) floats, keys = past - lo + 1.
+// The new token at position past sees keys lo..past: cached ones, then its own from qkv. With
+// store_kv the block then caches its own key and value (a step of decode tokens only, which then
+// needs no kv_store launch). Shared memory: (head_dim + keys + max(blockDim, head_dim)) floats, keys = past - lo + 1.
 template <typename T>
 __device__ void attention_decode(const float* qkv, float* out, T* out_half, const int* decode_seqs,
                                  const int* seq_start, const int* past_len, const unsigned long long* cache_base,
                                  const int* capacity, int hidden, int head_dim, int globals_before, int locals_before,
-                                 int local, int window) {
+                                 int local, int window, int store_kv) {
   __shared__ float scratch[32];
   DYNAMIC_SHARED(float, smem);
   const DecodeHead<T> h = decode_head<T>(qkv, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, head_dim,
@@ -109,6 +122,7 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
     out[at] = v;
     if (out_half) store(out_half + at, v);
   }
+  if (store_kv) store_own_kv(h, hidden, head_dim);
 }
 
 // The same attention for head_dim = 8 G (64, 128, 256): G lanes share a key, each with 8 of its
@@ -120,7 +134,7 @@ template <typename T, int G>
 __device__ void attention_decode_vec(const float* qkv, float* out, T* out_half, const int* decode_seqs,
                                      const int* seq_start, const int* past_len, const unsigned long long* cache_base,
                                      const int* capacity, int hidden, int globals_before, int locals_before, int local,
-                                     int window) {
+                                     int window, int store_kv) {
   constexpr int D = 8 * G;
   __shared__ float scratch[32];
   DYNAMIC_SHARED(float, smem);
@@ -171,6 +185,7 @@ __device__ void attention_decode_vec(const float* qkv, float* out, T* out_half, 
     out[at] = v;
     if (out_half) store(out_half + at, v);
   }
+  if (store_kv) store_own_kv(h, hidden, D);
 }
 
 // Stores the step's new keys and values of one layer; one block per token. A ring keeps only the
@@ -198,19 +213,19 @@ __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_
   extern "C" __global__ void attention_decode_##S(                                                              \
       const float* qkv, float* out, T* out_half, const int* decode_seqs, const int* seq_start, const int* past_len, \
       const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before,   \
-      int locals_before, int local, int window) {                                                               \
+      int locals_before, int local, int window, int store_kv) {                                                 \
     if (head_dim == 128)                                                                                       \
       attention_decode_vec<T, 16>(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity,    \
-                                  hidden, globals_before, locals_before, local, window);                        \
+                                  hidden, globals_before, locals_before, local, window, store_kv);              \
     else if (head_dim == 64)                                                                                   \
       attention_decode_vec<T, 8>(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity,     \
-                                 hidden, globals_before, locals_before, local, window);                         \
+                                 hidden, globals_before, locals_before, local, window, store_kv);               \
     else if (head_dim == 256)                                                                                  \
       attention_decode_vec<T, 32>(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity,    \
-                                  hidden, globals_before, locals_before, local, window);                        \
+                                  hidden, globals_before, locals_before, local, window, store_kv);              \
     else                                                                                                       \
       attention_decode(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity, hidden,       \
-                       head_dim, globals_before, locals_before, local, window);                                 \
+                       head_dim, globals_before, locals_before, local, window, store_kv);                       \
   }                                                                                                              \
   extern "C" __global__ void kv_store_##S(const float* qkv, const int* token_seq, const int* seq_start,          \
                                           const int* past_len, const unsigned long long* cache_base,             \

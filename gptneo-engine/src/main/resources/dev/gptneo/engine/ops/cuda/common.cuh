@@ -57,23 +57,42 @@ __device__ __forceinline__ void store(bf16* p, float v) {
 #endif
 }
 
-// Eight consecutive elements from 16-byte aligned memory, as floats: two float4 loads, or one
-// 16-byte load of 16-bit values.
-__device__ __forceinline__ void load8(const float* p, float v[8]) {
-  float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
-  v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
-  v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+// Eight consecutive elements of T, as loaded from 16-byte aligned memory and not yet widened:
+// one 16-byte load of 16-bit values (4 registers), or two of floats. Kernels that keep many loads
+// in flight hold them packed and widen each when it is used.
+template <typename T>
+struct Packed8 { uint4 u; };
+template <>
+struct Packed8<float> { float4 a, b; };
+
+__device__ __forceinline__ Packed8<float> load_packed8(const float* p) {
+  return {*reinterpret_cast<const float4*>(p), *reinterpret_cast<const float4*>(p + 4)};
 }
 
 template <typename T>
-__device__ __forceinline__ void load8(const T* p, float v[8]) {
-  uint4 u = *reinterpret_cast<const uint4*>(p);
-  unsigned w[4] = {u.x, u.y, u.z, u.w};
+__device__ __forceinline__ Packed8<T> load_packed8(const T* p) {
+  return {*reinterpret_cast<const uint4*>(p)};
+}
+
+__device__ __forceinline__ void unpack8(const Packed8<float>& p, float v[8]) {
+  v[0] = p.a.x; v[1] = p.a.y; v[2] = p.a.z; v[3] = p.a.w;
+  v[4] = p.b.x; v[5] = p.b.y; v[6] = p.b.z; v[7] = p.b.w;
+}
+
+template <typename T>
+__device__ __forceinline__ void unpack8(const Packed8<T>& p, float v[8]) {
+  unsigned w[4] = {p.u.x, p.u.y, p.u.z, p.u.w};
 #pragma unroll
   for (int i = 0; i < 4; i++) {
     v[2 * i] = to_float(T{(unsigned short) (w[i] & 0xffffu)});
     v[2 * i + 1] = to_float(T{(unsigned short) (w[i] >> 16)});
   }
+}
+
+// Eight consecutive elements from 16-byte aligned memory, as floats.
+template <typename T>
+__device__ __forceinline__ void load8(const T* p, float v[8]) {
+  unpack8(load_packed8(p), v);
 }
 
 // Two adjacent 16-bit elements as one register, the lower index in the low half.
@@ -100,6 +119,17 @@ __device__ __forceinline__ void mma16816(const bf16*, float d[4], const unsigned
                "{%0,%1,%2,%3};"
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+// A load that skips the SM's L1 (ld.global.cg): data another block wrote during this launch.
+__device__ __forceinline__ float load_global(const float* p) {
+#ifdef GPTNEO_EMU
+  return *p;
+#else
+  float v;
+  asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
+  return v;
 #endif
 }
 

@@ -64,31 +64,49 @@ __device__ void cast(const float* x, T* out, int n) {
 #define GEMV_COLS 8      // output columns per block
 #define GEMV_THREADS 256 // 8 warps, splitting each column's k range between them
 
-// y (rows, out) fp32 = [y +] x (rows, in) fp32 times w^T, w (out, in) row-major in T; rows <= 4,
-// in % 8 == 0. For decode at small batch, where a GEMM is one pass over the weights. A block owns
-// GEMV_COLS columns; thread t reads 16 bytes of each of their weight rows at k = 8 t + 2048 i, so
-// a block keeps 32 KB of weights in flight (latency, not bandwidth, limits fewer), multiplies by x
-// (fp32, from the cache) and the partial sums meet in shared memory. Grid: ceil(out / 8) blocks.
+// The linear layer's epilogue on one output: v = x w^T (row r, column o); y = [y +] act(v + bias),
+// with its 16-bit copy when y_half != 0. The same order as bias_act after a GEMM.
 template <typename T>
-__device__ void gemv(const float* x, int rows, int in, const T* w, int out, float* y, int accumulate) {
-  __shared__ float partial[GEMV_THREADS / 32][GEMV_ROWS][GEMV_COLS];
+__device__ __forceinline__ void linear_epilogue(float v, int r, int o, int out, float* y, const float* bias, T* y_half,
+                                                int accumulate, int gelu) {
+  if (bias) v += bias[o];
+  if (gelu) v = gelu_new(v);
+  long long at = (long long) r * out + o;
+  if (accumulate) v += y[at];
+  y[at] = v;
+  if (y_half) store(y_half + at, v);
+}
+
+// y (rows, out) fp32 = [y +] act(x (rows, in) fp32 times w^T + bias), w (out, in) row-major in T;
+// rows <= 4, in % 8 == 0: decode at small batch, where a linear layer is one pass over the weights
+// and its epilogue (bias, gelu_new, residual add, 16-bit copy) costs no launch of its own.
+// A block owns GEMV_COLS columns and one slice of k (blockIdx.y: slice_len elements from
+// blockIdx.y * slice_len); thread t reads 16 bytes of each of their weight rows at k = 8 t + 2048 i,
+// so a block keeps 32 KB of weights in flight, multiplies by x (fp32, from the cache) and the
+// partial sums meet in shared memory. With one slice the block applies the epilogue. With several
+// (gridDim.y > 1: more blocks, so that few columns still fill the device) each block writes its
+// sums to partial (slices, rows, out), and the last block of a column group to arrive (tickets,
+// one int per group, zero between launches) adds the slices in slice order: the same bits
+// whatever the order blocks ran in. Grid: (ceil(out / 8), slices).
+template <typename T>
+__device__ void gemv(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,
+                     int accumulate, int gelu, int slice_len, float* partial, int* tickets) {
+  __shared__ float sums[GEMV_THREADS / 32][GEMV_ROWS][GEMV_COLS];
+  __shared__ int last;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int o0 = blockIdx.x * GEMV_COLS;
+  const int k_end = imin(in, ((int) blockIdx.y + 1) * slice_len);
   float acc[GEMV_ROWS][GEMV_COLS];
 #pragma unroll
   for (int r = 0; r < GEMV_ROWS; r++)
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) acc[r][c] = 0.f;
-  for (int k = 8 * tid; k < in; k += 8 * GEMV_THREADS) {
-    float wv[GEMV_COLS][8];
+  for (int k = blockIdx.y * slice_len + 8 * tid; k < k_end; k += 8 * GEMV_THREADS) {
+    Packed8<T> wp[GEMV_COLS];  // all columns' loads issued before any is used
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) {
-      if (o0 + c < out) {
-        load8(w + (long long) (o0 + c) * in + k, wv[c]);
-      } else {
-#pragma unroll
-        for (int e = 0; e < 8; e++) wv[c][e] = 0.f;
-      }
+      if (o0 + c < out) wp[c] = load_packed8(w + (long long) (o0 + c) * in + k);
+      else wp[c] = Packed8<T>{};
     }
 #pragma unroll
     for (int r = 0; r < GEMV_ROWS; r++) {
@@ -96,9 +114,12 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
         float xv[8];
         load8(x + (long long) r * in + k, xv);
 #pragma unroll
-        for (int c = 0; c < GEMV_COLS; c++)
+        for (int c = 0; c < GEMV_COLS; c++) {
+          float wv[8];
+          unpack8(wp[c], wv);
 #pragma unroll
-          for (int e = 0; e < 8; e++) acc[r][c] += xv[e] * wv[c][e];
+          for (int e = 0; e < 8; e++) acc[r][c] += xv[e] * wv[e];
+        }
       }
     }
   }
@@ -107,22 +128,36 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) {
       float v = warp_sum(acc[r][c]);
-      if (lane == 0) partial[warp][r][c] = v;
+      if (lane == 0) sums[warp][r][c] = v;
     }
   }
   __syncthreads();
-  if (tid < GEMV_ROWS * GEMV_COLS) {
-    int r = tid / GEMV_COLS, c = tid % GEMV_COLS;
-    if (r < rows && o0 + c < out) {
-      float v = 0.f;
-      for (int q = 0; q < GEMV_THREADS / 32; q++) v += partial[q][r][c];
-      long long at = (long long) r * out + o0 + c;
-      y[at] = accumulate ? y[at] + v : v;
-    }
+  const int r = tid / GEMV_COLS, c = tid % GEMV_COLS, o = o0 + c;
+  const bool mine = tid < GEMV_ROWS * GEMV_COLS && r < rows && o < out;  // a thread per output of the block
+  float v = 0.f;
+  if (mine)
+    for (int q = 0; q < GEMV_THREADS / 32; q++) v += sums[q][r][c];
+  if (gridDim.y == 1) {
+    if (mine) linear_epilogue(v, r, o, out, y, bias, y_half, accumulate, gelu);
+    return;
   }
+  if (mine) {
+    partial[((long long) blockIdx.y * rows + r) * out + o] = v;
+    __threadfence();  // the sums are visible before the ticket says so
+  }
+  __syncthreads();
+  if (tid == 0) last = atomicAdd(tickets + blockIdx.x, 1) == (int) gridDim.y - 1;
+  __syncthreads();
+  if (!last) return;
+  if (mine) {
+    float total = 0.f;
+    for (int s = 0; s < (int) gridDim.y; s++) total += load_global(partial + ((long long) s * rows + r) * out + o);
+    linear_epilogue(total, r, o, out, y, bias, y_half, accumulate, gelu);
+  }
+  if (tid == 0) tickets[blockIdx.x] = 0;  // ready for the next launch
 }
 
-#define ELEMENTWISE(S, T)                                                                                   \
+#define ELEMENTWISE(S, T, GEMV_BLOCKS)                                                                                  \
   extern "C" __global__ void embed_##S(const T* wte, const T* wpe, const int* ids, const int* positions,   \
                                        float* out, int hidden) {                                            \
     embed(wte, wpe, ids, positions, out, hidden);                                                           \
@@ -136,14 +171,18 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     bias_act(y, bias, y_half, rows, cols, gelu);                                                            \
   }                                                                                                         \
   extern "C" __global__ void cast_##S(const float* x, T* out, int n) { cast(x, out, n); }                     \
-  extern "C" __global__ void __launch_bounds__(GEMV_THREADS) gemv_##S(const float* x, int rows, int in, const T* w,    \
-                                                            int out, float* y, int accumulate) {              \
-    gemv(x, rows, in, w, out, y, accumulate);                                                               \
+  extern "C" __global__ void __launch_bounds__(GEMV_THREADS, GEMV_BLOCKS)                                    \
+      gemv_##S(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,    \
+               int accumulate, int gelu, int slice_len, float* partial, int* tickets) {                           \
+    gemv(x, rows, in, w, out, y, bias, y_half, accumulate, gelu, slice_len, partial, tickets);                  \
   }
 
-ELEMENTWISE(f32, float)
-ELEMENTWISE(f16, f16)
-ELEMENTWISE(bf16, bf16)
+// GEMV_BLOCKS: resident gemv blocks per multiprocessor the registers must allow. Three for 16-bit
+// weights (packed, 4 registers per 8 elements): the 320 blocks of a 2,560-column layer then run in
+// one wave on an H100's 132 multiprocessors, not two. fp32 weights need 8 per 8 and keep two.
+ELEMENTWISE(f32, float, 2)
+ELEMENTWISE(f16, f16, 3)
+ELEMENTWISE(bf16, bf16, 3)
 
 // dst[r] = src[rows[r]]; one block per gathered row.
 extern "C" __global__ void gather_rows(const float* src, const int* rows, float* dst, int cols) {

@@ -111,6 +111,59 @@ class CudaOpsPlumbingTest {
     assertTrue(gpu.closed);
   }
 
+  /**
+   * A decode step at batch 2: per layer two layer norms, four gemvs (bias, gelu and the residual
+   * add in their epilogues) and one decode attention that also caches the keys and values; no
+   * bias_act or kv_store launch. The MLP's second gemv (in 4096, 8 column groups) splits k in two.
+   */
+  @Test
+  void decodeStepsFuseTheEpiloguesAndTheKvStore() {
+    Path dir = TinyCheckpoints.write(tmp.resolve("wide-mlp"), TinyCheckpoints.spec().with(s -> {
+      s.hidden = 64;
+      s.heads = 2;
+      s.intermediate = 4096;
+      s.dtype = "F16";
+    }));
+    GptNeoConfig config = GptNeoConfig.load(dir);
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    CudaOps ops = new CudaOps(gpu, null);
+    GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(dir), ops), ops, 16, 4);
+    SequenceCache a = ops.newSequenceCache(config, 12);
+    SequenceCache b = ops.newSequenceCache(config, 12);
+    int[] ids = {5, 9, 11, 3, 7, 2};
+    Step step = new Step(16, 2);
+    step.add(a, ids, 0, 3);
+    step.add(b, ids, 0, 2);
+    model.forward(step);
+    assertTrue(gpu.launches.contains("kv_store_f16"), "a prompt step stores keys and values with kv_store");
+    for (int t = 3; t < 6; t++) {
+      int from = gpu.launches.size();
+      step.clear();
+      step.add(a, ids, t, 1);
+      step.add(b, ids, t - 1, 1);
+      model.forward(step);
+      List<String> decode = gpu.launches.subList(from, gpu.launches.size());
+      { // eager at t = 3, recorded and replayed at 4, replayed at 5: the same launches
+        int layers = config.numLayers;
+        assertEquals(4 * layers, Collections.frequency(decode, "gemv_f16"), decode.toString());
+        assertEquals(2 * layers + 1, Collections.frequency(decode, "layernorm_f16"));
+        assertEquals(layers, Collections.frequency(decode, "attention_decode_f16"));
+        assertFalse(decode.contains("kv_store_f16"), decode.toString());
+        assertFalse(decode.contains("bias_act_f16"), decode.toString());
+        List<Integer> gridY = gpu.launchGridY.subList(from, gpu.launches.size());
+        for (int i = 0, gemv = 0; i < decode.size(); i++) {
+          if (decode.get(i).equals("gemv_f16")) {
+            assertEquals(gemv % 4 == 3 ? 2 : 1, gridY.get(i), "slices of k of gemv " + gemv + " (in 4096 only for proj)");
+            gemv++;
+          }
+        }
+      }
+    }
+    assertEquals(6, a.length());
+    ops.close();
+    assertEquals(0, gpu.liveAllocations());
+  }
+
   @Test
   void fp32CheckpointRunsInBf16AndOnRequestInFp32() {
     Path dir = TinyCheckpoints.write(tmp.resolve("tiny"), TinyCheckpoints.spec().with(s -> {

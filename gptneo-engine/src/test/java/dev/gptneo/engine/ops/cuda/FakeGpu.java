@@ -30,6 +30,7 @@ final class FakeGpu implements Gpu {
   private long used;
   long capacity; // tests may lower it once the model is in place
   final List<String> launches = new ArrayList<>(); // kernel names in order
+  final List<Integer> launchGridY = new ArrayList<>(); // their grids' y
   final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
   int refusals; // mallocs refused for lack of memory
@@ -198,6 +199,7 @@ final class FakeGpu implements Gpu {
       }
     }
     launches.add(f.name);
+    launchGridY.add(gridY);
   }
 
   @Override

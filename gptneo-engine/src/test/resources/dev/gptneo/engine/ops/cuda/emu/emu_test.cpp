@@ -98,6 +98,8 @@ static void check_layernorm(int rows, int cols) {
   report("layernorm f16 copy " + std::to_string(cols), herr, 0);
 }
 
+static double gelu_ref(double v) { return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); }
+
 static void check_bias_act(int rows, int cols, int gelu) {
   auto y = randoms(rows * cols, 2.f), bias = randoms(cols);
   auto before = y;
@@ -106,7 +108,7 @@ static void check_bias_act(int rows, int cols, int gelu) {
   double err = 0, herr = 0;
   for (int i = 0; i < rows * cols; i++) {
     double v = before[i] + bias[i % cols];
-    if (gelu) v = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    if (gelu) v = gelu_ref(v);
     err = std::fmax(err, std::fabs(y[i] - v));
     herr = std::fmax(herr, std::fabs(to_float(half[i]) - round_to(y[i], (bf16*) nullptr)));
   }
@@ -156,24 +158,43 @@ static void check_embed_cast_gather() {
   check_gemm_rows(37, 150, 256, 3, 0);
   check_gemm_rows(37, 150, 256, 1, 1);
   check_gemm_rows(140, 20, 128, 2, 1);
-  // gemv: rows 1..4 against double sums, fresh and accumulating, out not a multiple of 16
+  // gemv: rows 1..4 against double sums; fresh, accumulating, with bias and gelu_new, one slice of k
+  // or several (partial sums, tickets, the last block's epilogue); out not a multiple of 8
   for (int rows = 1; rows <= 4; rows += 3) {
     const int in = 2056, out = 37;  // k wraps the block's 2048 once
     auto gx = randoms((size_t) rows * in), gw = randoms((size_t) out * in), gy = randoms((size_t) rows * out);
+    auto gb = randoms(out);
     std::vector<f16> w16(gw.size());
     for (size_t i = 0; i < gw.size(); i++) w16[i].bits = emu_float_to_f16(gw[i]);
-    for (int accumulate = 0; accumulate <= 1; accumulate++) {
-      std::vector<float> y = gy;
-      emu_launch(gemv_f16, {(unsigned) (out + 7) / 8, 1, 1}, {256, 1, 1}, 0, (const float*) gx.data(), rows, in,
-                 (const f16*) w16.data(), out, y.data(), accumulate);
-      double gerr2 = 0;
-      for (int r = 0; r < rows; r++)
-        for (int o = 0; o < out; o++) {
-          double ref = accumulate ? gy[(size_t) r * out + o] : 0.0;
-          for (int k = 0; k < in; k++) ref += (double) gx[(size_t) r * in + k] * to_float(w16[(size_t) o * in + k]);
-          gerr2 = std::fmax(gerr2, std::fabs(y[(size_t) r * out + o] - ref));
-        }
-      report("gemv f16 rows " + std::to_string(rows) + (accumulate ? " accumulate" : ""), gerr2, 5e-5);
+    const int groups = (out + 7) / 8;
+    std::vector<int> tickets(groups, 0);
+    for (int slices : {1, 3}) {
+      const int slice_len = slices == 1 ? in : 8 * ((in / 8 + slices - 1) / slices);
+      std::vector<float> partial((size_t) slices * rows * out, NAN);
+      for (int variant = 0; variant < 3; variant++) {  // plain; + y; bias and gelu with a 16-bit copy
+        const int accumulate = variant == 1, gelu = variant == 2;
+        std::vector<float> y = gy;
+        std::vector<f16> half((size_t) rows * out);
+        emu_launch(gemv_f16, {(unsigned) groups, (unsigned) slices, 1}, {256, 1, 1}, 0, (const float*) gx.data(),
+                   rows, in, (const f16*) w16.data(), out, y.data(), gelu ? (const float*) gb.data() : nullptr,
+                   gelu ? half.data() : nullptr, accumulate, gelu, slice_len, partial.data(), tickets.data());
+        double gerr2 = 0;
+        for (int r = 0; r < rows; r++)
+          for (int o = 0; o < out; o++) {
+            double ref = 0;
+            for (int k = 0; k < in; k++) ref += (double) gx[(size_t) r * in + k] * to_float(w16[(size_t) o * in + k]);
+            if (gelu) ref = gelu_ref(ref + gb[o]);
+            if (accumulate) ref += gy[(size_t) r * out + o];
+            size_t at = (size_t) r * out + o;
+            gerr2 = std::fmax(gerr2, std::fabs(y[at] - ref));
+            if (gelu) gerr2 = std::fmax(gerr2, std::fabs(to_float(half[at]) - round_to(y[at], (f16*) nullptr)));
+            if (std::isnan(y[at])) gerr2 = INFINITY;
+          }
+        for (int t : tickets) gerr2 = t != 0 ? INFINITY : gerr2;  // the last block resets its ticket
+        report("gemv f16 rows " + std::to_string(rows) + " slices " + std::to_string(slices) +
+                   (accumulate ? " accumulate" : gelu ? " bias gelu" : ""),
+               gerr2, 5e-5);
+      }
     }
   }
 }
@@ -193,7 +214,7 @@ struct AttentionCase {
   void (*prefill)(const float*, float*, T*, const int*, const int*, const int*, const unsigned long long*, const int*,
                   int, int, int, int, int, int);
   void (*decode)(const float*, float*, T*, const int*, const int*, const int*, const unsigned long long*, const int*,
-                 int, int, int, int, int, int);
+                 int, int, int, int, int, int, int);
   void (*store)(const float*, const int*, const int*, const int*, const unsigned long long*, const int*, int, int, int,
                 int, int, int);
   int maxd;
@@ -262,9 +283,10 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
         emu_launch(kc.decode, {(unsigned) decode_seqs.size(), (unsigned) heads, 1}, {(unsigned) decode_threads, 1, 1},
                    shared, (const float*) qkv.data(), out.data(), half.data(), (const int*) decode_seqs.data(),
                    (const int*) seq_start.data(), (const int*) past.data(), (const unsigned long long*) base.data(),
-                   (const int*) capacity.data(), hidden, head_dim, globals, locals, local, window);
+                   (const int*) capacity.data(), hidden, head_dim, globals, locals, local, window,
+                   (int) tiles.empty());  // a decode-only step: the decode kernel caches keys and values
       }
-      emu_launch(kc.store, {(unsigned) tokens, 1, 1}, {32, 1, 1}, 0, (const float*) qkv.data(),
+      if (!tiles.empty()) emu_launch(kc.store, {(unsigned) tokens, 1, 1}, {32, 1, 1}, 0, (const float*) qkv.data(),
                  (const int*) token_seq.data(), (const int*) seq_start.data(), (const int*) past.data(),
                  (const unsigned long long*) base.data(), (const int*) capacity.data(), hidden, head_dim, globals,
                  locals, local, window);
