@@ -42,7 +42,9 @@ publish() {
   cat "$work/bench.md" >> "$OUT/summary.txt" 2> /dev/null
   cp "$work/bench.md" "$OUT/bench.md" 2> /dev/null
   [ -f "$work/junit.log" ] && cp "$work/junit.log" "$OUT/junit.log"
-  tar czf "$OUT/results.tgz" -C "$work" .
+  rm -rf "$work/goldens-json" && mkdir -p "$work/goldens-json"
+  for g in "$work"/goldens/*/golden.json; do [ -f "$g" ] && cp "$g" "$work/goldens-json/$(basename "$(dirname "$g")").json"; done
+  tar czf "$OUT/results.tgz" -C "$work" --exclude=./goldens .
 }
 
 # step NAME TIMEOUT_S COMMAND...: runs COMMAND with output in $work/NAME.log unless time is up
@@ -75,6 +77,10 @@ step env 60 bash -c "nvidia-smi; '$java' -version; echo LD_LIBRARY_PATH=\$LD_LIB
 
 step probe 120 bin/gptneo info --model datasets-sample/models/gpt-neo-demo --device cuda
 
+# HF goldens at head sizes 64 and 128 (CudaWideGoldenTest): checkpoints and HF's outputs, made here
+goldens="$work/goldens"
+step golden 120 "$python" device/hf_golden.py "$goldens"
+
 # the GPU tests: the kernels with every launch synchronized, so a failing kernel is named; then the
 # model-level tests as they run in production (CUDA graphs on: syncEachLaunch turns them off)
 junit() { # junit REPORTS "JVM OPTIONS" TEST-SELECTORS...
@@ -82,7 +88,7 @@ junit() { # junit REPORTS "JVM OPTIONS" TEST-SELECTORS...
   shift 2
   "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
     --add-opens=java.base/java.nio=ALL-UNNAMED --enable-native-access=ALL-UNNAMED -Xmx8g $cache_opts $jvm \
-    -Dgptneo.shared="$build/shared" \
+    -Dgptneo.shared="$build/shared" -Dgptneo.deviceGoldens="$goldens" \
     -jar "$build/lib/junit-platform-console-standalone-1.12.2.jar" execute \
     --class-path "$build/test-classes:$build/lib/gptneo-engine-cli.jar" \
     --reports-dir "$work/$reports" --details tree --disable-banner "$@"
@@ -93,17 +99,19 @@ gpu_tests() {
   local kernels=$?
   junit junit-model "" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest
   local model=$?
   junit junit-model-mma "-Dgptneo.cuda.prefillAttention=mma" \
-    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest
   local mma=$?
   return $((kernels || model || mma))
 }
 cache_opts="${caches[*]}"
-export java build work cache_opts
+export java build work cache_opts goldens
 export -f junit gpu_tests
 step junit 300 bash -c gpu_tests
 

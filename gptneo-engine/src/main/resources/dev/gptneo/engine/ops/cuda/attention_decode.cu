@@ -2,6 +2,8 @@
 // after every layer's attention. The cache is a ring on local layers: position p in slot p % slots.
 #include "common.cuh"
 
+#define DECODE_UNROLL 4  // keys per stream and pass of the vectorized kernel's scores
+
 // Where one decode block's (sequence, head) reads and writes: the new token at position pos sees
 // keys lo..pos, cached ones (slot p % slots), then its own from qkv.
 template <typename T>
@@ -149,24 +151,34 @@ __device__ void attention_decode_vec(const float* qkv, float* out, T* out_half, 
   float qr[8];
   load8(fresh + 8 * c, qr);
 
-  for (int base = lo; base <= pos; base += streams) {  // the same trip count for every lane
-    int j = base + stream;
-    float kr[8], acc = 0.f;
-    if (j <= pos) {
-      if (j < pos) load8(ck + (long long) (j % slots) * D + 8 * c, kr);
-      else load8(fresh + hidden + 8 * c, kr);
+  // DECODE_UNROLL keys per stream and pass, their loads issued before any is used: at batch 1 each
+  // pass is one memory latency, so this divides the chain of them.
+  for (int base = lo; base <= pos; base += DECODE_UNROLL * streams) {  // the same trip count for every lane
+    float kr[DECODE_UNROLL][8];
 #pragma unroll
-      for (int e = 0; e < 8; e++) acc += qr[e] * kr[e];
+    for (int u = 0; u < DECODE_UNROLL; u++) {
+      int j = base + u * streams + stream;
+      if (j < pos) load8(ck + (long long) (j % slots) * D + 8 * c, kr[u]);
+      else if (j == pos) load8(fresh + hidden + 8 * c, kr[u]);
     }
 #pragma unroll
-    for (int o = G / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);  // the key's G lanes
-    if (j <= pos && c == 0) p[j - lo] = acc;
+    for (int u = 0; u < DECODE_UNROLL; u++) {
+      int j = base + u * streams + stream;
+      float acc = 0.f;
+      if (j <= pos)
+#pragma unroll
+        for (int e = 0; e < 8; e++) acc += qr[e] * kr[u][e];
+#pragma unroll
+      for (int o = G / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);  // the key's G lanes
+      if (j <= pos && c == 0) p[j - lo] = acc;
+    }
   }
   __syncthreads();
   float sum = softmax_numerators(p, keys, scratch);
 
   float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  for (int i = stream; i < keys; i += streams) {
+#pragma unroll 4
+  for (int i = stream; i < keys; i += streams) {  // independent loads: unrolled, several are in flight
     int j = lo + i;
     float w = p[i], vr[8];
     if (j < pos) load8(cv + (long long) (j % slots) * D + 8 * c, vr);
