@@ -168,16 +168,17 @@ final class CudaKernels {
   }
 
   /**
-   * y (rows, out) [+]= x (rows, in) times w^T on the tensor cores, x and w 16-bit; with splits &gt; 1
-   * the slices write partial (splits, rows, out) fp32 and a second kernel adds them into y.
+   * y (rows, out) = [y +] act(x (rows, in) times w^T + bias) on the tensor cores, x and w 16-bit:
+   * the linear layer and its epilogue (bias and yHalf may be 0); with splits &gt; 1 the slices write
+   * partial (splits, rows, out) fp32 and a second kernel adds them up and applies the epilogue.
    */
-  void gemmRows(Precision p, long x, int rows, int in, long w, int out, long y, long partial, int splits,
-      boolean accumulate) {
+  void gemmRows(Precision p, long x, int rows, int in, long w, int out, long y, long partial, int splits, long bias,
+      long yHalf, boolean accumulate, boolean gelu) {
     launch("gemm_rows_" + p.suffix, ((out + 127) / 128) * ((rows + 127) / 128), splits, 256, 0, x, rows, in, w, out,
-        splits == 1 ? y : partial, splits, accumulate ? 1 : 0);
+        splits == 1 ? y : partial, splits, bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0);
     if (splits > 1) {
-      launch("gemm_rows_reduce", strideBlocks((long) rows * out), 1, 256, 0, partial, splits, rows, out, y,
-          accumulate ? 1 : 0);
+      launch("gemm_rows_reduce_" + p.suffix, strideBlocks((long) rows * out), 1, 256, 0, partial, splits, rows, out, y,
+          bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0);
     }
   }
 

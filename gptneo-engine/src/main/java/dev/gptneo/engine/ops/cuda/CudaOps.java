@@ -267,11 +267,8 @@ public final class CudaOps implements Ops {
       long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
       kernels.gemv(m.precision, in.address, rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
           epilogue == Epilogue.ADD, gelu, slices, partial, tickets);
-    } else {
-      gemm(in, m, o, rows, epilogue);
-      if (bias != null || gelu) {
-        kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu);
-      }
+    } else if (!gemm(in, m, o, rows, epilogue, biasAddress, half) && (bias != null || gelu)) {
+      kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu);
     }
     o.halfRows = half != 0 ? rows : 0;
   }
@@ -290,8 +287,13 @@ public final class CudaOps implements Ops {
     return gemvTickets;
   }
 
-  /** cuBLAS, on 16-bit inputs when the weights are 16-bit: the layer norm's, gelu's or attention's copy, else a cast. */
-  private void gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue) {
+  /**
+   * cuBLAS, or the tensor-core kernel for 5-256 rows, on 16-bit inputs when the weights are 16-bit:
+   * the layer norm's, gelu's or attention's copy, else a cast. Returns whether the epilogue (bias,
+   * gelu, 16-bit copy) was applied too; cuBLAS leaves it to bias_act.
+   */
+  private boolean gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue, long bias,
+      long half) {
     long input = in.address;
     if (m.precision.isHalf()) {
       if (in.half != 0 && in.halfRows >= rows) {
@@ -304,11 +306,12 @@ public final class CudaOps implements Ops {
     if (kernels.gemmRowsServes(m.precision, rows, m.cols)) {
       int splits = kernels.gemmRowsSplits(rows, m.cols, m.rows);
       long partial = splits > 1 ? partialSums.atLeast(4L * splits * rows * m.rows) : 0;
-      kernels.gemmRows(m.precision, input, rows, m.cols, m.address, m.rows, o.address, partial, splits,
-          epilogue == Epilogue.ADD);
-      return;
+      kernels.gemmRows(m.precision, input, rows, m.cols, m.address, m.rows, o.address, partial, splits, bias, half,
+          epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW);
+      return true;
     }
     gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
+    return false;
   }
 
   @Override

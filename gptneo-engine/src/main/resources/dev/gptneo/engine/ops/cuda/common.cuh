@@ -175,6 +175,19 @@ __device__ __forceinline__ float gelu_new(float x) {
   return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
 }
 
+// The linear layer's epilogue on one output: v = x w^T (row r, column o); y = [y +] act(v + bias),
+// with its 16-bit copy when y_half != 0. The same order as bias_act after a GEMM.
+template <typename T>
+__device__ __forceinline__ void linear_epilogue(float v, int r, int o, int out, float* y, const float* bias, T* y_half,
+                                                int accumulate, int gelu) {
+  if (bias) v += bias[o];
+  if (gelu) v = gelu_new(v);
+  long long at = (long long) r * out + o;
+  if (accumulate) v += y[at];
+  y[at] = v;
+  if (y_half) store(y_half + at, v);
+}
+
 // One layer's slice of a sequence's KV cache. A sequence owns one block of
 // sum over layers of (2 * slots(layer) * hidden) elements, layers in order, each layer's keys
 // (heads, slots, head_dim) followed by its values (heads, slots, head_dim). Global layers have

@@ -64,19 +64,6 @@ __device__ void cast(const float* x, T* out, int n) {
 #define GEMV_COLS 8      // output columns per block
 #define GEMV_THREADS 256 // 8 warps, splitting each column's k range between them
 
-// The linear layer's epilogue on one output: v = x w^T (row r, column o); y = [y +] act(v + bias),
-// with its 16-bit copy when y_half != 0. The same order as bias_act after a GEMM.
-template <typename T>
-__device__ __forceinline__ void linear_epilogue(float v, int r, int o, int out, float* y, const float* bias, T* y_half,
-                                                int accumulate, int gelu) {
-  if (bias) v += bias[o];
-  if (gelu) v = gelu_new(v);
-  long long at = (long long) r * out + o;
-  if (accumulate) v += y[at];
-  y[at] = v;
-  if (y_half) store(y_half + at, v);
-}
-
 // y (rows, out) fp32 = [y +] act(x (rows, in) fp32 times w^T + bias), w (out, in) row-major in T;
 // rows <= 4, in % 8 == 0: decode at small batch, where a linear layer is one pass over the weights
 // and its epilogue (bias, gelu_new, residual add, 16-bit copy) costs no launch of its own.

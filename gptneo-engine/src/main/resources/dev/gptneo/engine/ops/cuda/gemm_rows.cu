@@ -1,10 +1,12 @@
-// y (rows, out) fp32 [+]= x (rows, in) times w^T for 5..256 rows (decode at batch 5 and up), on the
+// y (rows, out) fp32 = [y +] act(x (rows, in) times w^T + bias) for 5..256 rows (decode at batch 5 and up), on the
 // tensor cores: opt-in (gptneo.cuda.smallGemm=mma) until it is measured against cuBLAS, which runs
 // these shapes far below the weights' bandwidth. x is the activations' 16-bit copy, w (out, in)
 // row-major; both type T; fp32 accumulators (mma.sync m16n8k16). A block owns 128 rows x 128
 // columns of y and one of `splits` contiguous slices of the 64-wide k chunks, so the weights are
 // read once for up to 128 rows and there are enough blocks to keep the memory busy; slices write
-// fp32 partial sums that gemm_rows_reduce adds in slice order (the same bits every run).
+// fp32 partial sums that gemm_rows_reduce adds in slice order (the same bits every run). The
+// linear layer's epilogue (bias, gelu_new, residual add, 16-bit copy) is applied by whichever
+// kernel writes y, so it needs no launch of its own.
 #include "common.cuh"
 
 #define GR_ROWS 128    // rows of y per block: 8 warps x 16
@@ -14,10 +16,11 @@
 #define GR_PAD 8       // 16-bit elements after each shared row
 
 // Grid (ceil(out / 128) * ceil(rows / 128), splits): column blocks vary fastest. in % 64 == 0. With splits == 1 the block
-// writes y itself ([+]=); else dst = partial (splits, rows, out) fp32, slice blockIdx.y.
+// writes y itself, with the epilogue; else dst = partial (splits, rows, out) fp32, slice blockIdx.y.
 // Lanes: g = lane / 4 picks rows g, g + 8 of the warp's 16; t = lane % 4 columns 2t, 2t + 1.
 template <typename T>
-__device__ void gemm_rows(const T* x, int rows, int in, const T* w, int out, float* dst, int splits, int accumulate) {
+__device__ void gemm_rows(const T* x, int rows, int in, const T* w, int out, float* dst, int splits, const float* bias,
+                          T* y_half, int accumulate, int gelu) {
   constexpr int ROW = GR_K + GR_PAD;
   __shared__ __align__(16) unsigned short xs[GR_ROWS * ROW];  // (128 rows, 64 k)
   __shared__ __align__(16) unsigned short ws[GR_COLS * ROW];  // (128 columns, 64 k)
@@ -67,7 +70,7 @@ __device__ void gemm_rows(const T* x, int rows, int in, const T* w, int out, flo
       if (r >= rows || n >= out) continue;
       long long at = (long long) r * out + n;
       if (splits == 1) {
-        dst[at] = accumulate ? dst[at] + acc[nt][i] : acc[nt][i];
+        linear_epilogue(acc[nt][i], r, n, out, dst, bias, y_half, accumulate, gelu);
       } else {
         dst[(long long) blockIdx.y * rows * out + at] = acc[nt][i];
       }
@@ -75,21 +78,28 @@ __device__ void gemm_rows(const T* x, int rows, int in, const T* w, int out, flo
   }
 }
 
-// y (rows, out) [+]= the sum over slices of partial (splits, rows, out), slice 0 first. Grid-stride.
-extern "C" __global__ void gemm_rows_reduce(const float* partial, int splits, int rows, int out, float* y,
-                                            int accumulate) {
+// y (rows, out) = [y +] act(the sum over slices of partial (splits, rows, out), slice 0 first, + bias).
+// Grid-stride.
+template <typename T>
+__device__ void gemm_rows_reduce(const float* partial, int splits, int rows, int out, float* y, const float* bias,
+                                 T* y_half, int accumulate, int gelu) {
   const long long n = (long long) rows * out, stride = (long long) gridDim.x * blockDim.x;
   for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
-    float v = accumulate ? y[i] : 0.f;
+    float v = 0.f;
     for (int s = 0; s < splits; s++) v += partial[s * n + i];
-    y[i] = v;
+    linear_epilogue(v, (int) (i / out), (int) (i % out), out, y, bias, y_half, accumulate, gelu);
   }
 }
 
 #define GEMM_ROWS(S, T)                                                                                    \
-  extern "C" __global__ void __launch_bounds__(GR_THREADS) gemm_rows_##S(                                 \
-      const T* x, int rows, int in, const T* w, int out, float* dst, int splits, int accumulate) {        \
-    gemm_rows<T>(x, rows, in, w, out, dst, splits, accumulate);                                           \
+  extern "C" __global__ void __launch_bounds__(GR_THREADS)                                                \
+      gemm_rows_##S(const T* x, int rows, int in, const T* w, int out, float* dst, int splits, const float* bias, \
+                    T* y_half, int accumulate, int gelu) {                                                \
+    gemm_rows<T>(x, rows, in, w, out, dst, splits, bias, y_half, accumulate, gelu);                       \
+  }                                                                                                       \
+  extern "C" __global__ void gemm_rows_reduce_##S(const float* partial, int splits, int rows, int out, float* y, \
+                                                  const float* bias, T* y_half, int accumulate, int gelu) { \
+    gemm_rows_reduce<T>(partial, splits, rows, out, y, bias, y_half, accumulate, gelu);                   \
   }
 
 GEMM_ROWS(f16, f16)

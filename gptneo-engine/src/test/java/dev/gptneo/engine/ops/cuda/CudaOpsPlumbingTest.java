@@ -276,7 +276,11 @@ class CudaOpsPlumbingTest {
     assertEquals(0, gpu.liveAllocations());
   }
 
-  /** The opt-in tensor-core GEMM for 5-256 rows: the prompt steps' GEMMs launch it, split over k where k is long. */
+  /**
+   * The opt-in tensor-core GEMM for 5-256 rows: the prompt steps' GEMMs launch it, split over k
+   * where k is long, with the linear layers' epilogues (no bias_act: every GEMM of these steps has
+   * at most 256 rows).
+   */
   @Test
   void smallGemmsOnTheTensorCoresWhenAskedFor() {
     System.setProperty(CudaKernels.SMALL_GEMM_PROPERTY, "mma");
@@ -285,7 +289,9 @@ class CudaOpsPlumbingTest {
       try (CudaOps ops = new CudaOps(gpu, null)) {
         runSteps(Goldens.demoModel(), ops, gpu);
         assertTrue(gpu.launches.contains("gemm_rows_f16"), gpu.launches.toString());
-        assertTrue(gpu.launches.contains("gemm_rows_reduce"), "the MLP's 512-deep GEMM is split over k");
+        assertTrue(gpu.launches.contains("gemm_rows_reduce_f16"), "the MLP's 512-deep GEMM is split over k");
+        assertFalse(gpu.launches.contains("bias_act_f16"), "the epilogues run in gemm_rows and gemv: "
+            + gpu.launches);
       }
       assertEquals(0, gpu.liveAllocations());
     } finally {

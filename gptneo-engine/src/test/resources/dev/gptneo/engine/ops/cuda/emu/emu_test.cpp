@@ -49,29 +49,39 @@ static void check_conversions() {
   report("emulator 16-bit conversions", err, 0);
 }
 
-// gemm_rows (tensor cores, split k): against double sums of the same 16-bit inputs.
-static void check_gemm_rows(int rows, int out, int in, int splits, int accumulate) {
+static double gelu_ref(double v) { return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); }
+
+// gemm_rows (tensor cores, split k): against double sums of the same 16-bit inputs; with gelu, the
+// epilogue adds the bias, applies gelu_new and writes the 16-bit copy.
+static void check_gemm_rows(int rows, int out, int in, int splits, int accumulate, int gelu = 0) {
   auto xf = randoms((size_t) rows * in), wf = randoms((size_t) out * in), y0 = randoms((size_t) rows * out);
-  std::vector<f16> x(xf.size()), w(wf.size());
+  auto bias = randoms(out);
+  std::vector<f16> x(xf.size()), w(wf.size()), half((size_t) rows * out);
   for (size_t i = 0; i < xf.size(); i++) x[i].bits = emu_float_to_f16(xf[i]);
   for (size_t i = 0; i < wf.size(); i++) w[i].bits = emu_float_to_f16(wf[i]);
   std::vector<float> y = y0, partial((size_t) splits * rows * out);
   float* dst = splits == 1 ? y.data() : partial.data();
+  const float* b = gelu ? bias.data() : nullptr;
+  f16* h = gelu ? half.data() : nullptr;
   emu_launch(gemm_rows_f16, {(unsigned) ((out + GR_COLS - 1) / GR_COLS * ((rows + GR_ROWS - 1) / GR_ROWS)),
              (unsigned) splits, 1}, {GR_THREADS, 1, 1}, 0, (const f16*) x.data(), rows, in,
-             (const f16*) w.data(), out, dst, splits, accumulate);
+             (const f16*) w.data(), out, dst, splits, b, h, accumulate, gelu);
   if (splits > 1)
-    emu_launch(gemm_rows_reduce, {4, 1, 1}, {256, 1, 1}, 0, (const float*) partial.data(), splits, rows, out,
-               y.data(), accumulate);
+    emu_launch(gemm_rows_reduce_f16, {4, 1, 1}, {256, 1, 1}, 0, (const float*) partial.data(), splits, rows, out,
+               y.data(), b, h, accumulate, gelu);
   double err = 0;
   for (int r = 0; r < rows; r++)
     for (int o = 0; o < out; o++) {
-      double ref = accumulate ? y0[(size_t) r * out + o] : 0.0;
+      double ref = 0.0;
       for (int k = 0; k < in; k++) ref += (double) to_float(x[(size_t) r * in + k]) * to_float(w[(size_t) o * in + k]);
-      err = std::fmax(err, std::fabs(y[(size_t) r * out + o] - ref));
+      if (gelu) ref = gelu_ref(ref + bias[o]);
+      if (accumulate) ref += y0[(size_t) r * out + o];
+      size_t at = (size_t) r * out + o;
+      err = std::fmax(err, std::fabs(y[at] - ref));
+      if (gelu) err = std::fmax(err, std::fabs(to_float(half[at]) - round_to(y[at], (f16*) nullptr)));
     }
   report("gemm_rows f16 " + std::to_string(rows) + "x" + std::to_string(in) + "x" + std::to_string(out) + " splits " +
-             std::to_string(splits) + (accumulate ? " accumulate" : ""), err, 1e-6 * in);
+             std::to_string(splits) + (accumulate ? " accumulate" : "") + (gelu ? " bias gelu" : ""), err, 1e-6 * in);
 }
 
 static void check_layernorm(int rows, int cols) {
@@ -97,8 +107,6 @@ static void check_layernorm(int rows, int cols) {
   report("layernorm " + std::to_string(rows) + "x" + std::to_string(cols), err, 2e-5);
   report("layernorm f16 copy " + std::to_string(cols), herr, 0);
 }
-
-static double gelu_ref(double v) { return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); }
 
 static void check_bias_act(int rows, int cols, int gelu) {
   auto y = randoms(rows * cols, 2.f), bias = randoms(cols);
@@ -158,6 +166,8 @@ static void check_embed_cast_gather() {
   check_gemm_rows(37, 150, 256, 3, 0);
   check_gemm_rows(37, 150, 256, 1, 1);
   check_gemm_rows(140, 20, 128, 2, 1);
+  check_gemm_rows(37, 150, 256, 3, 0, 1);
+  check_gemm_rows(37, 150, 256, 1, 1, 1);
   // gemv: rows 1..4 against double sums; fresh, accumulating, with bias and gelu_new, one slice of k
   // or several (partial sums, tickets, the last block's epilogue); out not a multiple of 8
   for (int rows = 1; rows <= 4; rows += 3) {
