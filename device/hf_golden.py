@@ -104,7 +104,7 @@ def main(out_dir):
     for name, (hidden, heads) in WIDTHS.items():
         folder = os.path.join(out_dir, name)
         model = build(hidden, heads)
-        model.half().save_pretrained(os.path.join(folder, "causal-lm"), safe_serialization=True)
+        model.half().save_pretrained(os.path.join(folder, "causal-lm"))  # safetensors, F16
         model.float()
         tensors, estimate = {}, {"simt": 0.0, "mma": 0.0}
         with torch.inference_mode():
