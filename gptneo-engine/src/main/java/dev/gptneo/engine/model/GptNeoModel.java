@@ -23,7 +23,7 @@ public final class GptNeoModel {
   private final Activations normed;  // (maxTokens, hidden) layer-norm output
   private final Activations qkv;     // (maxTokens, 3 * hidden) [q | k | v]
   private final Activations attn;    // (maxTokens, hidden) attention output, heads side by side
-  private final Activations mlp;     // (maxTokens, intermediate)
+  private final Activations mlp;     // (maxTokens, intermediate) read only by the MLP's second linear layer
   private final Activations headIn;  // (maxHeadRows, hidden) rows picked for a head
   private final Activations logits;  // (maxHeadRows, vocab) LM head output
   private Step running;              // the step ops.run is running: runLayers' argument, without a lambda per step
@@ -41,7 +41,7 @@ public final class GptNeoModel {
     normed = ops.activations(maxTokens, d);
     qkv = ops.activations(maxTokens, 3 * d);
     attn = ops.activations(maxTokens, d);
-    mlp = ops.activations(maxTokens, config.intermediateSize);
+    mlp = ops.linearInput(maxTokens, config.intermediateSize);
     headIn = ops.activations(maxHeadRows, d);
     logits = ops.activations(maxHeadRows, config.vocabSize);
     for (Ops.Matrix head : new Ops.Matrix[] {weights.score, weights.classifier, weights.qaOutputs}) {

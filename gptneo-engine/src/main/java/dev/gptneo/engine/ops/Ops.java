@@ -38,6 +38,15 @@ public interface Ops extends AutoCloseable {
 
   Activations activations(int rows, int cols);
 
+  /**
+   * Activations that only linear layers read (the MLP's hidden layer): a backend may keep them
+   * only in the precision its GEMMs read (the GPU skips their fp32 copy). Reading them any other
+   * way is an error there.
+   */
+  default Activations linearInput(int rows, int cols) {
+    return activations(rows, cols);
+  }
+
   SequenceCache newSequenceCache(GptNeoConfig config, int capacityTokens);
 
   /** Bytes the KV cache of one sequence of this capacity takes here (fp32 keys and values by default). */

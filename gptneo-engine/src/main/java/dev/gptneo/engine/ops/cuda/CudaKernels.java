@@ -106,10 +106,13 @@ final class CudaKernels {
     launch("layernorm_" + p.suffix, rows, 1, ROW_THREADS, 0, x, gamma, beta, eps, out, outHalf, cols);
   }
 
-  /** y = gelu_new(y + bias) or y + bias, in place; bias and yHalf may be 0. */
-  void biasAct(Precision p, long y, long bias, long yHalf, int rows, int cols, boolean gelu) {
+  /**
+   * y = gelu_new(y + bias) or y + bias, in place; bias and yHalf may be 0. halfOnly: the result goes
+   * to yHalf alone (y keeps the GEMM's output).
+   */
+  void biasAct(Precision p, long y, long bias, long yHalf, int rows, int cols, boolean gelu, boolean halfOnly) {
     launch("bias_act_" + p.suffix, strideBlocks((long) rows * cols), 1, 256, 0, y, bias, yHalf, rows, cols,
-        gelu ? 1 : 0);
+        gelu ? 1 : 0, halfOnly ? 1 : 0);
   }
 
   /** out (n) = x (n) in precision p. */

@@ -127,8 +127,9 @@ public final class CudaOps implements Ops {
     long out = chosenIds.atLeast(4L * rows);
     long work = choiceWork.atLeast(4L * l.rows * l.cols);
     gpu.upload(table, choiceTable.encode(choice));
-    kernels.chooseTokens(l.address, rows, l.cols, table, table + ChoiceTable.idsOffset(choice), work, out);
-    l.halfRows = 0;
+    kernels.chooseTokens(l.fp32("choose_tokens"), rows, l.cols, table, table + ChoiceTable.idsOffset(choice), work,
+        out);
+    l.wrote(0);
     gpu.download(out, 4L * rows).asIntBuffer().get(dst, 0, rows);
   }
 
@@ -203,7 +204,17 @@ public final class CudaOps implements Ops {
 
   @Override
   public Activations activations(int rows, int cols) {
-    CudaActivations a = new CudaActivations(alloc(4L * rows * cols), rows, cols);
+    return activations(rows, cols, false);
+  }
+
+  /** The MLP's hidden layer: with cuBLAS, gelu's epilogue writes only its 16-bit copy, which the next GEMM reads. */
+  @Override
+  public Activations linearInput(int rows, int cols) {
+    return activations(rows, cols, true);
+  }
+
+  private Activations activations(int rows, int cols, boolean linearInput) {
+    CudaActivations a = new CudaActivations(alloc(4L * rows * cols), rows, cols, linearInput);
     if (precision != null) {
       halfCopy(a); // now rather than at first use, so free memory measured after the model is what the KV cache gets
     }
@@ -236,16 +247,16 @@ public final class CudaOps implements Ops {
       tables.upload(step);
     }
     kernels.embed(te.precision, te.address, ((CudaMatrix) wpe).address, tables, o.address, te.cols);
-    o.halfRows = 0;
+    o.wrote(0);
   }
 
   @Override
   public void layerNorm(Activations x, Vector gamma, Vector beta, float eps, Activations out, int rows) {
     CudaActivations o = (CudaActivations) out;
     long half = halfCopy(o);
-    kernels.layerNorm(activePrecision(), ((CudaActivations) x).address, ((CudaVector) gamma).address,
+    kernels.layerNorm(activePrecision(), ((CudaActivations) x).fp32("layer norm"), ((CudaVector) gamma).address,
         ((CudaVector) beta).address, eps, o.address, half, rows, x.cols());
-    o.halfRows = half != 0 ? rows : 0;
+    o.wrote(half != 0 ? rows : 0);
   }
 
   @Override
@@ -265,12 +276,17 @@ public final class CudaOps implements Ops {
       int slices = kernels.gemvSlices(m.cols, m.rows);
       long partial = slices > 1 ? partialSums.atLeast(4L * slices * rows * m.rows) : 0;
       long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
-      kernels.gemv(m.precision, in.address, rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
+      kernels.gemv(m.precision, in.fp32("gemv"), rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
           epilogue == Epilogue.ADD, gelu, slices, partial, tickets);
     } else if (!gemm(in, m, o, rows, epilogue, biasAddress, half) && (bias != null || gelu)) {
-      kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu);
+      boolean halfOnly = o.linearInput && half != 0; // the next GEMM reads the 16-bit copy alone
+      kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu, halfOnly);
+      if (halfOnly) {
+        o.wroteHalfOnly(rows);
+        return;
+      }
     }
-    o.halfRows = half != 0 ? rows : 0;
+    o.wrote(half != 0 ? rows : 0);
   }
 
   /** The gemv's tickets, one int per column group, zero between launches (each launch leaves them so). */
@@ -294,13 +310,15 @@ public final class CudaOps implements Ops {
    */
   private boolean gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue, long bias,
       long half) {
-    long input = in.address;
-    if (m.precision.isHalf()) {
+    long input;
+    if (!m.precision.isHalf()) {
+      input = in.fp32("gemm");
+    } else {
       if (in.half != 0 && in.halfRows >= rows) {
         input = in.half;
       } else {
         input = castInput.atLeast((long) rows * m.cols * m.precision.bytes);
-        kernels.cast(m.precision, in.address, input, rows * m.cols);
+        kernels.cast(m.precision, in.fp32("cast"), input, rows * m.cols);
       }
     }
     if (kernels.gemmRowsServes(m.precision, rows, m.cols)) {
@@ -322,7 +340,7 @@ public final class CudaOps implements Ops {
     }
     CudaActivations o = (CudaActivations) out;
     CudaKernels.AttentionLayer a = layer;
-    a.qkv = ((CudaActivations) qkv).address;
+    a.qkv = ((CudaActivations) qkv).fp32("attention");
     a.out = o.address;
     a.outHalf = halfCopy(o);
     a.heads = numHeads;
@@ -351,7 +369,7 @@ public final class CudaOps implements Ops {
     if (!decodeOnly) {
       kernels.kvStore(p, tables, a);
     }
-    o.halfRows = a.outHalf != 0 ? step.numTokens : 0;
+    o.wrote(a.outHalf != 0 ? step.numTokens : 0);
   }
 
   @Override
@@ -365,8 +383,8 @@ public final class CudaOps implements Ops {
   public void gatherRows(Activations src, int[] rows, int count, Activations dst) {
     long table = uploadInts(rows, count);
     CudaActivations d = (CudaActivations) dst;
-    kernels.gatherRows(((CudaActivations) src).address, table, d.address, src.cols(), count);
-    d.halfRows = 0;
+    kernels.gatherRows(((CudaActivations) src).fp32("gather"), table, d.address, src.cols(), count);
+    d.wrote(0);
   }
 
   /** The first n of values in the device's int table (gathered rows, row ranges): queued, in stream order. */
@@ -396,14 +414,14 @@ public final class CudaOps implements Ops {
     long bytes = 8L * count * cols;
     long sums = rowSums.atLeast(bytes);
     long table = uploadInts(ranges, 2 * count);
-    kernels.sumRows(((CudaActivations) src).address, table, sums, count, cols);
+    kernels.sumRows(((CudaActivations) src).fp32("row sums"), table, sums, count, cols);
     gpu.download(sums, bytes).asDoubleBuffer().get(dst, 0, count * cols);
   }
 
   @Override
   public void read(Activations x, int rows, float[] dst) {
     int n = rows * x.cols();
-    gpu.download(((CudaActivations) x).address, 4L * n).asFloatBuffer().get(dst, 0, n);
+    gpu.download(((CudaActivations) x).fp32("read"), 4L * n).asFloatBuffer().get(dst, 0, n);
   }
 
   @Override

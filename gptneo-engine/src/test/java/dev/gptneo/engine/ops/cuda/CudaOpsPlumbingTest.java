@@ -11,6 +11,8 @@ import dev.gptneo.engine.generate.GenerateJob;
 import dev.gptneo.engine.generate.GenerationParams;
 import dev.gptneo.engine.model.GptNeoModel;
 import dev.gptneo.engine.model.GptNeoWeights;
+import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
 import dev.gptneo.engine.ops.TokenChoice;
@@ -106,6 +108,16 @@ class CudaOpsPlumbingTest {
     assertEquals(3, Collections.frequency(gpu.launches, "gemv_f16"));
     // kernels that feed a GEMM wrote 16-bit copies, and the gemv reads fp32: nothing needed a cast
     assertEquals(0, Collections.frequency(gpu.launches, "cast_f16"), gpu.launches.toString());
+    // the MLP's gelu after cuBLAS writes only the 16-bit copy the next GEMM reads (its last argument, half_only)
+    int geluHalfOnly = 0;
+    for (int i = 0; i < gpu.launches.size(); i++) {
+      long[] args = gpu.launchArgs.get(i);
+      if (gpu.launches.get(i).equals("bias_act_f16") && args[5] == 1) {
+        assertEquals(1, args[6], "gelu's bias_act writes the 16-bit copy alone");
+        geluHalfOnly++;
+      }
+    }
+    assertEquals(2 * config.numLayers, geluHalfOnly, "one gelu a layer in each of the two steps");
     ops.close();
     assertEquals(0, gpu.liveAllocations(), "memory left after close");
     assertTrue(gpu.closed);
@@ -162,6 +174,29 @@ class CudaOpsPlumbingTest {
     assertEquals(6, a.length());
     ops.close();
     assertEquals(0, gpu.liveAllocations());
+  }
+
+  /** A linear layer's input kept only in 16-bit (Ops.linearInput) feeds GEMMs; reading its fp32 data is an error. */
+  @Test
+  void activationsHeldIn16BitOnlyFeedGemmsAndNothingElse() {
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    try (CudaOps ops = new CudaOps(gpu, Precision.F16)) {
+      OpsInputs in = new OpsInputs(tmp, 7);
+      Ops.Matrix fc = ops.matrix(in.tensor("F16", in.values(64 * 32, 0.125f), 64, 32));
+      Ops.Matrix proj = ops.matrix(in.tensor("F16", in.values(32 * 64, 0.125f), 32, 64));
+      Ops.Activations x = in.activations(ops, "F16", in.values(16 * 32, 1f), 16, 32);
+      Ops.Activations hidden = ops.linearInput(16, 64);
+      Ops.Activations out = ops.activations(16, 32);
+      ops.linear(x, fc, ops.vector(in.tensor("F32", in.values(64, 1f), 64)), hidden, 16, Epilogue.GELU_NEW);
+      assertEquals(1L, gpu.launchArgs.get(gpu.launches.lastIndexOf("bias_act_f16"))[6], "16-bit copy alone");
+      ops.linear(hidden, proj, null, out, 16, Epilogue.ADD); // reads the copy: fine
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> ops.read(hidden, 16, new float[16 * 64]));
+      assertTrue(e.getMessage().contains("16-bit copy"), e.getMessage());
+      assertThrows(IllegalStateException.class, () -> ops.linear(hidden, proj, null, out, 2, Epilogue.ADD),
+          "the gemv reads fp32");
+      ops.linear(x, fc, null, hidden, 2, Epilogue.GELU_NEW); // the gemv writes both again
+      ops.read(hidden, 2, new float[2 * 64]);
+    }
   }
 
   @Test

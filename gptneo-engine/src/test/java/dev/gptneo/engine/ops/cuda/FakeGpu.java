@@ -31,6 +31,7 @@ final class FakeGpu implements Gpu {
   long capacity; // tests may lower it once the model is in place
   final List<String> launches = new ArrayList<>(); // kernel names in order
   final List<Integer> launchGridY = new ArrayList<>(); // their grids' y
+  final List<long[]> launchArgs = new ArrayList<>();   // and arguments, as encoded
   final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
   int refusals; // mallocs refused for lack of memory
@@ -200,6 +201,7 @@ final class FakeGpu implements Gpu {
     }
     launches.add(f.name);
     launchGridY.add(gridY);
+    launchArgs.add(args.clone());
   }
 
   @Override
