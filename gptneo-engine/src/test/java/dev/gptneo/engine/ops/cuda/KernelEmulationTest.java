@@ -20,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * casts, embedding, gathers, argmax, and attention through prompt chunks and decode steps on global
  * and local layers with windows below, at and above the sequence lengths, odd head sizes and every
  * cache type, against double-precision references; and choose_tokens against the host's own
- * choices (ChoiceCases: GenerateJob's processors and sampler in Java). Needs g++ with C++20;
- * skipped without.
+ * choices (ChoiceCases: GenerateJob's processors and sampler in Java). Built with
+ * AddressSanitizer where g++ has it, so a kernel that reads or writes outside its buffers fails.
+ * Needs g++ with C++20; skipped without.
  */
 class KernelEmulationTest {
   @TempDir
@@ -40,11 +41,26 @@ class KernelEmulationTest {
       }
     }
     Path out = tmp.resolve("emu_test");
-    Nvcc.Result build = Nvcc.run(List.of(gpp.toString(), "-std=c++20", "-O2", "-DGPTNEO_EMU", "-Wall", "-Werror",
-        "-Wno-unknown-pragmas", "-I", src.toString(), "-o", out.toString(), src.resolve("emu_test.cpp").toString()),
-        300);
+    List<String> command = new java.util.ArrayList<>(List.of(gpp.toString(), "-std=c++20", "-O2", "-DGPTNEO_EMU",
+        "-Wall", "-Werror", "-Wno-unknown-pragmas", "-I", src.toString(), "-o", out.toString(),
+        src.resolve("emu_test.cpp").toString()));
+    if (addressSanitizerWorks(gpp)) {
+      // every kernel read and write outside its buffers (global memory, from the test's vectors) fails the run
+      command.addAll(1, List.of("-fsanitize=address", "-fno-omit-frame-pointer"));
+    } else {
+      System.out.println("g++ without AddressSanitizer: kernels emulated without bounds checks");
+    }
+    Nvcc.Result build = Nvcc.run(command, 300);
     assertEquals(0, build.status, "the emulated kernels do not build:\n" + build.output);
     exe = out;
+  }
+
+  private static boolean addressSanitizerWorks(Path gpp) throws IOException {
+    Path probe = tmp.resolve("asan_probe.cpp");
+    Files.writeString(probe, "int main() { return 0; }\n");
+    Path exe = tmp.resolve("asan_probe");
+    return Nvcc.run(List.of(gpp.toString(), "-fsanitize=address", "-o", exe.toString(), probe.toString()), 60).status
+        == 0 && Nvcc.run(List.of(exe.toString()), 60).status == 0;
   }
 
   @Test
