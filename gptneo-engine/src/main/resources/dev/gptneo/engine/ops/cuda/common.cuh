@@ -122,6 +122,14 @@ __device__ __forceinline__ void mma16816(const bf16*, float d[4], const unsigned
 #endif
 }
 
+// Orders this thread's earlier global writes before its later ones for the whole device
+// (__threadfence, as PTX: no builtin header needed).
+__device__ __forceinline__ void fence_device() {
+#ifndef GPTNEO_EMU
+  asm volatile("membar.gl;" ::: "memory");
+#endif
+}
+
 // A load that skips the SM's L1 (ld.global.cg): data another block wrote during this launch.
 __device__ __forceinline__ float load_global(const float* p) {
 #ifdef GPTNEO_EMU

@@ -132,7 +132,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   }
   if (mine) {
     partial[((long long) blockIdx.y * rows + r) * out + o] = v;
-    __threadfence();  // the sums are visible before the ticket says so
+    fence_device();  // the sums are visible before the ticket says so
   }
   __syncthreads();
   if (tid == 0) last = atomicAdd(tickets + blockIdx.x, 1) == (int) gridDim.y - 1;

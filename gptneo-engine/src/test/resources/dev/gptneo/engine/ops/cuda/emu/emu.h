@@ -154,9 +154,6 @@ inline int atomicAdd(int* p, int v) {
   return old;
 }
 
-// Blocks run one after another: every write is visible to later blocks.
-inline void __threadfence() {}
-
 // Round-to-nearest arithmetic without contraction: what the host's SSE arithmetic does anyway.
 inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
