@@ -79,6 +79,23 @@ public final class GpuAssignment {
     return new GpuAssignment(device, ordinals[0], why, warning);
   }
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GpuAssignment.class);
+  private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet(); // once per JVM
+
+  /** The engine options for a task under these settings: the device decided for it (logged), warnings once per JVM. */
+  public static EngineOptions engineOptions(GptNeoConf conf, TaskContext task) {
+    GpuAssignment gpu = decide(conf.device, sparkGpus(task), task == null ? -1 : task.taskAttemptId());
+    if (gpu.warning != null && WARNED.add(gpu.warning)) {
+      LOG.warn(gpu.warning);
+    }
+    if (gpu.device.equals("cpu")) {
+      LOG.debug("engines on cpu ({})", gpu.reason);
+    } else {
+      LOG.info("engines on {} ({})", gpu.key(), gpu.reason);
+    }
+    return gpu.apply(conf.engineOptions());
+  }
+
   /** The GPU addresses Spark assigned to a task (empty for none, or outside a task). */
   public static List<String> sparkGpus(TaskContext task) {
     if (task == null) {

@@ -12,7 +12,7 @@ public final class ArrowMemory {
 
   private ArrowMemory() {}
 
-  static BufferAllocator forTask(long taskAttemptId) {
+  public static BufferAllocator forTask(long taskAttemptId) {
     return ROOT.newChildAllocator("gptneo-task-" + taskAttemptId, 0, Long.MAX_VALUE);
   }
 

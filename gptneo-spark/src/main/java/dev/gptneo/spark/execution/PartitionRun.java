@@ -11,16 +11,12 @@ import dev.gptneo.spark.internal.Scala;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One partition through the operator, as an iterator: read a batch of rows, fill the Arrow inputs,
@@ -29,8 +25,6 @@ import org.slf4j.LoggerFactory;
  * when the task ends, however it ends.
  */
 final class PartitionRun extends scala.collection.AbstractIterator<InternalRow> {
-  private static final Logger LOG = LoggerFactory.getLogger(PartitionRun.class);
-  private static final Set<String> WARNED = ConcurrentHashMap.newKeySet(); // each warning once per JVM
 
   private final EvalPartitions plan;
   private final scala.collection.Iterator<InternalRow> input;
@@ -122,7 +116,7 @@ final class PartitionRun extends scala.collection.AbstractIterator<InternalRow> 
   private Engine[] engines() {
     if (engines == null) {
       engines = new Engine[plan.layout.groups.size()];
-      EngineOptions options = deviceOptions();
+      EngineOptions options = GpuAssignment.engineOptions(plan.conf, task); // the GPU Spark assigned, if any
       for (int g = 0; g < engines.length; g++) {
         String ref = plan.layout.groups.get(g).modelRef();
         LocalModels.Lease lease = leases.computeIfAbsent(EvalPartitions.modelKey(ref), k -> {
@@ -136,21 +130,6 @@ final class PartitionRun extends scala.collection.AbstractIterator<InternalRow> 
       }
     }
     return engines;
-  }
-
-  /** The engine options with the device this task uses: the GPU Spark assigned to it, if any (GpuAssignment). */
-  private EngineOptions deviceOptions() {
-    GpuAssignment gpu = GpuAssignment.decide(plan.conf.device, GpuAssignment.sparkGpus(task),
-        task == null ? -1 : task.taskAttemptId());
-    if (gpu.warning != null && WARNED.add(gpu.warning)) {
-      LOG.warn(gpu.warning);
-    }
-    if (gpu.device.equals("cpu")) {
-      LOG.debug("engines on cpu ({})", gpu.reason);
-    } else {
-      LOG.info("engines on {} ({})", gpu.key(), gpu.reason);
-    }
-    return gpu.apply(plan.conf.engineOptions());
   }
 
   private String inputPreview(InternalRow row, int group, int entry) {

@@ -13,6 +13,17 @@ import java.security.MessageDigest;
 public final class RowSeeds {
   private RowSeeds() {}
 
+  /**
+   * The seed of row {@code rowId} of the gptneo data source, where every row has the same prompt:
+   * the first 8 bytes of SHA-256(user seed, row id, UTF-8 prompt), each number 8 bytes big-endian.
+   */
+  public static long seed(long userSeed, long rowId, byte[] utf8Prompt) {
+    MessageDigest sha = ModelFolder.ContentHash.newDigest();
+    sha.update(ByteBuffer.allocate(16).putLong(userSeed).putLong(rowId).array());
+    sha.update(utf8Prompt);
+    return ByteBuffer.wrap(sha.digest()).getLong();
+  }
+
   public static long seed(long userSeed, byte[] utf8Prompt) {
     MessageDigest sha = ModelFolder.ContentHash.newDigest();
     sha.update(ByteBuffer.allocate(8).putLong(userSeed).array());

@@ -70,4 +70,21 @@ class ClusterSuite extends AnyFunSuite with BeforeAndAfterAll {
     assert(GptNeoSpark.unloadModels(spark) == 4, "two models in each of two executors")
     assert(GptNeoSpark.unloadModels(spark) == 0)
   }
+
+  test("the gptneo data source reads in executor JVMs (model by broadcast), rows as on the driver") {
+    spark.conf.set("spark.gptneo.distribution", "broadcast")
+    val prompt = "Dear friend, I am writing to tell you about"
+    val read = () => spark.read.format("gptneo").option("prompt", prompt).option("rows", "6")
+      .option("partitions", "3").option("max_new_tokens", "5").option("seed", "2")
+      .option("model", TestModels.demo.getAbsolutePath).load()
+      .orderBy("id").collect().map(_.getString(1)).toSeq
+    val onExecutors = read()
+    assert(onExecutors.size == 6 && onExecutors.forall(_ != null))
+    val base = dev.gptneo.engine.generate.GenerationParams.builder().maxNewTokens(5).doSample(true).build()
+    val params = (0 until 6).map(i => base.toBuilder.seed(
+      dev.gptneo.spark.execution.RowSeeds.seed(2L, i.toLong, prompt.getBytes("UTF-8"))).build())
+    val want = TestModels.engine(TestModels.demo)
+      .generate(Seq.fill(6)(Input.text(prompt)).asJava, params.asJava, InputPolicy.DEFAULT).asScala.map(_.text)
+    assert(onExecutors == want.toSeq)
+  }
 }
