@@ -78,21 +78,29 @@ class CudaGoldenTest {
       GptNeoWeights w = new GptNeoWeights(config, Checkpoint.open(dir), ops);
       GptNeoModel model = new GptNeoModel(config, w, ops, 256, 16);
       for (int p = 0; p < 4; p++) {
-        int[] ids = golden.get("forward." + p + ".input_ids").toIntArray();
-        float[] expected = golden.get("forward." + p + ".logits").toFloatArray();
-        Step step = new Step(256, 1);
-        step.add(ops.newSequenceCache(config, ids.length), ids, 0, ids.length);
-        model.forward(step);
-        float[] got = new float[config.vocabSize];
-        for (int t = 0; t < ids.length; t++) {
-          model.head(w.lmHead, null, new int[] {t}, 1, got);
-          for (int i = 0; i < got.length; i++) {
-            maxErr = Math.max(maxErr, Math.abs(got[i] - expected[t * config.vocabSize + i]));
-          }
-        }
+        maxErr = Math.max(maxErr, maxLogitError(model, golden, p));
       }
     }
     System.out.printf(Locale.ROOT, "GPU golden: tiny-neo %s max |logit error| %.3g%n", precision, maxErr);
+    return maxErr;
+  }
+
+  /** Prompt p of a golden (forward.p.input_ids) as one step: max |logit - forward.p.logits| over every position. */
+  static double maxLogitError(GptNeoModel model, SafetensorsFile golden, int p) {
+    int[] ids = golden.get("forward." + p + ".input_ids").toIntArray();
+    float[] expected = golden.get("forward." + p + ".logits").toFloatArray();
+    int vocab = model.config.vocabSize;
+    Step step = new Step(model.maxTokens(), 1);
+    step.add(model.ops().newSequenceCache(model.config, ids.length), ids, 0, ids.length);
+    model.forward(step);
+    float[] got = new float[vocab];
+    double maxErr = 0;
+    for (int t = 0; t < ids.length; t++) {
+      model.head(model.weights.lmHead, null, new int[] {t}, 1, got);
+      for (int i = 0; i < vocab; i++) {
+        maxErr = Math.max(maxErr, Math.abs(got[i] - expected[t * vocab + i]));
+      }
+    }
     return maxErr;
   }
 

@@ -14,7 +14,6 @@ import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.generate.GenerationParams;
 import dev.gptneo.engine.model.GptNeoModel;
 import dev.gptneo.engine.model.GptNeoWeights;
-import dev.gptneo.engine.ops.Step;
 import dev.gptneo.engine.weights.Checkpoint;
 import dev.gptneo.engine.weights.SafetensorsFile;
 import java.io.IOException;
@@ -66,18 +65,7 @@ class CudaWideGoldenTest {
       GptNeoWeights w = new GptNeoWeights(config, Checkpoint.open(dir), ops);
       GptNeoModel model = new GptNeoModel(config, w, ops, 1024, 4);
       for (int p = 0; golden.tensors().containsKey("forward." + p + ".input_ids"); p++) {
-        int[] ids = golden.get("forward." + p + ".input_ids").toIntArray();
-        float[] expected = golden.get("forward." + p + ".logits").toFloatArray();
-        Step step = new Step(1024, 1);
-        step.add(ops.newSequenceCache(config, ids.length), ids, 0, ids.length);
-        model.forward(step);
-        float[] got = new float[config.vocabSize];
-        for (int t = 0; t < ids.length; t++) {
-          model.head(w.lmHead, null, new int[] {t}, 1, got);
-          for (int i = 0; i < got.length; i++) {
-            maxErr = Math.max(maxErr, Math.abs(got[i] - expected[t * config.vocabSize + i]));
-          }
-        }
+        maxErr = Math.max(maxErr, CudaGoldenTest.maxLogitError(model, golden, p));
       }
     }
     System.out.printf(Locale.ROOT, "GPU golden: %s f16 (%s attention) max |logit error| %.4g, tolerance %.4g%n", name,
