@@ -152,6 +152,9 @@ profiled() {
 profiled decode-b1 --task generate --batch-size 1 --prompt-tokens 128 --new-tokens 16
 profiled prefill-b64 --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384
 profiled decode-b128 --task generate --batch-size 128 --prompt-tokens 128 --new-tokens 8 --max-batch-tokens 16384
+# the tensor-core GEMM for 5-256 rows, per shape (opt-in until measured)
+GPTNEO_JAVA_OPTS="$GPTNEO_JAVA_OPTS -Dgptneo.cuda.smallGemm=mma" profiled decode-b128-gemm --task generate \
+  --batch-size 128 --prompt-tokens 128 --new-tokens 8 --max-batch-tokens 16384
 
 echo "total: $(($(date +%s) - start))s" >> "$summary"
 publish
