@@ -6,8 +6,8 @@ package dev.gptneo.engine.api;
  */
 public final class AnswerResult extends Result {
   public final String answer;       // null without a tokenizer
-  public final int start;
-  public final int end;
+  public final int start;           // characters (code points, as Python and Spark SQL count) into the context
+  public final int end;             // exclusive; for id input: token indices, end inclusive
   public final int startToken;      // index into the input ids
   public final int endToken;        // inclusive
   public final double score;        // p(start) * p(end), softmax over the context tokens

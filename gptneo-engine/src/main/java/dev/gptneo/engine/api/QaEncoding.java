@@ -106,8 +106,9 @@ final class QaEncoding {
       String answer = tokenizer == null ? null : tokenizer.decode(Arrays.copyOfRange(ids, bestS, bestE + 1));
       return new AnswerResult(answer, bestS, bestE, bestS, bestE, score, start, end);
     }
-    // Character offsets into the caller's context: the span's byte range in the context's UTF-8
-    // (byte-level BPE is lossless), widened to whole characters when a token splits one.
+    // Character (code point) offsets into the caller's context, as Python's str and Spark SQL's
+    // strings count them (HF's pipeline): the span's byte range in the context's UTF-8 (byte-level
+    // BPE is lossless), widened to whole characters when a token splits one.
     int first = contextOffset + bestS - contextStart;
     int last = contextOffset + bestE - contextStart; // inclusive
     long byteStart = 0;
@@ -121,12 +122,14 @@ final class QaEncoding {
     }
     int[] chars = charRange(context, byteStart, byteEnd);
     if (chars == null) { // the tokens do not spell the context byte for byte (e.g. unpaired surrogates)
-      int charStart = tokenizer.decode(allContextIds, 0, first).length();
+      String before = tokenizer.decode(allContextIds, 0, first);
       String answer = tokenizer.decode(allContextIds, first, last + 1);
-      return new AnswerResult(answer, charStart, charStart + answer.length(), bestS, bestE, score, start, end);
+      int cpStart = before.codePointCount(0, before.length());
+      return new AnswerResult(answer, cpStart, cpStart + answer.codePointCount(0, answer.length()), bestS, bestE,
+          score, start, end);
     }
-    return new AnswerResult(context.substring(chars[0], chars[1]), chars[0], chars[1], bestS, bestE, score, start,
-        end);
+    return new AnswerResult(context.substring(chars[0], chars[1]), context.codePointCount(0, chars[0]),
+        context.codePointCount(0, chars[1]), bestS, bestE, score, start, end);
   }
 
   /**

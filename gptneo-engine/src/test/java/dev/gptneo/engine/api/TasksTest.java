@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gptneo.engine.testing.CodePoints;
 import dev.gptneo.engine.testing.Engines;
 import dev.gptneo.engine.testing.Goldens;
 import dev.gptneo.engine.testing.TinyCheckpoints;
@@ -179,7 +180,7 @@ class TasksTest {
           InputPolicy.DEFAULT);
       AnswerResult a = r.get(0);
       assertNull(a.error);
-      assertEquals(context.substring(a.start, a.end), a.answer);
+      assertEquals(CodePoints.span(context, a.start, a.end), a.answer);
       int q = tok().encode(question).length;
       assertTrue(a.startToken >= q && a.endToken >= a.startToken && a.endToken - a.startToken < 5);
       int n = q + tok().encode(context).length;
@@ -225,7 +226,7 @@ class TasksTest {
         AnswerResult a = e.answer(List.of(QaInput.of(question, context)), 5, new InputPolicy(10, t)).get(0);
         assertNull(a.error);
         assertEquals(10, a.startLogits.length);
-        assertEquals(context.substring(a.start, a.end), a.answer, t + ": offsets index the original context");
+        assertEquals(CodePoints.span(context, a.start, a.end), a.answer, t + ": offsets index the original context");
         if (t == Truncation.LEFT) {
           assertTrue(a.start >= context.length() / 2, "the kept context is the end: " + a.start);
         }
@@ -260,7 +261,7 @@ class TasksTest {
     rows[2 * (s + 1) + 1] = 10f; // end logit one token later
     AnswerResult a = enc.bestSpan(rows, 5, tok());
     assertEquals(s, a.startToken);
-    assertEquals(context.substring(a.start, a.end), a.answer);
+    assertEquals(CodePoints.span(context, a.start, a.end), a.answer);
     assertEquals(context.indexOf("😀"), a.start, "rounded down to the emoji");
     assertTrue(a.answer.startsWith("😀"), a.answer);
     // a span ending at the last token reaches the end of the context
@@ -268,8 +269,9 @@ class TasksTest {
     tail[2 * (enc.ids.length - 1)] = 10f;
     tail[2 * (enc.ids.length - 1) + 1] = 10f;
     AnswerResult end = enc.bestSpan(tail, 5, tok());
-    assertEquals(context.length(), end.end);
-    assertEquals(context.substring(end.start), end.answer);
+    assertEquals(context.codePointCount(0, context.length()), end.end, "code points, as Python and Spark SQL count");
+    assertEquals(context.length() - 2, end.end, "two emoji: two code points fewer than UTF-16 chars");
+    assertEquals(CodePoints.span(context, end.start, end.end), end.answer);
     assertTrue(context.endsWith(end.answer) && !end.answer.isEmpty(), end.answer);
   }
 

@@ -208,7 +208,7 @@ class MainTest {
         + "{\"id\": \"bad\", \"question\": \"When?\"}\n", "answer", "--model", qa.toString(), "--max-answer-tokens", "4")
         .lines();
     assertFields(ans.get(0), "id", "answer", "start", "end", "score", "start_logits", "end_logits");
-    assertEquals(context.substring(ans.get(0).get("start").asInt(), ans.get(0).get("end").asInt()),
+    assertEquals(dev.gptneo.engine.testing.CodePoints.span(context, ans.get(0).get("start").asInt(), ans.get(0).get("end").asInt()),
         ans.get(0).get("answer").asText());
     assertFields(ans.get(1), "id", "error");
     assertTrue(ans.get(1).get("error").asText().contains("\"question\" and \"context\""));

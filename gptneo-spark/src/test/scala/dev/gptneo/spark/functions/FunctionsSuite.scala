@@ -110,11 +110,12 @@ class FunctionsSuite extends SparkSuite {
   test("gptneo_answer and gptneo_token_classify use a model's QA and token heads, as the engine") {
     val heads = TestModels.engine(TestModels.withHeads)
     val qa = Seq(("Who wrote the report?", "The report was written by Ana Silva in Lisbon last spring."),
-      ("Where is the meeting?", "The meeting is in room 4 on the second floor."))
+      ("Where is the meeting?", "The meeting is in room 4 on the second floor."),
+      ("Who came?", "\uD83D\uDE00 \uD83C\uDF89 Ana and Zo\u00EB came to the caf\u00E9 \uD83C\uDF89"))
     qa.toDF("q", "c").createOrReplaceTempView("qa")
     val got = sql("""SELECT gptneo_answer(q, c, map('model', 'heads')) AS a,
         gptneo_answer(q, c, map('model', 'heads', 'output', 'struct', 'max_answer_tokens', '5')) AS s,
-        gptneo_token_classify(c, map('model', 'heads')) AS t FROM qa""").collect()
+        gptneo_token_classify(c, map('model', 'heads')) AS t, c FROM qa""").collect()
     val want = heads.answer(qa.map { case (q, c) => QaInput.of(q, c) }.asJava, 15, InputPolicy.DEFAULT).asScala
     val want5 = heads.answer(qa.map { case (q, c) => QaInput.of(q, c) }.asJava, 5, InputPolicy.DEFAULT).asScala
     val tokens = heads.tokenClassify(texts(qa.map(_._2)), InputPolicy.DEFAULT).asScala
@@ -123,6 +124,9 @@ class FunctionsSuite extends SparkSuite {
       val s = got(i).getStruct(1)
       assert((s.getString(0), s.getInt(1), s.getInt(2), s.getDouble(3)) ==
         ((want5(i).answer, want5(i).start, want5(i).end, want5(i).score)))
+      // offsets count code points, as SQL's substring does (the third context has emoji)
+      assert(sql(s"SELECT substring(c, ${s.getInt(1)} + 1, ${s.getInt(2) - s.getInt(1)}) FROM qa").collect()(i)
+        .getString(0) == s.getString(0))
       val labelled = got(i).getSeq[Row](2).map(r => (r.getString(0), r.getString(1), r.getFloat(2)))
       assert(labelled == tokens(i).tokens.indices.map(t => (tokens(i).tokens(t), tokens(i).labels(t), tokens(i).scores(t))))
     }
