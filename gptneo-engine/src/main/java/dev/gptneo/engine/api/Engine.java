@@ -48,6 +48,7 @@ public final class Engine implements AutoCloseable {
   private final Scheduler scheduler;
   private final ModelInfo info;
   private final EngineOptions options;
+  private final dev.gptneo.engine.generate.GenerationDefaults generationDefaults;
 
   private Engine(Path path, EngineOptions options) {
     long t0 = System.nanoTime();
@@ -56,6 +57,11 @@ public final class Engine implements AutoCloseable {
     this.config = GptNeoConfig.load(path);
     Checkpoint checkpoint = Checkpoint.open(path);
     this.tokenizer = Gpt2Tokenizer.load(path);
+    this.generationDefaults = dev.gptneo.engine.generate.GenerationDefaults.load(path);
+    if (!generationDefaults.ignored.isEmpty()) {
+      LOG.warn("{}: settings HF's generate() would apply that gptneo does not implement, ignored: {}",
+          dev.gptneo.engine.generate.GenerationDefaults.FILE, generationDefaults.ignored);
+    }
     this.ops = Backends.create(options, checkpoint.totalBytes());
     try {
       this.weights = new GptNeoWeights(config, checkpoint, ops);
@@ -76,8 +82,9 @@ public final class Engine implements AutoCloseable {
       throw e;
     }
     this.info = describe(checkpoint);
-    LOG.info("loaded {} ({}, {} parameters, {}) in {} ms; tokenizer: {}", this.path, config, info.parameters,
-        info.weightDtype, (System.nanoTime() - t0) / 1_000_000, tokenizer.isPresent() ? "yes" : "none (token ids only)");
+    LOG.info("loaded {} ({}, {} parameters, {}) in {} ms; tokenizer: {}; generation defaults: {}", this.path, config,
+        info.parameters, info.weightDtype, (System.nanoTime() - t0) / 1_000_000,
+        tokenizer.isPresent() ? "yes" : "none (token ids only)", generationDefaults);
   }
 
   /** Loads a Hugging Face GPT-Neo folder (config.json, safetensors, tokenizer files). */
@@ -87,6 +94,14 @@ public final class Engine implements AutoCloseable {
 
   public static Engine open(Path modelDir) {
     return open(modelDir, EngineOptions.defaults());
+  }
+
+  /**
+   * The model's generation defaults (generation_config.json, as HF's generate() applies them), the
+   * base that a call's own settings override; GenerationParams' defaults without the file.
+   */
+  public dev.gptneo.engine.generate.GenerationDefaults generationDefaults() {
+    return generationDefaults;
   }
 
   public GptNeoConfig config() {

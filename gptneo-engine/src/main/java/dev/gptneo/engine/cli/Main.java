@@ -7,6 +7,7 @@ import dev.gptneo.engine.api.EngineOptions;
 import dev.gptneo.engine.api.InputPolicy;
 import dev.gptneo.engine.api.ModelInfo;
 import dev.gptneo.engine.api.Truncation;
+import dev.gptneo.engine.generate.GenerationDefaults;
 import dev.gptneo.engine.generate.GenerationParams;
 import dev.gptneo.engine.tokenizer.TokenizerException;
 import java.io.BufferedReader;
@@ -145,7 +146,8 @@ public final class Main {
     int batchSize = flags.getInt("batch-size", 32, 1);
     // Validate every flag before the model loads, so a typo fails fast.
     JsonlRows.Task[] task = new JsonlRows.Task[1];
-    GenerationParams params = command.equals("generate") ? generationParams(flags) : null;
+    GenerationParams params = command.equals("generate")
+        ? generationParams(flags, GenerationDefaults.load(Paths.get(model))) : null;
     List<String> labels = flags.has("labels") ? labels(flags.get("labels", "")) : null;
     int maxAnswer = flags.getInt("max-answer-tokens", 30, 1);
     String pooling = flags.get("pooling", "mean");
@@ -223,20 +225,24 @@ public final class Main {
     }
   }
 
-  static GenerationParams generationParams(Flags flags) {
-    boolean sample = !flags.has("greedy")
-        && (flags.has("temperature") || flags.has("top-k") || flags.has("top-p"));
-    GenerationParams.Builder b = GenerationParams.builder()
-        .maxNewTokens(flags.getInt("max-new-tokens", 64, 1))
-        .minNewTokens(flags.getInt("min-new-tokens", 0, 0))
+  /** The flags over the model's own defaults (generation_config.json, as HF's generate() applies them). */
+  static GenerationParams generationParams(Flags flags, GenerationDefaults defaults) {
+    boolean sample = flags.has("greedy") ? false
+        : flags.has("temperature") || flags.has("top-k") || flags.has("top-p") || defaults.sampling;
+    GenerationParams base = defaults.params;
+    GenerationParams.Builder b = base.toBuilder()
+        .maxNewTokens(flags.getInt("max-new-tokens", base.maxNewTokens, 1))
+        .minNewTokens(flags.getInt("min-new-tokens", base.minNewTokens, 0))
         .doSample(sample)
-        .temperature(flags.getDouble("temperature", 1.0))
-        .topK(flags.getInt("top-k", 50, 0))
-        .topP(flags.getDouble("top-p", 1.0))
+        .temperature(flags.getDouble("temperature", base.temperature))
+        .topK(flags.getInt("top-k", base.topK, 0))
+        .topP(flags.getDouble("top-p", base.topP))
         .seed(flags.getLong("seed", 0))
-        .repetitionPenalty(flags.getDouble("repetition-penalty", 1.0))
-        .noRepeatNgramSize(flags.getInt("no-repeat-ngram-size", 0, 0))
-        .stopStrings(flags.all("stop"));
+        .repetitionPenalty(flags.getDouble("repetition-penalty", base.repetitionPenalty))
+        .noRepeatNgramSize(flags.getInt("no-repeat-ngram-size", base.noRepeatNgramSize, 0));
+    if (flags.has("stop")) {
+      b.stopStrings(flags.all("stop"));
+    }
     List<String> stopIds = flags.all("stop-token-id");
     int[] ids = new int[stopIds.size()];
     for (int i = 0; i < ids.length; i++) {
@@ -246,8 +252,11 @@ public final class Main {
         throw new UsageException("--stop-token-id must be an integer, got '" + stopIds.get(i) + "'");
       }
     }
+    if (ids.length > 0) {
+      b.stopTokenIds(ids);
+    }
     try {
-      return b.stopTokenIds(ids).build();
+      return b.build();
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage().replace('_', '-').replace("max-new-tokens", "--max-new-tokens"));
     }

@@ -123,6 +123,45 @@ class MainTest {
     assertTrue(l.get(5).get("error").asText().contains("more than the limit of 10"), l.get(5).toString());
   }
 
+  /**
+   * A model folder with generation_config.json: its settings are the defaults, as in HF's
+   * generate(); flags override them (--greedy over do_sample, --max-new-tokens over its own).
+   */
+  @Test
+  void generationConfigJsonSetsTheDefaults() throws java.io.IOException {
+    Path model = tmp.resolve("demo-with-generation-config");
+    Files.createDirectories(model);
+    try (java.util.stream.Stream<Path> files = Files.list(Path.of(demo))) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (Files.isRegularFile(f)) {
+          Files.copy(f, model.resolve(f.getFileName()));
+        }
+      }
+    }
+    Files.writeString(model.resolve("generation_config.json"), "{\"repetition_penalty\": 1.3,"
+        + " \"no_repeat_ngram_size\": 3, \"max_new_tokens\": 30, \"num_beams\": 1, \"bos_token_id\": 50256}");
+    String in = "{\"id\": 1, \"prompt\": \"Once upon a time\"}\n";
+    JsonNode fromFile = ok(in, "generate", "--model", model.toString()).lines().get(0);
+    JsonNode explicit = ok(in, "generate", "--model", demo, "--max-new-tokens", "30", "--repetition-penalty", "1.3",
+        "--no-repeat-ngram-size", "3").lines().get(0);
+    assertEquals(explicit.get("completion_ids"), fromFile.get("completion_ids"), "the file's settings apply");
+    JsonNode overridden = ok(in, "generate", "--model", model.toString(), "--repetition-penalty", "1.0",
+        "--no-repeat-ngram-size", "0", "--max-new-tokens", "20").lines().get(0);
+    JsonNode plain = ok(in, "generate", "--model", demo, "--max-new-tokens", "20").lines().get(0);
+    assertEquals(plain.get("completion_ids"), overridden.get("completion_ids"), "flags override the file");
+
+    Files.writeString(model.resolve("generation_config.json"), "{\"do_sample\": true, \"top_k\": 5}");
+    JsonNode sampled = ok(in, "generate", "--model", model.toString(), "--max-new-tokens", "8", "--seed", "4")
+        .lines().get(0);
+    JsonNode sampledExplicit = ok(in, "generate", "--model", demo, "--max-new-tokens", "8", "--seed", "4",
+        "--top-k", "5").lines().get(0);
+    assertEquals(sampledExplicit.get("completion_ids"), sampled.get("completion_ids"), "do_sample from the file");
+    JsonNode greedy = ok(in, "generate", "--model", model.toString(), "--max-new-tokens", "8", "--greedy")
+        .lines().get(0);
+    assertEquals(ok(in, "generate", "--model", demo, "--max-new-tokens", "8").lines().get(0).get("completion_ids"),
+        greedy.get("completion_ids"), "--greedy overrides do_sample");
+  }
+
   @Test
   void generateFlags() {
     String in = "{\"id\": 1, \"prompt\": \"Once upon a time\"}\n";

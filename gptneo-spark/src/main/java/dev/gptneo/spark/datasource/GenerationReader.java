@@ -1,5 +1,6 @@
 package dev.gptneo.spark.datasource;
 
+import dev.gptneo.engine.api.Engine;
 import dev.gptneo.engine.api.GenerateResult;
 import dev.gptneo.engine.api.Input;
 import dev.gptneo.engine.generate.GenerationParams;
@@ -34,7 +35,6 @@ final class GenerationReader implements PartitionReader<ColumnarBatch> {
   private final TaskContext task;
   private final long end;
   private final byte[] promptUtf8;
-  private final GenerationParams baseParams;
   private final BufferAllocator allocator;
   private final List<ValueVector> vectors = new ArrayList<>(); // the current batch's columns
   private LocalModels.Lease lease;
@@ -47,7 +47,6 @@ final class GenerationReader implements PartitionReader<ColumnarBatch> {
     this.nextId = partition.from;
     this.end = partition.to;
     this.promptUtf8 = factory.options.prompt.getBytes(StandardCharsets.UTF_8);
-    this.baseParams = factory.options.call.generationParams();
     this.allocator = ArrowMemory.forTask(task == null ? -1 : task.taskAttemptId());
   }
 
@@ -59,11 +58,13 @@ final class GenerationReader implements PartitionReader<ColumnarBatch> {
     int n = (int) Math.min(factory.conf.batchRows, end - nextId);
     GenerationOptions options = factory.options;
     long userSeed = options.call.seed();
+    Engine engine = lease().engine();
+    GenerationParams base = options.call.generationParams(engine.generationDefaults()); // over the model's defaults
     List<GenerationParams> params = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      params.add(baseParams.toBuilder().seed(RowSeeds.seed(userSeed, nextId + i, promptUtf8)).build());
+      params.add(base.toBuilder().seed(RowSeeds.seed(userSeed, nextId + i, promptUtf8)).build());
     }
-    List<GenerateResult> results = lease().engine().generate(Collections.nCopies(n, Input.text(options.prompt)), params,
+    List<GenerateResult> results = engine.generate(Collections.nCopies(n, Input.text(options.prompt)), params,
         options.call.inputPolicy());
     fill(results, n);
     nextId += n;

@@ -19,8 +19,7 @@ import org.apache.spark.unsafe.types.UTF8String;
 final class GroupBatch implements AutoCloseable {
   final CallLayout.Group group;
   private final VarCharVector[] columns;            // one per text input (answer: question, context)
-  private final List<GenerationParams> params;      // per entry, generate only
-  private final GenerationParams baseParams;
+  private final List<Long> rowSeeds;                 // per entry, generate only: its sampling seed, null for a null input
   final BitSet nullInputs = new BitSet();
   final BitSet emptyInputs = new BitSet(); // "" has 0 tokens; the engine treats it as a bad row
   private int entries;
@@ -45,9 +44,7 @@ final class GroupBatch implements AutoCloseable {
       close();
       throw e;
     }
-    boolean generate = group.function == GptNeoFunction.GENERATE;
-    this.baseParams = generate ? group.options.generationParams() : null;
-    this.params = generate ? new ArrayList<>() : null;
+    this.rowSeeds = group.function == GptNeoFunction.GENERATE ? new ArrayList<>() : null;
   }
 
   /** Adds the row's entries (one per slot) from its projected inputs. */
@@ -74,10 +71,9 @@ final class GroupBatch implements AutoCloseable {
       if (isNull) {
         nullInputs.set(entry);
       }
-      if (params != null) {
-        params.add(isNull || !baseParams.doSample ? baseParams
-            : baseParams.toBuilder().seed(RowSeeds.seed(group.options.seed(), first)).build());
-        estimatedTokens += baseParams.maxNewTokens;
+      if (rowSeeds != null) {
+        rowSeeds.add(isNull ? null : RowSeeds.seed(group.options.seed(), first));
+        estimatedTokens += group.options.maxNewTokens();
       }
     }
   }
@@ -90,7 +86,7 @@ final class GroupBatch implements AutoCloseable {
         c.setValueCount(entries);
       }
       try {
-        result = EngineCalls.run(group, engine, columns, params, allocator);
+        result = EngineCalls.run(group, engine, columns, rowParams(engine), allocator);
       } catch (IllegalArgumentException e) {
         // a problem of the whole call (e.g. the model lacks the head the function needs)
         String model = group.options.model == null ? "the default model" : "model '" + group.options.model + "'";
@@ -107,6 +103,19 @@ final class GroupBatch implements AutoCloseable {
     } finally {
       closeInputs();
     }
+  }
+
+  /** Each generate entry's parameters: the call's over the model's defaults, sampled ones seeded per row. */
+  private List<GenerationParams> rowParams(Engine engine) {
+    if (rowSeeds == null) {
+      return null;
+    }
+    GenerationParams base = group.options.generationParams(engine.generationDefaults());
+    List<GenerationParams> out = new ArrayList<>(rowSeeds.size());
+    for (Long seed : rowSeeds) {
+      out.add(seed == null || !base.doSample ? base : base.toBuilder().seed(seed).build());
+    }
+    return out;
   }
 
   private void closeInputs() {

@@ -2,6 +2,7 @@ package dev.gptneo.spark.functions;
 
 import dev.gptneo.engine.api.InputPolicy;
 import dev.gptneo.engine.api.Truncation;
+import dev.gptneo.engine.generate.GenerationDefaults;
 import dev.gptneo.engine.generate.GenerationParams;
 import java.io.Serializable;
 import java.util.Collections;
@@ -35,10 +36,10 @@ public final class CallOptions implements Serializable {
   public final List<String> labels;       // zero-shot candidates; null = the classification head
   /** Generation settings by their option key, values normalized (see OptionsParser). */
   public final SortedMap<String, String> generation;
-  public final boolean sampling;
+  public final Boolean sampling;          // null: the model's default (generation_config.json's do_sample)
 
   CallOptions(String model, Output output, OnError onError, int maxInputTokens, Truncation truncation,
-      int maxAnswerTokens, List<String> labels, Map<String, String> generation, boolean sampling) {
+      int maxAnswerTokens, List<String> labels, Map<String, String> generation, Boolean sampling) {
     this.model = model;
     this.output = output;
     this.onError = onError;
@@ -52,7 +53,7 @@ public final class CallOptions implements Serializable {
 
   public static CallOptions defaults() {
     return new CallOptions(null, Output.VALUE, OnError.FAIL, 0, Truncation.ERROR, DEFAULT_MAX_ANSWER_TOKENS, null,
-        Map.of(), false);
+        Map.of(), null);
   }
 
   public CallOptions withLabels(List<String> newLabels) {
@@ -64,9 +65,12 @@ public final class CallOptions implements Serializable {
     return new InputPolicy(maxInputTokens, truncation);
   }
 
-  /** The engine's generation parameters (the seed is replaced per row by the operator). */
-  public GenerationParams generationParams() {
-    return OptionsParser.generationParams(generation, sampling);
+  /**
+   * The engine's generation parameters over the model's own defaults (generation_config.json, as
+   * HF's generate() applies them); the seed is replaced per row by the operator.
+   */
+  public GenerationParams generationParams(GenerationDefaults defaults) {
+    return OptionsParser.generationParams(generation, sampling, defaults);
   }
 
   public int maxNewTokens() {
@@ -116,7 +120,7 @@ public final class CallOptions implements Serializable {
     CallOptions c = (CallOptions) o;
     return Objects.equals(model, c.model) && output == c.output && onError == c.onError
         && maxInputTokens == c.maxInputTokens && truncation == c.truncation && maxAnswerTokens == c.maxAnswerTokens
-        && Objects.equals(labels, c.labels) && generation.equals(c.generation) && sampling == c.sampling;
+        && Objects.equals(labels, c.labels) && generation.equals(c.generation) && Objects.equals(sampling, c.sampling);
   }
 
   @Override
@@ -136,7 +140,7 @@ public final class CallOptions implements Serializable {
       s.append("labels=").append(labels).append(", ");
     }
     generation.forEach((k, v) -> s.append(k).append('=').append(v).append(", "));
-    if (sampling && !generation.containsKey("do_sample")) {
+    if (Boolean.TRUE.equals(sampling) && !generation.containsKey("do_sample")) {
       s.append("sampling, ");
     }
     if (maxInputTokens != 0) {

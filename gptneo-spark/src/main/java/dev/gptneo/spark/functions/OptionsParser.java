@@ -1,6 +1,7 @@
 package dev.gptneo.spark.functions;
 
 import dev.gptneo.engine.api.Truncation;
+import dev.gptneo.engine.generate.GenerationDefaults;
 import dev.gptneo.engine.generate.GenerationParams;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,17 +54,19 @@ public final class OptionsParser {
         CallOptions.DEFAULT_MAX_ANSWER_TOKENS, 1);
 
     Map<String, String> generation = normalizeGeneration(opts);
-    boolean sampling = sampling(generation);
-    generationParams(generation, sampling); // validates with the engine's rules
+    Boolean sampling = sampling(generation);
+    generationParams(generation, sampling, GenerationDefaults.none()); // validates with the engine's rules
     return new CallOptions(model, output, onError, maxInputTokens, truncation, maxAnswerTokens, null, generation,
         sampling);
   }
 
   /**
    * Sampling is on when do_sample is true, or when temperature, top_k or top_p is set (unless
-   * do_sample is false or greedy is true). Otherwise decoding is greedy.
+   * do_sample is false or greedy is true); off with greedy or do_sample false. Null when none of
+   * these is given: then the model's default decides (greedy unless its generation_config.json
+   * says do_sample).
    */
-  private static boolean sampling(Map<String, String> g) {
+  private static Boolean sampling(Map<String, String> g) {
     if (g.containsKey("greedy")) {
       boolean greedy = Boolean.parseBoolean(g.get("greedy"));
       if (g.containsKey("do_sample") && Boolean.parseBoolean(g.get("do_sample")) == greedy) {
@@ -74,7 +77,7 @@ public final class OptionsParser {
     if (g.containsKey("do_sample")) {
       return Boolean.parseBoolean(g.get("do_sample"));
     }
-    return g.keySet().stream().anyMatch(SAMPLING_KEYS::contains);
+    return g.keySet().stream().anyMatch(SAMPLING_KEYS::contains) ? Boolean.TRUE : null;
   }
 
   /** Checks each generation value's syntax and writes it in a canonical form. */
@@ -112,9 +115,10 @@ public final class OptionsParser {
     return out;
   }
 
-  /** Builds the engine parameters from normalized settings; the engine validates ranges. */
-  static GenerationParams generationParams(Map<String, String> g, boolean sampling) {
-    GenerationParams.Builder b = GenerationParams.builder().doSample(sampling);
+  /** Builds the engine parameters from normalized settings over the model's defaults; the engine validates ranges. */
+  static GenerationParams generationParams(Map<String, String> g, Boolean sampling, GenerationDefaults defaults) {
+    GenerationParams.Builder b = defaults.params.toBuilder().seed(0)
+        .doSample(sampling != null ? sampling : defaults.sampling);
     g.forEach((k, v) -> {
       switch (k) {
         case "max_new_tokens": b.maxNewTokens(Integer.parseInt(v)); break;

@@ -1,0 +1,186 @@
+package dev.gptneo.engine.generate;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A model's own generation settings, read from its generation_config.json as HF's generate() reads
+ * them: they replace {@link GenerationParams}' defaults, and settings given with a call replace them
+ * in turn. A folder without the file has GenerationParams' defaults. Settings HF would apply but
+ * gptneo does not implement (beam search, max_length, ...) are listed in {@link #ignored}, which
+ * the engine logs as a warning.
+ */
+public final class GenerationDefaults {
+  public static final String FILE = "generation_config.json";
+
+  /** Keys that change HF's output but are not implemented here, with the value HF treats as "off". */
+  private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
+      Map.entry("num_beams", "1"), Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"),
+      Map.entry("typical_p", "1.0"), Map.entry("epsilon_cutoff", "0.0"), Map.entry("eta_cutoff", "0.0"),
+      Map.entry("min_p", "null"), Map.entry("diversity_penalty", "0.0"), Map.entry("bad_words_ids", "null"),
+      Map.entry("force_words_ids", "null"), Map.entry("suppress_tokens", "null"),
+      Map.entry("begin_suppress_tokens", "null"), Map.entry("forced_bos_token_id", "null"),
+      Map.entry("forced_eos_token_id", "null"), Map.entry("sequence_bias", "null"),
+      Map.entry("exponential_decay_length_penalty", "null"), Map.entry("renormalize_logits", "false"),
+      Map.entry("num_return_sequences", "1"), Map.entry("max_length", "20"), Map.entry("min_length", "0"),
+      Map.entry("encoder_repetition_penalty", "1.0"), Map.entry("guidance_scale", "null"));
+  /** Keys that do not change what is generated for one prompt (ids, output formats, caching, beam-only knobs). */
+  private static final Set<String> NO_EFFECT = Set.of("bos_token_id", "pad_token_id", "decoder_start_token_id",
+      "transformers_version", "_from_model_config", "use_cache", "output_attentions", "output_hidden_states",
+      "output_scores", "output_logits", "return_dict_in_generate", "early_stopping", "length_penalty",
+      "max_time", "cache_implementation", "remove_invalid_values");
+
+  private static final GenerationDefaults NONE = new GenerationDefaults(GenerationParams.DEFAULT, false, List.of(),
+      Map.of());
+
+  /** The model's defaults (doSample included). */
+  public final GenerationParams params;
+  /** Whether the file turns sampling on (do_sample). */
+  public final boolean sampling;
+  /** "key=value" for each setting with an effect in HF that is not applied here. */
+  public final List<String> ignored;
+  /** The applied settings as the file wrote them, for logs. */
+  public final Map<String, String> applied;
+
+  private GenerationDefaults(GenerationParams params, boolean sampling, List<String> ignored,
+      Map<String, String> applied) {
+    this.params = params;
+    this.sampling = sampling;
+    this.ignored = List.copyOf(ignored);
+    this.applied = Map.copyOf(applied);
+  }
+
+  /** GenerationParams' own defaults: a folder without generation_config.json. */
+  public static GenerationDefaults none() {
+    return NONE;
+  }
+
+  /**
+   * Reads modelDir/generation_config.json, or returns {@link #none()} without it. A value of the
+   * wrong kind, or one the engine's rules refuse, fails naming the file and the setting.
+   */
+  public static GenerationDefaults load(Path modelDir) {
+    Path file = modelDir.resolve(FILE);
+    if (!Files.isRegularFile(file)) {
+      return NONE;
+    }
+    JsonNode json;
+    try {
+      json = new ObjectMapper().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage()
+          + " (fix or delete the file; gptneo then uses its own generation defaults)", e);
+    }
+    if (json == null || !json.isObject()) {
+      throw new IllegalArgumentException(file + " is not a JSON object");
+    }
+    GenerationParams.Builder b = GenerationParams.builder();
+    Map<String, String> applied = new TreeMap<>();
+    List<String> ignored = new ArrayList<>();
+    boolean sampling = false;
+    List<Integer> eos = new ArrayList<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext();) {
+      Map.Entry<String, JsonNode> e = it.next();
+      String key = e.getKey();
+      JsonNode v = e.getValue();
+      switch (key) {
+        case "do_sample": sampling = bool(file, key, v); break;
+        case "max_new_tokens": b.maxNewTokens(integer(file, key, v)); break;
+        case "min_new_tokens": b.minNewTokens(integer(file, key, v)); break;
+        case "temperature": b.temperature(number(file, key, v)); break;
+        case "top_k": b.topK(integer(file, key, v)); break;
+        case "top_p": b.topP(number(file, key, v)); break;
+        case "repetition_penalty": b.repetitionPenalty(number(file, key, v)); break;
+        case "no_repeat_ngram_size": b.noRepeatNgramSize(integer(file, key, v)); break;
+        case "stop_strings": b.stopStrings(strings(file, key, v)); break;
+        case "eos_token_id":
+          if (v.isArray()) {
+            v.forEach(id -> eos.add(integer(file, key, id)));
+          } else if (!v.isNull()) {
+            eos.add(integer(file, key, v));
+          }
+          break;
+        default:
+          if (UNSUPPORTED.containsKey(key) && !v.isNull() && !v.asText().equals(UNSUPPORTED.get(key))
+              && !(v.isNumber() && v.asDouble() == parseOrNaN(UNSUPPORTED.get(key)))) {
+            ignored.add(key + "=" + v);
+          } else if (!UNSUPPORTED.containsKey(key) && !NO_EFFECT.contains(key)) {
+            ignored.add(key + "=" + v + " (unknown)");
+          }
+          continue;
+      }
+      applied.put(key, v.toString());
+    }
+    b.doSample(sampling).stopTokenIds(eos.stream().mapToInt(Integer::intValue).toArray());
+    try {
+      return new GenerationDefaults(b.build(), sampling, ignored, applied);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return applied.isEmpty() ? "gptneo's defaults" : FILE + " " + applied;
+  }
+
+  private static double parseOrNaN(String s) {
+    try {
+      return Double.parseDouble(s);
+    } catch (NumberFormatException e) {
+      return Double.NaN;
+    }
+  }
+
+  private static boolean bool(Path file, String key, JsonNode v) {
+    if (!v.isBoolean()) {
+      throw bad(file, key, v, "true or false");
+    }
+    return v.booleanValue();
+  }
+
+  private static int integer(Path file, String key, JsonNode v) {
+    if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+      throw bad(file, key, v, "an integer");
+    }
+    return v.intValue();
+  }
+
+  private static double number(Path file, String key, JsonNode v) {
+    if (!v.isNumber()) {
+      throw bad(file, key, v, "a number");
+    }
+    return v.doubleValue();
+  }
+
+  private static List<String> strings(Path file, String key, JsonNode v) {
+    List<String> out = new ArrayList<>();
+    if (v.isTextual()) {
+      out.add(v.textValue());
+    } else if (v.isArray()) {
+      v.forEach(s -> {
+        if (!s.isTextual()) {
+          throw bad(file, key, v, "a string or a list of strings");
+        }
+        out.add(s.textValue());
+      });
+    } else if (!v.isNull()) {
+      throw bad(file, key, v, "a string or a list of strings");
+    }
+    return out;
+  }
+
+  private static IllegalArgumentException bad(Path file, String key, JsonNode v, String want) {
+    return new IllegalArgumentException(file + ": '" + key + "' must be " + want + ", got " + v);
+  }
+}

@@ -1,0 +1,73 @@
+package dev.gptneo.engine.generate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** generation_config.json as HF's generate() reads it: the defaults a call's own settings override. */
+class GenerationDefaultsTest {
+  @TempDir
+  Path dir;
+
+  private GenerationDefaults load(String json) throws IOException {
+    Files.writeString(dir.resolve(GenerationDefaults.FILE), json);
+    return GenerationDefaults.load(dir);
+  }
+
+  @Test
+  void withoutTheFileTheEngineDefaultsApply() {
+    assertSame(GenerationDefaults.none(), GenerationDefaults.load(dir));
+    assertSame(GenerationParams.DEFAULT, GenerationDefaults.none().params);
+  }
+
+  @Test
+  void supportedSettingsBecomeTheDefaults() throws IOException {
+    GenerationDefaults d = load("{\"do_sample\": true, \"temperature\": 0.7, \"top_k\": 10, \"top_p\": 0.9,"
+        + " \"repetition_penalty\": 1.3, \"no_repeat_ngram_size\": 3, \"max_new_tokens\": 12, \"min_new_tokens\": 2,"
+        + " \"eos_token_id\": [999, 5], \"stop_strings\": \"\\n\\n\", \"bos_token_id\": 999,"
+        + " \"transformers_version\": \"5.17.0\", \"num_beams\": 1, \"typical_p\": 1.0}");
+    GenerationParams p = d.params;
+    assertTrue(d.sampling && p.doSample);
+    assertEquals(0.7, p.temperature);
+    assertEquals(10, p.topK);
+    assertEquals(0.9, p.topP);
+    assertEquals(1.3, p.repetitionPenalty);
+    assertEquals(3, p.noRepeatNgramSize);
+    assertEquals(12, p.maxNewTokens);
+    assertEquals(2, p.minNewTokens);
+    assertArrayEquals(new int[] {999, 5}, p.stopTokenIds);
+    assertEquals(List.of("\n\n"), p.stopStrings);
+    assertEquals(List.of(), d.ignored, "ids, versions and HF's 'off' values change nothing");
+  }
+
+  @Test
+  void settingsHfAppliesButGptneoLacksAreListed() throws IOException {
+    GenerationDefaults d = load("{\"num_beams\": 4, \"max_length\": 100, \"typical_p\": 0.5, \"shiny\": 1,"
+        + " \"repetition_penalty\": 1.2}");
+    assertEquals(List.of("num_beams=4", "max_length=100", "typical_p=0.5", "shiny=1 (unknown)"), d.ignored);
+    assertEquals(1.2, d.params.repetitionPenalty, "the rest still applies");
+    assertFalse(d.sampling);
+  }
+
+  @Test
+  void badValuesFailNamingTheFileAndSetting() throws IOException {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load("{\"top_k\": \"ten\"}"));
+    assertTrue(e.getMessage().contains("generation_config.json: 'top_k' must be an integer, got \"ten\""),
+        e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> load("{\"do_sample\": true, \"temperature\": 0}"));
+    assertTrue(e.getMessage().contains("generation_config.json: temperature must be > 0"), e.getMessage());
+    UncheckedIOException io = assertThrows(UncheckedIOException.class, () -> load("{\"top_k\": "));
+    assertTrue(io.getMessage().contains("fix or delete the file"), io.getMessage());
+  }
+}

@@ -1,0 +1,44 @@
+package dev.gptneo.spark.functions
+
+import java.nio.file.Files
+
+import scala.jdk.CollectionConverters._
+
+import dev.gptneo.engine.api.{Input, InputPolicy}
+import dev.gptneo.engine.generate.GenerationParams
+import dev.gptneo.spark.execution.RowSeeds
+import dev.gptneo.spark.testing.{SampleData, SparkSuite, TestModels}
+
+/** A model's generation_config.json sets gptneo_generate's defaults, as in HF's generate(); options override them. */
+class GenerationDefaultsSuite extends SparkSuite {
+  import spark.implicits._
+
+  private lazy val withConfig = {
+    val dir = TestModels.variant(TestModels.demo, "gencfg")
+    Files.writeString(dir.toPath.resolve("generation_config.json"),
+      """{"do_sample": true, "top_k": 5, "repetition_penalty": 1.2, "max_new_tokens": 9}""")
+    dir
+  }
+
+  private def prompts = SampleData.prompts.take(4)
+
+  test("the file's sampling, penalty and length apply; per-row seeds as usual") {
+    withConf("spark.gptneo.models.gencfg" -> withConfig.getAbsolutePath) {
+      prompts.toDF("prompt").createOrReplaceTempView("gencfg_prompts")
+      val got = sql("SELECT prompt, gptneo_generate(prompt, map('model', 'gencfg', 'seed', '3')) FROM gencfg_prompts")
+        .collect().map(r => r.getString(0) -> r.getString(1)).toMap
+      val base = GenerationParams.builder().doSample(true).topK(5).repetitionPenalty(1.2).maxNewTokens(9).build()
+      val params = prompts.map(p => base.toBuilder.seed(RowSeeds.seed(3, p.getBytes("UTF-8"))).build())
+      val want = TestModels.engine(TestModels.demo)
+        .generate(prompts.map(Input.text).asJava, params.asJava, InputPolicy.DEFAULT).asScala.map(_.text)
+      assert(prompts.map(got) == want)
+
+      val greedy = sql("""SELECT gptneo_generate(prompt, map('model', 'gencfg', 'greedy', 'true',
+          'repetition_penalty', '1.0', 'max_new_tokens', '6')) FROM gencfg_prompts ORDER BY prompt""")
+        .collect().map(_.getString(0)).toSeq
+      val plain = TestModels.engine(TestModels.demo).generate(prompts.sorted.map(Input.text).asJava,
+        GenerationParams.builder().maxNewTokens(6).build(), InputPolicy.DEFAULT).asScala.map(_.text)
+      assert(greedy == plain, "options override the file")
+    }
+  }
+}
