@@ -5,6 +5,8 @@ import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Job;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.generate.BeamSearch;
+import dev.gptneo.engine.generate.FinishReason;
 import dev.gptneo.engine.generate.GenerateJob;
 import dev.gptneo.engine.generate.GenerationParams;
 import dev.gptneo.engine.model.GptNeoModel;
@@ -139,12 +141,16 @@ public final class Engine implements AutoCloseable {
     List<GenerateResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
     List<CompletableFuture<GenerateJob.Output>> futures = new ArrayList<>();
     List<int[]> prompts = new ArrayList<>();
+    Map<Integer, BeamSearch> beams = new java.util.TreeMap<>(); // rows with num_beams > 1
     for (int i = 0; i < inputs.size(); i++) {
       PreparedInput in = prepare(inputs.get(i), limit, policy, why);
       futures.add(null);
       prompts.add(in.ids);
       if (in.error != null) {
         out.set(i, GenerateResult.failed(in.error));
+      } else if (!in.isNull() && params.get(i).numBeams > 1) {
+        beams.put(i, new BeamSearch(in.ids, params.get(i), config.eosTokenIds, config.vocabSize,
+            config.maxPositionEmbeddings));
       } else if (!in.isNull()) {
         GenerationParams p = params.get(i);
         int capacity = (int) Math.min(config.maxPositionEmbeddings, (long) in.ids.length + p.maxNewTokens);
@@ -156,6 +162,7 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
+    runBeamSearches(beams, prompts, out);
     for (int i = 0; i < inputs.size(); i++) {
       if (futures.get(i) == null) {
         continue;
@@ -169,6 +176,47 @@ public final class Engine implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * Runs the beam searches step by step together: each step's running beams of every row go to the
+   * scheduler as one batch of last-position LM-head jobs (whole sequences: no KV cache is shared
+   * between beams).
+   */
+  private void runBeamSearches(Map<Integer, BeamSearch> searches, List<int[]> prompts,
+      List<GenerateResult> out) {
+    Map<Integer, BeamSearch> active = new java.util.TreeMap<>(searches);
+    while (!active.isEmpty()) {
+      Map<Integer, List<CompletableFuture<float[]>>> pending = new java.util.TreeMap<>();
+      for (java.util.Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
+        List<CompletableFuture<float[]>> fs = new ArrayList<>();
+        for (int[] seq : e.getValue().sequencesToScore()) {
+          fs.add(scheduler.submit(new HeadRowsJob(seq, Head.LM, config.vocabSize, true)));
+        }
+        pending.put(e.getKey(), fs);
+      }
+      for (java.util.Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
+        int row = e.getKey();
+        try {
+          List<float[]> logits = new ArrayList<>();
+          for (CompletableFuture<float[]> f : e.getValue()) {
+            logits.add(await(f));
+          }
+          BeamSearch search = active.get(row);
+          search.step(logits);
+          if (search.done()) {
+            active.remove(row);
+            int[] ids = search.completion();
+            boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
+            out.set(row, new GenerateResult(decode(ids), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
+                prompts.get(row).length));
+          }
+        } catch (RowFailure failure) {
+          active.remove(row);
+          out.set(row, GenerateResult.failed(failure.getMessage()));
+        }
+      }
+    }
   }
 
   // ---- classify -------------------------------------------------------------------------------

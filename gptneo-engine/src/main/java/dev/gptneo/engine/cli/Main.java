@@ -45,6 +45,9 @@ public final class Main {
       "                  --top-k K (50 when sampling)  --top-p P  --seed S  --repetition-penalty R",
       "                  --no-repeat-ngram-size N  --stop STR (repeatable)  --stop-token-id ID (repeatable)",
       "                  (--temperature, --top-k or --top-p turn sampling on)",
+      "                  --num-beams N (beam search, greedy)  --length-penalty L (1.0)",
+      "                  --early-stopping true|false|never (false)",
+      "                  (a model's generation_config.json sets the defaults, as in HF's generate())",
       "  classify        {\"text\"|\"input_ids\"} -> {id, label, probabilities, logits}",
       "                  --labels a,b,c  zero-shot with the LM head instead of the classification head",
       "  token-classify  {\"text\"|\"input_ids\"} -> {id, labels, logits}",
@@ -64,7 +67,8 @@ public final class Main {
       "max-input-tokens", "truncation", "kernels", "device", "max-batch-tokens",
       "kv-cache-fraction");
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
-      "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id");
+      "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
+      "length-penalty", "early-stopping");
 
   private Main() {}
 
@@ -239,7 +243,10 @@ public final class Main {
         .topP(flags.getDouble("top-p", base.topP))
         .seed(flags.getLong("seed", 0))
         .repetitionPenalty(flags.getDouble("repetition-penalty", base.repetitionPenalty))
-        .noRepeatNgramSize(flags.getInt("no-repeat-ngram-size", base.noRepeatNgramSize, 0));
+        .noRepeatNgramSize(flags.getInt("no-repeat-ngram-size", base.noRepeatNgramSize, 0))
+        .numBeams(flags.getInt("num-beams", base.numBeams, 1))
+        .lengthPenalty(flags.getDouble("length-penalty", base.lengthPenalty))
+        .earlyStopping(flags.get("early-stopping", base.earlyStopping));
     if (flags.has("stop")) {
       b.stopStrings(flags.all("stop"));
     }

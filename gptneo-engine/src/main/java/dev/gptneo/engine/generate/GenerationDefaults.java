@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * A model's own generation settings, read from its generation_config.json as HF's generate() reads
  * them: they replace {@link GenerationParams}' defaults, and settings given with a call replace them
  * in turn. A folder without the file has GenerationParams' defaults. Settings HF would apply but
- * gptneo does not implement (beam search, max_length, ...) are listed in {@link #ignored}, which
+ * gptneo does not implement (max_length, typical_p, ...) are listed in {@link #ignored}, which
  * the engine logs as a warning.
  */
 public final class GenerationDefaults {
@@ -25,7 +25,7 @@ public final class GenerationDefaults {
 
   /** Keys that change HF's output but are not implemented here, with the value HF treats as "off". */
   private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
-      Map.entry("num_beams", "1"), Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"),
+      Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"),
       Map.entry("typical_p", "1.0"), Map.entry("epsilon_cutoff", "0.0"), Map.entry("eta_cutoff", "0.0"),
       Map.entry("min_p", "null"), Map.entry("diversity_penalty", "0.0"), Map.entry("bad_words_ids", "null"),
       Map.entry("force_words_ids", "null"), Map.entry("suppress_tokens", "null"),
@@ -37,8 +37,7 @@ public final class GenerationDefaults {
   /** Keys that do not change what is generated for one prompt (ids, output formats, caching, beam-only knobs). */
   private static final Set<String> NO_EFFECT = Set.of("bos_token_id", "pad_token_id", "decoder_start_token_id",
       "transformers_version", "_from_model_config", "use_cache", "output_attentions", "output_hidden_states",
-      "output_scores", "output_logits", "return_dict_in_generate", "early_stopping", "length_penalty",
-      "max_time", "cache_implementation", "remove_invalid_values");
+      "output_scores", "output_logits", "return_dict_in_generate", "max_time", "cache_implementation", "remove_invalid_values");
 
   private static final GenerationDefaults NONE = new GenerationDefaults(GenerationParams.DEFAULT, false, List.of(),
       Map.of());
@@ -103,6 +102,14 @@ public final class GenerationDefaults {
         case "repetition_penalty": b.repetitionPenalty(number(file, key, v)); break;
         case "no_repeat_ngram_size": b.noRepeatNgramSize(integer(file, key, v)); break;
         case "stop_strings": b.stopStrings(strings(file, key, v)); break;
+        case "num_beams": b.numBeams(integer(file, key, v)); break;
+        case "length_penalty": b.lengthPenalty(number(file, key, v)); break;
+        case "early_stopping":
+          if (!v.isBoolean() && !"never".equals(v.asText())) {
+            throw bad(file, key, v, "true, false or \"never\"");
+          }
+          b.earlyStopping(v.asText());
+          break;
         case "eos_token_id":
           if (v.isArray()) {
             v.forEach(id -> eos.add(integer(file, key, id)));

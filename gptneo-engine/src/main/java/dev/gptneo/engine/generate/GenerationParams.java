@@ -24,6 +24,9 @@ public final class GenerationParams {
   public final long seed;                // default 0; the sampling stream of a request depends only on this
   public final List<String> stopStrings;
   public final int[] stopTokenIds;       // besides the model's eos
+  public final int numBeams;             // default 1; > 1: beam search (BeamSearch), greedy only
+  public final double lengthPenalty;     // default 1.0: beam scores are divided by generated length ** this
+  public final String earlyStopping;     // default "false"; "true" or "never", as HF's early_stopping
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -37,6 +40,9 @@ public final class GenerationParams {
     seed = b.seed;
     stopStrings = Collections.unmodifiableList(new ArrayList<>(b.stopStrings));
     stopTokenIds = b.stopTokenIds.clone();
+    numBeams = b.numBeams;
+    lengthPenalty = b.lengthPenalty;
+    earlyStopping = b.earlyStopping;
   }
 
   public static Builder builder() {
@@ -56,6 +62,9 @@ public final class GenerationParams {
     b.seed = seed;
     b.stopStrings = new ArrayList<>(stopStrings);
     b.stopTokenIds = stopTokenIds.clone();
+    b.numBeams = numBeams;
+    b.lengthPenalty = lengthPenalty;
+    b.earlyStopping = earlyStopping;
     return b;
   }
 
@@ -71,6 +80,9 @@ public final class GenerationParams {
     private long seed = 0;
     private List<String> stopStrings = new ArrayList<>();
     private int[] stopTokenIds = new int[0];
+    private int numBeams = 1;
+    private double lengthPenalty = 1.0;
+    private String earlyStopping = "false";
 
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
@@ -132,6 +144,22 @@ public final class GenerationParams {
       return this;
     }
 
+    public Builder numBeams(int v) {
+      numBeams = v;
+      return this;
+    }
+
+    public Builder lengthPenalty(double v) {
+      lengthPenalty = v;
+      return this;
+    }
+
+    /** HF's early_stopping: "false" (default), "true" or "never". */
+    public Builder earlyStopping(String v) {
+      earlyStopping = v == null ? null : v.trim().toLowerCase(java.util.Locale.ROOT);
+      return this;
+    }
+
     public GenerationParams build() {
       check(maxNewTokens >= 1, "max_new_tokens must be >= 1, got " + maxNewTokens);
       check(minNewTokens >= 0 && minNewTokens <= maxNewTokens,
@@ -146,6 +174,13 @@ public final class GenerationParams {
       for (String s : stopStrings) {
         check(s != null && !s.isEmpty(), "stop strings must not be empty");
       }
+      check(numBeams >= 1 && numBeams <= 64, "num_beams must be between 1 and 64, got " + numBeams);
+      check(Double.isFinite(lengthPenalty), "length_penalty must be a finite number, got " + lengthPenalty);
+      check("false".equals(earlyStopping) || "true".equals(earlyStopping) || "never".equals(earlyStopping),
+          "early_stopping must be true, false or never, got " + earlyStopping);
+      check(numBeams == 1 || !doSample, "beam search samples nothing here: num_beams > 1 needs greedy decoding"
+          + " (do_sample false, no temperature, top_k or top_p)");
+      check(numBeams == 1 || stopStrings.isEmpty(), "stop strings are not supported with num_beams > 1");
       return new GenerationParams(this);
     }
 
@@ -165,13 +200,15 @@ public final class GenerationParams {
     return maxNewTokens == p.maxNewTokens && minNewTokens == p.minNewTokens && doSample == p.doSample
         && temperature == p.temperature && topK == p.topK && topP == p.topP
         && repetitionPenalty == p.repetitionPenalty && noRepeatNgramSize == p.noRepeatNgramSize && seed == p.seed
-        && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds);
+        && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds)
+        && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping);
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
-        noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds));
+        noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
+        earlyStopping);
   }
 
   @Override
@@ -179,6 +216,8 @@ public final class GenerationParams {
     return "GenerationParams{max_new_tokens=" + maxNewTokens + ", min_new_tokens=" + minNewTokens
         + (doSample ? ", sample(temperature=" + temperature + ", top_k=" + topK + ", top_p=" + topP + ")" : ", greedy")
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize
-        + ", seed=" + seed + ", stop=" + stopStrings + "}";
+        + ", seed=" + seed + ", stop=" + stopStrings
+        + (numBeams > 1 ? ", beams(" + numBeams + ", length_penalty=" + lengthPenalty + ", early_stopping="
+            + earlyStopping + ")" : "") + "}";
   }
 }

@@ -68,6 +68,32 @@ class TinyNeoGoldenTest {
     }
   }
 
+  /**
+   * HF's beam search (num_beams 4, 24 new tokens, length_penalty 1, early_stopping false) on
+   * prompt 1: the same ids, alone and beside a greedy row and another beam search.
+   */
+  @ParameterizedTest
+  @EnumSource(Engines.Path3.class)
+  void beamSearchOfFourBeams(Engines.Path3 kernels) {
+    Engine lm = engine("causal-lm", kernels);
+    GenerationParams beams = GenerationParams.builder().numBeams(4).maxNewTokens(24).build();
+    int[] prompt = ids("forward.1.input_ids");
+    int[] expected = ids("beam4.output_ids");
+    GenerateResult alone = lm.generate(List.of(Input.ids(prompt)), beams, InputPolicy.DEFAULT).get(0);
+    assertArrayEquals(expected, concat(prompt, alone.completionIds), "beam4 on prompt 1");
+    List<GenerateResult> mixed = lm.generate(List.of(prompts().get(0), Input.ids(prompt), prompts().get(2)),
+        List.of(GenerationParams.builder().maxNewTokens(10).build(), beams, beams.toBuilder().numBeams(3).build()),
+        InputPolicy.DEFAULT);
+    assertArrayEquals(alone.completionIds, mixed.get(1).completionIds, "beam search beside other rows");
+    assertArrayEquals(Arrays.copyOf(ids("greedy.0.output_ids"), prompt(0).length + 10),
+        concat(prompt(0), mixed.get(0).completionIds), "a greedy row beside beam searches");
+    assertEquals(expected[expected.length - 1] == 999 ? FinishReason.EOS : FinishReason.LENGTH, alone.finishReason);
+  }
+
+  private static int[] prompt(int p) {
+    return ids("forward." + p + ".input_ids");
+  }
+
   /** HF's left-padded batch: strip the padding by the attention mask, run as one ragged batch. */
   @ParameterizedTest
   @EnumSource(Engines.Path3.class)

@@ -187,6 +187,16 @@ class MainTest {
     JsonNode stopToken = ok(in, "generate", "--model", demo, "--max-new-tokens", "30", "--stop-token-id",
         Integer.toString(stopId)).lines().get(0);
     assertEquals("stop", stopToken.get("finish_reason").asText());
+    JsonNode beams = ok(in, "generate", "--model", demo, "--max-new-tokens", "12", "--num-beams", "3").lines().get(0);
+    int[] beamIds = dev.gptneo.engine.testing.Engines.get(Path.of(demo), dev.gptneo.engine.api.EngineOptions.Kernels.AUTO)
+        .generate(java.util.List.of(dev.gptneo.engine.api.Input.text("Once upon a time")),
+            dev.gptneo.engine.generate.GenerationParams.builder().maxNewTokens(12).numBeams(3).build(),
+            dev.gptneo.engine.api.InputPolicy.DEFAULT).get(0).completionIds;
+    assertEquals(java.util.Arrays.toString(beamIds), beams.get("completion_ids").toString().replace(",", ", "),
+        "--num-beams runs the engine's beam search");
+    Run bad = run(in, "generate", "--model", demo, "--num-beams", "3", "--temperature", "0.7");
+    assertEquals(2, bad.status);
+    assertTrue(bad.err.contains("num-beams > 1 needs greedy decoding"), bad.err);
     JsonNode left = ok(in, "generate", "--model", demo, "--max-new-tokens", "2", "--max-input-tokens", "2",
         "--truncation", "left").lines().get(0);
     assertEquals(2, left.get("prompt_tokens").asInt());

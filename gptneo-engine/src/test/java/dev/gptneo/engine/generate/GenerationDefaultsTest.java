@@ -53,10 +53,12 @@ class GenerationDefaultsTest {
 
   @Test
   void settingsHfAppliesButGptneoLacksAreListed() throws IOException {
-    GenerationDefaults d = load("{\"num_beams\": 4, \"max_length\": 100, \"typical_p\": 0.5, \"shiny\": 1,"
-        + " \"repetition_penalty\": 1.2}");
-    assertEquals(List.of("num_beams=4", "max_length=100", "typical_p=0.5", "shiny=1 (unknown)"), d.ignored);
+    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"max_length\": 100, \"typical_p\": 0.5, \"shiny\": 1,"
+        + " \"repetition_penalty\": 1.2, \"num_beams\": 3, \"early_stopping\": \"never\"}");
+    assertEquals(List.of("num_beam_groups=2", "max_length=100", "typical_p=0.5", "shiny=1 (unknown)"), d.ignored);
     assertEquals(1.2, d.params.repetitionPenalty, "the rest still applies");
+    assertEquals(3, d.params.numBeams);
+    assertEquals("never", d.params.earlyStopping);
     assertFalse(d.sampling);
   }
 

@@ -91,6 +91,7 @@ public final class OptionsParser {
         case "min_new_tokens":
         case "top_k":
         case "no_repeat_ngram_size":
+        case "num_beams":
           out.put(k, Integer.toString(integer(v, k, 0, Integer.MIN_VALUE)));
           break;
         case "seed":
@@ -99,6 +100,7 @@ public final class OptionsParser {
         case "temperature":
         case "top_p":
         case "repetition_penalty":
+        case "length_penalty":
           out.put(k, Double.toString(parseDouble(v, k)));
           break;
         case "do_sample":
@@ -107,6 +109,9 @@ public final class OptionsParser {
           break;
         case "stop":
           out.put(k, String.join("\u0000", stopStrings(v)));
+          break;
+        case "early_stopping":
+          out.put(k, v.trim().toLowerCase(java.util.Locale.ROOT)); // the engine checks true|false|never
           break;
         default:
           throw new IllegalStateException("unhandled option " + k);
@@ -125,6 +130,9 @@ public final class OptionsParser {
         case "min_new_tokens": b.minNewTokens(Integer.parseInt(v)); break;
         case "top_k": b.topK(Integer.parseInt(v)); break;
         case "no_repeat_ngram_size": b.noRepeatNgramSize(Integer.parseInt(v)); break;
+        case "num_beams": b.numBeams(Integer.parseInt(v)); break;
+        case "length_penalty": b.lengthPenalty(Double.parseDouble(v)); break;
+        case "early_stopping": b.earlyStopping(v); break;
         case "seed": b.seed(Long.parseLong(v)); break;
         case "temperature": b.temperature(Double.parseDouble(v)); break;
         case "top_p": b.topP(Double.parseDouble(v)); break;

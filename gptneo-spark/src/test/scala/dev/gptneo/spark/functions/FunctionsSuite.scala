@@ -35,6 +35,14 @@ class FunctionsSuite extends SparkSuite {
     assert(got.forall(_.nonEmpty))
   }
 
+  test("gptneo_generate with num_beams equals the engine's beam search") {
+    val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '10', 'num_beams', '3',
+        'length_penalty', '0.8')) AS text FROM prompts ORDER BY id""").as[(Int, String)].collect().map(_._2)
+    val params = GenerationParams.builder().maxNewTokens(10).numBeams(3).lengthPenalty(0.8).build()
+    val want = engine.generate(texts(SampleData.prompts), params, InputPolicy.DEFAULT).asScala.map(_.text)
+    assert(got.toSeq == want.toSeq)
+  }
+
   test("gptneo_generate with sampling and 'output' = 'struct' equals the engine with per-row seeds") {
     val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '10', 'temperature', '0.8',
         'top_p', '0.95', 'seed', '7', 'output', 'struct')) AS g FROM prompts ORDER BY id""")

@@ -1,0 +1,263 @@
+package dev.gptneo.engine.generate;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Beam search for one prompt, with the semantics of HF transformers' {@code _beam_search}
+ * (num_beams, length_penalty, early_stopping; greedy, no sampling):
+ * <ul>
+ *   <li>each step turns every running beam's next-token logits into log-probabilities (fp32
+ *       log-softmax), applies the logits processors to them, adds the beam's score, and keeps the
+ *       top 2 x num_beams continuations over all beams;
+ *   <li>a continuation that ends in eos, or reaches the maximum length, is a finished hypothesis if
+ *       it ranks among the first num_beams: its score divided by (generated length) ^ length_penalty
+ *       competes with the finished ones kept so far for num_beams places;
+ *   <li>the best num_beams unfinished continuations run on; the search ends when no running beam
+ *       can beat the worst kept hypothesis (HF's heuristic for early_stopping false, or the
+ *       maximum length for "never"), when every place is finished and early_stopping is true, or
+ *       when every continuation hit the maximum length.
+ * </ul>
+ * The result is the best finished hypothesis. The model is asked for the logits of whole
+ * sequences each step (see {@link #sequencesToScore}): no KV cache is shared between beams.
+ * Not thread-safe; one search per prompt.
+ */
+public final class BeamSearch {
+  private static final float NEG = -1.0e9f; // HF's "never choose this" score
+  private final int[] prompt;
+  private final GenerationParams params;
+  private final int[] eosIds;
+  private final int vocab;
+  private final int maxLength;   // prompt + new tokens, within the model's positions
+  private final int beams;       // num_beams
+  private final int candidates;  // beams_to_keep = max(2, 1 + eos ids) * num_beams
+  private final float[] logProbs;
+  private final boolean[] seen;
+
+  private int[][] running;         // (beams) prompt + generated, all of length cur
+  private float[] runningScores;   // (beams) summed log-probs; beams 1.. start at NEG
+  private int[][] finished;        // (beams) kept hypotheses, best first; null when none yet
+  private float[] finishedScores;  // (beams) length-penalized
+  private boolean[] finishedFlag;
+  private boolean improvable = true; // HF's is_early_stop_heuristic_unsatisfied
+  private boolean done;
+  private int cur;                 // length of the running sequences
+
+  public BeamSearch(int[] prompt, GenerationParams params, int[] eosIds, int vocab, int maxPositions) {
+    this.prompt = prompt.clone();
+    this.params = params;
+    this.eosIds = eosIds.clone();
+    this.vocab = vocab;
+    this.maxLength = (int) Math.min(maxPositions, (long) prompt.length + params.maxNewTokens);
+    this.beams = params.numBeams;
+    this.candidates = Math.max(2, 1 + eosIds.length) * beams;
+    this.logProbs = new float[vocab];
+    this.seen = new boolean[vocab];
+    running = new int[beams][];
+    runningScores = new float[beams];
+    finished = new int[beams][];
+    finishedScores = new float[beams];
+    finishedFlag = new boolean[beams];
+    for (int b = 0; b < beams; b++) {
+      running[b] = this.prompt;
+      runningScores[b] = b == 0 ? 0f : NEG;
+      finishedScores[b] = NEG;
+    }
+    cur = prompt.length;
+    done = cur >= maxLength;
+  }
+
+  public boolean done() {
+    return done;
+  }
+
+  /**
+   * The sequences whose next-token logits the next {@link #step} needs, one per running beam that
+   * can still contribute (at the first step only beam 0: the others are copies scored NEG).
+   */
+  public List<int[]> sequencesToScore() {
+    List<int[]> out = new ArrayList<>();
+    for (int b = 0; b < beams; b++) {
+      if (runningScores[b] > NEG / 2) {
+        out.add(running[b]);
+      }
+    }
+    return out;
+  }
+
+  /** One step, given the logits (vocab) of each sequence {@link #sequencesToScore} returned, in that order. */
+  public void step(List<float[]> logits) {
+    assert !done;
+    float[] acc = new float[beams * vocab]; // (beams, vocab) accumulated log-probs
+    Arrays.fill(acc, Float.NEGATIVE_INFINITY);
+    int next = 0;
+    for (int b = 0; b < beams; b++) {
+      if (runningScores[b] <= NEG / 2) {
+        continue; // never among the top candidates: its scores would be about NEG
+      }
+      logSoftmax(logits.get(next++), logProbs);
+      process(running[b], logProbs);
+      for (int v = 0; v < vocab; v++) {
+        acc[b * vocab + v] = logProbs[v] + runningScores[b];
+      }
+    }
+    int[] top = topIndices(acc, candidates);
+    int k = top.length;
+    int[][] candidateSeq = new int[k][];
+    float[] candidateScore = new float[k];
+    boolean[] hits = new boolean[k];
+    boolean allHit = true;
+    for (int c = 0; c < k; c++) {
+      int beam = top[c] / vocab;
+      int token = top[c] % vocab;
+      candidateSeq[c] = Arrays.copyOf(running[beam], cur + 1);
+      candidateSeq[c][cur] = token;
+      candidateScore[c] = acc[top[c]];
+      hits[c] = isEos(token) || cur + 1 >= maxLength;
+      allHit &= hits[c];
+    }
+    // the best unfinished continuations run on
+    float[] runOn = new float[k];
+    for (int c = 0; c < k; c++) {
+      runOn[c] = candidateScore[c] + (hits[c] ? NEG : 0f);
+    }
+    int[] keep = topIndices(runOn, beams);
+    int[][] nextRunning = new int[beams][];
+    float[] nextScores = new float[beams];
+    for (int b = 0; b < beams; b++) {
+      nextRunning[b] = candidateSeq[keep[b]];
+      nextScores[b] = runOn[keep[b]];
+    }
+    updateFinished(candidateSeq, candidateScore, hits);
+    running = nextRunning;
+    runningScores = nextScores;
+    cur++;
+    improvable = improvable && canImprove();
+    boolean allFinished = allTrue(finishedFlag);
+    done = !improvable || (allFinished && params.earlyStopping.equals("true")) || allHit;
+  }
+
+  /** The best hypothesis' new tokens (eos included when it ended on one). */
+  public int[] completion() {
+    int[] best = finished[0] != null ? finished[0] : running[0];
+    return Arrays.copyOfRange(best, prompt.length, best.length);
+  }
+
+  /** The first num_beams continuations that hit a stop compete, length-penalized, with the kept hypotheses. */
+  private void updateFinished(int[][] seqs, float[] scores, boolean[] hits) {
+    int k = seqs.length;
+    float divisor = (float) Math.pow(cur + 1 - prompt.length, params.lengthPenalty);
+    boolean full = allTrue(finishedFlag) && params.earlyStopping.equals("true");
+    float[] merged = new float[beams + k];
+    System.arraycopy(finishedScores, 0, merged, 0, beams);
+    for (int c = 0; c < k; c++) {
+      boolean justFinished = hits[c] && c < beams;
+      float s = scores[c] / divisor;
+      s += full ? NEG : 0f;
+      s += improvable ? 0f : NEG;
+      s += justFinished ? 0f : NEG;
+      merged[beams + c] = s;
+    }
+    int[] best = topIndices(merged, beams);
+    int[][] seqOut = new int[beams][];
+    float[] scoreOut = new float[beams];
+    boolean[] flagOut = new boolean[beams];
+    for (int b = 0; b < beams; b++) {
+      int i = best[b];
+      seqOut[b] = i < beams ? finished[i] : seqs[i - beams];
+      scoreOut[b] = merged[i];
+      flagOut[b] = i < beams ? finishedFlag[i] : hits[i - beams] && i - beams < beams;
+    }
+    finished = seqOut;
+    finishedScores = scoreOut;
+    finishedFlag = flagOut;
+  }
+
+  /** HF's heuristic: can the best running beam still beat the worst kept hypothesis? */
+  private boolean canImprove() {
+    int bestLength = params.earlyStopping.equals("never") && params.lengthPenalty > 0
+        ? maxLength - prompt.length : cur - prompt.length;
+    float bestPossible = runningScores[0] / (float) Math.pow(bestLength, params.lengthPenalty);
+    float worst = Float.POSITIVE_INFINITY;
+    for (float s : finishedScores) {
+      worst = Math.min(worst, s);
+    }
+    for (int b = 0; b < beams; b++) {
+      if (bestPossible > (finishedFlag[b] ? worst : NEG)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** HF's processors for greedy search, on log-probabilities: penalty, n-gram bans, min_new_tokens. */
+  private void process(int[] seq, float[] row) {
+    if (params.repetitionPenalty != 1.0) {
+      LogitsProcessors.repetitionPenalty(row, seq, seq.length, (float) params.repetitionPenalty, seen);
+    }
+    if (params.noRepeatNgramSize > 0) {
+      LogitsProcessors.noRepeatNgram(row, seq, seq.length, params.noRepeatNgramSize);
+    }
+    if (seq.length - prompt.length < params.minNewTokens) {
+      LogitsProcessors.suppressEos(row, eosIds);
+    }
+  }
+
+  /** out = log_softmax(x) in fp32: x - max - log(sum exp(x - max)). */
+  static void logSoftmax(float[] x, float[] out) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (float v : x) {
+      max = Math.max(max, v);
+    }
+    double sum = 0;
+    for (float v : x) {
+      sum += Math.exp(v - max);
+    }
+    float logSum = (float) Math.log(sum);
+    for (int i = 0; i < x.length; i++) {
+      out[i] = x[i] - max - logSum;
+    }
+  }
+
+  /** Indices of the k largest values, largest first; equal values in index order. */
+  static int[] topIndices(float[] values, int k) {
+    k = Math.min(k, values.length);
+    int[] idx = new int[k];
+    float[] val = new float[k];
+    int size = 0;
+    for (int i = 0; i < values.length; i++) {
+      float v = values[i];
+      if (size == k && !(v > val[k - 1])) {
+        continue;
+      }
+      int at = size < k ? size++ : k - 1;
+      while (at > 0 && v > val[at - 1]) { // strictly greater: earlier indices stay ahead of equal ones
+        val[at] = val[at - 1];
+        idx[at] = idx[at - 1];
+        at--;
+      }
+      val[at] = v;
+      idx[at] = i;
+    }
+    return idx;
+  }
+
+  private boolean isEos(int token) {
+    for (int e : eosIds) {
+      if (e == token) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean allTrue(boolean[] flags) {
+    for (boolean f : flags) {
+      if (!f) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
