@@ -142,6 +142,19 @@ class CudaGoldenTest {
     }
   }
 
+  /** fp32 on the GPU: HF's beam search (tiny-neo's beam4 golden), beams scored through the LM head's logits. */
+  @Test
+  void tinyNeoBeamSearchFp32() {
+    SafetensorsFile golden = Goldens.tensors("golden/tiny-neo/golden.safetensors");
+    try (Engine e = engine(Goldens.path("golden/tiny-neo/causal-lm"), "f32")) {
+      int[] prompt = golden.get("forward.1.input_ids").toIntArray();
+      int[] expected = golden.get("beam4.output_ids").toIntArray();
+      GenerateResult r = ok(e.generate(List.of(Input.ids(prompt)),
+          GenerationParams.builder().numBeams(4).maxNewTokens(24).build(), InputPolicy.DEFAULT).get(0));
+      assertArrayEquals(java.util.Arrays.copyOfRange(expected, prompt.length, expected.length), r.completionIds);
+    }
+  }
+
   /**
    * fp32 on the GPU, tokens chosen on the device: greedy and sampled generation with penalties,
    * n-gram bans, min_new_tokens, temperatures, top-k and top-p, in one batch, give the CPU engine's
