@@ -59,7 +59,7 @@ final class GenerationOptions implements Serializable {
       throw new IllegalArgumentException("the gptneo source needs option 'prompt', the text every row continues, e.g. "
           + ".option(\"prompt\", \"Dear customer,\"). Valid options: " + String.join(", ", keys()));
     }
-    long rows = number(rest.remove("rows"), "rows", 1, 1, Long.MAX_VALUE);
+    long rows = number(rest.remove("rows"), "rows", 1, 1, 1_000_000_000_000L); // ids * partitions fits a long
     int partitions = (int) number(rest.remove("partitions"), "partitions", 0, 1, 1 << 20);
     if (!rest.containsKey("do_sample") && !rest.containsKey("greedy")) {
       rest.put("do_sample", "true");
