@@ -158,6 +158,9 @@ final class CudaKernels {
         t.cacheBase, t.capacity, a.hidden, a.headDim, a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
   }
 
+  /** gemm_rows' two stages of shared memory: 2 x (x and w: 128 rows x (64 + 8) 16-bit values). */
+  private static final int GEMM_ROWS_SHARED = 2 * 2 * 128 * (64 + 8) * 2;
+
   /** Whether {@link #gemmRows} serves rows x in at precision p (else cuBLAS). */
   boolean gemmRowsServes(Precision p, int rows, int in) {
     return mmaSmallGemm && p.isHalf() && rows > GEMV_ROWS && rows <= 256 && in % 64 == 0;
@@ -177,7 +180,8 @@ final class CudaKernels {
    */
   void gemmRows(Precision p, long x, int rows, int in, long w, int out, long y, long partial, int splits, long bias,
       long yHalf, boolean accumulate, boolean gelu) {
-    launch("gemm_rows_" + p.suffix, ((out + 127) / 128) * ((rows + 127) / 128), splits, 256, 0, x, rows, in, w, out,
+    launch("gemm_rows_" + p.suffix, ((out + 127) / 128) * ((rows + 127) / 128), splits, 256, GEMM_ROWS_SHARED, x, rows,
+        in, w, out,
         splits == 1 ? y : partial, splits, bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0);
     if (splits > 1) {
       launch("gemm_rows_reduce_" + p.suffix, strideBlocks((long) rows * out), 1, 256, 0, partial, splits, rows, out, y,

@@ -122,6 +122,35 @@ __device__ __forceinline__ void mma16816(const bf16*, float d[4], const unsigned
 #endif
 }
 
+// 16 bytes from global to shared memory without passing through registers (cp.async, sm_80+),
+// or 16 zero bytes when !valid (src is then not read). Completes at cp_async_wait.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
+#ifdef GPTNEO_EMU
+  if (valid) std::memcpy(dst, src, 16);
+  else std::memset(dst, 0, 16);
+#else
+  unsigned long long shared;
+  asm("cvta.to.shared.u64 %0, %1;" : "=l"(shared) : "l"(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"((unsigned) shared), "l"(src), "r"(valid ? 16 : 0)
+               : "memory");
+#endif
+}
+
+// Closes the group of this thread's cp.async copies issued since the last commit.
+__device__ __forceinline__ void cp_async_commit() {
+#ifndef GPTNEO_EMU
+  asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+
+// Waits until at most `pending` of this thread's committed groups are still in flight.
+template <int pending>
+__device__ __forceinline__ void cp_async_wait() {
+#ifndef GPTNEO_EMU
+  asm volatile("cp.async.wait_group %0;" ::"n"(pending) : "memory");
+#endif
+}
+
 // Orders this thread's earlier global writes before its later ones for the whole device
 // (__threadfence, as PTX: no builtin header needed).
 __device__ __forceinline__ void fence_device() {

@@ -64,7 +64,7 @@ static void check_gemm_rows(int rows, int out, int in, int splits, int accumulat
   const float* b = gelu ? bias.data() : nullptr;
   f16* h = gelu ? half.data() : nullptr;
   emu_launch(gemm_rows_f16, {(unsigned) ((out + GR_COLS - 1) / GR_COLS * ((rows + GR_ROWS - 1) / GR_ROWS)),
-             (unsigned) splits, 1}, {GR_THREADS, 1, 1}, 0, (const f16*) x.data(), rows, in,
+             (unsigned) splits, 1}, {GR_THREADS, 1, 1}, 2 * GR_STAGE * 2, (const f16*) x.data(), rows, in,
              (const f16*) w.data(), out, dst, splits, b, h, accumulate, gelu);
   if (splits > 1)
     emu_launch(gemm_rows_reduce_f16, {4, 1, 1}, {256, 1, 1}, 0, (const float*) partial.data(), splits, rows, out,
