@@ -40,6 +40,7 @@ final class GenerationReader implements PartitionReader<ColumnarBatch> {
   private LocalModels.Lease lease;
   private ColumnarBatch batch;
   private long nextId;
+  private final GenerationMetrics metrics = new GenerationMetrics();
 
   GenerationReader(GenerationScan.GenerationPartition partition, GenerationReaderFactory factory, TaskContext task) {
     this.factory = factory;
@@ -64,8 +65,10 @@ final class GenerationReader implements PartitionReader<ColumnarBatch> {
     for (int i = 0; i < n; i++) {
       params.add(base.toBuilder().seed(RowSeeds.seed(userSeed, nextId + i, promptUtf8)).build());
     }
+    long t0 = System.nanoTime();
     List<GenerateResult> results = engine.generate(Collections.nCopies(n, Input.text(options.prompt)), params,
         options.call.inputPolicy());
+    metrics.engineNanos += System.nanoTime() - t0;
     fill(results, n);
     nextId += n;
     return true;
@@ -104,6 +107,7 @@ final class GenerationReader implements PartitionReader<ColumnarBatch> {
               + " such rows with their error column set");
         }
         error.setSafe(i, r.error.getBytes(StandardCharsets.UTF_8));
+        metrics.failedRows++;
         continue;
       }
       if (r.text != null) {
@@ -112,6 +116,8 @@ final class GenerationReader implements PartitionReader<ColumnarBatch> {
       finish.setSafe(i, r.finishReason.json.getBytes(StandardCharsets.UTF_8));
       promptTokens.setSafe(i, r.promptTokens);
       completionTokens.setSafe(i, r.completionTokens);
+      metrics.promptTokens += r.promptTokens;
+      metrics.generatedTokens += r.completionTokens;
     }
     ColumnVector[] columns = new ColumnVector[vectors.size()];
     for (int c = 0; c < columns.length; c++) {
@@ -130,6 +136,11 @@ final class GenerationReader implements PartitionReader<ColumnarBatch> {
     vectors.forEach(ValueVector::close);
     vectors.clear();
     batch = null;
+  }
+
+  @Override
+  public org.apache.spark.sql.connector.metric.CustomTaskMetric[] currentMetricsValues() {
+    return metrics.values();
   }
 
   @Override

@@ -4,6 +4,8 @@ import dev.gptneo.spark.GptNeoConf;
 import dev.gptneo.spark.distribution.ModelHandle;
 import dev.gptneo.spark.distribution.ModelShipper;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.connector.metric.CustomMetric;
+import org.apache.spark.sql.connector.metric.CustomSumMetric;
 import org.apache.spark.sql.connector.read.Batch;
 import org.apache.spark.sql.connector.read.InputPartition;
 import org.apache.spark.sql.connector.read.PartitionReaderFactory;
@@ -42,6 +44,40 @@ final class GenerationScan implements ScanBuilder, Scan, Batch {
   @Override
   public Batch toBatch() {
     return this;
+  }
+
+  /** Shown on the scan in the Spark UI and in the executed plan's metrics, summed over tasks. */
+  @Override
+  public CustomMetric[] supportedCustomMetrics() {
+    return new CustomMetric[] {new Sum(GenerationMetrics.PROMPT_TOKENS, "prompt tokens"),
+        new Sum(GenerationMetrics.GENERATED_TOKENS, "generated tokens"),
+        new Sum(GenerationMetrics.FAILED_ROWS, "failed rows"),
+        new Sum(GenerationMetrics.ENGINE_MS, "engine time (ms)")};
+  }
+
+  /** A metric summed over tasks (Spark instantiates it by its no-argument constructor on the driver). */
+  public static final class Sum extends CustomSumMetric {
+    private final String name;
+    private final String description;
+
+    public Sum() {
+      this("", "");
+    }
+
+    Sum(String name, String description) {
+      this.name = name;
+      this.description = description;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public String description() {
+      return description;
+    }
   }
 
   /** One range of row ids per partition, sizes differing by at most one. */

@@ -46,8 +46,14 @@ class DataSourceSuite extends SparkSuite {
     val three = withConf("spark.gptneo.batch.rows" -> "2") { texts(read(options :+ ("partitions" -> "3"): _*)) }
     assert(one == three)
     val df = read(options: _*)
+    val rows = df.collect()
     val scans = collect(df.queryExecution.executedPlan) { case s: BatchScanExec => s }
     assert(scans.size == 1 && scans.head.supportsColumnar, df.queryExecution.executedPlan.toString)
+    // the scan's metrics (Spark UI): tokens summed over tasks
+    val metrics = scans.head.metrics
+    assert(metrics("generatedTokens").value == rows.map(_.getInt(4).toLong).sum, metrics.toString)
+    assert(metrics("promptTokens").value == rows.map(_.getInt(3).toLong).sum)
+    assert(metrics("failedRows").value == 0)
   }
 
   test("SQL: a temporary view USING gptneo; greedy rows are all the engine's greedy text") {
