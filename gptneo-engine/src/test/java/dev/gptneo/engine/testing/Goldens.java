@@ -2,10 +2,18 @@ package dev.gptneo.engine.testing;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gptneo.engine.api.Input;
 import dev.gptneo.engine.weights.SafetensorsFile;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /** Finds ../shared (the golden references); tests that need it are skipped where it is absent. */
 public final class Goldens {
@@ -40,5 +48,23 @@ public final class Goldens {
       }
     }
     return path("models/gpt-neo-demo");
+  }
+
+  /**
+   * The validation emails of data/spam_val.jsonl as the demo golden classified them ("subject\nbody"),
+   * in the order of {@code rows} (demo_golden.json's classify.val.rows, each with an "id").
+   */
+  public static List<Input> validationEmails(JsonNode rows) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    Map<String, String> textById = new HashMap<>();
+    for (String line : Files.readAllLines(path("data/spam_val.jsonl"))) {
+      JsonNode n = json.readTree(line);
+      textById.put(n.get("id").asText(), n.get("subject").asText() + "\n" + n.get("body").asText());
+    }
+    List<Input> in = new ArrayList<>();
+    for (JsonNode row : rows) {
+      in.add(Input.text(textById.get(row.get("id").asText())));
+    }
+    return in;
   }
 }

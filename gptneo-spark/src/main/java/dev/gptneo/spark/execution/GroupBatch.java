@@ -19,7 +19,7 @@ import org.apache.spark.unsafe.types.UTF8String;
 final class GroupBatch implements AutoCloseable {
   final CallLayout.Group group;
   private final VarCharVector[] columns;            // one per text input (answer: question, context)
-  private final List<Long> rowSeeds;                 // per entry, generate only: its sampling seed, null for a null input
+  private final boolean generate;
   final BitSet nullInputs = new BitSet();
   final BitSet emptyInputs = new BitSet(); // "" has 0 tokens; the engine treats it as a bad row
   private int entries;
@@ -44,7 +44,7 @@ final class GroupBatch implements AutoCloseable {
       close();
       throw e;
     }
-    this.rowSeeds = group.function == GptNeoFunction.GENERATE ? new ArrayList<>() : null;
+    this.generate = group.function == GptNeoFunction.GENERATE;
   }
 
   /** Adds the row's entries (one per slot) from its projected inputs. */
@@ -52,7 +52,6 @@ final class GroupBatch implements AutoCloseable {
     for (int[] slot : group.slotInputs) {
       int entry = entries++;
       boolean isNull = false;
-      byte[] first = null;
       for (int p = 0; p < slot.length; p++) {
         UTF8String s = projected.isNullAt(slot[p]) ? null : projected.getUTF8String(slot[p]);
         if (s == null) {
@@ -65,14 +64,12 @@ final class GroupBatch implements AutoCloseable {
             emptyInputs.set(entry);
           }
           estimatedTokens += bytes.length / 4 + 1;
-          first = p == 0 ? bytes : first;
         }
       }
       if (isNull) {
         nullInputs.set(entry);
       }
-      if (rowSeeds != null) {
-        rowSeeds.add(isNull ? null : RowSeeds.seed(group.options.seed(), first));
+      if (generate) {
         estimatedTokens += group.options.maxNewTokens();
       }
     }
@@ -105,15 +102,19 @@ final class GroupBatch implements AutoCloseable {
     }
   }
 
-  /** Each generate entry's parameters: the call's over the model's defaults, sampled ones seeded per row. */
+  /**
+   * Each generate entry's parameters: the call's over the model's defaults; when sampling, each row
+   * seeded from its prompt (RowSeeds).
+   */
   private List<GenerationParams> rowParams(Engine engine) {
-    if (rowSeeds == null) {
+    if (!generate) {
       return null;
     }
     GenerationParams base = group.options.generationParams(engine.generationDefaults());
-    List<GenerationParams> out = new ArrayList<>(rowSeeds.size());
-    for (Long seed : rowSeeds) {
-      out.add(seed == null || !base.doSample ? base : base.toBuilder().seed(seed).build());
+    List<GenerationParams> out = new ArrayList<>(entries);
+    for (int e = 0; e < entries; e++) {
+      out.add(nullInputs.get(e) || !base.doSample ? base
+          : base.toBuilder().seed(RowSeeds.seed(group.options.seed(), columns[0].get(e))).build());
     }
     return out;
   }

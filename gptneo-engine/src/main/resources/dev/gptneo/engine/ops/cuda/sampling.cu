@@ -428,6 +428,15 @@ __device__ int pick_digit(const float* row, const float* ef, float inv, int cols
   return pick;
 }
 
+// The softmax numerator of token i, as the host computes it: exp in double of the float difference
+// to the max, added to s; returned as (float) e for the probabilities, 0 for a token not kept.
+__device__ __forceinline__ float numerator(float v, int i, Keep keep, float mx, double& s) {
+  if (!keep(v, i)) return 0.f;
+  double e = exp((double) __fsub_rn(v, mx));
+  s += e;
+  return __double2float_rn(e);
+}
+
 // Step 5, more than CHOICE_CAP candidates: top-p's cut without sorting. Returns the key of the
 // candidate at which the ascending cumulative probability first exceeds the threshold (the
 // smallest key kept), or max_key when it never does. ef: (cols) scratch for (float) e.
@@ -435,14 +444,7 @@ __device__ u64 top_p_parallel(const float* row, float* ef, int cols, Keep keep, 
                               double threshold) {
   double s = 0;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    float v = row[i];
-    float f = 0.f;
-    if (keep(v, i)) {
-      double e = exp((double) __fsub_rn(v, mx));
-      s += e;
-      f = __double2float_rn(e);
-    }
-    ef[i] = f;
+    ef[i] = numerator(row[i], i, keep, mx, s);
   }
   double sum = block_reduce(s, 0.0, SumOp());  // its barriers also publish ef
   float inv = __double2float_rn(__ddiv_rn(1.0, sum));
@@ -487,14 +489,7 @@ __device__ int draw_parallel(const float* row, float* ef, int cols, Keep keep, f
   int from = imin(threadIdx.x * per, cols), to = imin(from + per, cols);
   double s = 0;
   for (int i = from; i < to; i++) {
-    float v = row[i];
-    float f = 0.f;
-    if (keep(v, i)) {
-      double e = exp((double) __fsub_rn(v, mx));
-      s += e;
-      f = __double2float_rn(e);
-    }
-    ef[i] = f;  // read back only by this thread
+    ef[i] = numerator(row[i], i, keep, mx, s);  // read back only by this thread
   }
   float inv = __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
   double run = 0;

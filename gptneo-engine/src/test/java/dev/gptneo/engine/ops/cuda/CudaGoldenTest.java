@@ -23,13 +23,10 @@ import dev.gptneo.engine.testing.Goldens;
 import dev.gptneo.engine.weights.Checkpoint;
 import dev.gptneo.engine.weights.SafetensorsFile;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -283,18 +280,8 @@ class CudaGoldenTest {
   @Test
   void demoClassificationF16() throws IOException {
     JsonNode golden = new ObjectMapper().readTree(Goldens.path("golden/demo_golden.json").toFile());
-    Path val = Goldens.path("data/spam_val.jsonl");
-    ObjectMapper json = new ObjectMapper();
-    Map<String, String> textById = new HashMap<>();
-    for (String line : Files.readAllLines(val)) {
-      JsonNode n = json.readTree(line);
-      textById.put(n.get("id").asText(), n.get("subject").asText() + "\n" + n.get("body").asText());
-    }
     JsonNode rows = golden.get("classify").get("val").get("rows");
-    List<Input> in = new ArrayList<>();
-    for (JsonNode row : rows) {
-      in.add(Input.text(textById.get(row.get("id").asText())));
-    }
+    List<Input> in = Goldens.validationEmails(rows);
     try (Engine e = engine(Goldens.demoModel(), "auto")) {
       List<ClassifyResult> results = e.classify(in, new InputPolicy(256, Truncation.RIGHT));
       double maxErr = 0;
