@@ -10,6 +10,8 @@
 #   results.tgz   everything: every log, the JUnit XML, one JSON line per bench run
 # Steps stop starting once GPU_CHECKS_BUDGET_S (default 510) seconds have passed, and no step runs
 # past it by more than 30 s. GPU_CHECKS_SIZES picks the models, GPU_CHECKS_HF=0 skips HF's runs.
+# GPU_CHECKS_MODE=tune runs the kernel tests, then 2.7B alone on every kernel variant (no HF) and
+# the launch profiles: the short call that picks the defaults before the full one.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -79,7 +81,7 @@ step probe 120 bin/gptneo info --model datasets-sample/models/gpt-neo-demo --dev
 
 # HF goldens at head sizes 64 and 128 (CudaWideGoldenTest): checkpoints and HF's outputs, made here
 goldens="$work/goldens"
-step golden 120 "$python" device/hf_golden.py "$goldens"
+[ "${GPU_CHECKS_MODE:-full}" = tune ] || step golden 120 "$python" device/hf_golden.py "$goldens"
 
 # the GPU tests: the kernels with every launch synchronized, so a failing kernel is named; then the
 # model-level tests as they run in production (CUDA graphs on: syncEachLaunch turns them off)
@@ -104,57 +106,74 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest
   local model=$?
-  junit junit-model-mma "-Dgptneo.cuda.prefillAttention=mma" \
+  # the goldens again on the other kernels: fp32 prefill attention, 256-thread gemv
+  junit junit-model-variants "-Dgptneo.cuda.prefillAttention=simt -Dgptneo.cuda.gemvThreads=256" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest
-  local mma=$?
-  return $((kernels || model || mma))
+  local variants=$?
+  return $((kernels || model || variants))
 }
 cache_opts="${caches[*]}"
 export java build work cache_opts goldens
 export -f junit gpu_tests
-step junit 300 bash -c gpu_tests
 
-# ours: one JSON line on stdout per run
+# ours: one JSON line on stdout per run; bench SIZE NAME "JAVA OPTIONS" FLAGS...
 bench() {
-  local size=$1 name=$2
+  local size=$1 name=$2 opts=$3
+  shift 3
+  step "bench/ours-$size-$name" 150 bash -c "GPTNEO_JAVA_OPTS='$GPTNEO_JAVA_OPTS $opts' bin/gptneo bench \
+    --random $size --dtype f16 --device cuda --calibration-seconds 0 $* > '$work/bench/ours-$size-$name.json'"
+}
+prefill=(--task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384 --iterations 2 --warmup 1)
+generate() { echo "--task generate --batch-size $1 --prompt-tokens 128 --new-tokens 128 --max-batch-tokens 8192 \
+  --iterations 1 --warmup 1"; }
+
+# where the time goes (each launch timed alone: slow, for tuning only); after a warm-up iteration,
+# and the table's "us after" leaves out each kernel's first launch (lazy module loading)
+profiled() {
+  local name=$1 opts=$2
   shift 2
-  step "bench/ours-$size-$name" 150 bash -c "bin/gptneo bench --random $size --dtype f16 --device cuda \
-    --calibration-seconds 0 $* > '$work/bench/ours-$size-$name.json'"
+  step "profile-$name" 120 bash -c "GPTNEO_JAVA_OPTS='$GPTNEO_JAVA_OPTS -Dgptneo.cuda.profile=true $opts' bin/gptneo \
+    bench --random 2.7B --dtype f16 --device cuda --calibration-seconds 0 --iterations 1 --warmup 1 $*"
+}
+profiles() {
+  profiled decode-b1 "" --task generate --batch-size 1 --prompt-tokens 128 --new-tokens 32
+  profiled prefill-b64 "" --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384
+  profiled decode-b128 "" --task generate --batch-size 128 --prompt-tokens 128 --new-tokens 16 --max-batch-tokens 16384
 }
 
+if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
+  step junit-kernels 120 bash -c 'junit junit-kernels "-Dgptneo.cuda.syncEachLaunch=true" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest'
+  # every variant of each kernel choice, on 2.7B: the defaults first, then one change at a time
+  bench 2.7B prefill-b64-p256 "" "${prefill[@]}"
+  bench 2.7B prefill-b64-p256-split "-Dgptneo.cuda.splitStackedRows=257" "${prefill[@]}"
+  bench 2.7B prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
+  bench 2.7B generate-b1-p128-n128 "" $(generate 1)
+  bench 2.7B generate-b1-p128-n128-gemv256 "-Dgptneo.cuda.gemvThreads=256" $(generate 1)
+  bench 2.7B generate-b32-p128-n128 "" $(generate 32)
+  bench 2.7B generate-b128-p128-n128 "" $(generate 128)
+  bench 2.7B generate-b128-p128-n128-split "-Dgptneo.cuda.splitStackedRows=257" $(generate 128)
+  profiles
+  echo "total: $(($(date +%s) - start))s" >> "$summary"
+  publish
+  cat "$OUT/summary.txt"
+  exit 0
+fi
+
+step junit 300 bash -c gpu_tests
+
 for size in $sizes; do
-  bench "$size" prefill-b64-p256 --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384 \
-    --iterations 2 --warmup 1
-  # the same on the tensor-core attention kernel (opt-in until it has passed here)
-  GPTNEO_JAVA_OPTS="$GPTNEO_JAVA_OPTS -Dgptneo.cuda.prefillAttention=mma" bench "$size" prefill-b64-p256-mma \
-    --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384 --iterations 2 --warmup 1
+  bench "$size" prefill-b64-p256 "" "${prefill[@]}"
+  # the same on the fp32 prefill attention kernel (simt; the default runs the tensor cores)
+  bench "$size" prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
   for b in 1 32 128; do
-    bench "$size" "generate-b$b-p128-n128" --task generate --batch-size "$b" --prompt-tokens 128 --new-tokens 128 \
-      --max-batch-tokens 8192 --iterations 1 --warmup 1
-  done
-  # batches 32 and 128 on the tensor-core GEMM for 5-256 rows (opt-in until it has been measured here)
-  for b in 32 128; do
-    GPTNEO_JAVA_OPTS="$GPTNEO_JAVA_OPTS -Dgptneo.cuda.smallGemm=mma" bench "$size" "generate-b$b-p128-n128-gemm" \
-      --task generate --batch-size "$b" --prompt-tokens 128 --new-tokens 128 --max-batch-tokens 8192 --iterations 1 \
-      --warmup 1
+    bench "$size" "generate-b$b-p128-n128" "" $(generate $b)
   done
   [ "${GPU_CHECKS_HF:-1}" = 1 ] && step "bench/hf-$size" 200 "$python" device/hf_bench.py --size "$size" --out "$work/bench/hf-$size.json"
 done
 
-# where the time goes (each launch timed alone: slow, for tuning only), if time is left
-profiled() {
-  local name=$1
-  shift
-  step "profile-$name" 120 bash -c "GPTNEO_JAVA_OPTS='$GPTNEO_JAVA_OPTS -Dgptneo.cuda.profile=true' bin/gptneo bench \
-    --random 2.7B --dtype f16 --device cuda --calibration-seconds 0 --iterations 1 --warmup 0 $*"
-}
-profiled decode-b1 --task generate --batch-size 1 --prompt-tokens 128 --new-tokens 16
-profiled prefill-b64 --task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384
-profiled decode-b128 --task generate --batch-size 128 --prompt-tokens 128 --new-tokens 8 --max-batch-tokens 16384
-# the tensor-core GEMM for 5-256 rows, per shape (opt-in until measured)
-GPTNEO_JAVA_OPTS="$GPTNEO_JAVA_OPTS -Dgptneo.cuda.smallGemm=mma" profiled decode-b128-gemm --task generate \
-  --batch-size 128 --prompt-tokens 128 --new-tokens 8 --max-batch-tokens 16384
+profiles
 
 echo "total: $(($(date +%s) - start))s" >> "$summary"
 publish

@@ -22,10 +22,15 @@ SIZES = {  # hidden, layers, heads: EleutherAI/gpt-neo-125m, -1.3B, -2.7B
     "1.3B": (2048, 24, 16),
     "2.7B": (2560, 32, 20),
 }
-WORKLOADS = ["prefill-b64-p256", "prefill-b64-p256-mma", "generate-b1-p128-n128", "generate-b32-p128-n128",
-             "generate-b32-p128-n128-gemm", "generate-b128-p128-n128", "generate-b128-p128-n128-gemm"]
-TARGETS = {"2.7B": {"prefill-b64-p256": 1.5, "prefill-b64-p256-mma": 1.5, "generate-b1-p128-n128": 10,
-                    "generate-b128-p128-n128": 10, "generate-b128-p128-n128-gemm": 10}}
+WORKLOADS = ["prefill-b64-p256", "generate-b1-p128-n128", "generate-b32-p128-n128", "generate-b128-p128-n128"]
+TARGETS = {"2.7B": {"prefill-b64-p256": 1.5, "generate-b1-p128-n128": 10, "generate-b128-p128-n128": 10}}
+# HF eager fp16 on an H100 as ../shared/anchors.json records it (tokens/s), the reference numbers
+ANCHORS = {"125M": {"prefill-b64-p256": 330988, "generate-b1-p128-n128": 62.4, "generate-b32-p128-n128": 1951.2,
+                    "generate-b128-p128-n128": 8398.1},
+           "1.3B": {"prefill-b64-p256": 86184, "generate-b1-p128-n128": 49.9, "generate-b32-p128-n128": 1276.0,
+                    "generate-b128-p128-n128": 4549.6},
+           "2.7B": {"prefill-b64-p256": 51105, "generate-b1-p128-n128": 28.2, "generate-b32-p128-n128": 823.9,
+                    "generate-b128-p128-n128": 2775.7}}
 
 
 def build(size):
@@ -105,23 +110,27 @@ def summarize(folder):
                 rows.append(json.loads(line))
         return rows
 
-    print("| model | workload | ours tokens/s | HF eager fp16 tokens/s | ours / HF | target |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print("| model | workload | ours tokens/s | HF eager fp16 tokens/s | ours / HF | ours / anchor | target |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for size in SIZES:
         hf = {}
         for path in glob.glob(os.path.join(folder, "hf-%s.json" % size)):
             hf = {r["workload"]: r for r in load(path)}
-        for workload in WORKLOADS:
-            path = os.path.join(folder, "ours-%s-%s.json" % (size, workload))
-            ours = load(path) if os.path.exists(path) else []
-            mine = ours[0]["tokens_per_s"] if ours else None
-            base = workload.replace("-mma", "").replace("-gemm", "")  # our kernel variants: HF's same workload
-            theirs = hf.get(base, {}).get("tokens_per_s")
-            ratio = "%.2fx" % (mine / theirs) if mine and theirs else "-"
-            target = TARGETS.get(size, {}).get(workload)
-            print("| %s | %s | %s | %s | %s | %s |" % (
-                size, workload, "%.0f" % mine if mine else "failed", "%.0f" % theirs if theirs else "-", ratio,
-                "%gx" % target if target else ""))
+        prefix = "ours-%s-" % size
+        names = sorted(os.path.basename(p)[len(prefix):-len(".json")]
+                       for p in glob.glob(os.path.join(folder, prefix + "*.json")))
+        for base in WORKLOADS:  # each workload, then its kernel variants (a suffix: -simt, -split, ...)
+            for workload in [n for n in names if n == base] + [n for n in names if n.startswith(base + "-")]:
+                ours = load(os.path.join(folder, prefix + workload + ".json"))
+                mine = ours[0]["tokens_per_s"] if ours else None
+                theirs = hf.get(base, {}).get("tokens_per_s")
+                anchor = ANCHORS.get(size, {}).get(base)
+                ratio = "%.2fx" % (mine / theirs) if mine and theirs else "-"
+                vs_anchor = "%.2fx" % (mine / anchor) if mine and anchor else "-"
+                target = TARGETS.get(size, {}).get(base)
+                print("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    size, workload, "%.0f" % mine if mine else "failed", "%.0f" % theirs if theirs else "-", ratio,
+                    vs_anchor, "%gx" % target if target else ""))
 
 
 if __name__ == "__main__":

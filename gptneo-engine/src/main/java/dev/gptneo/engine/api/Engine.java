@@ -516,7 +516,9 @@ public final class Engine implements AutoCloseable {
     tasks.put("score", "lm head");
     tasks.put("tokenize", tokenizer.isPresent() ? "tokenizer" : "unavailable: no tokenizer");
     return new ModelInfo(path, config, dtypes.size() == 1 ? dtypes.iterator().next() : String.join("+", dtypes),
-        params, checkpoint.totalBytes(), tokenizer.isPresent(), weights.lmHeadTied,
+        params, checkpoint.totalBytes(),
+        (int) (ops.sequenceCacheBytes(config, 16) / (config.cacheSlots(16) * config.hiddenSize * 2L)),
+        tokenizer.isPresent(), weights.lmHeadTied,
         weights.score == null ? null : labelNames(weights.score.rows()),
         weights.classifier == null ? null : labelNames(weights.classifier.rows()), weights.qaOutputs != null,
         ops.name(), options.threads, Collections.unmodifiableMap(tasks));

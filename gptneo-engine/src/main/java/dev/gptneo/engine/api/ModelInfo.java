@@ -12,6 +12,7 @@ public final class ModelInfo {
   public final String weightDtype;          // F32, F16, BF16 (or "mixed")
   public final long parameters;
   public final long weightBytes;
+  public final int kvCacheElementBytes;     // bytes of one cached key or value element: 4 (CPU), 2 (16-bit GPU cache)
   public final boolean hasTokenizer;
   public final boolean lmHeadTied;
   public final List<String> sequenceLabels; // null without a sequence-classification head
@@ -22,13 +23,14 @@ public final class ModelInfo {
   public final Map<String, String> tasks;   // task -> why it is (un)available
 
   ModelInfo(Path path, GptNeoConfig config, String weightDtype, long parameters, long weightBytes,
-      boolean hasTokenizer, boolean lmHeadTied, List<String> sequenceLabels, List<String> tokenLabels,
+      int kvCacheElementBytes, boolean hasTokenizer, boolean lmHeadTied, List<String> sequenceLabels, List<String> tokenLabels,
       boolean hasQaHead, String backend, int threads, Map<String, String> tasks) {
     this.path = path;
     this.config = config;
     this.weightDtype = weightDtype;
     this.parameters = parameters;
     this.weightBytes = weightBytes;
+    this.kvCacheElementBytes = kvCacheElementBytes;
     this.hasTokenizer = hasTokenizer;
     this.lmHeadTied = lmHeadTied;
     this.sequenceLabels = sequenceLabels;

@@ -161,7 +161,7 @@ public final class Bench {
       t = measure(engine, spec, inputs, b, p, n, log);
       peakRss = ProcessStats.peakRssMb();
     }
-    Workload work = new Workload(config, (double) info.weightBytes / info.parameters);
+    Workload work = new Workload(config, (double) info.weightBytes / info.parameters, info.kvCacheElementBytes);
     double flops;
     switch (spec.task) {
       case "prefill":

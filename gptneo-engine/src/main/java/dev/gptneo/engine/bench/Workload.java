@@ -22,11 +22,18 @@ import dev.gptneo.engine.config.GptNeoConfig;
 public final class Workload {
   private final GptNeoConfig c;
   private final double bytesPerWeight;
+  private final int kvBytesPerElement;
 
-  /** @param bytesPerWeight bytes per weight element in memory (4 for F32, 2 for F16/BF16) */
+  /** @param bytesPerWeight bytes per weight element in memory (4 for F32, 2 for F16/BF16); an fp32 KV cache */
   public Workload(GptNeoConfig config, double bytesPerWeight) {
+    this(config, bytesPerWeight, Float.BYTES);
+  }
+
+  /** @param kvBytesPerElement bytes per cached key or value element (4 on the CPU, 2 in a 16-bit GPU cache) */
+  public Workload(GptNeoConfig config, double bytesPerWeight, int kvBytesPerElement) {
     this.c = config;
     this.bytesPerWeight = bytesPerWeight;
+    this.kvBytesPerElement = kvBytesPerElement;
   }
 
   /** Weight-matrix elements of the transformer body. */
@@ -85,11 +92,11 @@ public final class Workload {
     return (bodyMatmulParams() + (double) c.vocabSize * c.hiddenSize) * bytesPerWeight;
   }
 
-  /** Bytes of fp32 K and V cache one sequence's token at {@code position} reads, all layers. */
+  /** Bytes of K and V cache one sequence's token at {@code position} reads, all layers. */
   public double kvBytes(int position) {
     double b = 0;
     for (int l = 0; l < c.numLayers; l++) {
-      b += 2.0 * c.hiddenSize * Float.BYTES * keys(l, position);
+      b += 2.0 * c.hiddenSize * kvBytesPerElement * keys(l, position);
     }
     return b;
   }

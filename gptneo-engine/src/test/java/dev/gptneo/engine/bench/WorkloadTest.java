@@ -34,6 +34,15 @@ class WorkloadTest {
   }
 
   @Test
+  void aSixteenBitCacheReadsHalfTheKvBytes() {
+    GptNeoConfig c = GptNeoConfig.parse(RandomCheckpoint.configJson(ModelSize.GPT_NEO_125M, DType.F16), "test");
+    Workload cpu = new Workload(c, 2);
+    Workload gpu = new Workload(c, 2, 2);
+    assertEquals(cpu.kvBytes(200) / 2, gpu.kvBytes(200), 1e-6);
+    assertEquals(cpu.weightBytesPerStep(), gpu.weightBytesPerStep(), 1e-6);
+  }
+
+  @Test
   void decodeReadsEveryWeightOncePerStep() {
     Workload f32 = of(ModelSize.GPT_NEO_125M, 4);
     Workload bf16 = of(ModelSize.GPT_NEO_125M, 2);

@@ -20,10 +20,16 @@ final class CudaKernels {
   private static final int MMA_KEYS = 64;         // MK
   private static final int MMA_PAD = 8;           // PAD
   /**
-   * System property: prefill attention on the tensor cores ({@code mma}: 16-bit operands, for
-   * head sizes 64 and 128 in f16/bf16) or the CUDA cores ({@code simt}, fp32 operands; default).
+   * System property: prefill attention on the tensor cores ({@code mma}, default: 16-bit operands,
+   * for head sizes 64 and 128 in f16/bf16; other cases run simt) or the CUDA cores ({@code simt},
+   * fp32 operands). mma passed HF's goldens at head sizes 64 and 128 on an H100 (CudaWideGoldenTest).
    */
   static final String PREFILL_ATTENTION_PROPERTY = "gptneo.cuda.prefillAttention";
+
+  /** The prefill attention kernel this JVM asks for: {@link #PREFILL_ATTENTION_PROPERTY}, else mma. */
+  static String prefillAttention() {
+    return System.getProperty(PREFILL_ATTENTION_PROPERTY, "mma");
+  }
   private static final int ROW_THREADS = 256;    // one block per row: embed, layer norm, gather, store
   private static final int STORE_THREADS = 128;
   private static final int MAX_STRIDE_BLOCKS = 4096; // grid-stride kernels
@@ -50,7 +56,7 @@ final class CudaKernels {
 
   CudaKernels(Gpu gpu) {
     this.gpu = gpu;
-    String attention = System.getProperty(PREFILL_ATTENTION_PROPERTY, "simt");
+    String attention = prefillAttention();
     if (!attention.equals("simt") && !attention.equals("mma")) {
       throw new IllegalArgumentException(PREFILL_ATTENTION_PROPERTY + " must be simt or mma, got '" + attention + "'");
     }
@@ -146,7 +152,8 @@ final class CudaKernels {
   /** storeKv: the decode blocks also cache the tokens' keys and values (a decode-only step: no {@link #kvStore}). */
   void attentionDecode(Precision p, StepTables t, AttentionLayer a, boolean storeKv) {
     int keys = a.local ? Math.min(a.window, t.decodeKeyBound) : t.decodeKeyBound; // a bound, as recordings replay it
-    int shared = Float.BYTES * (a.headDim + keys + Math.max(8 * DECODE_THREADS, a.headDim)); // either variant
+    // the two-pass kernel's (other head sizes), which covers the one-pass (8 blockDim + 2 blockDim / G)
+    int shared = Float.BYTES * (a.headDim + keys + Math.max(8 * DECODE_THREADS, a.headDim));
     launch("attention_decode_" + p.suffix, t.decodeCount, a.heads, DECODE_THREADS, shared, a.qkv, a.out,
         a.outHalf, t.decodeSeqs, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
         a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, storeKv ? 1 : 0);
@@ -201,40 +208,88 @@ final class CudaKernels {
 
   /** Output columns per gemv block: GEMV_COLS in elementwise.cu. */
   static final int GEMV_COLS = 8;
-  private static final int GEMV_STRIDE = 8 * 256;   // k one gemv block reads per pass (8 per thread)
-  private static final int GEMV_RESIDENT = 3;       // gemv blocks per multiprocessor (GEMV_BLOCKS, 16-bit weights)
-
+  private static final int GEMV_THREADS = 256;      // gemv_T's blockDim (2-4 rows)
+  private static final int GEMV_RESIDENT = 3;       // gemv_T blocks per multiprocessor (GEMV_BLOCKS, 16-bit weights)
+  private static final int GEMV1_REGISTERS = 64;    // gemv1_T's registers a thread (16-bit weights; its launch bounds)
   /**
-   * Slices of k for a gemv of in x out: 1, unless its column groups leave resident block slots
-   * empty; then enough slices (of whole passes, at most 16) for two blocks per slot.
+   * System property: threads of a one-row gemv block ({@code auto}, default: the multiple of 32 in
+   * 64-512 whose passes cover k with the least overshoot, nearest 256; or a number).
    */
-  int gemvSlices(int in, int out) {
-    int groups = (out + GEMV_COLS - 1) / GEMV_COLS;
-    int capacity = GEMV_RESIDENT * gpu.multiprocessors();
-    int passes = (in + GEMV_STRIDE - 1) / GEMV_STRIDE;
-    if (groups >= capacity || passes < 2) {
-      return 1;
+  static final String GEMV_THREADS_PROPERTY = "gptneo.cuda.gemvThreads";
+  private final int gemv1Threads = parseGemvThreads(System.getProperty(GEMV_THREADS_PROPERTY, "auto"));
+
+  private static int parseGemvThreads(String value) {
+    if (value.equals("auto")) {
+      return 0;
     }
-    int want = Math.min(Math.min(16, passes), (2 * capacity + groups - 1) / groups);
-    int passesPerSlice = (passes + want - 1) / want;
-    return (passes + passesPerSlice - 1) / passesPerSlice;
+    try {
+      int t = Integer.parseInt(value);
+      if (t >= 64 && t <= 512 && t % 32 == 0) {
+        return t;
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw new IllegalArgumentException(GEMV_THREADS_PROPERTY + " must be auto or a multiple of 32 in 64-512, got '"
+        + value + "'");
   }
 
-  /** Elements of k per slice of {@link #gemvSlices}: whole passes. */
-  static int gemvSliceLength(int in, int slices) {
-    int passes = (in + GEMV_STRIDE - 1) / GEMV_STRIDE;
-    return slices == 1 ? in : (passes + slices - 1) / slices * GEMV_STRIDE;
+  /** A gemv launch: its kernel, block size and slices of k. */
+  record GemvShape(String kernel, int threads, int slices, int sliceLength) {}
+
+  /**
+   * How a gemv of rows x in x out runs. One row: gemv1_T, with a block size whose passes (8 elements
+   * a thread each) cover in evenly (320 for 2,560: one pass, where 256 threads need a second pass
+   * for a quarter of k). More: gemv_T with 256. k is split into slices of whole passes when the
+   * column groups leave resident block slots empty; then enough slices (at most 16) for two blocks
+   * per slot.
+   */
+  GemvShape gemvShape(Precision p, int rows, int in, int out) {
+    boolean one = rows == 1;
+    int threads = !one ? GEMV_THREADS : gemv1Threads > 0 ? gemv1Threads : evenThreads(in);
+    int resident = !one ? GEMV_RESIDENT : Math.max(1, Math.min(65536 / (GEMV1_REGISTERS * threads), 2048 / threads));
+    int stride = 8 * threads;
+    int groups = (out + GEMV_COLS - 1) / GEMV_COLS;
+    int capacity = resident * gpu.multiprocessors();
+    int passes = (in + stride - 1) / stride;
+    int slices = 1;
+    if (groups < capacity && passes >= 2) {
+      int want = Math.min(Math.min(16, passes), (2 * capacity + groups - 1) / groups);
+      int passesPerSlice = (passes + want - 1) / want;
+      slices = (passes + passesPerSlice - 1) / passesPerSlice;
+    }
+    int sliceLength = slices == 1 ? in : (passes + slices - 1) / slices * stride;
+    return new GemvShape((one ? "gemv1_" : "gemv_") + p.suffix, threads, slices, sliceLength);
+  }
+
+  /** The multiple of 32 in 64-512 whose passes of 8 elements a thread overshoot in least; ties: nearest 256. */
+  static int evenThreads(int in) {
+    int best = GEMV_THREADS;
+    long bestOver = Long.MAX_VALUE;
+    for (int t = 64; t <= 512; t += 32) {
+      long stride = 8L * t;
+      long over = (in + stride - 1) / stride * stride - in;
+      if (over < bestOver || over == bestOver && Math.abs(t - 256) < Math.abs(best - 256)) {
+        best = t;
+        bestOver = over;
+      }
+    }
+    return best;
   }
 
   /**
    * y (rows, out) = [y +] act(x (rows, in) fp32 times w^T (out, in) in p + bias): the linear layer
    * and its epilogue in one launch; rows &lt;= GEMV_ROWS, in % 8 == 0. bias and yHalf may be 0.
-   * With slices &gt; 1, partial holds (slices, rows, out) floats and tickets ceil(out / 8) zeroed ints.
+   * With shape.slices &gt; 1, partial holds (slices, rows, out) floats and tickets ceil(out / 8) zeroed ints.
    */
-  void gemv(Precision p, long x, int rows, int in, long w, int out, long y, long bias, long yHalf, boolean accumulate,
-      boolean gelu, int slices, long partial, long tickets) {
-    launch("gemv_" + p.suffix, (out + GEMV_COLS - 1) / GEMV_COLS, slices, 256, 0, x, rows, in, w, out, y, bias, yHalf,
-        accumulate ? 1 : 0, gelu ? 1 : 0, gemvSliceLength(in, slices), partial, tickets);
+  void gemv(Precision p, GemvShape shape, long x, int rows, int in, long w, int out, long y, long bias, long yHalf,
+      boolean accumulate, boolean gelu, long partial, long tickets) {
+    String label = gpu.profiling()
+        ? "gemv " + p.suffix + " rows " + rows + " " + in + "->" + out + " (" + shape.threads + " threads x "
+            + shape.slices + " slices)"
+        : null;
+    launch(label, shape.kernel, (out + GEMV_COLS - 1) / GEMV_COLS, shape.slices, shape.threads, 0, x, rows, in, w, out,
+        y, bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0, shape.sliceLength, partial, tickets);
   }
 
   /** sums (count, cols) double = row sums of src over each (from, to) pair of ranges. */
@@ -255,6 +310,11 @@ final class CudaKernels {
   }
 
   private void launch(String name, int gridX, int gridY, int block, int shared, Object... args) {
+    launch(null, name, gridX, gridY, block, shared, args);
+  }
+
+  /** label: the launch's name in the profile, or null for the kernel's. */
+  private void launch(String label, String name, int gridX, int gridY, int block, int shared, Object... args) {
     KernelFunction f = functions.get(name);
     if (f == null) {
       throw new IllegalStateException("no kernel " + name + " in " + KernelSources.FILES);
@@ -267,6 +327,10 @@ final class CudaKernels {
       gpu.allowShared(f, shared);
       f.sharedLimit = shared;
     }
-    gpu.launch(f, gridX, gridY, block, shared, f.encode(args));
+    if (label != null) {
+      gpu.launch(label, f, gridX, gridY, block, shared, f.encode(args));
+    } else {
+      gpu.launch(f, gridX, gridY, block, shared, f.encode(args));
+    }
   }
 }

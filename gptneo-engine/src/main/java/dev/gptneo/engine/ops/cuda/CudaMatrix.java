@@ -8,12 +8,19 @@ final class CudaMatrix implements Ops.Matrix {
   final int rows;
   final int cols;
   final Precision precision;
+  /** Matrices of equal rows stacked into this one (q, k and v: 3), else 1. */
+  final int parts;
 
   CudaMatrix(long address, int rows, int cols, Precision precision) {
+    this(address, rows, cols, precision, 1);
+  }
+
+  CudaMatrix(long address, int rows, int cols, Precision precision, int parts) {
     this.address = address;
     this.rows = rows;
     this.cols = cols;
     this.precision = precision;
+    this.parts = parts;
   }
 
   @Override

@@ -23,7 +23,13 @@ public final class CudaOps implements Ops {
   private static final int UPLOAD_CHUNK = 1 << 22; // elements per copy when a weight changes type
   /** System property: false turns CUDA graphs for decode steps off (default on where the device can record). */
   public static final String GRAPHS_PROPERTY = "gptneo.cuda.graphs";
+  /**
+   * System property: from how many rows a stacked matrix (q|k|v) is multiplied part by part on
+   * cuBLAS, one GEMM per part into y's column blocks (default: never, one GEMM).
+   */
+  public static final String SPLIT_STACKED_ROWS_PROPERTY = "gptneo.cuda.splitStackedRows";
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaOps.class);
+  private final int splitStackedRows = Integer.getInteger(SPLIT_STACKED_ROWS_PROPERTY, Integer.MAX_VALUE);
 
   private final Gpu gpu;
   private final CudaKernels kernels;
@@ -152,7 +158,8 @@ public final class CudaOps implements Ops {
       upload(t, at);
       at += t.numel() * precision.bytes;
     }
-    return new CudaMatrix(address, rows, cols, precision);
+    boolean equalParts = java.util.Arrays.stream(stacked).allMatch(t -> t.dim(0) == stacked[0].dim(0));
+    return new CudaMatrix(address, rows, cols, precision, equalParts ? stacked.length : 1);
   }
 
   /** Copies a weight to the device in the model's precision, converting on the device when needed. */
@@ -273,11 +280,12 @@ public final class CudaOps implements Ops {
     long biasAddress = bias == null ? 0 : ((CudaVector) bias).address;
     if (kernels.gemvServes(rows, m.cols)) {
       // decode at small batch: one pass over the weights, reading x in fp32, with the epilogue
-      int slices = kernels.gemvSlices(m.cols, m.rows);
+      CudaKernels.GemvShape shape = kernels.gemvShape(m.precision, rows, m.cols, m.rows);
+      int slices = shape.slices();
       long partial = slices > 1 ? partialSums.atLeast(4L * slices * rows * m.rows) : 0;
       long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
-      kernels.gemv(m.precision, in.fp32("gemv"), rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
-          epilogue == Epilogue.ADD, gelu, slices, partial, tickets);
+      kernels.gemv(m.precision, shape, in.fp32("gemv"), rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
+          epilogue == Epilogue.ADD, gelu, partial, tickets);
     } else if (!gemm(in, m, o, rows, epilogue, biasAddress, half) && (bias != null || gelu)) {
       boolean halfOnly = o.linearInput && half != 0; // the next GEMM reads the 16-bit copy alone
       kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu, halfOnly);
@@ -328,7 +336,17 @@ public final class CudaOps implements Ops {
           epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW);
       return true;
     }
-    gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, epilogue == Epilogue.ADD);
+    boolean accumulate = epilogue == Epilogue.ADD;
+    if (m.parts > 1 && rows >= splitStackedRows) {
+      // one GEMM per stacked matrix (HF's separate q, k and v projections), into y's column blocks
+      int part = m.rows / m.parts;
+      for (int i = 0; i < m.parts; i++) {
+        gpu.gemm(m.precision, input, rows, m.cols, m.address + (long) i * part * m.cols * m.precision.bytes, part,
+            o.address + 4L * i * part, m.rows, accumulate);
+      }
+    } else {
+      gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, accumulate);
+    }
     return false;
   }
 

@@ -253,6 +253,16 @@ final class DriverGpu implements Gpu {
 
   @Override
   public void launch(KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args) {
+    launch(f.name, f, gridX, gridY, block, sharedBytes, args);
+  }
+
+  @Override
+  public boolean profiling() {
+    return profile != null;
+  }
+
+  @Override
+  public void launch(String label, KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args) {
     bind();
     if (args.length > MAX_ARGS) {
       throw new IllegalArgumentException(f.name + ": more than " + MAX_ARGS + " arguments");
@@ -269,18 +279,18 @@ final class DriverGpu implements Gpu {
       check(cudaStreamSynchronize(stream), "kernel " + f.name);
     }
     if (profile != null) {
-      profile.stop(f.name, t0, this::synchronize);
+      profile.stop(label, t0, this::synchronize);
     }
   }
 
   @Override
-  public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
+  public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate) {
     bind();
     long t0 = profile != null ? profile.start(this::synchronize) : 0;
     int type = p == Precision.F32 ? CUDA_R_32F : p == Precision.F16 ? CUDA_R_16F : CUDA_R_16BF;
     // Column-major view: y^T (out, rows) = w (in, out)^T x^T (in, rows).
     checkBlas(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, one, at(w), type, in, at(x), type, in,
-        accumulate ? one : zero, at(y), CUDA_R_32F, out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        accumulate ? one : zero, at(y), CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
         "cublasGemmEx " + p + " (" + rows + " x " + in + ") x (" + out + " x " + in + ")^T");
     if (syncEachLaunch) {
       check(cudaStreamSynchronize(stream), "cublasGemmEx");

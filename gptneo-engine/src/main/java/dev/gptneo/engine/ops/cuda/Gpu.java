@@ -44,11 +44,21 @@ interface Gpu extends AutoCloseable {
   /** Launches {@code f<<<(gridX, gridY), block, sharedBytes>>>} with arguments encoded by {@link KernelFunction#encode}. */
   void launch(KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args);
 
+  /** Whether launches are timed (gptneo.cuda.profile): labels for {@link #launch(String, KernelFunction, int, int, int, int, long[])} are then worth building. */
+  default boolean profiling() {
+    return false;
+  }
+
+  /** {@link #launch}, named {@code label} in the launch profile (e.g. with the shape it works on). */
+  default void launch(String label, KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args) {
+    launch(f, gridX, gridY, block, sharedBytes, args);
+  }
+
   /**
-   * y (rows, out) fp32 row-major, = or += (when accumulate) x (rows, in) times w^T, where w is
-   * (out, in) row-major; x and w are of type {@code p}; fp32 accumulation.
+   * y (rows, out) fp32, rows ldy floats apart (ldy &gt;= out), = or += (when accumulate) x (rows, in)
+   * times w^T, where w is (out, in) row-major; x and w are of type {@code p}; fp32 accumulation.
    */
-  void gemm(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate);
+  void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate);
 
   /** Waits for all queued work; reports asynchronous errors. */
   void synchronize();

@@ -24,7 +24,18 @@ __device__ __forceinline__ unsigned pair_of(float lo, float hi) {
   return (unsigned) bits_of<T>(lo) | ((unsigned) bits_of<T>(hi) << 16);
 }
 
-// Grid: (tiles, heads), tiles as for attention_prefill (64 queries each). head_dim == D.
+// Eight floats as eight T in one 16-byte word, the lower index in the low half of each register.
+template <typename T>
+__device__ __forceinline__ uint4 pack8(const float v[8]) {
+  uint4 r;
+  r.x = pair_of<T>(v[0], v[1]);
+  r.y = pair_of<T>(v[2], v[3]);
+  r.z = pair_of<T>(v[4], v[5]);
+  r.w = pair_of<T>(v[6], v[7]);
+  return r;
+}
+
+
 // Shared memory: (MQ * (D + PAD) + MK * (D + PAD) + D * (MK + PAD)) 16-bit elements.
 // Lane roles (PTX fragments): g = lane / 4 picks rows g and g + 8 of the warp's 16 queries,
 // t = lane % 4 picks columns 2t, 2t + 1 (and + 8) of each 8-wide tile.
@@ -49,21 +60,26 @@ __device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half,
   const T* cv = cache.values + (long long) head * cache.slots * head_dim;  // (slots, head_dim)
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
 
-  for (int i = tid; i < MQ * D; i += MTHREADS) {
-    int q = i / D, d = i % D;
-    qs[q * QROW + d] = q < nq ? bits_of<T>(qkv[(long long) (row0 + q0 + q) * stride + hoff + d]) : 0;
+  {  // the block's queries: row q of qs from qkv, 8 dims a load
+    constexpr int PASSES = MQ * D / 8 / MTHREADS;
+    const int q = tid % MQ;
+    float v[PASSES][8];
+#pragma unroll
+    for (int c = 0; c < PASSES; c++) {
+      const int d = 8 * (tid / MQ + (MTHREADS / MQ) * c);
+      if (q < nq) load8(qkv + (long long) (row0 + q0 + q) * stride + hoff + d, v[c]);
+      else
+#pragma unroll
+        for (int e = 0; e < 8; e++) v[c][e] = 0.f;
+    }
+#pragma unroll
+    for (int c = 0; c < PASSES; c++) {
+      const int d = 8 * (tid / MQ + (MTHREADS / MQ) * c);
+      *reinterpret_cast<uint4*>(qs + q * QROW + d) = pack8<T>(v[c]);
+    }
   }
   __syncthreads();
-  unsigned qa[D / 16][4];  // the warp's 16 queries as A fragments, one per 16 dims
-  const unsigned short* qw = qs + 16 * warp * QROW;
-#pragma unroll
-  for (int kk = 0; kk < D / 16; kk++) {
-    qa[kk][0] = pair_at(qw + g * QROW + 16 * kk + 2 * t);
-    qa[kk][1] = pair_at(qw + (g + 8) * QROW + 16 * kk + 2 * t);
-    qa[kk][2] = pair_at(qw + g * QROW + 16 * kk + 8 + 2 * t);
-    qa[kk][3] = pair_at(qw + (g + 8) * QROW + 16 * kk + 8 + 2 * t);
-  }
-
+  const unsigned short* qw = qs + 16 * warp * QROW;  // the warp's 16 queries: A fragments, read per tile
   const int first = past + q0, last = past + q0 + nq - 1;  // positions of the block's queries
   const int lo = local ? imax(0, first - window + 1) : 0;  // the first key any of them sees
   const int warp_last = first + 16 * warp + 15;            // no query of this warp sees keys after it
@@ -74,22 +90,44 @@ __device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half,
 
   for (int j0 = lo; j0 <= last; j0 += MK) {
     __syncthreads();  // the previous tile is used up
-    for (int i = tid; i < MK * D; i += MTHREADS) {
-      int k = i / D, d = i % D, j = j0 + k;
-      unsigned short kb = 0, vb = 0;
-      if (j <= last) {
-        if (j < past) {
-          long long at = (long long) (j % cache.slots) * head_dim + d;
-          kb = ck[at].bits;
-          vb = cv[at].bits;
-        } else {
-          const float* fresh = qkv + (long long) (row0 + j - past) * stride + hoff + d;
-          kb = bits_of<T>(fresh[hidden]);
-          vb = bits_of<T>(fresh[2 * hidden]);
+    {  // key row k of ks and value column k of vt: key j0 + k, 8 dims a load, GROUP loads in flight
+      constexpr int PASSES = MK * D / 8 / MTHREADS, GROUP = 2;
+      const int k = tid % MK, j = j0 + k;
+      const bool cached = j < past, fresh = !cached && j <= last;
+      const long long at = cached ? (long long) (j % cache.slots) * head_dim : (long long) (row0 + j - past) * stride;
+#pragma unroll
+      for (int c0 = 0; c0 < PASSES; c0 += GROUP) {
+        uint4 kb[GROUP], vb[GROUP];
+        float kf[GROUP][8], vf[GROUP][8];
+#pragma unroll
+        for (int c = 0; c < GROUP; c++) {
+          const int d = 8 * (tid / MK + (MTHREADS / MK) * (c0 + c));
+          kb[c].x = kb[c].y = kb[c].z = kb[c].w = 0u;
+          vb[c] = kb[c];
+          if (cached) {
+            kb[c] = load_packed8(ck + at + d).u;
+            vb[c] = load_packed8(cv + at + d).u;
+          } else if (fresh) {
+            load8(qkv + at + hoff + hidden + d, kf[c]);
+            load8(qkv + at + hoff + 2 * hidden + d, vf[c]);
+          }
+        }
+#pragma unroll
+        for (int c = 0; c < GROUP; c++) {
+          const int d = 8 * (tid / MK + (MTHREADS / MK) * (c0 + c));
+          if (fresh) {
+            kb[c] = pack8<T>(kf[c]);
+            vb[c] = pack8<T>(vf[c]);
+          }
+          *reinterpret_cast<uint4*>(ks + k * QROW + d) = kb[c];
+          const unsigned w[4] = {vb[c].x, vb[c].y, vb[c].z, vb[c].w};
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            vt[(d + 2 * e) * VROW + k] = (unsigned short) (w[e] & 0xffffu);
+            vt[(d + 2 * e + 1) * VROW + k] = (unsigned short) (w[e] >> 16);
+          }
         }
       }
-      ks[k * QROW + d] = kb;
-      vt[d * VROW + k] = vb;
     }
     __syncthreads();
     if (j0 > warp_last || 16 * warp >= nq) continue;  // the whole warp: causal, or past the chunk's end
@@ -101,7 +139,10 @@ __device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half,
       const unsigned short* kr = ks + (8 * nt + g) * QROW;
 #pragma unroll
       for (int kk = 0; kk < D / 16; kk++) {
-        mma16816((const T*) nullptr, s[nt], qa[kk], pair_at(kr + 16 * kk + 2 * t), pair_at(kr + 16 * kk + 8 + 2 * t));
+        const unsigned qa[4] = {pair_at(qw + g * QROW + 16 * kk + 2 * t), pair_at(qw + (g + 8) * QROW + 16 * kk + 2 * t),
+                                pair_at(qw + g * QROW + 16 * kk + 8 + 2 * t),
+                                pair_at(qw + (g + 8) * QROW + 16 * kk + 8 + 2 * t)};
+        mma16816((const T*) nullptr, s[nt], qa, pair_at(kr + 16 * kk + 2 * t), pair_at(kr + 16 * kk + 8 + 2 * t));
       }
     }
 #pragma unroll
@@ -175,7 +216,7 @@ __device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half,
 }
 
 #define PREFILL_MMA(S, T, D)                                                                                   \
-  extern "C" __global__ void __launch_bounds__(MTHREADS) attention_prefill_mma_##S##_d##D(                    \
+  extern "C" __global__ void __launch_bounds__(MTHREADS, 3) attention_prefill_mma_##S##_d##D(                  \
       const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start, const int* past_len,   \
       const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before, \
       int locals_before, int local, int window) {                                                             \

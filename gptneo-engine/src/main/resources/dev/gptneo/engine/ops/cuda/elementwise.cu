@@ -62,35 +62,38 @@ __device__ void cast(const float* x, T* out, int n) {
   for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) store(out + i, x[i]);
 }
 
-#define GEMV_ROWS 4      // most rows of x: decode at batch <= 4
-#define GEMV_COLS 8      // output columns per block
-#define GEMV_THREADS 256 // 8 warps, splitting each column's k range between them
+#define GEMV_ROWS 4          // most rows of x: decode at batch <= 4
+#define GEMV_COLS 8          // output columns per block
+#define GEMV_MAX_THREADS 512 // blockDim: a multiple of 32 up to this; its warps split each column's k range
+#define GEMV_THREADS 256     // the blockDim of gemv_T (2-4 rows); gemv1_T's is the host's choice
 
 // y (rows, out) fp32 = [y +] act(x (rows, in) fp32 times w^T + bias), w (out, in) row-major in T;
 // rows <= 4, in % 8 == 0: decode at small batch, where a linear layer is one pass over the weights
 // and its epilogue (bias, gelu_new, residual add, 16-bit copy) costs no launch of its own.
 // A block owns GEMV_COLS columns and one slice of k (blockIdx.y: slice_len elements from
-// blockIdx.y * slice_len); thread t reads 16 bytes of each of their weight rows at k = 8 t + 2048 i,
-// so a block keeps 32 KB of weights in flight, multiplies by x (fp32, from the cache) and the
+// blockIdx.y * slice_len); thread t reads 16 bytes of each of their weight rows at
+// k = 8 t + 8 blockDim i, so a block keeps 128 bytes a thread of weights in flight (the host picks
+// blockDim so that the passes cover k evenly: 320 threads for 2,560), multiplies by x (fp32, from the cache) and the
 // partial sums meet in shared memory. With one slice the block applies the epilogue. With several
 // (gridDim.y > 1: more blocks, so that few columns still fill the device) each block writes its
 // sums to partial (slices, rows, out), and the last block of a column group to arrive (tickets,
 // one int per group, zero between launches) adds the slices in slice order: the same bits
-// whatever the order blocks ran in. Grid: (ceil(out / 8), slices).
-template <typename T>
+// whatever the order blocks ran in. R: the rows the block's registers hold (1, or GEMV_ROWS: a
+// kernel of its own, as registers are allocated for the larger case). Grid: (ceil(out / 8), slices).
+template <typename T, int R>
 __device__ void gemv(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,
                      int accumulate, int gelu, int slice_len, float* partial, int* tickets) {
-  __shared__ float sums[GEMV_THREADS / 32][GEMV_ROWS][GEMV_COLS];
+  __shared__ float sums[GEMV_MAX_THREADS / 32][R][GEMV_COLS];
   __shared__ int last;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int o0 = blockIdx.x * GEMV_COLS;
   const int k_end = imin(in, ((int) blockIdx.y + 1) * slice_len);
-  float acc[GEMV_ROWS][GEMV_COLS];
+  float acc[R][GEMV_COLS];
 #pragma unroll
-  for (int r = 0; r < GEMV_ROWS; r++)
+  for (int r = 0; r < R; r++)
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) acc[r][c] = 0.f;
-  for (int k = blockIdx.y * slice_len + 8 * tid; k < k_end; k += 8 * GEMV_THREADS) {
+  for (int k = blockIdx.y * slice_len + 8 * tid; k < k_end; k += 8 * blockDim.x) {
     Packed8<T> wp[GEMV_COLS];  // all columns' loads issued before any is used
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) {
@@ -98,7 +101,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
       else wp[c] = Packed8<T>{};
     }
 #pragma unroll
-    for (int r = 0; r < GEMV_ROWS; r++) {
+    for (int r = 0; r < R; r++) {
       if (r < rows) {
         float xv[8];
         load8(x + (long long) r * in + k, xv);
@@ -113,7 +116,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     }
   }
 #pragma unroll
-  for (int r = 0; r < GEMV_ROWS; r++) {
+  for (int r = 0; r < R; r++) {
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) {
       float v = warp_sum(acc[r][c]);
@@ -122,10 +125,10 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   }
   __syncthreads();
   const int r = tid / GEMV_COLS, c = tid % GEMV_COLS, o = o0 + c;
-  const bool mine = tid < GEMV_ROWS * GEMV_COLS && r < rows && o < out;  // a thread per output of the block
+  const bool mine = tid < R * GEMV_COLS && r < rows && o < out;  // a thread per output of the block
   float v = 0.f;
   if (mine)
-    for (int q = 0; q < GEMV_THREADS / 32; q++) v += sums[q][r][c];
+    for (int q = 0; q < (int) blockDim.x / 32; q++) v += sums[q][r][c];
   if (gridDim.y == 1) {
     if (mine) linear_epilogue(v, r, o, out, y, bias, y_half, accumulate, gelu);
     return;
@@ -146,7 +149,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   if (tid == 0) tickets[blockIdx.x] = 0;  // ready for the next launch
 }
 
-#define ELEMENTWISE(S, T, GEMV_BLOCKS)                                                                                  \
+#define ELEMENTWISE(S, T, GEMV_BLOCKS, GEMV1_BLOCKS)                                                                                  \
   extern "C" __global__ void embed_##S(const T* wte, const T* wpe, const int* ids, const int* positions,   \
                                        float* out, int hidden) {                                            \
     embed(wte, wpe, ids, positions, out, hidden);                                                           \
@@ -163,15 +166,22 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   extern "C" __global__ void __launch_bounds__(GEMV_THREADS, GEMV_BLOCKS)                                    \
       gemv_##S(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,    \
                int accumulate, int gelu, int slice_len, float* partial, int* tickets) {                           \
-    gemv(x, rows, in, w, out, y, bias, y_half, accumulate, gelu, slice_len, partial, tickets);                  \
+    gemv<T, GEMV_ROWS>(x, rows, in, w, out, y, bias, y_half, accumulate, gelu, slice_len, partial, tickets);    \
+  }                                                                                                              \
+  extern "C" __global__ void __launch_bounds__(GEMV_MAX_THREADS, GEMV1_BLOCKS)                               \
+      gemv1_##S(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,   \
+                int accumulate, int gelu, int slice_len, float* partial, int* tickets) {                          \
+    gemv<T, 1>(x, rows, in, w, out, y, bias, y_half, accumulate, gelu, slice_len, partial, tickets);            \
   }
 
-// GEMV_BLOCKS: resident gemv blocks per multiprocessor the registers must allow. Three for 16-bit
-// weights (packed, 4 registers per 8 elements): the 320 blocks of a 2,560-column layer then run in
-// one wave on an H100's 132 multiprocessors, not two. fp32 weights need 8 per 8 and keep two.
-ELEMENTWISE(f32, float, 2)
-ELEMENTWISE(f16, f16, 3)
-ELEMENTWISE(bf16, bf16, 3)
+// GEMV_BLOCKS: resident blocks of 256 per multiprocessor the registers of the 4-row gemv must
+// allow: three for 16-bit weights (packed, 4 registers per 8 elements; at most 85 registers), so
+// the 320 blocks of a 2,560-column layer run in one wave on an H100's 132 multiprocessors; fp32
+// weights need 8 per 8 and keep two. GEMV1_BLOCKS: blocks of GEMV_MAX_THREADS for the one-row
+// gemv: two (at most 64 registers), so three blocks of 320 threads fit; fp32 weights one.
+ELEMENTWISE(f32, float, 2, 1)
+ELEMENTWISE(f16, f16, 3, 2)
+ELEMENTWISE(bf16, bf16, 3, 2)
 
 // dst[r] = src[rows[r]]; one block per gathered row.
 extern "C" __global__ void gather_rows(const float* src, const int* rows, float* dst, int cols) {

@@ -176,6 +176,34 @@ class CudaOpsPlumbingTest {
     assertEquals(0, gpu.liveAllocations());
   }
 
+  /** One-row gemv blocks sized so that passes of 8 elements a thread cover k evenly; 2-4 rows keep 256. */
+  @Test
+  void gemvBlocksCoverKInWholePasses() {
+    assertEquals(320, CudaKernels.evenThreads(2560), "one pass, where 256 threads need 1.25");
+    assertEquals(256, CudaKernels.evenThreads(10240));
+    assertEquals(96, CudaKernels.evenThreads(768));
+    assertEquals(256, CudaKernels.evenThreads(2048));
+    CudaKernels kernels = new CudaKernels(new FakeGpu(1L << 30));
+    CudaKernels.GemvShape one = kernels.gemvShape(Precision.F16, 1, 10240, 2560);
+    assertEquals("gemv1_f16", one.kernel());
+    assertEquals(0, one.sliceLength() % (8 * one.threads()), "slices of whole passes");
+    assertTrue((long) one.slices() * one.sliceLength() >= 10240 && (one.slices() - 1L) * one.sliceLength() < 10240);
+    assertEquals(320, kernels.gemvShape(Precision.F16, 1, 2560, 7680).threads());
+    CudaKernels.GemvShape four = kernels.gemvShape(Precision.BF16, 3, 2560, 7680);
+    assertEquals("gemv_bf16", four.kernel());
+    assertEquals(256, four.threads());
+    System.setProperty(CudaKernels.GEMV_THREADS_PROPERTY, "256");
+    try {
+      assertEquals(256, new CudaKernels(new FakeGpu(1L << 30)).gemvShape(Precision.F16, 1, 2560, 7680).threads());
+      System.setProperty(CudaKernels.GEMV_THREADS_PROPERTY, "100");
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> new CudaKernels(new FakeGpu(1L << 30)));
+      assertTrue(e.getMessage().contains("multiple of 32"), e.getMessage());
+    } finally {
+      System.clearProperty(CudaKernels.GEMV_THREADS_PROPERTY);
+    }
+  }
+
   /** A linear layer's input kept only in 16-bit (Ops.linearInput) feeds GEMMs; reading its fp32 data is an error. */
   @Test
   void activationsHeldIn16BitOnlyFeedGemmsAndNothingElse() {
@@ -237,8 +265,40 @@ class CudaOpsPlumbingTest {
     FakeGpu gpu = new FakeGpu(1L << 30);
     CudaOps ops = new CudaOps(gpu, null);
     runSteps(dir, ops, gpu);
-    assertTrue(gpu.launches.contains("attention_prefill_f16_d128"));
+    assertTrue(gpu.launches.contains("attention_prefill_mma_f16_d128"), "the tensor cores by default");
     ops.close();
+    System.setProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY, "simt");
+    try {
+      FakeGpu simt = new FakeGpu(1L << 30);
+      CudaOps fp32 = new CudaOps(simt, null);
+      runSteps(dir, fp32, simt);
+      assertTrue(simt.launches.contains("attention_prefill_f16_d128"));
+      fp32.close();
+    } finally {
+      System.clearProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY);
+    }
+  }
+
+  /** q|k|v part by part from gptneo.cuda.splitStackedRows rows: three GEMMs into y's column blocks. */
+  @Test
+  void stackedMatricesSplitFromTheConfiguredRows() {
+    GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
+    FakeGpu fused = new FakeGpu(1L << 30);
+    CudaOps one = new CudaOps(fused, null);
+    runSteps(Goldens.demoModel(), one, fused);
+    one.close();
+    System.setProperty(CudaOps.SPLIT_STACKED_ROWS_PROPERTY, "6");
+    try {
+      FakeGpu split = new FakeGpu(1L << 30);
+      CudaOps parts = new CudaOps(split, null);
+      runSteps(Goldens.demoModel(), parts, split);
+      // the 75-row step's q|k|v in three GEMMs, the 5-row step's in one; checkGemm bounds each y block
+      assertEquals(fused.gemms + 2 * config.numLayers, split.gemms);
+      parts.close();
+      assertEquals(0, split.liveAllocations());
+    } finally {
+      System.clearProperty(CudaOps.SPLIT_STACKED_ROWS_PROPERTY);
+    }
   }
 
   /**

@@ -38,6 +38,20 @@ class CudaOpsVsCpuTest {
     return new CudaOps(new DriverGpu(0), p);
   }
 
+  /** The GPU's ops built with a system property set: the backend reads its properties when built. */
+  static Ops gpu(Precision p, String property, String value) {
+    String before = System.setProperty(property, value);
+    try {
+      return gpu(p);
+    } finally {
+      if (before == null) {
+        System.clearProperty(property);
+      } else {
+        System.setProperty(property, before);
+      }
+    }
+  }
+
   static String dtype(Precision p) {
     return p.name();
   }
@@ -54,11 +68,44 @@ class CudaOpsVsCpuTest {
     }
   }
 
+  /** Attention on the CUDA cores in fp32 (simt; the tensor-core prefill kernel is tested below). */
   @ParameterizedTest
   @EnumSource(Precision.class)
   void attentionMixedStepsAllWindows(Precision p) {
-    try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
+    try (Ops gpu = gpu(p, CudaKernels.PREFILL_ATTENTION_PROPERTY, "simt"); Ops cpu = CpuOps.scalar(2)) {
       checkAttention(gpu, cpu, dtype(p), new OpsInputs(tmp, 2), 1e-4);
+    }
+  }
+
+  /** q|k|v-like stacked matrices multiplied part by part (gptneo.cuda.splitStackedRows), against the CPU. */
+  @ParameterizedTest
+  @EnumSource(value = Precision.class, names = {"F32", "F16"})
+  void stackedMatricesPartByPart(Precision p) {
+    try (Ops gpu = gpu(p, CudaOps.SPLIT_STACKED_ROWS_PROPERTY, "5"); Ops cpu = CpuOps.scalar(2)) {
+      OpsInputs in = new OpsInputs(tmp, 7);
+      for (int[] shape : new int[][] {{70, 256, 96}, {300, 512, 128}}) {
+        int rows = shape[0], k = shape[1], part = shape[2], n = 3 * part;
+        float[] x = in.values(rows * k, 1f);
+        float[] old = in.values(rows * n, 1f);
+        float[][] w = {in.values(part * k, 0.125f), in.values(part * k, 0.125f), in.values(part * k, 0.125f)};
+        for (Epilogue epilogue : new Epilogue[] {Epilogue.STORE, Epilogue.ADD}) {
+          float[][] got = new float[2][];
+          Ops[] both = {gpu, cpu};
+          for (int b = 0; b < 2; b++) {
+            Ops ops = both[b];
+            Ops.Matrix m = ops.matrix(in.tensor(dtype(p), w[0], part, k), in.tensor(dtype(p), w[1], part, k),
+                in.tensor(dtype(p), w[2], part, k));
+            Ops.Activations out = in.activations(ops, dtype(p), old, rows, n);
+            ops.linear(in.activations(ops, dtype(p), x, rows, k), m, null, out, rows, epilogue);
+            got[b] = OpsInputs.read(ops, out, rows);
+          }
+          double worst = 0;
+          for (int i = 0; i < got[0].length; i++) {
+            worst = Math.max(worst, Math.abs(got[0][i] - got[1][i]) / (1 + Math.abs(got[1][i])));
+          }
+          assertTrue(worst <= 1e-3, "stacked " + rows + "x" + k + "x" + n + " " + epilogue + ": " + worst);
+        }
+      }
     }
   }
 
@@ -70,11 +117,8 @@ class CudaOpsVsCpuTest {
   @ParameterizedTest
   @EnumSource(value = Precision.class, names = {"F16", "BF16"})
   void attentionOnTheTensorCores(Precision p) {
-    System.setProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY, "mma");
-    try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
+    try (Ops gpu = gpu(p, CudaKernels.PREFILL_ATTENTION_PROPERTY, "mma"); Ops cpu = CpuOps.scalar(2)) {
       checkAttention(gpu, cpu, dtype(p), new OpsInputs(tmp, 2), p == Precision.F16 ? 5e-4 : 4e-3);
-    } finally {
-      System.clearProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY);
     }
   }
 
@@ -82,11 +126,8 @@ class CudaOpsVsCpuTest {
   @ParameterizedTest
   @EnumSource(value = Precision.class, names = {"F16", "BF16"})
   void smallGemmsOnTheTensorCores(Precision p) {
-    System.setProperty(CudaKernels.SMALL_GEMM_PROPERTY, "mma");
-    try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
+    try (Ops gpu = gpu(p, CudaKernels.SMALL_GEMM_PROPERTY, "mma"); Ops cpu = CpuOps.scalar(2)) {
       checkLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, 6), 4e-5);
-    } finally {
-      System.clearProperty(CudaKernels.SMALL_GEMM_PROPERTY);
     }
   }
 

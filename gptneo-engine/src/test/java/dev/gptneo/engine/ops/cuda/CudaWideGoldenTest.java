@@ -48,7 +48,7 @@ class CudaWideGoldenTest {
   /** The fp16 tolerance hf_golden.py derived for the prefill attention kernel this JVM runs. */
   private static double tolerance(Path folder) throws IOException {
     JsonNode golden = new ObjectMapper().readTree(folder.resolve("golden.json").toFile());
-    String kernel = System.getProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY, "simt");
+    String kernel = CudaKernels.prefillAttention();
     return golden.get("tolerance_f16").get(kernel).asDouble();
   }
 
@@ -69,7 +69,7 @@ class CudaWideGoldenTest {
       }
     }
     System.out.printf(Locale.ROOT, "GPU golden: %s f16 (%s attention) max |logit error| %.4g, tolerance %.4g%n", name,
-        System.getProperty(CudaKernels.PREFILL_ATTENTION_PROPERTY, "simt"), maxErr, tol);
+        CudaKernels.prefillAttention(), maxErr, tol);
     assertTrue(maxErr <= tol, name + ": max logit error " + maxErr + " above " + tol);
   }
 

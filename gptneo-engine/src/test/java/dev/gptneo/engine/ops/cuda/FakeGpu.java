@@ -205,18 +205,21 @@ final class FakeGpu implements Gpu {
   }
 
   @Override
-  public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, boolean accumulate) {
+  public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate) {
     if (recording != null) {
-      recording.add(() -> checkGemm(p, x, rows, in, w, out, y));
+      recording.add(() -> checkGemm(p, x, rows, in, w, out, y, ldy));
       return;
     }
-    checkGemm(p, x, rows, in, w, out, y);
+    checkGemm(p, x, rows, in, w, out, y, ldy);
   }
 
-  private void checkGemm(Precision p, long x, int rows, int in, long w, int out, long y) {
+  private void checkGemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {
+    if (ldy < out) {
+      throw new IllegalStateException("gemm: y's rows " + ldy + " floats apart, narrower than out " + out);
+    }
     checkRange("gemm x", x, (long) rows * in * p.bytes);
     checkRange("gemm w", w, (long) out * in * p.bytes);
-    checkRange("gemm y", y, (long) rows * out * 4);
+    checkRange("gemm y", y, ((long) (rows - 1) * ldy + out) * 4);
     gemms++;
   }
 

@@ -173,8 +173,14 @@ static void check_embed_cast_gather() {
   check_gemm_rows(37, 150, 256, 1, 1, 1);
   // gemv: rows 1..4 against double sums; fresh, accumulating, with bias and gelu_new, one slice of k
   // or several (partial sums, tickets, the last block's epilogue); out not a multiple of 8
-  for (int rows = 1; rows <= 4; rows += 3) {
-    const int in = 2056, out = 37;  // k wraps the block's 2048 once
+  // (gemv_f16 at 256 threads; gemv1_f16, one row, at 320 and 96: the host's block sizes)
+  struct GemvKernel {
+    void (*kernel)(const float*, int, int, const f16*, int, float*, const float*, f16*, int, int, int, float*, int*);
+    int rows, threads;
+  };
+  for (GemvKernel g : {GemvKernel{gemv_f16, 1, 256}, GemvKernel{gemv_f16, 4, 256}, GemvKernel{gemv1_f16, 1, 320},
+                       GemvKernel{gemv1_f16, 1, 96}}) {
+    const int rows = g.rows, in = 2056, out = 37;  // k wraps the block's 2048 once
     auto gx = randoms((size_t) rows * in), gw = randoms((size_t) out * in), gy = randoms((size_t) rows * out);
     auto gb = randoms(out);
     std::vector<f16> w16(gw.size());
@@ -188,7 +194,8 @@ static void check_embed_cast_gather() {
         const int accumulate = variant == 1, gelu = variant == 2;
         std::vector<float> y = gy;
         std::vector<f16> half((size_t) rows * out);
-        emu_launch(gemv_f16, {(unsigned) groups, (unsigned) slices, 1}, {256, 1, 1}, 0, (const float*) gx.data(),
+        emu_launch(g.kernel, {(unsigned) groups, (unsigned) slices, 1}, {(unsigned) g.threads, 1, 1}, 0,
+                   (const float*) gx.data(),
                    rows, in, (const f16*) w16.data(), out, y.data(), gelu ? (const float*) gb.data() : nullptr,
                    gelu ? half.data() : nullptr, accumulate, gelu, slice_len, partial.data(), tickets.data());
         double gerr2 = 0;
@@ -204,7 +211,8 @@ static void check_embed_cast_gather() {
             if (std::isnan(y[at])) gerr2 = INFINITY;
           }
         for (int t : tickets) gerr2 = t != 0 ? INFINITY : gerr2;  // the last block resets its ticket
-        report("gemv f16 rows " + std::to_string(rows) + " slices " + std::to_string(slices) +
+        report(std::string(g.kernel == gemv1_f16 ? "gemv1" : "gemv") + " f16 rows " + std::to_string(rows) +
+                   " threads " + std::to_string(g.threads) + " slices " + std::to_string(slices) +
                    (accumulate ? " accumulate" : gelu ? " bias gelu" : ""),
                gerr2, 5e-5);
       }
