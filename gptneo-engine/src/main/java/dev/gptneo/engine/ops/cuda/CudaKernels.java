@@ -68,7 +68,7 @@ final class CudaKernels {
     for (String file : KernelSources.FILES) {
       if (file.equals("attention_prefill_mma.cu") && !attention.equals("mma")
           || file.equals("gemm_rows.cu") && !smallGemm.equals("mma")) {
-        continue; // opt-in: not compiled unless asked for
+        continue; // not asked for: not compiled
       }
       try {
         functions.putAll(gpu.load(file, KernelSources.read(file), headers));
@@ -117,8 +117,9 @@ final class CudaKernels {
    * to yHalf alone (y keeps the GEMM's output).
    */
   void biasAct(Precision p, long y, long bias, long yHalf, int rows, int cols, boolean gelu, boolean halfOnly) {
-    launch("bias_act_" + p.suffix, strideBlocks((long) rows * cols), 1, 256, 0, y, bias, yHalf, rows, cols,
-        gelu ? 1 : 0, halfOnly ? 1 : 0);
+    boolean quads = cols % 4 == 0; // a thread per 4 elements of a row (bias_act in elementwise.cu)
+    launch("bias_act_" + p.suffix, quads ? (cols / 4 + 255) / 256 : strideBlocks((long) rows * cols),
+        quads ? Math.min(rows, 65535) : 1, 256, 0, y, bias, yHalf, rows, cols, gelu ? 1 : 0, halfOnly ? 1 : 0);
   }
 
   /** out (n) = x (n) in precision p. */

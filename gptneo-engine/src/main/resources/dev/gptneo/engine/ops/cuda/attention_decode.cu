@@ -2,7 +2,7 @@
 // after every layer's attention. The cache is a ring on local layers: position p in slot p % slots.
 #include "common.cuh"
 
-#define DECODE_UNROLL 4  // keys per stream and pass of the vectorized kernel's scores
+#define DECODE_UNROLL 4  // keys per stream and pass of the one-pass kernel
 
 // Where one decode block's (sequence, head) reads and writes: the new token at position pos sees
 // keys lo..pos, cached ones (slot p % slots), then its own from qkv.
@@ -60,8 +60,9 @@ __device__ __forceinline__ float softmax_numerators(float* p, int keys, float* s
   return block_sum(sum, scratch);
 }
 
-// One block per (decode sequence, head); grid (decode sequences, heads), blockDim a multiple of 32
-// (256: a thread per key of a 256-token window, and head_dim 128 splits the values' keys in two).
+// Head sizes other than 64, 128 and 256, in two passes. One block per (decode sequence, head);
+// grid (decode sequences, heads), blockDim a multiple of 32 (256: a thread per key of a 256-token
+// window).
 // The new token at position past sees keys lo..past: cached ones, then its own from qkv. With
 // store_kv the block then caches its own key and value (a step of decode tokens only, which then
 // needs no kv_store launch). Shared memory: (head_dim + keys + max(blockDim, head_dim)) floats, keys = past - lo + 1.
@@ -233,7 +234,8 @@ __device__ void attention_decode_online(const float* qkv, float* out, T* out_hal
 }
 
 // Stores the step's new keys and values of one layer; one block per token. A ring keeps only the
-// last `slots` positions of the step, so no two tokens of a sequence write the same slot.
+// last `slots` positions of the step, so no two tokens of a sequence write the same slot. With
+// head_dim % 4 == 0 a thread moves 4 dims of a head at a time (16-byte loads).
 template <typename T>
 __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_start, const int* past_len,
                          const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim,
@@ -246,10 +248,19 @@ __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_
   if (pos < end - cache.slots) return;
   const int slot = pos % cache.slots;
   const float* k = qkv + (long long) t * 3 * hidden + hidden;  // k; v at +hidden
-  for (int c = threadIdx.x; c < hidden; c += blockDim.x) {     // c = head * head_dim + d
+  const int step = (head_dim & 3) == 0 ? 4 : 1;
+  for (int c = step * threadIdx.x; c < hidden; c += step * blockDim.x) {  // c = head * head_dim + d
     long long at = ((long long) (c / head_dim) * cache.slots + slot) * head_dim + c % head_dim;
-    store(cache.keys + at, k[c]);
-    store(cache.values + at, k[hidden + c]);
+    if (step == 4) {
+      float kv[4];
+      load4(k + c, kv);
+      store4(cache.keys + at, kv);
+      load4(k + hidden + c, kv);
+      store4(cache.values + at, kv);
+    } else {
+      store(cache.keys + at, k[c]);
+      store(cache.values + at, k[hidden + c]);
+    }
   }
 }
 

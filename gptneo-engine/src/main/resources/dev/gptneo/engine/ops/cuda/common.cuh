@@ -95,6 +95,33 @@ __device__ __forceinline__ void load8(const T* p, float v[8]) {
   unpack8(load_packed8(p), v);
 }
 
+// Four consecutive elements to 8-byte aligned T (16-byte aligned for floats), in one store.
+__device__ __forceinline__ void store4(float* p, const float v[4]) {
+  float4 f;
+  f.x = v[0];
+  f.y = v[1];
+  f.z = v[2];
+  f.w = v[3];
+  *reinterpret_cast<float4*>(p) = f;
+}
+template <typename T>
+__device__ __forceinline__ void store4(T* p, const float v[4]) {
+  T t[4];
+#pragma unroll
+  for (int k = 0; k < 4; k++) store(t + k, v[k]);
+  uint2 u;
+  u.x = (unsigned) t[0].bits | ((unsigned) t[1].bits << 16);
+  u.y = (unsigned) t[2].bits | ((unsigned) t[3].bits << 16);
+  *reinterpret_cast<uint2*>(p) = u;
+}
+// Four consecutive floats from 16-byte aligned memory.
+__device__ __forceinline__ void load4(const float* p, float v[4]) {
+  const float4 f = *reinterpret_cast<const float4*>(p);
+  v[0] = f.x;
+  v[1] = f.y;
+  v[2] = f.z;
+  v[3] = f.w;
+}
 // Two adjacent 16-bit elements as one register, the lower index in the low half.
 __device__ __forceinline__ unsigned pair_at(const unsigned short* p) { return *reinterpret_cast<const unsigned*>(p); }
 

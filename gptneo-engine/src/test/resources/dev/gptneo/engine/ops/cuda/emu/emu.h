@@ -28,6 +28,7 @@ struct uint3e { unsigned int x, y, z; };
 struct float2 { float x, y; };
 struct alignas(16) float4 { float x, y, z, w; };
 struct alignas(16) uint4 { unsigned int x, y, z, w; };
+struct alignas(8) uint2 { unsigned int x, y; };
 
 inline uint3e threadIdx;
 inline uint3e blockIdx;

@@ -108,11 +108,14 @@ static void check_layernorm(int rows, int cols) {
   report("layernorm f16 copy " + std::to_string(cols), herr, 0);
 }
 
+// cols % 4 == 0 takes the 4-wide path: grid (ceil(cols / 4 / 64), 2) strides the rows, as launched
 static void check_bias_act(int rows, int cols, int gelu, int half_only = 0) {
   auto y = randoms(rows * cols, 2.f), bias = randoms(cols);
   auto before = y;
   std::vector<bf16> half(rows * cols);
-  emu_launch(bias_act_bf16, {3, 1, 1}, {64, 1, 1}, 0, y.data(), bias.data(), half.data(), rows, cols, gelu, half_only);
+  const bool quads = cols % 4 == 0;
+  emu_launch(bias_act_bf16, {quads ? (unsigned) (cols / 4 + 63) / 64 : 3u, quads ? 2u : 1u, 1}, {64, 1, 1}, 0, y.data(),
+             bias.data(), half.data(), rows, cols, gelu, half_only);
   double err = 0, herr = 0;
   for (int i = 0; i < rows * cols; i++) {
     double v = before[i] + bias[i % cols];
@@ -121,7 +124,8 @@ static void check_bias_act(int rows, int cols, int gelu, int half_only = 0) {
     err = std::fmax(err, half_only ? std::fabs(y[i] - before[i]) : std::fabs(y[i] - v));  // half_only: y untouched
     herr = std::fmax(herr, std::fabs(to_float(half[i]) - round_to(result, (bf16*) nullptr)));
   }
-  std::string what = std::string("bias_act ") + (gelu ? "gelu_new" : "identity") + (half_only ? " half only" : "");
+  std::string what = std::string("bias_act ") + std::to_string(rows) + "x" + std::to_string(cols) +
+                     (gelu ? " gelu_new" : " identity") + (half_only ? " half only" : "");
   report(what, err, 2e-6);
   // half only: the reference rounds the double result, the kernel its float: one bf16 unit apart at most
   report(what + " bf16 copy", herr, half_only ? 1e-2 : 0);
@@ -432,9 +436,12 @@ int main(int argc, char** argv) {
   check_conversions();
   check_layernorm(3, 67);
   check_layernorm(2, 2560);
-  check_bias_act(5, 37, 1);
-  check_bias_act(5, 37, 0);
-  check_bias_act(5, 37, 1, 1);
+  check_layernorm(2, 68);
+  for (int cols : {37, 300}) {  // one element a thread; four (16-byte loads), two column blocks
+    check_bias_act(5, cols, 1);
+    check_bias_act(5, cols, 0);
+    check_bias_act(5, cols, 1, 1);
+  }
   check_embed_cast_gather();
   attention_suite(AttentionCase<float>{"f32 d64", attention_prefill_f32_d64, attention_decode_f32, kv_store_f32, 64}, 20, {4, 8, 200});
   attention_suite(AttentionCase<f16>{"f16 d64", attention_prefill_f16_d64, attention_decode_f16, kv_store_f16, 64}, 64, {8});
