@@ -24,12 +24,10 @@ public final class Workload {
   private final double bytesPerWeight;
   private final int kvBytesPerElement;
 
-  /** @param bytesPerWeight bytes per weight element in memory (4 for F32, 2 for F16/BF16); an fp32 KV cache */
-  public Workload(GptNeoConfig config, double bytesPerWeight) {
-    this(config, bytesPerWeight, Float.BYTES);
-  }
-
-  /** @param kvBytesPerElement bytes per cached key or value element (4 on the CPU, 2 in a 16-bit GPU cache) */
+  /**
+   * @param bytesPerWeight bytes per weight element in memory (4 for F32, 2 for F16/BF16)
+   * @param kvBytesPerElement bytes per cached key or value element (4 on the CPU, 2 in a 16-bit GPU cache)
+   */
   public Workload(GptNeoConfig config, double bytesPerWeight, int kvBytesPerElement) {
     this.c = config;
     this.bytesPerWeight = bytesPerWeight;

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class WorkloadTest {
   private static Workload of(ModelSize s, double bytes) {
-    return new Workload(GptNeoConfig.parse(RandomCheckpoint.configJson(s, DType.F32), "test"), bytes);
+    return new Workload(GptNeoConfig.parse(RandomCheckpoint.configJson(s, DType.F32), "test"), bytes, Float.BYTES);
   }
 
   @Test
@@ -36,7 +36,7 @@ class WorkloadTest {
   @Test
   void aSixteenBitCacheReadsHalfTheKvBytes() {
     GptNeoConfig c = GptNeoConfig.parse(RandomCheckpoint.configJson(ModelSize.GPT_NEO_125M, DType.F16), "test");
-    Workload cpu = new Workload(c, 2);
+    Workload cpu = new Workload(c, 2, Float.BYTES);
     Workload gpu = new Workload(c, 2, 2);
     assertEquals(cpu.kvBytes(200) / 2, gpu.kvBytes(200), 1e-6);
     assertEquals(cpu.weightBytesPerStep(), gpu.weightBytesPerStep(), 1e-6);

@@ -12,30 +12,7 @@
 #define MTHREADS 128  // 4 warps
 #define PAD 8         // 16-bit elements after each shared row: spreads banks, keeps 4-byte alignment
 
-template <typename T>
-__device__ __forceinline__ unsigned short bits_of(float v) {
-  T t;
-  store(&t, v);
-  return t.bits;
-}
-
-template <typename T>
-__device__ __forceinline__ unsigned pair_of(float lo, float hi) {
-  return (unsigned) bits_of<T>(lo) | ((unsigned) bits_of<T>(hi) << 16);
-}
-
-// Eight floats as eight T in one 16-byte word, the lower index in the low half of each register.
-template <typename T>
-__device__ __forceinline__ uint4 pack8(const float v[8]) {
-  uint4 r;
-  r.x = pair_of<T>(v[0], v[1]);
-  r.y = pair_of<T>(v[2], v[3]);
-  r.z = pair_of<T>(v[4], v[5]);
-  r.w = pair_of<T>(v[6], v[7]);
-  return r;
-}
-
-
+// Grid: (tiles, heads), tiles as for attention_prefill (64 queries each). head_dim == D.
 // Shared memory: (MQ * (D + PAD) + MK * (D + PAD) + D * (MK + PAD)) 16-bit elements.
 // Lane roles (PTX fragments): g = lane / 4 picks rows g and g + 8 of the warp's 16 queries,
 // t = lane % 4 picks columns 2t, 2t + 1 (and + 8) of each 8-wide tile.

@@ -104,15 +104,34 @@ __device__ __forceinline__ void store4(float* p, const float v[4]) {
   f.w = v[3];
   *reinterpret_cast<float4*>(p) = f;
 }
+// v rounded to the 16-bit type T, as raw bits.
+template <typename T>
+__device__ __forceinline__ unsigned short bits_of(float v) {
+  T t;
+  store(&t, v);
+  return t.bits;
+}
+// Two floats as two T in one register, the lower index in the low half.
+template <typename T>
+__device__ __forceinline__ unsigned pair_of(float lo, float hi) {
+  return (unsigned) bits_of<T>(lo) | ((unsigned) bits_of<T>(hi) << 16);
+}
 template <typename T>
 __device__ __forceinline__ void store4(T* p, const float v[4]) {
-  T t[4];
-#pragma unroll
-  for (int k = 0; k < 4; k++) store(t + k, v[k]);
   uint2 u;
-  u.x = (unsigned) t[0].bits | ((unsigned) t[1].bits << 16);
-  u.y = (unsigned) t[2].bits | ((unsigned) t[3].bits << 16);
+  u.x = pair_of<T>(v[0], v[1]);
+  u.y = pair_of<T>(v[2], v[3]);
   *reinterpret_cast<uint2*>(p) = u;
+}
+// Eight floats as eight T in one 16-byte word.
+template <typename T>
+__device__ __forceinline__ uint4 pack8(const float v[8]) {
+  uint4 r;
+  r.x = pair_of<T>(v[0], v[1]);
+  r.y = pair_of<T>(v[2], v[3]);
+  r.z = pair_of<T>(v[4], v[5]);
+  r.w = pair_of<T>(v[6], v[7]);
+  return r;
 }
 // Four consecutive floats from 16-byte aligned memory.
 __device__ __forceinline__ void load4(const float* p, float v[4]) {
