@@ -10,8 +10,9 @@
 #   results.tgz   everything: every log, the JUnit XML, one JSON line per bench run
 # Steps stop starting once GPU_CHECKS_BUDGET_S (default 510) seconds have passed, and no step runs
 # past it by more than 30 s. GPU_CHECKS_SIZES picks the models, GPU_CHECKS_HF=0 skips HF's runs.
-# GPU_CHECKS_MODE=tune runs the kernel tests, then 2.7B alone on every kernel variant (no HF) and
-# the launch profiles: the short call that picks the defaults before the full one.
+# GPU_CHECKS_MODE=tune runs the kernel tests and the goldens on cuBLASLt, then 2.7B alone on every
+# kernel variant (no HF), the launch profiles and cuBLASLt's survey of its candidate algorithms per
+# GEMM shape: the short call that picks the defaults before the full one.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -111,7 +112,13 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest
   local variants=$?
-  return $((kernels || model || variants))
+  # and on cuBLASLt with fused epilogues (gelu_new's 16-bit output is checked only here)
+  junit junit-model-lt "-Dgptneo.cuda.gemm=lt" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest
+  local lt=$?
+  return $((kernels || model || variants || lt))
 }
 cache_opts="${caches[*]}"
 export java build work cache_opts goldens
@@ -145,16 +152,28 @@ profiles() {
 if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   step junit-kernels 120 bash -c 'junit junit-kernels "-Dgptneo.cuda.syncEachLaunch=true" \
     --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest'
+  # the goldens on cuBLASLt (tiny-neo and demo: the HF goldens at head sizes 64/128 need hf_golden.py)
+  step junit-model-lt 120 bash -c 'junit junit-model-lt "-Dgptneo.cuda.gemm=lt" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
   # every variant of each kernel choice, on 2.7B: the defaults first, then one change at a time
+  lt="-Dgptneo.cuda.gemm=lt"
   bench 2.7B prefill-b64-p256 "" "${prefill[@]}"
-  bench 2.7B prefill-b64-p256-split "-Dgptneo.cuda.splitStackedRows=257" "${prefill[@]}"
+  bench 2.7B prefill-b64-p256-lt "$lt" "${prefill[@]}"
   bench 2.7B prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
   bench 2.7B generate-b1-p128-n128 "" $(generate 1)
-  bench 2.7B generate-b1-p128-n128-gemv256 "-Dgptneo.cuda.gemvThreads=256" $(generate 1)
   bench 2.7B generate-b32-p128-n128 "" $(generate 32)
+  bench 2.7B generate-b32-p128-n128-lt "$lt" $(generate 32)
   bench 2.7B generate-b128-p128-n128 "" $(generate 128)
-  bench 2.7B generate-b128-p128-n128-split "-Dgptneo.cuda.splitStackedRows=257" $(generate 128)
+  bench 2.7B generate-b128-p128-n128-lt "$lt" $(generate 128)
+  # the fastest of cuBLASLt's candidates per shape, timed at its first use (the survey's log has them all)
+  bench 2.7B generate-b128-p128-n128-lt-fastest "$lt -Dgptneo.cuda.ltAlgo=fastest" $(generate 128)
   profiles
+  profiled prefill-b64-lt "$lt -Dgptneo.cuda.ltAlgo=survey" --task prefill --batch-size 64 --prompt-tokens 256 \
+    --max-batch-tokens 16384
+  profiled decode-b128-lt "$lt -Dgptneo.cuda.ltAlgo=survey" --task generate --batch-size 128 --prompt-tokens 128 \
+    --new-tokens 16 --max-batch-tokens 16384
+  grep -h "cuBLASLt survey" "$work"/profile-*-lt.log | sed 's/.*cuBLASLt survey //' | sort -u > "$work/lt-survey.txt"
+  cat "$work/lt-survey.txt" >> "$summary"
   echo "total: $(($(date +%s) - start))s" >> "$summary"
   publish
   cat "$OUT/summary.txt"
@@ -165,6 +184,9 @@ step junit 300 bash -c gpu_tests
 
 for size in $sizes; do
   bench "$size" prefill-b64-p256 "" "${prefill[@]}"
+  # GEMMs on cuBLASLt with fused epilogues (gptneo.cuda.gemm=lt)
+  [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-lt "-Dgptneo.cuda.gemm=lt" "${prefill[@]}"
+  [ "$size" = 2.7B ] && bench "$size" generate-b128-p128-n128-lt "-Dgptneo.cuda.gemm=lt" $(generate 128)
   # the same on the fp32 prefill attention kernel (simt; the default runs the tensor cores)
   bench "$size" prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
   for b in 1 32 128; do

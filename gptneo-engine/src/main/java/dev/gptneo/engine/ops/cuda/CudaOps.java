@@ -28,8 +28,14 @@ public final class CudaOps implements Ops {
    * cuBLAS, one GEMM per part into y's column blocks (default: never, one GEMM).
    */
   public static final String SPLIT_STACKED_ROWS_PROPERTY = "gptneo.cuda.splitStackedRows";
+  /**
+   * System property: cublas (default) runs GEMMs on cuBLAS and then bias_act for the bias and
+   * gelu_new; lt runs 16-bit GEMMs on cuBLASLt with those fused into the GEMM (BlasLt).
+   */
+  public static final String GEMM_PROPERTY = "gptneo.cuda.gemm";
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaOps.class);
   private final int splitStackedRows = Integer.getInteger(SPLIT_STACKED_ROWS_PROPERTY, Integer.MAX_VALUE);
+  private final boolean fusedGemms = fusedGemms(System.getProperty(GEMM_PROPERTY));
 
   private final Gpu gpu;
   private final CudaKernels kernels;
@@ -201,11 +207,32 @@ public final class CudaOps implements Ops {
     }
   }
 
+  /** Parses gptneo.cuda.gemm: whether GEMMs run on cuBLASLt with their epilogues fused. */
+  static boolean fusedGemms(String value) {
+    String v = value == null ? "cublas" : value.trim().toLowerCase(java.util.Locale.ROOT);
+    switch (v) {
+      case "cublas":
+      case "":
+        return false;
+      case "lt":
+      case "cublaslt":
+        return true;
+      default:
+        throw new IllegalArgumentException(GEMM_PROPERTY + " must be cublas or lt; got '" + value + "'");
+    }
+  }
+
   @Override
   public Vector vector(TensorView weight) {
     float[] v = weight.toFloatArray();
     long address = alloc(4L * v.length);
     gpu.upload(address, floats(v, v.length));
+    if (fusedGemms && (weight.dtype == DType.F16 || weight.dtype == DType.BF16)) {
+      // a 16-bit output's epilogue adds a bias of its own type: the checkpoint's, so nothing is rounded
+      long copy = alloc(2L * v.length);
+      gpu.upload(copy, weight.bytes());
+      return new CudaVector(address, v.length, copy, weight.dtype);
+    }
     return new CudaVector(address, v.length);
   }
 
@@ -286,15 +313,28 @@ public final class CudaOps implements Ops {
       long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
       kernels.gemv(m.precision, shape, in.fp32("gemv"), rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
           epilogue == Epilogue.ADD, gelu, partial, tickets);
-    } else if (!gemm(in, m, o, rows, epilogue, biasAddress, half) && (bias != null || gelu)) {
+    } else {
+      Stored stored = gemm(in, m, o, rows, epilogue, (CudaVector) bias, half);
       boolean halfOnly = o.linearInput && half != 0; // the next GEMM reads the 16-bit copy alone
-      kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu, halfOnly);
-      if (halfOnly) {
+      if (stored == Stored.PRODUCT && (bias != null || gelu)) {
+        kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu, halfOnly);
+        stored = halfOnly ? Stored.HALF_ONLY : Stored.ALL;
+      }
+      if (stored == Stored.HALF_ONLY) {
         o.wroteHalfOnly(rows);
         return;
       }
     }
     o.wrote(half != 0 ? rows : 0);
+  }
+
+  /** What {@link #gemm} stored: the bare product (the epilogue still to run), or the epilogue's output. */
+  private enum Stored {
+    PRODUCT,
+    /** the fp32 output, and the 16-bit copy when one was asked for */
+    ALL,
+    /** the 16-bit copy alone (a linear layer's input) */
+    HALF_ONLY
   }
 
   /** The gemv's tickets, one int per column group, zero between launches (each launch leaves them so). */
@@ -312,12 +352,13 @@ public final class CudaOps implements Ops {
   }
 
   /**
-   * cuBLAS, or the tensor-core kernel for 5-256 rows, on 16-bit inputs when the weights are 16-bit:
-   * the layer norm's, gelu's or attention's copy, else a cast. Returns whether the epilogue (bias,
-   * gelu, 16-bit copy) was applied too; cuBLAS leaves it to bias_act.
+   * cuBLAS, cuBLASLt or the tensor-core kernel for 5-256 rows, on 16-bit inputs when the weights
+   * are 16-bit: the layer norm's, gelu's or attention's copy, else a cast. Returns what it stored:
+   * cuBLAS leaves the epilogue (bias, gelu, 16-bit copy) to bias_act.
    */
-  private boolean gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue, long bias,
-      long half) {
+  private Stored gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue,
+      CudaVector biasVector, long half) {
+    long bias = biasVector == null ? 0 : biasVector.address;
     long input;
     if (!m.precision.isHalf()) {
       input = in.fp32("gemm");
@@ -334,10 +375,17 @@ public final class CudaOps implements Ops {
       long partial = splits > 1 ? partialSums.atLeast(4L * splits * rows * m.rows) : 0;
       kernels.gemmRows(m.precision, input, rows, m.cols, m.address, m.rows, o.address, partial, splits, bias, half,
           epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW);
-      return true;
+      return Stored.ALL;
     }
     boolean accumulate = epilogue == Epilogue.ADD;
-    if (m.parts > 1 && rows >= splitStackedRows) {
+    boolean split = m.parts > 1 && rows >= splitStackedRows;
+    if (fusedGemms && m.precision.isHalf() && !split) {
+      Stored stored = gemmFused(input, m, o, rows, epilogue, biasVector, half);
+      if (stored != null) {
+        return stored;
+      }
+    }
+    if (split) {
       // one GEMM per stacked matrix (HF's separate q, k and v projections), into y's column blocks
       int part = m.rows / m.parts;
       for (int i = 0; i < m.parts; i++) {
@@ -347,7 +395,27 @@ public final class CudaOps implements Ops {
     } else {
       gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, accumulate);
     }
-    return false;
+    return Stored.PRODUCT;
+  }
+
+  /**
+   * The GEMM with its epilogue on cuBLASLt: gelu_new's output goes straight to the 16-bit copy the
+   * next GEMM reads, the other epilogues to fp32. Null where cuBLASLt cannot take it.
+   */
+  private Stored gemmFused(long input, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue, CudaVector bias,
+      long half) {
+    if (epilogue == Epilogue.GELU_NEW) {
+      long bias16 = bias == null ? 0 : bias.exactIn(m.precision);
+      if (!o.linearInput || half == 0 || (bias != null && bias16 == 0)) {
+        return null; // an fp32 output is wanted too, or the bias is not exact in 16 bits
+      }
+      boolean ran = gpu.gemmFused(m.precision, input, rows, m.cols, m.address, m.rows, half, m.rows, true, false,
+          bias16, true);
+      return ran ? Stored.HALF_ONLY : null;
+    }
+    boolean ran = gpu.gemmFused(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, false,
+        epilogue == Epilogue.ADD, bias == null ? 0 : bias.address, false);
+    return ran ? Stored.ALL : null;
   }
 
   @Override

@@ -70,8 +70,9 @@ import org.bytedeco.javacpp.SizeTPointer;
 /**
  * {@link Gpu} on a real device through bytedeco: the CUDA runtime for memory, the driver API for
  * kernels (NVRTC-compiled, loaded once per JVM and device), cuBLAS for GEMMs, CUDA graphs for
- * recordings. All work goes on one stream of its own. The only class besides {@link Nvrtc} and {@link CudaSupport} that touches
- * bytedeco, so nothing else loads CUDA's native libraries.
+ * recordings, and {@link BlasLt} for fused GEMMs. All work goes on one stream of its own. With {@link
+ * BlasLt}, {@link Nvrtc} and {@link CudaSupport}, the only classes that touch bytedeco, so nothing
+ * else loads CUDA's native libraries.
  */
 final class DriverGpu implements Gpu {
   private static final int MAX_ARGS = 32;
@@ -103,6 +104,9 @@ final class DriverGpu implements Gpu {
   private final long blasWorkspace;
   private final List<CUgraphExec_st> graphs = new java.util.ArrayList<>(); // recording handle -> graph
   private boolean recording;
+  private final BlasLt.Choice ltChoice = BlasLt.Choice.parse(System.getProperty(BlasLt.ALGO_PROPERTY));
+  private BlasLt lt;            // made at the first fused GEMM outside a recording
+  private long ltWorkspace;     // (BlasLt.WORKSPACE_BYTES) its own, so it allocates nothing while recording
   private BytePointer pinned;   // page-locked host buffer for downloads
   private long pinnedBytes;
   private boolean closed;
@@ -287,7 +291,7 @@ final class DriverGpu implements Gpu {
   public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate) {
     bind();
     long t0 = profile != null ? profile.start(this::synchronize) : 0;
-    int type = p == Precision.F32 ? CUDA_R_32F : p == Precision.F16 ? CUDA_R_16F : CUDA_R_16BF;
+    int type = dataType(p);
     // Column-major view: y^T (out, rows) = w (in, out)^T x^T (in, rows).
     checkBlas(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, one, at(w), type, in, at(x), type, in,
         accumulate ? one : zero, at(y), CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
@@ -298,6 +302,31 @@ final class DriverGpu implements Gpu {
     if (profile != null) {
       profile.stop(LaunchProfile.gemmName(p, rows, in, out), t0, this::synchronize);
     }
+  }
+
+  @Override
+  public boolean gemmFused(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean halfOut,
+      boolean accumulate, long bias, boolean gelu) {
+    bind();
+    if (lt == null) {
+      if (recording) {
+        return false; // its workspace cannot be allocated now
+      }
+      ltWorkspace = malloc(BlasLt.WORKSPACE_BYTES);
+      lt = new BlasLt(stream, ltWorkspace, ltChoice, this::malloc, this::free);
+    }
+    BlasLt.Shape shape = new BlasLt.Shape(p, rows, in, out, ldy, halfOut, accumulate, bias != 0, gelu);
+    long t0 = profile != null ? profile.start(this::synchronize) : 0;
+    if (!lt.matmul(shape, x, w, y, bias, recording)) {
+      return false;
+    }
+    if (syncEachLaunch) {
+      check(cudaStreamSynchronize(stream), "cublasLtMatmul");
+    }
+    if (profile != null) {
+      profile.stop(shape.label(), t0, this::synchronize);
+    }
+    return true;
   }
 
   @Override
@@ -377,11 +406,20 @@ final class DriverGpu implements Gpu {
     }
     cublasDestroy_v2(blas);
     cudaFree(at(blasWorkspace));
+    if (lt != null) {
+      lt.close();
+      cudaFree(at(ltWorkspace));
+    }
     cudaStreamDestroy(stream);
     if (pinned != null) {
       cudaFreeHost(pinned);
       pinned = null;
     }
+  }
+
+  /** CUDA's cudaDataType for p. */
+  static int dataType(Precision p) {
+    return p == Precision.F32 ? CUDA_R_32F : p == Precision.F16 ? CUDA_R_16F : CUDA_R_16BF;
   }
 
   /** {@code addresses} as a {@code void**} over the same memory (no copy). */

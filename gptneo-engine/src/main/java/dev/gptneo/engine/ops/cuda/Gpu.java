@@ -60,6 +60,18 @@ interface Gpu extends AutoCloseable {
    */
   void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate);
 
+  /**
+   * {@link #gemm} with its epilogue fused (cuBLASLt, gptneo.cuda.gemm=lt): y = x w^T (+ y when
+   * accumulate) (+ bias when bias != 0), then gelu_new when gelu. y is fp32, rows ldy floats apart,
+   * with an fp32 bias; or, when halfOut, of type p, rows ldy elements apart, with a bias of type p.
+   * Every address 256-byte aligned. Returns false, having queued nothing, where the device has no
+   * such GEMM: callers then run {@link #gemm} and their own epilogue.
+   */
+  default boolean gemmFused(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean halfOut,
+      boolean accumulate, long bias, boolean gelu) {
+    return false;
+  }
+
   /** Waits for all queued work; reports asynchronous errors. */
   void synchronize();
 

@@ -25,8 +25,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -392,6 +396,42 @@ class CudaOpsPlumbingTest {
     } finally {
       System.clearProperty(CudaKernels.SMALL_GEMM_PROPERTY);
     }
+  }
+
+  /**
+   * gptneo.cuda.gemm=lt: the prompt steps' GEMMs run on cuBLASLt with their epilogues, so no
+   * bias_act: the attention output and the MLP's second projection add their bias to the residual,
+   * the MLP's first writes gelu_new straight to the 16-bit copy the second reads (with the
+   * checkpoint's 16-bit bias). Where cuBLASLt has no algorithm, cuBLAS and bias_act run them.
+   */
+  @Test
+  void fusedGemmsOnCublasLtWhenAskedFor() {
+    System.setProperty(CudaOps.GEMM_PROPERTY, "lt");
+    try {
+      FakeGpu gpu = new FakeGpu(1L << 30);
+      try (CudaOps ops = new CudaOps(gpu, null)) {
+        runSteps(Goldens.demoModel(), ops, gpu);
+        assertFalse(gpu.launches.contains("bias_act_f16"), gpu.launches.toString());
+        Map<String, Long> kinds = gpu.fusedEpilogues.stream()
+            .collect(Collectors.groupingBy(k -> k, TreeMap::new, Collectors.counting()));
+        long layers = GptNeoConfig.load(Goldens.demoModel()).numLayers;
+        assertEquals(Set.of("", "+y +bias", "+bias gelu ->16"), kinds.keySet(), kinds.toString());
+        assertEquals(2 * kinds.get("+bias gelu ->16"), kinds.get("+y +bias"), kinds.toString());
+        assertTrue(kinds.get("+bias gelu ->16") >= layers, kinds.toString());
+      }
+      assertEquals(0, gpu.liveAllocations());
+      FakeGpu refusing = new FakeGpu(1L << 30);
+      refusing.refuseFused = true;
+      try (CudaOps ops = new CudaOps(refusing, null)) {
+        runSteps(Goldens.demoModel(), ops, refusing);
+        assertTrue(refusing.launches.contains("bias_act_f16"), refusing.launches.toString());
+        assertEquals(0, refusing.fusedGemms);
+      }
+    } finally {
+      System.clearProperty(CudaOps.GEMM_PROPERTY);
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaOps.fusedGemms("cublass"));
+    assertTrue(e.getMessage().contains("cublas or lt"), e.getMessage());
   }
 
   /** Kernels with a fallback that fail to build leave the backend running on the fallback. */

@@ -131,6 +131,20 @@ class CudaOpsVsCpuTest {
     }
   }
 
+  /**
+   * GEMMs on cuBLASLt with their epilogues fused (gptneo.cuda.gemm=lt), against the CPU: bias and
+   * residual add into fp32, and the fallback to cuBLAS where cuBLASLt has no algorithm (odd k).
+   * gelu_new's fused 16-bit output is checked by the goldens run with the same property
+   * (device/gpu-checks.sh).
+   */
+  @ParameterizedTest
+  @EnumSource(value = Precision.class, names = {"F16", "BF16"})
+  void fusedGemmsOnCublasLt(Precision p) {
+    try (Ops gpu = gpu(p, CudaOps.GEMM_PROPERTY, "lt"); Ops cpu = CpuOps.scalar(2)) {
+      checkLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, 8), 4e-5);
+    }
+  }
+
   /** Mean pooling's row sums on the device: the host's double sums in row order, bit for bit. */
   @Test
   void rowSumsOnTheDeviceAreTheHostsBits() {

@@ -34,6 +34,9 @@ final class FakeGpu implements Gpu {
   final List<long[]> launchArgs = new ArrayList<>();   // and arguments, as encoded
   final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
+  int fusedGemms;
+  final List<String> fusedEpilogues = new ArrayList<>(); // "+y", "+bias", "gelu", "->16": one line per fused GEMM
+  boolean refuseFused; // as a device whose cuBLASLt has no algorithm would
   int refusals; // mallocs refused for lack of memory
   String failToBuild; // a .cu file whose load fails, as NVRTC failing would
   // recordings (CUDA graphs): each is a list of replayable checks
@@ -221,6 +224,39 @@ final class FakeGpu implements Gpu {
     checkRange("gemm w", w, (long) out * in * p.bytes);
     checkRange("gemm y", y, ((long) (rows - 1) * ldy + out) * 4);
     gemms++;
+  }
+
+  @Override
+  public boolean gemmFused(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean halfOut,
+      boolean accumulate, long bias, boolean gelu) {
+    if (refuseFused) {
+      return false;
+    }
+    Runnable check = () -> {
+      if (ldy < out) {
+        throw new IllegalStateException("gemmFused: y's rows " + ldy + " apart, narrower than out " + out);
+      }
+      for (long address : new long[] {x, w, y, bias}) {
+        if (address % 256 != 0) {
+          throw new IllegalStateException("gemmFused: address " + address + " not 256-byte aligned");
+        }
+      }
+      checkRange("gemmFused x", x, (long) rows * in * p.bytes);
+      checkRange("gemmFused w", w, (long) out * in * p.bytes);
+      checkRange("gemmFused y", y, ((long) (rows - 1) * ldy + out) * (halfOut ? p.bytes : 4));
+      if (bias != 0) {
+        checkRange("gemmFused bias", bias, (long) out * (halfOut ? p.bytes : 4));
+      }
+      fusedGemms++;
+      fusedEpilogues.add(((accumulate ? "+y " : "") + (bias != 0 ? "+bias " : "") + (gelu ? "gelu " : "")
+          + (halfOut ? "->16" : "")).trim());
+    };
+    if (recording != null) {
+      recording.add(check);
+    } else {
+      check.run();
+    }
+    return true;
   }
 
   @Override
