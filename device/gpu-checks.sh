@@ -10,9 +10,10 @@
 #   results.tgz   everything: every log, the JUnit XML, one JSON line per bench run
 # Steps stop starting once GPU_CHECKS_BUDGET_S (default 510) seconds have passed, and no step runs
 # past it by more than 30 s. GPU_CHECKS_SIZES picks the models, GPU_CHECKS_HF=0 skips HF's runs.
-# GPU_CHECKS_MODE=tune runs the kernel tests and the goldens on cuBLASLt, then 2.7B alone on every
-# kernel variant (no HF), the launch profiles and cuBLASLt's survey of its candidate algorithms per
-# GEMM shape: the short call that picks the defaults before the full one.
+# GPU_CHECKS_MODE=tune runs the kernel tests and the goldens on cuBLASLt, a sweep of batch-1
+# decode's kernels alone (KernelSweep: gemv block sizes and slices, cuBLAS), then 2.7B alone on
+# every kernel variant (no HF), the launch profiles and cuBLASLt's survey of its candidate
+# algorithms per GEMM shape: the short call that picks the defaults before the full one.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -155,6 +156,11 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   # the goldens on cuBLASLt (tiny-neo and demo: the HF goldens at head sizes 64/128 need hf_golden.py)
   step junit-model-lt 120 bash -c 'junit junit-model-lt "-Dgptneo.cuda.gemm=lt" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
+  # batch-1 decode's kernels alone at 2.7B's shapes: gemv block sizes and slices, cuBLAS, layer norm
+  step kernel-sweep 90 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
+    --enable-native-access=ALL-UNNAMED -Xmx8g $cache_opts \
+    -cp "$build/test-classes:$build/lib/gptneo-engine-cli.jar" dev.gptneo.engine.ops.cuda.KernelSweep 2560 50257
+  grep -E "^(kernel sweep|empty|layer norm|gemv1|cuBLAS)" "$work/kernel-sweep.log" >> "$summary"
   # every variant of each kernel choice, on 2.7B: the defaults first, then one change at a time
   lt="-Dgptneo.cuda.gemm=lt"
   bench 2.7B prefill-b64-p256 "" "${prefill[@]}"
@@ -172,7 +178,7 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
     --max-batch-tokens 16384
   profiled decode-b128-lt "$lt -Dgptneo.cuda.ltAlgo=survey" --task generate --batch-size 128 --prompt-tokens 128 \
     --new-tokens 16 --max-batch-tokens 16384
-  grep -h "cuBLASLt survey" "$work"/profile-*-lt.log | sed 's/.*cuBLASLt survey //' | sort -u > "$work/lt-survey.txt"
+  grep -h "cuBLASLt survey" "$work"/profile-*-lt.log 2> /dev/null | sed 's/.*cuBLASLt survey //' | sort -u > "$work/lt-survey.txt"
   cat "$work/lt-survey.txt" >> "$summary"
   echo "total: $(($(date +%s) - start))s" >> "$summary"
   publish

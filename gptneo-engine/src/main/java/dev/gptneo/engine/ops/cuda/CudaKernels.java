@@ -255,12 +255,22 @@ final class CudaKernels {
     int passes = (in + stride - 1) / stride;
     int slices = 1;
     if (groups < capacity && passes >= 2) {
-      int want = Math.min(Math.min(16, passes), (2 * capacity + groups - 1) / groups);
-      int passesPerSlice = (passes + want - 1) / want;
-      slices = (passes + passesPerSlice - 1) / passesPerSlice;
+      slices = Math.min(Math.min(16, passes), (2 * capacity + groups - 1) / groups);
     }
-    int sliceLength = slices == 1 ? in : (passes + slices - 1) / slices * stride;
-    return new GemvShape((one ? "gemv1_" : "gemv_") + p.suffix, threads, slices, sliceLength);
+    return gemvShape(p, one, in, threads, slices);
+  }
+
+  /**
+   * The gemv launch of {@code threads} a block with k in at most {@code slices} slices of whole
+   * passes (8 elements a thread each): fewer when whole passes do not spread that far.
+   */
+  static GemvShape gemvShape(Precision p, boolean oneRow, int in, int threads, int slices) {
+    int stride = 8 * threads;
+    int passes = (in + stride - 1) / stride;
+    int passesPerSlice = (passes + slices - 1) / slices;
+    int used = (passes + passesPerSlice - 1) / passesPerSlice;
+    int sliceLength = used == 1 ? in : (passes + used - 1) / used * stride; // as even as whole passes allow
+    return new GemvShape((oneRow ? "gemv1_" : "gemv_") + p.suffix, threads, used, sliceLength);
   }
 
   /** The multiple of 32 in 64-512 whose passes of 8 elements a thread overshoot in least; ties: nearest 256. */

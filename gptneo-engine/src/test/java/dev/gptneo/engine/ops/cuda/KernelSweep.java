@@ -1,0 +1,147 @@
+package dev.gptneo.engine.ops.cuda;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Times batch-1 decode's kernels alone, for tuning (device/gpu-checks.sh, tune mode): the one-row
+ * gemv over block sizes and slices of k at a model's shapes, cuBLAS at 1, 32 and 128 rows on the
+ * same shapes, the layer norm of one row and an empty launch. Each is a CUDA graph of back-to-back
+ * launches, as decode steps replay them, so a launch's time includes the gap to the next one.
+ * Prints microseconds a launch and GB/s of weights; "auto" marks the gemv shape the backend picks.
+ * Usage: {@code java -cp ... dev.gptneo.engine.ops.cuda.KernelSweep [hidden [vocab]]} (2.7B's 2560, 50257).
+ */
+final class KernelSweep {
+  private static final int[] THREADS = {128, 256, 320, 384, 512};
+  private static final int[] SLICES = {1, 2, 3, 4, 6, 8};
+  private static final int[] GEMM_ROWS = {1, 32, 128};
+  private static final int ZERO_CHUNK = 16 << 20;
+
+  private final Gpu gpu;
+  private final CudaKernels kernels;
+  private final int launches; // per graph
+  private final int replays;  // timed, after one warm-up
+  private final List<Long> buffers = new ArrayList<>();
+
+  KernelSweep(Gpu gpu, int launches, int replays) {
+    this.gpu = gpu;
+    this.kernels = new CudaKernels(gpu);
+    this.launches = launches;
+    this.replays = replays;
+  }
+
+  /** One line per kernel configuration. */
+  List<String> run(int hidden, int vocab) {
+    Precision p = Precision.F16;
+    int[][] shapes = {{hidden, 3 * hidden}, {hidden, hidden}, {hidden, 4 * hidden}, {4 * hidden, hidden},
+        {hidden, vocab}};
+    long maxWeights = 0;
+    int maxIn = 0;
+    int maxOut = 0;
+    for (int[] s : shapes) {
+      maxWeights = Math.max(maxWeights, (long) s[0] * s[1] * p.bytes);
+      maxIn = Math.max(maxIn, s[0]);
+      maxOut = Math.max(maxOut, s[1]);
+    }
+    int maxRows = GEMM_ROWS[GEMM_ROWS.length - 1];
+    long w = zeros(maxWeights);                                   // (out, in) f16
+    long x = zeros(4L * maxRows * maxIn);                         // (rows, in) fp32
+    long x16 = zeros(2L * maxRows * maxIn);                       // (rows, in) f16: cuBLAS' input
+    long y = zeros(4L * maxRows * maxOut);                        // (rows, out) fp32
+    long partial = zeros(4L * SLICES[SLICES.length - 1] * maxOut); // (slices, 1, out) fp32
+    long tickets = zeros(4L * ((maxOut + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS));
+    long gamma = zeros(4L * maxIn);
+    List<String> lines = new ArrayList<>();
+    try {
+      lines.add(line("empty launch (gather_rows, 1 x 1)", time(() -> kernels.gatherRows(x, tickets, y, 1, 1)), 0));
+      lines.add(line("layer norm, 1 row x " + hidden, time(() -> kernels.layerNorm(p, x, gamma, gamma, 1e-5f, y, x16, 1,
+          hidden)), 0));
+      for (int[] s : shapes) {
+        int in = s[0];
+        int out = s[1];
+        long bytes = (long) in * out * p.bytes;
+        CudaKernels.GemvShape auto = kernels.gemvShape(p, 1, in, out);
+        Set<CudaKernels.GemvShape> tried = new LinkedHashSet<>();
+        tried.add(auto);
+        for (int threads : THREADS) {
+          for (int slices : SLICES) {
+            tried.add(CudaKernels.gemvShape(p, true, in, threads, slices));
+          }
+        }
+        for (CudaKernels.GemvShape g : tried) {
+          double micros = time(() -> kernels.gemv(p, g, x, 1, in, w, out, y, 0, 0, false, false, partial, tickets));
+          lines.add(line(String.format(Locale.ROOT, "gemv1 %d->%d: %d threads x %d slices%s", in, out, g.threads(),
+              g.slices(), g.equals(auto) ? " (auto)" : ""), micros, bytes));
+        }
+        for (int rows : GEMM_ROWS) {
+          double micros = time(() -> gpu.gemm(p, x16, rows, in, w, out, y, out, false));
+          lines.add(line(String.format(Locale.ROOT, "cuBLAS %d->%d, %d rows", in, out, rows), micros, bytes));
+        }
+      }
+    } finally {
+      gpu.synchronize();
+      buffers.forEach(gpu::free);
+      buffers.clear();
+    }
+    return lines;
+  }
+
+  /** Microseconds a launch: a graph of {@code launches} launches, replayed once to warm up, then timed. */
+  private double time(Runnable launch) {
+    gpu.synchronize();
+    gpu.beginRecording();
+    long graph;
+    try {
+      for (int i = 0; i < launches; i++) {
+        launch.run();
+      }
+    } finally {
+      graph = gpu.endRecording();
+    }
+    try {
+      gpu.replay(graph);
+      gpu.synchronize();
+      long t0 = System.nanoTime();
+      for (int r = 0; r < replays; r++) {
+        gpu.replay(graph);
+      }
+      gpu.synchronize();
+      return (System.nanoTime() - t0) / 1e3 / ((double) replays * launches);
+    } finally {
+      gpu.discard(graph);
+    }
+  }
+
+  private static String line(String what, double micros, long bytes) {
+    String rate = bytes == 0 ? "" : String.format(Locale.ROOT, "  %6.2f TB/s", bytes / (micros * 1e6));
+    return String.format(Locale.ROOT, "%-52s %9.2f us%s", what, micros, rate);
+  }
+
+  private long zeros(long bytes) {
+    long address = gpu.malloc(bytes);
+    buffers.add(address);
+    ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(bytes, ZERO_CHUNK));
+    for (long at = 0; at < bytes; at += chunk.capacity()) {
+      chunk.clear().limit((int) Math.min(chunk.capacity(), bytes - at));
+      gpu.upload(address + at, chunk);
+    }
+    return address;
+  }
+
+  public static void main(String[] args) {
+    if (!CudaSupport.available()) {
+      System.out.println("kernel sweep skipped: " + CudaSupport.reason());
+      return;
+    }
+    int hidden = args.length > 0 ? Integer.parseInt(args[0]) : 2560;
+    int vocab = args.length > 1 ? Integer.parseInt(args[1]) : 50257;
+    try (DriverGpu gpu = new DriverGpu(0)) {
+      System.out.println("kernel sweep on " + gpu.describe() + ", hidden " + hidden + ", vocab " + vocab);
+      new KernelSweep(gpu, 50, 4).run(hidden, vocab).forEach(System.out::println);
+    }
+  }
+}
