@@ -23,19 +23,11 @@ public final class CudaOps implements Ops {
   private static final int UPLOAD_CHUNK = 1 << 22; // elements per copy when a weight changes type
   /** System property: false turns CUDA graphs for decode steps off (default on where the device can record). */
   public static final String GRAPHS_PROPERTY = "gptneo.cuda.graphs";
-  /**
-   * System property: from how many rows a stacked matrix (q|k|v) is multiplied part by part on
-   * cuBLAS, one GEMM per part into y's column blocks (default: never, one GEMM).
-   */
-  public static final String SPLIT_STACKED_ROWS_PROPERTY = "gptneo.cuda.splitStackedRows";
-  /**
-   * System property: cublas (default) runs GEMMs on cuBLAS and then bias_act for the bias and
-   * gelu_new; lt runs 16-bit GEMMs on cuBLASLt with those fused into the GEMM (BlasLt).
-   */
-  public static final String GEMM_PROPERTY = "gptneo.cuda.gemm";
+  /** System property: from how many rows q|k|v is multiplied as three GEMMs (default: never). */
+  public static final String SPLIT_STACKED_ROWS_PROPERTY = CudaLinear.SPLIT_STACKED_ROWS_PROPERTY;
+  /** System property: cublas (default: cuBLAS, then bias_act) or lt (cuBLASLt, epilogues fused). */
+  public static final String GEMM_PROPERTY = CudaLinear.GEMM_PROPERTY;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaOps.class);
-  private final int splitStackedRows = Integer.getInteger(SPLIT_STACKED_ROWS_PROPERTY, Integer.MAX_VALUE);
-  private final boolean fusedGemms = fusedGemms(System.getProperty(GEMM_PROPERTY));
 
   private final Gpu gpu;
   private final CudaKernels kernels;
@@ -45,19 +37,16 @@ public final class CudaOps implements Ops {
   private final StepTables tables;
   private final List<Long> owned = new ArrayList<>(); // weights, activations, scratch: freed at close
   private final CudaKernels.AttentionLayer layer = new CudaKernels.AttentionLayer();
-  private final Scratch castInput = new Scratch();   // 16-bit GEMM input for activations without a 16-bit copy
-  private final Scratch intTable = new Scratch();    // ints: gathered rows, summed row ranges
+  private final CudaLinear linearLayers;
+  private final Scratch intTable = new Scratch(this);    // ints: gathered rows, summed row ranges
   private ByteBuffer intTableHost;                    // the host side of intTable
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private int memoryGeneration;      // bumped when a buffer is freed (recordings hold addresses)
-  private final Scratch partialSums = new Scratch(); // (splits, rows, out) fp32 partial sums of gemm_rows and gemv
-  private long gemvTickets;          // (gemvTicketCount) ints: gemv's arrivals per column group
-  private int gemvTicketCount;
-  private final Scratch rowSums = new Scratch();     // (count, cols) double row sums
+  private final Scratch rowSums = new Scratch(this);     // (count, cols) double row sums
   private final ChoiceTable choiceTable = new ChoiceTable();
-  private final Scratch choiceDevice = new Scratch(); // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
-  private final Scratch chosenIds = new Scratch();    // (rows) ints
-  private final Scratch choiceWork = new Scratch();   // (rows, cols) floats for choose_tokens' larger candidate sets
+  private final Scratch choiceDevice = new Scratch(this); // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
+  private final Scratch chosenIds = new Scratch(this);    // (rows) ints
+  private final Scratch choiceWork = new Scratch(this);   // (rows, cols) floats for choose_tokens' larger candidate sets
   private boolean closed;
   private final DecodeGraphs graphs;  // null: every step runs eagerly
   private boolean tablesUploaded;     // run() uploaded this step's tables before its body
@@ -66,6 +55,7 @@ public final class CudaOps implements Ops {
     this.gpu = gpu;
     this.requested = requested;
     this.kernels = new CudaKernels(gpu);
+    this.linearLayers = new CudaLinear(this, gpu, kernels);
     this.cachePool = new DevicePool(gpu);
     this.tables = new StepTables(gpu);
     boolean wanted = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
@@ -207,27 +197,12 @@ public final class CudaOps implements Ops {
     }
   }
 
-  /** Parses gptneo.cuda.gemm: whether GEMMs run on cuBLASLt with their epilogues fused. */
-  static boolean fusedGemms(String value) {
-    String v = value == null ? "cublas" : value.trim().toLowerCase(java.util.Locale.ROOT);
-    switch (v) {
-      case "cublas":
-      case "":
-        return false;
-      case "lt":
-      case "cublaslt":
-        return true;
-      default:
-        throw new IllegalArgumentException(GEMM_PROPERTY + " must be cublas or lt; got '" + value + "'");
-    }
-  }
-
   @Override
   public Vector vector(TensorView weight) {
     float[] v = weight.toFloatArray();
     long address = alloc(4L * v.length);
     gpu.upload(address, floats(v, v.length));
-    if (fusedGemms && (weight.dtype == DType.F16 || weight.dtype == DType.BF16)) {
+    if (linearLayers.fusedGemms() && (weight.dtype == DType.F16 || weight.dtype == DType.BF16)) {
       // a 16-bit output's epilogue adds a bias of its own type: the checkpoint's, so nothing is rounded
       long copy = alloc(2L * v.length);
       gpu.upload(copy, weight.bytes());
@@ -302,120 +277,9 @@ public final class CudaOps implements Ops {
       throw new IllegalArgumentException("linear: x (" + in.cols + " cols) times [" + m.rows + ", " + m.cols
           + "]^T into " + o.cols + " cols");
     }
-    boolean gelu = epilogue == Epilogue.GELU_NEW;
-    long half = gelu ? halfCopy(o) : 0; // gelu's output feeds the MLP's second GEMM
-    long biasAddress = bias == null ? 0 : ((CudaVector) bias).address;
-    if (kernels.gemvServes(rows, m.cols)) {
-      // decode at small batch: one pass over the weights, reading x in fp32, with the epilogue
-      CudaKernels.GemvShape shape = kernels.gemvShape(m.precision, rows, m.cols, m.rows);
-      int slices = shape.slices();
-      long partial = slices > 1 ? partialSums.atLeast(4L * slices * rows * m.rows) : 0;
-      long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
-      kernels.gemv(m.precision, shape, in.fp32("gemv"), rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
-          epilogue == Epilogue.ADD, gelu, partial, tickets);
-    } else {
-      Stored stored = gemm(in, m, o, rows, epilogue, (CudaVector) bias, half);
-      boolean halfOnly = o.linearInput && half != 0; // the next GEMM reads the 16-bit copy alone
-      if (stored == Stored.PRODUCT && (bias != null || gelu)) {
-        kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu, halfOnly);
-        stored = halfOnly ? Stored.HALF_ONLY : Stored.ALL;
-      }
-      if (stored == Stored.HALF_ONLY) {
-        o.wroteHalfOnly(rows);
-        return;
-      }
-    }
-    o.wrote(half != 0 ? rows : 0);
-  }
-
-  /** What {@link #gemm} stored: the bare product (the epilogue still to run), or the epilogue's output. */
-  private enum Stored {
-    PRODUCT,
-    /** the fp32 output, and the 16-bit copy when one was asked for */
-    ALL,
-    /** the 16-bit copy alone (a linear layer's input) */
-    HALF_ONLY
-  }
-
-  /** The gemv's tickets, one int per column group, zero between launches (each launch leaves them so). */
-  private long gemvTickets(int groups) {
-    if (groups > gemvTicketCount) {
-      if (gemvTickets != 0) {
-        gpu.synchronize(); // queued launches may still use them
-        free(gemvTickets);
-      }
-      gemvTicketCount = Math.max(groups, 1024);
-      gemvTickets = alloc(4L * gemvTicketCount);
-      gpu.upload(gemvTickets, ByteBuffer.allocateDirect(4 * gemvTicketCount)); // zeros
-    }
-    return gemvTickets;
-  }
-
-  /**
-   * cuBLAS, cuBLASLt or the tensor-core kernel for 5-256 rows, on 16-bit inputs when the weights
-   * are 16-bit: the layer norm's, gelu's or attention's copy, else a cast. Returns what it stored:
-   * cuBLAS leaves the epilogue (bias, gelu, 16-bit copy) to bias_act.
-   */
-  private Stored gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue,
-      CudaVector biasVector, long half) {
-    long bias = biasVector == null ? 0 : biasVector.address;
-    long input;
-    if (!m.precision.isHalf()) {
-      input = in.fp32("gemm");
-    } else {
-      if (in.half != 0 && in.halfRows >= rows) {
-        input = in.half;
-      } else {
-        input = castInput.atLeast((long) rows * m.cols * m.precision.bytes);
-        kernels.cast(m.precision, in.fp32("cast"), input, rows * m.cols);
-      }
-    }
-    if (kernels.gemmRowsServes(m.precision, rows, m.cols)) {
-      int splits = kernels.gemmRowsSplits(rows, m.cols, m.rows);
-      long partial = splits > 1 ? partialSums.atLeast(4L * splits * rows * m.rows) : 0;
-      kernels.gemmRows(m.precision, input, rows, m.cols, m.address, m.rows, o.address, partial, splits, bias, half,
-          epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW);
-      return Stored.ALL;
-    }
-    boolean accumulate = epilogue == Epilogue.ADD;
-    boolean split = m.parts > 1 && rows >= splitStackedRows;
-    if (fusedGemms && m.precision.isHalf() && !split) {
-      Stored stored = gemmFused(input, m, o, rows, epilogue, biasVector, half);
-      if (stored != null) {
-        return stored;
-      }
-    }
-    if (split) {
-      // one GEMM per stacked matrix (HF's separate q, k and v projections), into y's column blocks
-      int part = m.rows / m.parts;
-      for (int i = 0; i < m.parts; i++) {
-        gpu.gemm(m.precision, input, rows, m.cols, m.address + (long) i * part * m.cols * m.precision.bytes, part,
-            o.address + 4L * i * part, m.rows, accumulate);
-      }
-    } else {
-      gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, accumulate);
-    }
-    return Stored.PRODUCT;
-  }
-
-  /**
-   * The GEMM with its epilogue on cuBLASLt: gelu_new's output goes straight to the 16-bit copy the
-   * next GEMM reads, the other epilogues to fp32. Null where cuBLASLt cannot take it.
-   */
-  private Stored gemmFused(long input, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue, CudaVector bias,
-      long half) {
-    if (epilogue == Epilogue.GELU_NEW) {
-      long bias16 = bias == null ? 0 : bias.exactIn(m.precision);
-      if (!o.linearInput || half == 0 || (bias != null && bias16 == 0)) {
-        return null; // an fp32 output is wanted too, or the bias is not exact in 16 bits
-      }
-      boolean ran = gpu.gemmFused(m.precision, input, rows, m.cols, m.address, m.rows, half, m.rows, true, false,
-          bias16, true);
-      return ran ? Stored.HALF_ONLY : null;
-    }
-    boolean ran = gpu.gemmFused(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, false,
-        epilogue == Epilogue.ADD, bias == null ? 0 : bias.address, false);
-    return ran ? Stored.ALL : null;
+    // gelu's output feeds the MLP's second GEMM: its 16-bit copy
+    long half = epilogue == Epilogue.GELU_NEW ? halfCopy(o) : 0;
+    linearLayers.run(in, m, (CudaVector) bias, o, rows, epilogue, half);
   }
 
   @Override
@@ -547,26 +411,13 @@ public final class CudaOps implements Ops {
     return a.half;
   }
 
-  /** A device buffer that grows to the largest size asked of it; it never shrinks. */
-  private final class Scratch {
-    private long address;
-    private long bytes;
-
-    long atLeast(long need) {
-      if (need > bytes) {
-        if (address != 0) {
-          gpu.synchronize(); // queued launches may still read it
-          free(address);
-        }
-        bytes = Math.max(need, 2 * bytes);
-        address = alloc(bytes);
-      }
-      return address;
-    }
+  /** Waits for the queued work (before a buffer it may read is freed). */
+  void synchronizeDevice() {
+    gpu.synchronize();
   }
 
   /** Memory for weights, activations and scratch; too little is an error about the model, not the heap. */
-  private long alloc(long bytes) {
+  long alloc(long bytes) {
     long address;
     try {
       address = gpu.malloc(Math.max(bytes, 4));
@@ -578,7 +429,7 @@ public final class CudaOps implements Ops {
     return address;
   }
 
-  private void free(long address) {
+  void free(long address) {
     owned.remove(address);
     gpu.free(address);
     memoryGeneration++; // recordings may hold the address

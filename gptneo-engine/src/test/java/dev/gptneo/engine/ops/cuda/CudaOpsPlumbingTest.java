@@ -430,7 +430,7 @@ class CudaOpsPlumbingTest {
     } finally {
       System.clearProperty(CudaOps.GEMM_PROPERTY);
     }
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaOps.fusedGemms("cublass"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaLinear.parseGemm("cublass"));
     assertTrue(e.getMessage().contains("cublas or lt"), e.getMessage());
   }
 

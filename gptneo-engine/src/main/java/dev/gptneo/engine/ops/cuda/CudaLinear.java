@@ -1,0 +1,181 @@
+package dev.gptneo.engine.ops.cuda;
+
+import dev.gptneo.engine.ops.Epilogue;
+import java.nio.ByteBuffer;
+
+/**
+ * The GPU's linear layers, y = [y +] act(x w^T + b), by the number of rows: the gemv for 1-4
+ * (decode at small batch; its epilogue fused), the tensor-core gemm_rows for 5-256 when asked
+ * for, cuBLASLt with the epilogue fused when asked for, else cuBLAS and then bias_act.
+ */
+final class CudaLinear {
+  /**
+   * System property: from how many rows a stacked matrix (q|k|v) is multiplied part by part on
+   * cuBLAS, one GEMM per part into y's column blocks (default: never, one GEMM).
+   */
+  static final String SPLIT_STACKED_ROWS_PROPERTY = "gptneo.cuda.splitStackedRows";
+  /**
+   * System property: cublas (default) runs GEMMs on cuBLAS and then bias_act for the bias and
+   * gelu_new; lt runs 16-bit GEMMs on cuBLASLt with those fused into the GEMM (BlasLt).
+   */
+  static final String GEMM_PROPERTY = "gptneo.cuda.gemm";
+
+  private final CudaOps owner; // the memory's owner
+  private final Gpu gpu;
+  private final CudaKernels kernels;
+  private final int splitStackedRows = Integer.getInteger(SPLIT_STACKED_ROWS_PROPERTY, Integer.MAX_VALUE);
+  private final boolean fusedGemms = parseGemm(System.getProperty(GEMM_PROPERTY));
+  private final Scratch castInput;   // 16-bit GEMM input for activations without a 16-bit copy
+  private final Scratch partialSums; // (splits, rows, out) fp32 partial sums of gemm_rows and gemv
+  private long gemvTickets;          // (gemvTicketCount) ints: gemv's arrivals per column group
+  private int gemvTicketCount;
+
+  CudaLinear(CudaOps owner, Gpu gpu, CudaKernels kernels) {
+    this.owner = owner;
+    this.gpu = gpu;
+    this.kernels = kernels;
+    this.castInput = new Scratch(owner);
+    this.partialSums = new Scratch(owner);
+  }
+
+  /** Parses gptneo.cuda.gemm: whether GEMMs run on cuBLASLt with their epilogues fused. */
+  static boolean parseGemm(String value) {
+    String v = value == null ? "cublas" : value.trim().toLowerCase(java.util.Locale.ROOT);
+    switch (v) {
+      case "cublas":
+      case "":
+        return false;
+      case "lt":
+      case "cublaslt":
+        return true;
+      default:
+        throw new IllegalArgumentException(GEMM_PROPERTY + " must be cublas or lt; got '" + value + "'");
+    }
+  }
+
+  /** Whether GEMMs run on cuBLASLt with their epilogues (gptneo.cuda.gemm=lt). */
+  boolean fusedGemms() {
+    return fusedGemms;
+  }
+
+  /**
+   * out (rows, m.rows) as the epilogue says, from in (rows, m.cols); half: out's 16-bit copy to
+   * write too (gelu's output, which the next GEMM reads), or 0.
+   */
+  void run(CudaActivations in, CudaMatrix m, CudaVector bias, CudaActivations o, int rows, Epilogue epilogue,
+      long half) {
+    boolean gelu = epilogue == Epilogue.GELU_NEW;
+    long biasAddress = bias == null ? 0 : bias.address;
+    if (kernels.gemvServes(rows, m.cols)) {
+      // decode at small batch: one pass over the weights, reading x in fp32, with the epilogue
+      CudaKernels.GemvShape shape = kernels.gemvShape(m.precision, rows, m.cols, m.rows);
+      int slices = shape.slices();
+      long partial = slices > 1 ? partialSums.atLeast(4L * slices * rows * m.rows) : 0;
+      long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
+      kernels.gemv(m.precision, shape, in.fp32("gemv"), rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
+          epilogue == Epilogue.ADD, gelu, partial, tickets);
+    } else {
+      Stored stored = gemm(in, m, o, rows, epilogue, bias, half);
+      boolean halfOnly = o.linearInput && half != 0; // the next GEMM reads the 16-bit copy alone
+      if (stored == Stored.PRODUCT && (bias != null || gelu)) {
+        kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu, halfOnly);
+        stored = halfOnly ? Stored.HALF_ONLY : Stored.ALL;
+      }
+      if (stored == Stored.HALF_ONLY) {
+        o.wroteHalfOnly(rows);
+        return;
+      }
+    }
+    o.wrote(half != 0 ? rows : 0);
+  }
+
+  /** What {@link #gemm} stored: the bare product (the epilogue still to run), or the epilogue's output. */
+  private enum Stored {
+    PRODUCT,
+    /** the fp32 output, and the 16-bit copy when one was asked for */
+    ALL,
+    /** the 16-bit copy alone (a linear layer's input) */
+    HALF_ONLY
+  }
+
+  /** The gemv's tickets, one int per column group, zero between launches (each launch leaves them so). */
+  private long gemvTickets(int groups) {
+    if (groups > gemvTicketCount) {
+      if (gemvTickets != 0) {
+        gpu.synchronize(); // queued launches may still use them
+        owner.free(gemvTickets);
+      }
+      gemvTicketCount = Math.max(groups, 1024);
+      gemvTickets = owner.alloc(4L * gemvTicketCount);
+      gpu.upload(gemvTickets, ByteBuffer.allocateDirect(4 * gemvTicketCount)); // zeros
+    }
+    return gemvTickets;
+  }
+
+  /**
+   * cuBLAS, cuBLASLt or the tensor-core kernel for 5-256 rows, on 16-bit inputs when the weights
+   * are 16-bit: the layer norm's, gelu's or attention's copy, else a cast. Returns what it stored:
+   * cuBLAS leaves the epilogue (bias, gelu, 16-bit copy) to bias_act.
+   */
+  private Stored gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue,
+      CudaVector biasVector, long half) {
+    long bias = biasVector == null ? 0 : biasVector.address;
+    long input;
+    if (!m.precision.isHalf()) {
+      input = in.fp32("gemm");
+    } else {
+      if (in.half != 0 && in.halfRows >= rows) {
+        input = in.half;
+      } else {
+        input = castInput.atLeast((long) rows * m.cols * m.precision.bytes);
+        kernels.cast(m.precision, in.fp32("cast"), input, rows * m.cols);
+      }
+    }
+    if (kernels.gemmRowsServes(m.precision, rows, m.cols)) {
+      int splits = kernels.gemmRowsSplits(rows, m.cols, m.rows);
+      long partial = splits > 1 ? partialSums.atLeast(4L * splits * rows * m.rows) : 0;
+      kernels.gemmRows(m.precision, input, rows, m.cols, m.address, m.rows, o.address, partial, splits, bias, half,
+          epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW);
+      return Stored.ALL;
+    }
+    boolean accumulate = epilogue == Epilogue.ADD;
+    boolean split = m.parts > 1 && rows >= splitStackedRows;
+    if (fusedGemms && m.precision.isHalf() && !split) {
+      Stored stored = gemmFused(input, m, o, rows, epilogue, biasVector, half);
+      if (stored != null) {
+        return stored;
+      }
+    }
+    if (split) {
+      // one GEMM per stacked matrix (HF's separate q, k and v projections), into y's column blocks
+      int part = m.rows / m.parts;
+      for (int i = 0; i < m.parts; i++) {
+        gpu.gemm(m.precision, input, rows, m.cols, m.address + (long) i * part * m.cols * m.precision.bytes, part,
+            o.address + 4L * i * part, m.rows, accumulate);
+      }
+    } else {
+      gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, accumulate);
+    }
+    return Stored.PRODUCT;
+  }
+
+  /**
+   * The GEMM with its epilogue on cuBLASLt: gelu_new's output goes straight to the 16-bit copy the
+   * next GEMM reads, the other epilogues to fp32. Null where cuBLASLt cannot take it.
+   */
+  private Stored gemmFused(long input, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue, CudaVector bias,
+      long half) {
+    if (epilogue == Epilogue.GELU_NEW) {
+      long bias16 = bias == null ? 0 : bias.exactIn(m.precision);
+      if (!o.linearInput || half == 0 || (bias != null && bias16 == 0)) {
+        return null; // an fp32 output is wanted too, or the bias is not exact in 16 bits
+      }
+      boolean ran = gpu.gemmFused(m.precision, input, rows, m.cols, m.address, m.rows, half, m.rows, true, false,
+          bias16, true);
+      return ran ? Stored.HALF_ONLY : null;
+    }
+    boolean ran = gpu.gemmFused(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, false,
+        epilogue == Epilogue.ADD, bias == null ? 0 : bias.address, false);
+    return ran ? Stored.ALL : null;
+  }
+}
