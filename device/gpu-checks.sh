@@ -10,7 +10,7 @@
 #   results.tgz   everything: every log, the JUnit XML, one JSON line per bench run
 # Steps stop starting once GPU_CHECKS_BUDGET_S (default 510) seconds have passed, and no step runs
 # past it by more than 30 s. GPU_CHECKS_SIZES picks the models, GPU_CHECKS_HF=0 skips HF's runs.
-# GPU_CHECKS_MODE=tune runs the kernel tests and the goldens on cuBLASLt, a sweep of batch-1
+# GPU_CHECKS_MODE=tune runs the kernel tests and the goldens with the opt-in fusions, a sweep of batch-1
 # decode's kernels alone (KernelSweep: gemv block sizes and slices, cuBLAS), then 2.7B alone on
 # every kernel variant (no HF), the launch profiles and cuBLASLt's survey of its candidate
 # algorithms per GEMM shape: the short call that picks the defaults before the full one.
@@ -113,8 +113,9 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest
   local variants=$?
-  # and on cuBLASLt with fused epilogues (gelu_new's 16-bit output is checked only here)
-  junit junit-model-lt "-Dgptneo.cuda.gemm=lt" \
+  # and with the opt-in fusions: cuBLASLt's epilogues (gelu_new's fused 16-bit output is checked
+  # only here) and the layer norms inside the one-row gemv
+  junit junit-model-optin "-Dgptneo.cuda.gemm=lt -Dgptneo.cuda.fuseNorm=true" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest
@@ -153,8 +154,8 @@ profiles() {
 if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   step junit-kernels 120 bash -c 'junit junit-kernels "-Dgptneo.cuda.syncEachLaunch=true" \
     --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest'
-  # the goldens on cuBLASLt (tiny-neo and demo: the HF goldens at head sizes 64/128 need hf_golden.py)
-  step junit-model-lt 120 bash -c 'junit junit-model-lt "-Dgptneo.cuda.gemm=lt" \
+  # the goldens with the opt-in fusions (tiny-neo and demo: the HF goldens at head sizes 64/128 need hf_golden.py)
+  step junit-model-optin 120 bash -c 'junit junit-model-optin "-Dgptneo.cuda.gemm=lt -Dgptneo.cuda.fuseNorm=true" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
   # batch-1 decode's kernels alone at 2.7B's shapes: gemv block sizes and slices, cuBLAS, layer norm
   step kernel-sweep 90 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
@@ -167,6 +168,7 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   bench 2.7B prefill-b64-p256-lt "$lt" "${prefill[@]}"
   bench 2.7B prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
   bench 2.7B generate-b1-p128-n128 "" $(generate 1)
+  bench 2.7B generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   bench 2.7B generate-b32-p128-n128 "" $(generate 32)
   bench 2.7B generate-b32-p128-n128-lt "$lt" $(generate 32)
   bench 2.7B generate-b128-p128-n128 "" $(generate 128)
@@ -193,6 +195,7 @@ for size in $sizes; do
   # GEMMs on cuBLASLt with fused epilogues (gptneo.cuda.gemm=lt)
   [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-lt "-Dgptneo.cuda.gemm=lt" "${prefill[@]}"
   [ "$size" = 2.7B ] && bench "$size" generate-b128-p128-n128-lt "-Dgptneo.cuda.gemm=lt" $(generate 128)
+  [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   # the same on the fp32 prefill attention kernel (simt; the default runs the tensor cores)
   bench "$size" prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
   for b in 1 32 128; do

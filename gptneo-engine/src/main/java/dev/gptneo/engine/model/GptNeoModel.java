@@ -96,12 +96,13 @@ public final class GptNeoModel {
     }
     for (int l = 0; l < config.numLayers; l++) {
       GptNeoWeights.Layer layer = w.layers[l];
-      ops.layerNorm(x, layer.ln1Gamma, layer.ln1Beta, eps, normed, n);
-      ops.linear(normed, layer.qkv, null, qkv, n, Epilogue.STORE);       // [q | k | v] = normed Wqkv^T
+      // [q | k | v] = ln_1(x) Wqkv^T, through normed
+      ops.normLinear(x, layer.ln1Gamma, layer.ln1Beta, eps, normed, layer.qkv, null, qkv, n, Epilogue.STORE);
       ops.attention(step, l, config.isLocal(l), config.windowSize, config.numHeads, qkv, attn);
       ops.linear(attn, layer.out, layer.outBias, x, n, Epilogue.ADD);   // x += attn Wo^T + bo
-      ops.layerNorm(x, layer.ln2Gamma, layer.ln2Beta, eps, normed, n);
-      ops.linear(normed, layer.fc, layer.fcBias, mlp, n, Epilogue.GELU_NEW);
+      // mlp = gelu_new(ln_2(x) Wfc^T + bfc), through normed
+      ops.normLinear(x, layer.ln2Gamma, layer.ln2Beta, eps, normed, layer.fc, layer.fcBias, mlp, n,
+          Epilogue.GELU_NEW);
       ops.linear(mlp, layer.proj, layer.projBias, x, n, Epilogue.ADD);  // x += gelu(..) Wp^T + bp
       if (probe != null) {
         probe.afterLayer(l + 1, x, n);

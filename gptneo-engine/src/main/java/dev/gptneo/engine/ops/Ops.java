@@ -69,6 +69,17 @@ public interface Ops extends AutoCloseable {
   void linear(Activations x, Matrix w, Vector bias, Activations out, int rows, Epilogue epilogue);
 
   /**
+   * {@link #layerNorm} of x into normed, then {@link #linear} of normed: the layer norms before
+   * attention and before the MLP. A backend may fuse the two (the GPU at batch 1, when asked); normed
+   * is then left unwritten, so nothing may read it before it is written again.
+   */
+  default void normLinear(Activations x, Vector gamma, Vector beta, float eps, Activations normed, Matrix w,
+      Vector bias, Activations out, int rows, Epilogue epilogue) {
+    layerNorm(x, gamma, beta, eps, normed, rows);
+    linear(normed, w, bias, out, rows, epilogue);
+  }
+
+  /**
    * Causal self-attention of the step's new tokens over their sequence's cached and new keys,
    * without 1/sqrt(head_dim) scaling, then stores the new keys and values in each sequence's cache.
    * A local layer lets position i see keys j with i - window &lt; j &lt;= i.

@@ -14,7 +14,7 @@ final class CudaActivations implements Ops.Activations {
   final boolean linearInput; // only linear layers read it: a write may leave only `half` (see fp32)
   long half;            // (rows, cols) in the model's 16-bit precision; 0 until first needed
   int halfRows;         // leading rows of `half` that match the fp32 data; 0 after any other write
-  private boolean fp32Stale; // the last write went to `half` only
+  private String fp32Missing; // why the fp32 data is not what was last computed; null when it is
 
   CudaActivations(long address, int rows, int cols, boolean linearInput) {
     this.address = address;
@@ -26,21 +26,28 @@ final class CudaActivations implements Ops.Activations {
   /** Records a write: the fp32 data, and the first halfRows rows of the 16-bit copy. */
   void wrote(int halfRows) {
     this.halfRows = halfRows;
-    this.fp32Stale = false;
+    this.fp32Missing = null;
   }
 
   /** Records a write of the 16-bit copy alone (rows rows): only a GEMM on 16-bit inputs may read it. */
   void wroteHalfOnly(int rows) {
     assert linearInput && half != 0;
     this.halfRows = rows;
-    this.fp32Stale = true;
+    this.fp32Missing = "hold only a 16-bit copy: they are a linear layer's input only (Ops.linearInput)";
+  }
+
+  /** Records that the write meant for these activations was fused into their reader (Ops.normLinear). */
+  void skipped() {
+    this.halfRows = 0;
+    this.fp32Missing = "were never written: their layer norm was fused into the linear layer after it "
+        + "(Ops.normLinear)";
   }
 
   /** The fp32 data, for a kernel named {@code reader}; an error when the last write left only the 16-bit copy. */
   long fp32(String reader) {
-    if (fp32Stale) {
-      throw new IllegalStateException(reader + " reads fp32 activations (" + rows + ", " + cols
-          + ") that hold only a 16-bit copy: they are a linear layer's input only (Ops.linearInput)");
+    if (fp32Missing != null) {
+      throw new IllegalStateException(reader + " reads fp32 activations (" + rows + ", " + cols + ") that "
+          + fp32Missing);
     }
     return address;
   }

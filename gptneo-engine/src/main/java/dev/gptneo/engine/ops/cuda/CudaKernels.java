@@ -295,12 +295,25 @@ final class CudaKernels {
    */
   void gemv(Precision p, GemvShape shape, long x, int rows, int in, long w, int out, long y, long bias, long yHalf,
       boolean accumulate, boolean gelu, long partial, long tickets) {
+    gemv(p, shape, x, rows, in, w, out, y, bias, yHalf, accumulate, gelu, partial, tickets, 0, 0, 0f);
+  }
+
+  /**
+   * {@link #gemv}, with the layer norm of x (gamma, beta, eps) fused in when gamma != 0 (gemv1_ln_T:
+   * one row, a shape from {@link #gemvShape}; x is then the un-normalized row).
+   */
+  void gemv(Precision p, GemvShape shape, long x, int rows, int in, long w, int out, long y, long bias, long yHalf,
+      boolean accumulate, boolean gelu, long partial, long tickets, long gamma, long beta, float eps) {
+    if (gamma != 0 && (rows != 1 || !shape.kernel.startsWith("gemv1_"))) {
+      throw new IllegalArgumentException("a layer norm fuses into the one-row gemv only, not " + shape);
+    }
+    String kernel = gamma == 0 ? shape.kernel : "gemv1_ln_" + p.suffix;
     String label = gpu.profiling()
-        ? "gemv " + p.suffix + " rows " + rows + " " + in + "->" + out + " (" + shape.threads + " threads x "
-            + shape.slices + " slices)"
+        ? (gamma == 0 ? "gemv " : "layer norm + gemv ") + p.suffix + " rows " + rows + " " + in + "->" + out + " ("
+            + shape.threads + " threads x " + shape.slices + " slices)"
         : null;
-    launch(label, shape.kernel, (out + GEMV_COLS - 1) / GEMV_COLS, shape.slices, shape.threads, 0, x, rows, in, w, out,
-        y, bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0, shape.sliceLength, partial, tickets);
+    launch(label, kernel, (out + GEMV_COLS - 1) / GEMV_COLS, shape.slices, shape.threads, 0, x, rows, in, w, out,
+        y, bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0, shape.sliceLength, partial, tickets, gamma, beta, eps);
   }
 
   /** sums (count, cols) double = row sums of src over each (from, to) pair of ranges. */

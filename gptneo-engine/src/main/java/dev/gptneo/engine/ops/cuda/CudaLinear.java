@@ -19,12 +19,18 @@ final class CudaLinear {
    * gelu_new; lt runs 16-bit GEMMs on cuBLASLt with those fused into the GEMM (BlasLt).
    */
   static final String GEMM_PROPERTY = "gptneo.cuda.gemm";
+  /**
+   * System property: true fuses the layer norms before attention and the MLP into the one-row gemv
+   * (gemv1_ln_T: decode at batch 1, two launches a layer fewer); default false until measured.
+   */
+  static final String FUSE_NORM_PROPERTY = "gptneo.cuda.fuseNorm";
 
   private final CudaOps owner; // the memory's owner
   private final Gpu gpu;
   private final CudaKernels kernels;
   private final int splitStackedRows = Integer.getInteger(SPLIT_STACKED_ROWS_PROPERTY, Integer.MAX_VALUE);
   private final boolean fusedGemms = parseGemm(System.getProperty(GEMM_PROPERTY));
+  private final boolean fuseNorm = Boolean.getBoolean(FUSE_NORM_PROPERTY);
   private final Scratch castInput;   // 16-bit GEMM input for activations without a 16-bit copy
   private final Scratch partialSums; // (splits, rows, out) fp32 partial sums of gemm_rows and gemv
   private long gemvTickets;          // (gemvTicketCount) ints: gemv's arrivals per column group
@@ -56,6 +62,26 @@ final class CudaLinear {
   /** Whether GEMMs run on cuBLASLt with their epilogues (gptneo.cuda.gemm=lt). */
   boolean fusedGemms() {
     return fusedGemms;
+  }
+
+  /** Whether the layer norm before m fuses into its gemv (gptneo.cuda.fuseNorm, one row). */
+  boolean fusesNorm(int rows, CudaMatrix m) {
+    return fuseNorm && rows == 1 && kernels.gemvServes(rows, m.cols);
+  }
+
+  /**
+   * out (1, m.rows) as the epilogue says, from layerNorm(x) (gamma, beta, eps) in one gemv launch;
+   * see {@link #fusesNorm}. half as for {@link #run}.
+   */
+  void runNormed(CudaActivations x, CudaVector gamma, CudaVector beta, float eps, CudaMatrix m, CudaVector bias,
+      CudaActivations o, Epilogue epilogue, long half) {
+    CudaKernels.GemvShape shape = kernels.gemvShape(m.precision, 1, m.cols, m.rows);
+    long partial = shape.slices() > 1 ? partialSums.atLeast(4L * shape.slices() * m.rows) : 0;
+    long tickets = shape.slices() > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
+    kernels.gemv(m.precision, shape, x.fp32("layer norm + gemv"), 1, m.cols, m.address, m.rows, o.address,
+        bias == null ? 0 : bias.address, half, epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW, partial,
+        tickets, gamma.address, beta.address, eps);
+    o.wrote(half != 0 ? 1 : 0);
   }
 
   /**

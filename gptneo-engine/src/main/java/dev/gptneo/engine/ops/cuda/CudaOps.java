@@ -27,6 +27,8 @@ public final class CudaOps implements Ops {
   public static final String SPLIT_STACKED_ROWS_PROPERTY = CudaLinear.SPLIT_STACKED_ROWS_PROPERTY;
   /** System property: cublas (default: cuBLAS, then bias_act) or lt (cuBLASLt, epilogues fused). */
   public static final String GEMM_PROPERTY = CudaLinear.GEMM_PROPERTY;
+  /** System property: true fuses the layer norms into the one-row gemv (default false). */
+  public static final String FUSE_NORM_PROPERTY = CudaLinear.FUSE_NORM_PROPERTY;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaOps.class);
 
   private final Gpu gpu;
@@ -280,6 +282,22 @@ public final class CudaOps implements Ops {
     // gelu's output feeds the MLP's second GEMM: its 16-bit copy
     long half = epilogue == Epilogue.GELU_NEW ? halfCopy(o) : 0;
     linearLayers.run(in, m, (CudaVector) bias, o, rows, epilogue, half);
+  }
+
+  /** At batch 1 with gptneo.cuda.fuseNorm, one gemv launch that normalizes x as it reads it; normed stays unwritten. */
+  @Override
+  public void normLinear(Activations x, Vector gamma, Vector beta, float eps, Activations normed, Matrix w,
+      Vector bias, Activations out, int rows, Epilogue epilogue) {
+    CudaMatrix m = (CudaMatrix) w;
+    CudaActivations o = (CudaActivations) out;
+    if (!linearLayers.fusesNorm(rows, m) || x.cols() != m.cols || o.cols != m.rows) {
+      Ops.super.normLinear(x, gamma, beta, eps, normed, w, bias, out, rows, epilogue);
+      return;
+    }
+    long half = epilogue == Epilogue.GELU_NEW ? halfCopy(o) : 0;
+    linearLayers.runNormed((CudaActivations) x, (CudaVector) gamma, (CudaVector) beta, eps, m, (CudaVector) bias, o,
+        epilogue, half);
+    ((CudaActivations) normed).skipped();
   }
 
   @Override

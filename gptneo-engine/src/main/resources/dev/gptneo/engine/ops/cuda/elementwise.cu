@@ -14,17 +14,18 @@ __device__ void embed(const T* wte, const T* wpe, const int* ids, const int* pos
   for (int i = threadIdx.x; i < hidden; i += blockDim.x) o[i] = to_float(te[i]) + to_float(pe[i]);
 }
 
-// out = (x - mean) / sqrt(var + eps) * gamma + beta per row; one block per row. Two passes over
-// the row (mean, then the squared deviations), as the CPU reference does. Rows of cols % 4 == 0
-// are read and written 16 bytes a thread at a time (the row comes from L1 after the first pass).
-template <typename T>
-__device__ void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* out,
-                          T* out_half, int cols) {
-  __shared__ float scratch[32];
-  const long long row = blockIdx.x;
-  const float* xr = x + row * cols;
+#define NORM_LANES 256  // layernorm's blockDim (the host's ROW_THREADS): a fused gemv sums a row as its blocks do
+
+// Mean and 1 / sqrt(var + eps) of the row xr (cols), returned to every thread of the block. Two
+// passes (the mean, then the squared deviations), as the CPU reference does. The row is summed by
+// the block's first imin(lanes, blockDim) threads, 16 bytes a thread where cols % 4 == 0; threads
+// past them add nothing, which leaves block_sum's bits alone, so a gemv of blockDim >= lanes = 256
+// gets layernorm's statistics bit for bit.
+__device__ __forceinline__ void row_stats(const float* xr, int cols, float eps, int lanes, float* scratch,
+                                          float& mean, float& rstd) {
   const bool vec = (cols & 3) == 0;
-  const int step = vec ? 4 : 1, first = step * threadIdx.x, stride = step * blockDim.x;
+  const int step = vec ? 4 : 1, stride = step * imin(lanes, blockDim.x);
+  const int first = (int) threadIdx.x < lanes ? step * threadIdx.x : cols;
   float s = 0.f;
   for (int i = first; i < cols; i += stride) {
     float v[4];
@@ -32,7 +33,7 @@ __device__ void layernorm(const float* x, const float* gamma, const float* beta,
     else v[0] = xr[i], v[1] = v[2] = v[3] = 0.f;
     s += (v[0] + v[1]) + (v[2] + v[3]);
   }
-  const float mean = block_sum(s, scratch) / cols;
+  mean = block_sum(s, scratch) / cols;
   float q = 0.f;
   for (int i = first; i < cols; i += stride) {
     float v[4];
@@ -41,7 +42,35 @@ __device__ void layernorm(const float* x, const float* gamma, const float* beta,
 #pragma unroll
     for (int k = 0; k < 4; k++) q += (v[k] - mean) * (v[k] - mean);
   }
-  const float rstd = 1.f / sqrtf(block_sum(q, scratch) / cols + eps);
+  rstd = 1.f / sqrtf(block_sum(q, scratch) / cols + eps);
+}
+
+// v = (v - mean) * rstd * g + b for 8 elements (g and b from the same k): layernorm's expression,
+// so its bits.
+__device__ __forceinline__ void normalize8(float v[8], const float* g, const float* b, float mean, float rstd) {
+#pragma unroll
+  for (int h = 0; h < 8; h += 4) {
+    float gg[4], bb[4];
+    load4(g + h, gg);
+    load4(b + h, bb);
+#pragma unroll
+    for (int e = 0; e < 4; e++) v[h + e] = (v[h + e] - mean) * rstd * gg[e] + bb[e];
+  }
+}
+
+// out = (x - mean) / sqrt(var + eps) * gamma + beta per row; one block per row (row_stats). Rows
+// of cols % 4 == 0 are read and written 16 bytes a thread at a time (the row comes from L1 after
+// the first pass).
+template <typename T>
+__device__ void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* out,
+                          T* out_half, int cols) {
+  __shared__ float scratch[32];
+  const long long row = blockIdx.x;
+  const float* xr = x + row * cols;
+  const bool vec = (cols & 3) == 0;
+  const int step = vec ? 4 : 1, first = step * threadIdx.x, stride = step * blockDim.x;
+  float mean, rstd;
+  row_stats(xr, cols, eps, blockDim.x, scratch, mean, rstd);
   for (int i = first; i < cols; i += stride) {
     if (vec) {
       float v[4], g[4], b[4];
@@ -123,12 +152,27 @@ __device__ void cast(const float* x, T* out, int n) {
 // one int per group, zero between launches) adds the slices in slice order: the same bits
 // whatever the order blocks ran in. R: the rows the block's registers hold (1, or GEMV_ROWS: a
 // kernel of its own, as registers are allocated for the larger case). Grid: (ceil(out / 8), slices).
-template <typename T, int R>
+// NORM (gemv1_ln_T): x is the residual stream and the layer norm before the linear layer
+// (gamma, beta, eps) is fused in: each block takes its rows' statistics (row_stats) and normalizes
+// x as it reads it, with layernorm's arithmetic, so at blockDim >= 256 the bits of layernorm then
+// gemv, one launch and one pass over x fewer.
+template <typename T, int R, bool NORM>
 __device__ void gemv(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,
-                     int accumulate, int gelu, int slice_len, float* partial, int* tickets) {
+                     int accumulate, int gelu, int slice_len, float* partial, int* tickets, const float* gamma,
+                     const float* beta, float eps) {
   __shared__ float sums[GEMV_MAX_THREADS / 32][R][GEMV_COLS];
   __shared__ int last;
+  __shared__ float scratch[NORM ? 32 : 1];
+  __shared__ float stats[2][R];  // NORM: each row's mean and rstd (in shared memory: registers are full)
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  if (NORM) {
+    for (int r = 0; r < rows; r++) {
+      float mean, rstd;
+      row_stats(x + (long long) r * in, in, eps, NORM_LANES, scratch, mean, rstd);
+      if (tid == 0) stats[0][r] = mean, stats[1][r] = rstd;
+    }
+    __syncthreads();
+  }
   const int o0 = blockIdx.x * GEMV_COLS;
   const int k_end = imin(in, ((int) blockIdx.y + 1) * slice_len);
   float acc[R][GEMV_COLS];
@@ -148,6 +192,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
       if (r < rows) {
         float xv[8];
         load8(x + (long long) r * in + k, xv);
+        if (NORM) normalize8(xv, gamma + k, beta + k, stats[0][r], stats[1][r]);
 #pragma unroll
         for (int c = 0; c < GEMV_COLS; c++) {
           float wv[8];
@@ -192,6 +237,17 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   if (tid == 0) tickets[blockIdx.x] = 0;  // ready for the next launch
 }
 
+// One gemv kernel: NAME<<<(ceil(out / 8), slices), threads>>>; gamma, beta and eps are read by the _ln kernel
+// only. It is one-row only: at four rows the normalization's registers would spill.
+#define GEMV_KERNEL(NAME, T, R, NORM, THREADS, BLOCKS)                                                       \
+  extern "C" __global__ void __launch_bounds__(THREADS, BLOCKS)                                              \
+      NAME(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,       \
+           int accumulate, int gelu, int slice_len, float* partial, int* tickets, const float* gamma,            \
+           const float* beta, float eps) {                                                                       \
+    gemv<T, R, NORM>(x, rows, in, w, out, y, bias, y_half, accumulate, gelu, slice_len, partial, tickets, gamma, \
+                     beta, eps);                                                                                 \
+  }
+
 #define ELEMENTWISE(S, T, GEMV_BLOCKS, GEMV1_BLOCKS)                                                                                  \
   extern "C" __global__ void embed_##S(const T* wte, const T* wpe, const int* ids, const int* positions,   \
                                        float* out, int hidden) {                                            \
@@ -206,16 +262,9 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     bias_act(y, bias, y_half, rows, cols, gelu, half_only);                                                 \
   }                                                                                                         \
   extern "C" __global__ void cast_##S(const float* x, T* out, int n) { cast(x, out, n); }                     \
-  extern "C" __global__ void __launch_bounds__(GEMV_THREADS, GEMV_BLOCKS)                                    \
-      gemv_##S(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,    \
-               int accumulate, int gelu, int slice_len, float* partial, int* tickets) {                           \
-    gemv<T, GEMV_ROWS>(x, rows, in, w, out, y, bias, y_half, accumulate, gelu, slice_len, partial, tickets);    \
-  }                                                                                                              \
-  extern "C" __global__ void __launch_bounds__(GEMV_MAX_THREADS, GEMV1_BLOCKS)                               \
-      gemv1_##S(const float* x, int rows, int in, const T* w, int out, float* y, const float* bias, T* y_half,   \
-                int accumulate, int gelu, int slice_len, float* partial, int* tickets) {                          \
-    gemv<T, 1>(x, rows, in, w, out, y, bias, y_half, accumulate, gelu, slice_len, partial, tickets);            \
-  }
+  GEMV_KERNEL(gemv_##S, T, GEMV_ROWS, false, GEMV_THREADS, GEMV_BLOCKS)                                      \
+  GEMV_KERNEL(gemv1_##S, T, 1, false, GEMV_MAX_THREADS, GEMV1_BLOCKS)                                        \
+  GEMV_KERNEL(gemv1_ln_##S, T, 1, true, GEMV_MAX_THREADS, GEMV1_BLOCKS)
 
 // GEMV_BLOCKS: resident blocks of 256 per multiprocessor the registers of the 4-row gemv must
 // allow: three for 16-bit weights (packed, 4 registers per 8 elements; at most 85 registers), so

@@ -399,6 +399,63 @@ class CudaOpsPlumbingTest {
   }
 
   /**
+   * gptneo.cuda.fuseNorm at batch 1: per layer two gemv1_ln (the layer norms before q|k|v and the
+   * MLP inside them) and two plain gemvs, one layer norm a step (ln_f, whose output is read); the
+   * skipped output fails a reader with a message that names the fusion. At batch 2 nothing fuses.
+   */
+  @Test
+  void layerNormsFuseIntoTheOneRowGemvWhenAskedFor() {
+    GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
+    System.setProperty(CudaOps.FUSE_NORM_PROPERTY, "true");
+    try {
+      FakeGpu gpu = new FakeGpu(1L << 30);
+      try (CudaOps ops = new CudaOps(gpu, null)) {
+        GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(Goldens.demoModel()),
+            ops), ops, 16, 4);
+        SequenceCache a = ops.newSequenceCache(config, 12);
+        SequenceCache b = ops.newSequenceCache(config, 12);
+        int[] ids = {5, 9, 11, 3, 7, 2};
+        Step step = new Step(16, 2);
+        step.add(a, ids, 0, 3);
+        model.forward(step);
+        for (int t = 3; t < 6; t++) { // eager, recorded, replayed: the same launches
+          int from = gpu.launches.size();
+          step.clear();
+          step.add(a, ids, t, 1);
+          model.forward(step);
+          List<String> decode = gpu.launches.subList(from, gpu.launches.size());
+          int layers = config.numLayers;
+          assertEquals(2 * layers, Collections.frequency(decode, "gemv1_ln_f16"), decode.toString());
+          assertEquals(2 * layers, Collections.frequency(decode, "gemv1_f16"), decode.toString());
+          assertEquals(1, Collections.frequency(decode, "layernorm_f16"), "ln_f only: " + decode);
+        }
+        int from = gpu.launches.size();
+        step.clear();
+        step.add(a, ids, 5, 1);
+        step.add(b, ids, 0, 1);
+        model.forward(step);
+        List<String> two = gpu.launches.subList(from, gpu.launches.size());
+        assertFalse(two.contains("gemv1_ln_f16"), "two rows: layer norm, then gemv");
+        assertEquals(2 * config.numLayers + 1, Collections.frequency(two, "layernorm_f16"));
+        // normed, skipped by the fusion, fails its next reader with a message that names why
+        OpsInputs in = new OpsInputs(tmp, 5);
+        int d = config.hiddenSize;
+        Ops.Activations x = in.activations(ops, "F16", in.values(d, 1f), 1, d);
+        Ops.Activations normed = ops.activations(1, d);
+        Ops.Activations out = ops.activations(1, 8);
+        Ops.Vector gain = ops.vector(in.tensor("F16", in.values(d, 1f), d));
+        ops.normLinear(x, gain, gain, 1e-5f, normed, ops.matrix(in.tensor("F16", in.values(8 * d, 1f), 8, d)), null,
+            out, 1, Epilogue.STORE);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ops.read(normed, 1, new float[d]));
+        assertTrue(e.getMessage().contains("layer norm was fused into the linear layer"), e.getMessage());
+      }
+      assertEquals(0, gpu.liveAllocations());
+    } finally {
+      System.clearProperty(CudaOps.FUSE_NORM_PROPERTY);
+    }
+  }
+
+  /**
    * gptneo.cuda.gemm=lt: the prompt steps' GEMMs run on cuBLASLt with their epilogues, so no
    * bias_act: the attention output and the MLP's second projection add their bias to the residual,
    * the MLP's first writes gelu_new straight to the 16-bit copy the second reads (with the

@@ -145,6 +145,18 @@ class CudaOpsVsCpuTest {
     }
   }
 
+  /**
+   * The layer norm fused into the one-row gemv (gptneo.cuda.fuseNorm), against the CPU's layer norm
+   * then linear layer: block sizes of 320, 96 and 256 threads (the last splitting k), each epilogue.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Precision.class, names = {"F16", "BF16"})
+  void layerNormFusedIntoTheGemv(Precision p) {
+    try (Ops gpu = gpu(p, CudaOps.FUSE_NORM_PROPERTY, "true"); Ops cpu = CpuOps.scalar(2)) {
+      checkNormLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, 9), 4e-5);
+    }
+  }
+
   /** Mean pooling's row sums on the device: the host's double sums in row order, bit for bit. */
   @Test
   void rowSumsOnTheDeviceAreTheHostsBits() {
@@ -211,6 +223,7 @@ class CudaOpsVsCpuTest {
       checkLayerNorm(fast, cpu, "F32", in);
       checkGather(fast, cpu, "F32", in);
       checkLinear(fast, cpu, "BF16", in, 1e-5);
+      checkNormLinear(fast, cpu, "BF16", in, 1e-5);
       checkAttention(fast, cpu, "F32", in, 1e-4);
       ChoiceCases cases = ChoiceCases.broad(300, 1);
       Ops.Activations logits = in.activations(cpu, "F32", cases.logits(), cases.rows(), cases.vocab);
@@ -329,6 +342,47 @@ class CudaOpsVsCpuTest {
         }
         assertTrue(worst <= 1, String.format(Locale.ROOT, "linear %s %dx%dx%d %s: error %.3g x the tolerance",
             dtype, rows, k, n, epilogue, worst));
+      }
+    }
+  }
+
+  /** normLinear at one row (layer norm, then a linear layer, or both fused) against ref's. */
+  static void checkNormLinear(Ops dev, Ops ref, String dtype, OpsInputs in, double rel) {
+    for (int[] shape : new int[][] {{2560, 45}, {768, 19}, {4096, 300}}) {
+      int k = shape[0];
+      int n = shape[1];
+      float[] x = in.values(k, 3f);
+      float[] gamma = in.values(k, 1f);
+      float[] beta = in.values(k, 1f);
+      float[] w = in.values(n * k, 0.125f);
+      float[] bias = in.values(n, 1f);
+      float[] old = in.values(n, 1f);
+      for (Epilogue epilogue : Epilogue.values()) {
+        float[][] got = new float[2][];
+        float[] normedRef = null;
+        Ops[] both = {dev, ref};
+        for (int b = 0; b < 2; b++) {
+          Ops ops = both[b];
+          Ops.Activations normed = ops.activations(1, k);
+          Ops.Activations out = in.activations(ops, dtype, old, 1, n);
+          ops.normLinear(in.activations(ops, dtype, x, 1, k), ops.vector(in.tensor(dtype, gamma, k)),
+              ops.vector(in.tensor(dtype, beta, k)), 1e-5f, normed, ops.matrix(in.tensor(dtype, w, n, k)),
+              ops.vector(in.tensor(dtype, bias, n)), out, 1, epilogue);
+          got[b] = OpsInputs.read(ops, out, 1);
+          if (b == 1) {
+            normedRef = OpsInputs.read(ops, normed, 1);
+          }
+        }
+        double worst = 0;
+        for (int j = 0; j < n; j++) {
+          double scale = 1;
+          for (int i = 0; i < k; i++) {
+            scale += Math.abs(normedRef[i] * w[j * k + i]);
+          }
+          worst = Math.max(worst, Math.abs(got[0][j] - got[1][j]) / (rel * scale));
+        }
+        assertTrue(worst <= 1, String.format(Locale.ROOT, "layer norm + linear %s %dx%d %s: error %.3g x the tolerance",
+            dtype, k, n, epilogue, worst));
       }
     }
   }

@@ -10,7 +10,8 @@ import java.util.Set;
 /**
  * Times batch-1 decode's kernels alone, for tuning (device/gpu-checks.sh, tune mode): the one-row
  * gemv over block sizes and slices of k at a model's shapes, cuBLAS at 1, 32 and 128 rows on the
- * same shapes, the layer norm of one row and an empty launch. Each is a CUDA graph of back-to-back
+ * same shapes, the layer norm of one row and an empty launch, and the layer norm before a gemv
+ * apart and fused into it (gemv1_ln). Each is a CUDA graph of back-to-back
  * launches, as decode steps replay them, so a launch's time includes the gap to the next one.
  * Prints microseconds a launch and GB/s of weights; "auto" marks the gemv shape the backend picks.
  * Usage: {@code java -cp ... dev.gptneo.engine.ops.cuda.KernelSweep [hidden [vocab]]} (2.7B's 2560, 50257).
@@ -76,6 +77,17 @@ final class KernelSweep {
           double micros = time(() -> kernels.gemv(p, g, x, 1, in, w, out, y, 0, 0, false, false, partial, tickets));
           lines.add(line(String.format(Locale.ROOT, "gemv1 %d->%d: %d threads x %d slices%s", in, out, g.threads(),
               g.slices(), g.equals(auto) ? " (auto)" : ""), micros, bytes));
+        }
+        if (out == 3 * hidden || out == 4 * hidden) { // q|k|v and the MLP's first: after a layer norm, apart or fused
+          long gemvOut = y + 4L * in; // after the layer norm's output row
+          double apart = time(() -> {
+            kernels.layerNorm(p, x, gamma, gamma, 1e-5f, y, 0, 1, in);
+            kernels.gemv(p, auto, y, 1, in, w, out, gemvOut, 0, 0, false, false, partial, tickets);
+          });
+          lines.add(line(String.format(Locale.ROOT, "layer norm + gemv1 %d->%d (auto)", in, out), apart, bytes));
+          double fused = time(() -> kernels.gemv(p, auto, x, 1, in, w, out, y, 0, 0, false, false, partial, tickets,
+              gamma, gamma, 1e-5f));
+          lines.add(line(String.format(Locale.ROOT, "gemv1_ln %d->%d (auto)", in, out), fused, bytes));
         }
         for (int rows : GEMM_ROWS) {
           double micros = time(() -> gpu.gemm(p, x16, rows, in, w, out, y, out, false));

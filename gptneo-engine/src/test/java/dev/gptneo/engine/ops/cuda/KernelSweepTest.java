@@ -18,11 +18,15 @@ class KernelSweepTest {
     List<String> lines = new KernelSweep(gpu, 2, 1).run(2560, 50257);
     assertEquals(0, gpu.liveAllocations());
     for (String shape : new String[] {"2560->7680", "2560->2560", "2560->10240", "10240->2560", "2560->50257"}) {
-      assertEquals(1, lines.stream().filter(l -> l.contains("gemv1 " + shape) && l.contains("(auto)")).count(),
+      assertEquals(1, lines.stream().filter(l -> l.startsWith("gemv1 " + shape + ":") && l.contains("(auto)")).count(),
           shape + ": " + lines);
       assertTrue(lines.stream().anyMatch(l -> l.startsWith("cuBLAS " + shape + ", 128 rows")), shape);
     }
     assertTrue(lines.get(1).startsWith("layer norm, 1 row x 2560"), lines.get(1));
+    for (String shape : new String[] {"2560->7680", "2560->10240"}) {
+      assertTrue(lines.stream().anyMatch(l -> l.startsWith("layer norm + gemv1 " + shape + " (auto)")), shape);
+      assertTrue(lines.stream().anyMatch(l -> l.startsWith("gemv1_ln " + shape + " (auto)")), shape);
+    }
     // the auto shape of the MLP's down projection splits k: the sweep must reach its slice count too
     assertTrue(lines.stream().anyMatch(l -> l.contains("gemv1 10240->2560: 256 threads x 3 slices (auto)")),
         String.join("\n", lines));

@@ -179,7 +179,8 @@ static void check_embed_cast_gather() {
   // or several (partial sums, tickets, the last block's epilogue); out not a multiple of 8
   // (gemv_f16 at 256 threads; gemv1_f16, one row, at 320 and 96: the host's block sizes)
   struct GemvKernel {
-    void (*kernel)(const float*, int, int, const f16*, int, float*, const float*, f16*, int, int, int, float*, int*);
+    void (*kernel)(const float*, int, int, const f16*, int, float*, const float*, f16*, int, int, int, float*, int*,
+                   const float*, const float*, float);
     int rows, threads;
   };
   for (GemvKernel g : {GemvKernel{gemv_f16, 1, 256}, GemvKernel{gemv_f16, 4, 256}, GemvKernel{gemv1_f16, 1, 320},
@@ -201,7 +202,8 @@ static void check_embed_cast_gather() {
         emu_launch(g.kernel, {(unsigned) groups, (unsigned) slices, 1}, {(unsigned) g.threads, 1, 1}, 0,
                    (const float*) gx.data(),
                    rows, in, (const f16*) w16.data(), out, y.data(), gelu ? (const float*) gb.data() : nullptr,
-                   gelu ? half.data() : nullptr, accumulate, gelu, slice_len, partial.data(), tickets.data());
+                   gelu ? half.data() : nullptr, accumulate, gelu, slice_len, partial.data(), tickets.data(),
+                   (const float*) nullptr, (const float*) nullptr, 0.f);
         double gerr2 = 0;
         for (int r = 0; r < rows; r++)
           for (int o = 0; o < out; o++) {
@@ -222,6 +224,41 @@ static void check_embed_cast_gather() {
       }
     }
   }
+}
+
+// gemv1_ln_f16 (the layer norm fused into the one-row gemv) gives the bits of layernorm_f16 (256
+// threads) then gemv1_f16 at blockDim >= 256, over one slice and several; at fewer threads it
+// sums in another order: within rounding of the same.
+static void check_gemv_norm(int threads, int in, int out, int slices) {
+  auto x = randoms(in, 3.f), g = randoms(in), b = randoms(in), wf = randoms((size_t) out * in), bias = randoms(out);
+  for (auto& v : x) v += 2.f;
+  std::vector<f16> w(wf.size());
+  for (size_t i = 0; i < wf.size(); i++) w[i].bits = emu_float_to_f16(wf[i]);
+  const int groups = (out + 7) / 8;
+  const int slice_len = slices == 1 ? in : 8 * threads * ((in / (8 * threads) + slices - 1) / slices);
+  std::vector<int> tickets(groups, 0);
+  std::vector<float> partial((size_t) slices * out), normed(in), y_two(out), y_one(out);
+  std::vector<f16> half(in), h_two(out), h_one(out);
+  emu_launch(layernorm_f16, {1, 1, 1}, {256, 1, 1}, 0, (const float*) x.data(), (const float*) g.data(),
+             (const float*) b.data(), 1e-5f, normed.data(), half.data(), in);
+  emu_launch(gemv1_f16, {(unsigned) groups, (unsigned) slices, 1}, {(unsigned) threads, 1, 1}, 0,
+             (const float*) normed.data(), 1, in, (const f16*) w.data(), out, y_two.data(), (const float*) bias.data(),
+             h_two.data(), 0, 1, slice_len, partial.data(), tickets.data(), (const float*) nullptr,
+             (const float*) nullptr, 0.f);
+  emu_launch(gemv1_ln_f16, {(unsigned) groups, (unsigned) slices, 1}, {(unsigned) threads, 1, 1}, 0,
+             (const float*) x.data(), 1, in, (const f16*) w.data(), out, y_one.data(), (const float*) bias.data(),
+             h_one.data(), 0, 1, slice_len, partial.data(), tickets.data(), (const float*) g.data(),
+             (const float*) b.data(), 1e-5f);
+  double err = 0;
+  for (int o = 0; o < out; o++) {
+    err = std::fmax(err, std::fabs(y_one[o] - y_two[o]));
+    err = std::fmax(err, std::fabs(to_float(h_one[o]) - to_float(h_two[o])));
+    if (std::isnan(y_one[o])) err = INFINITY;
+  }
+  for (int t : tickets) err = t != 0 ? INFINITY : err;
+  report("gemv1_ln f16 " + std::to_string(in) + "->" + std::to_string(out) + " threads " + std::to_string(threads) +
+             " slices " + std::to_string(slices) + " against layernorm then gemv1",
+         err, threads >= 256 ? 0 : 1e-4);
 }
 
 // ---- attention -------------------------------------------------------------------------------
@@ -443,6 +480,9 @@ int main(int argc, char** argv) {
     check_bias_act(5, cols, 1, 1);
   }
   check_embed_cast_gather();
+  check_gemv_norm(320, 2560, 45, 1);
+  check_gemv_norm(256, 4096, 37, 2);
+  check_gemv_norm(96, 768, 19, 1);
   attention_suite(AttentionCase<float>{"f32 d64", attention_prefill_f32_d64, attention_decode_f32, kv_store_f32, 64}, 20, {4, 8, 200});
   attention_suite(AttentionCase<f16>{"f16 d64", attention_prefill_f16_d64, attention_decode_f16, kv_store_f16, 64}, 64, {8});
   attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 96, {4, 200});
