@@ -10,8 +10,8 @@ import java.util.Set;
 /**
  * Times batch-1 decode's kernels alone, for tuning (device/gpu-checks.sh, tune mode): the one-row
  * gemv over block sizes and slices of k at a model's shapes, cuBLAS at 1, 32 and 128 rows on the
- * same shapes, the layer norm of one row and an empty launch, and the layer norm before a gemv
- * apart and fused into it (gemv1_ln). Each is a CUDA graph of back-to-back
+ * same shapes against the opt-in tensor-core gemm_rows, the layer norm of one row and an empty
+ * launch, and the layer norm before a gemv apart and fused into it (gemv1_ln). Each is a CUDA graph of back-to-back
  * launches, as decode steps replay them, so a launch's time includes the gap to the next one.
  * Prints microseconds a launch and GB/s of weights; "auto" marks the gemv shape the backend picks.
  * Usage: {@code java -cp ... dev.gptneo.engine.ops.cuda.KernelSweep [hidden [vocab]]} (2.7B's 2560, 50257).
@@ -30,7 +30,7 @@ final class KernelSweep {
 
   KernelSweep(Gpu gpu, int launches, int replays) {
     this.gpu = gpu;
-    this.kernels = new CudaKernels(gpu);
+    this.kernels = withSmallGemm(gpu);
     this.launches = launches;
     this.replays = replays;
   }
@@ -53,7 +53,13 @@ final class KernelSweep {
     long x = zeros(4L * maxRows * maxIn);                         // (rows, in) fp32
     long x16 = zeros(2L * maxRows * maxIn);                       // (rows, in) f16: cuBLAS' input
     long y = zeros(4L * maxRows * maxOut);                        // (rows, out) fp32
-    long partial = zeros(4L * SLICES[SLICES.length - 1] * maxOut); // (slices, 1, out) fp32
+    long partialFloats = (long) SLICES[SLICES.length - 1] * maxOut; // gemv's (slices, 1, out)
+    for (int[] s : shapes) {
+      for (int rows : GEMM_ROWS) {                                   // gemm_rows' (splits, rows, out)
+        partialFloats = Math.max(partialFloats, (long) kernels.gemmRowsSplits(rows, s[0], s[1]) * rows * s[1]);
+      }
+    }
+    long partial = zeros(4 * partialFloats);                          // fp32 partial sums
     long tickets = zeros(4L * ((maxOut + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS));
     long gamma = zeros(4L * maxIn);
     List<String> lines = new ArrayList<>();
@@ -92,6 +98,12 @@ final class KernelSweep {
         for (int rows : GEMM_ROWS) {
           double micros = time(() -> gpu.gemm(p, x16, rows, in, w, out, y, out, false));
           lines.add(line(String.format(Locale.ROOT, "cuBLAS %d->%d, %d rows", in, out, rows), micros, bytes));
+          if (rows > CudaKernels.GEMV_ROWS && in % 64 == 0) { // gemm_rows (gptneo.cuda.smallGemm=mma), its own splits
+            int splits = kernels.gemmRowsSplits(rows, in, out);
+            double mma = time(() -> kernels.gemmRows(p, x16, rows, in, w, out, y, partial, splits, 0, 0, false, false));
+            lines.add(line(String.format(Locale.ROOT, "gemm_rows %d->%d, %d rows, %d splits", in, out, rows, splits), mma,
+                bytes));
+          }
         }
       }
     } finally {
@@ -100,6 +112,20 @@ final class KernelSweep {
       buffers.clear();
     }
     return lines;
+  }
+
+  /** The kernels, with the opt-in tensor-core GEMM for 5-256 rows (gemm_rows.cu) compiled too. */
+  private static CudaKernels withSmallGemm(Gpu gpu) {
+    String before = System.setProperty(CudaKernels.SMALL_GEMM_PROPERTY, "mma");
+    try {
+      return new CudaKernels(gpu);
+    } finally {
+      if (before == null) {
+        System.clearProperty(CudaKernels.SMALL_GEMM_PROPERTY);
+      } else {
+        System.setProperty(CudaKernels.SMALL_GEMM_PROPERTY, before);
+      }
+    }
   }
 
   /** Microseconds a launch: a graph of {@code launches} launches, replayed once to warm up, then timed. */

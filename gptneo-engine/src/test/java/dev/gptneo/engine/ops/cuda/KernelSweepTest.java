@@ -21,6 +21,7 @@ class KernelSweepTest {
       assertEquals(1, lines.stream().filter(l -> l.startsWith("gemv1 " + shape + ":") && l.contains("(auto)")).count(),
           shape + ": " + lines);
       assertTrue(lines.stream().anyMatch(l -> l.startsWith("cuBLAS " + shape + ", 128 rows")), shape);
+      assertTrue(lines.stream().anyMatch(l -> l.startsWith("gemm_rows " + shape + ", 32 rows")), shape);
     }
     assertTrue(lines.get(1).startsWith("layer norm, 1 row x 2560"), lines.get(1));
     for (String shape : new String[] {"2560->7680", "2560->10240"}) {
