@@ -133,6 +133,7 @@ final class BlasLt implements AutoCloseable {
     cublasLtMatmulHeuristicResult_t candidates; // (found) the heuristic's results
     cublasLtMatmulAlgo_t algo;         // points into candidates
     long bias;                         // the bias pointer the descriptor holds now
+    boolean proven;                    // launched once without an error
   }
 
   private final cublasLtContext handle = new cublasLtContext();
@@ -191,8 +192,19 @@ final class BlasLt implements AutoCloseable {
     if (s.bias() && plan.bias != bias) {
       setBias(plan, bias);
     }
-    run(plan, s, x, w, y, y);
-    return true;
+    if (plan.proven) {
+      run(plan, s, x, w, y, y);
+      return true;
+    }
+    try { // a plan's first launch may still be refused: then cuBLAS takes the shape, as when no algorithm is found
+      run(plan, s, x, w, y, y);
+      plan.proven = true;
+      return true;
+    } catch (CudaException e) {
+      LOG.warn("cuBLASLt refused its algorithm for {}, so cuBLAS and bias_act run it: {}", s, e.getMessage());
+      plan.algo = null;
+      return false;
+    }
   }
 
   private void run(Plan plan, Shape s, long x, long w, long c, long d) {

@@ -106,6 +106,7 @@ final class DriverGpu implements Gpu {
   private boolean recording;
   private final BlasLt.Choice ltChoice = BlasLt.Choice.parse(System.getProperty(BlasLt.ALGO_PROPERTY));
   private BlasLt lt;            // made at the first fused GEMM outside a recording
+  private boolean ltUnavailable; // making it failed: cuBLAS runs every GEMM
   private long ltWorkspace;     // (BlasLt.WORKSPACE_BYTES) its own, so it allocates nothing while recording
   private BytePointer pinned;   // page-locked host buffer for downloads
   private long pinnedBytes;
@@ -309,11 +310,19 @@ final class DriverGpu implements Gpu {
       boolean accumulate, long bias, boolean gelu) {
     bind();
     if (lt == null) {
-      if (recording) {
-        return false; // its workspace cannot be allocated now
+      if (recording || ltUnavailable) {
+        return false; // its workspace cannot be allocated while recording
       }
       ltWorkspace = malloc(BlasLt.WORKSPACE_BYTES);
-      lt = new BlasLt(stream, ltWorkspace, ltChoice, this::malloc, this::free);
+      try {
+        lt = new BlasLt(stream, ltWorkspace, ltChoice, this::malloc, this::free);
+      } catch (CudaException | LinkageError e) {
+        ltUnavailable = true;
+        cudaFree(at(ltWorkspace));
+        org.slf4j.LoggerFactory.getLogger(DriverGpu.class).warn(
+            "cuBLASLt unavailable, so GEMMs run on cuBLAS with bias_act after them: {}", e.toString());
+        return false;
+      }
     }
     BlasLt.Shape shape = new BlasLt.Shape(p, rows, in, out, ldy, halfOut, accumulate, bias != 0, gelu);
     long t0 = profile != null ? profile.start(this::synchronize) : 0;
