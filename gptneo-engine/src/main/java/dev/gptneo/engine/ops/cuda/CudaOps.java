@@ -39,12 +39,12 @@ public final class CudaOps implements Ops {
   private final StepTables tables;
   private final List<Long> owned = new ArrayList<>(); // weights, activations, scratch: freed at close
   private final CudaKernels.AttentionLayer layer = new CudaKernels.AttentionLayer();
-  private final CudaLinear linearLayers;
-  private final Scratch intTable = new Scratch(this);    // ints: gathered rows, summed row ranges
+  private final CudaLinear linearLayers;              // gemv, gemm_rows, cuBLASLt or cuBLAS + bias_act
+  private final Scratch intTable = new Scratch(this); // ints: gathered rows, summed row ranges
   private ByteBuffer intTableHost;                    // the host side of intTable
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private int memoryGeneration;      // bumped when a buffer is freed (recordings hold addresses)
-  private final Scratch rowSums = new Scratch(this);     // (count, cols) double row sums
+  private final Scratch rowSums = new Scratch(this);  // (count, cols) double row sums
   private final ChoiceTable choiceTable = new ChoiceTable();
   private final Scratch choiceDevice = new Scratch(this); // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
   private final Scratch chosenIds = new Scratch(this);    // (rows) ints
