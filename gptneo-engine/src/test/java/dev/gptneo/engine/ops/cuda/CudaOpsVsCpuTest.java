@@ -142,7 +142,22 @@ class CudaOpsVsCpuTest {
   void fusedGemmsOnCublasLt(Precision p) {
     try (Ops gpu = gpu(p, CudaOps.GEMM_PROPERTY, "lt"); Ops cpu = CpuOps.scalar(2)) {
       checkLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, 8), 4e-5);
+      checkMlp(gpu, cpu, dtype(p), new OpsInputs(tmp, 10), 4e-5, halfUlp(p));
     }
+  }
+
+  /** The MLP on the default path (cuBLAS, then bias_act writing gelu's 16-bit copy alone; the gemv at 3 rows). */
+  @ParameterizedTest
+  @EnumSource(value = Precision.class, names = {"F16", "BF16"})
+  void mlpThroughTheSixteenBitHiddenLayer(Precision p) {
+    try (Ops gpu = gpu(p); Ops cpu = CpuOps.scalar(2)) {
+      checkMlp(gpu, cpu, dtype(p), new OpsInputs(tmp, 11), 4e-5, halfUlp(p));
+    }
+  }
+
+  /** Half the spacing of p's numbers near 1 (round to nearest): 2^-11 for f16, 2^-8 for bf16. */
+  static double halfUlp(Precision p) {
+    return p == Precision.F16 ? 0x1p-11 : p == Precision.BF16 ? 0x1p-8 : 0;
   }
 
   /**
@@ -224,6 +239,7 @@ class CudaOpsVsCpuTest {
       checkGather(fast, cpu, "F32", in);
       checkLinear(fast, cpu, "BF16", in, 1e-5);
       checkNormLinear(fast, cpu, "BF16", in, 1e-5);
+      checkMlp(fast, cpu, "BF16", in, 1e-5, 0);
       checkAttention(fast, cpu, "F32", in, 1e-4);
       ChoiceCases cases = ChoiceCases.broad(300, 1);
       Ops.Activations logits = in.activations(cpu, "F32", cases.logits(), cases.rows(), cases.vocab);
@@ -384,6 +400,53 @@ class CudaOpsVsCpuTest {
         assertTrue(worst <= 1, String.format(Locale.ROOT, "layer norm + linear %s %dx%d %s: error %.3g x the tolerance",
             dtype, k, n, epilogue, worst));
       }
+    }
+  }
+
+  /**
+   * out += gelu_new(x W1^T + b1) W2^T + b2 through a hidden layer only linear layers read
+   * (Ops.linearInput, where the GPU may keep only its 16-bit copy): biases exact in dtype. dev's
+   * hidden values may be rounded to dtype (hiddenRounding: half its spacing, relative), so the
+   * tolerance is rel plus that, times the sum of |hidden_i W2_ji| (hidden from ref).
+   */
+  static void checkMlp(Ops dev, Ops ref, String dtype, OpsInputs in, double rel, double hiddenRounding) {
+    for (int[] shape : new int[][] {{70, 256, 512, 256}, {150, 512, 1024, 512}, {3, 256, 512, 256}}) {
+      int rows = shape[0], k = shape[1], hiddenCols = shape[2], n = shape[3];
+      float[] x = in.values(rows * k, 1f);
+      float[] w1 = in.values(hiddenCols * k, 0.125f);
+      float[] b1 = in.values(hiddenCols, 1f);
+      float[] w2 = in.values(n * hiddenCols, 0.125f);
+      float[] b2 = in.values(n, 1f);
+      float[] old = in.values(rows * n, 1f);
+      float[][] got = new float[2][];
+      float[] hiddenRef = null;
+      Ops[] both = {dev, ref};
+      for (int b = 0; b < 2; b++) {
+        Ops ops = both[b];
+        Ops.Activations hidden = ops.linearInput(rows, hiddenCols);
+        Ops.Activations out = in.activations(ops, dtype, old, rows, n);
+        ops.linear(in.activations(ops, dtype, x, rows, k), ops.matrix(in.tensor(dtype, w1, hiddenCols, k)),
+            ops.vector(in.tensor(dtype, b1, hiddenCols)), hidden, rows, Epilogue.GELU_NEW);
+        ops.linear(hidden, ops.matrix(in.tensor(dtype, w2, n, hiddenCols)), ops.vector(in.tensor(dtype, b2, n)), out,
+            rows, Epilogue.ADD);
+        got[b] = OpsInputs.read(ops, out, rows);
+        if (b == 1) {
+          hiddenRef = OpsInputs.read(ops, hidden, rows);
+        }
+      }
+      double worst = 0;
+      for (int r = 0; r < rows; r++) {
+        for (int j = 0; j < n; j++) {
+          double scale = 1;
+          for (int i = 0; i < hiddenCols; i++) {
+            scale += Math.abs(hiddenRef[r * hiddenCols + i] * w2[j * hiddenCols + i]);
+          }
+          int at = r * n + j;
+          worst = Math.max(worst, Math.abs(got[0][at] - got[1][at]) / ((rel + hiddenRounding) * scale));
+        }
+      }
+      assertTrue(worst <= 1, String.format(Locale.ROOT, "mlp %s %dx%dx%dx%d: error %.3g x the tolerance", dtype,
+          rows, k, hiddenCols, n, worst));
     }
   }
 
