@@ -161,12 +161,11 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   step kernel-sweep 90 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
     --enable-native-access=ALL-UNNAMED -Xmx8g $cache_opts \
     -cp "$build/test-classes:$build/lib/gptneo-engine-cli.jar" dev.gptneo.engine.ops.cuda.KernelSweep 2560 50257
-  grep -E "^(kernel sweep|empty|layer norm|gemv1|cuBLAS)" "$work/kernel-sweep.log" >> "$summary"
+  grep -E "^(kernel sweep|empty|layer norm|gemv1|cuBLAS|gemm_rows)" "$work/kernel-sweep.log" >> "$summary"
   # every variant of each kernel choice, on 2.7B: the defaults first, then one change at a time
   lt="-Dgptneo.cuda.gemm=lt"
   bench 2.7B prefill-b64-p256 "" "${prefill[@]}"
   bench 2.7B prefill-b64-p256-lt "$lt" "${prefill[@]}"
-  bench 2.7B prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
   bench 2.7B generate-b1-p128-n128 "" $(generate 1)
   bench 2.7B generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   bench 2.7B generate-b32-p128-n128 "" $(generate 32)
@@ -175,13 +174,14 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   bench 2.7B generate-b128-p128-n128-lt "$lt" $(generate 128)
   # the fastest of cuBLASLt's candidates per shape, timed at its first use (the survey's log has them all)
   bench 2.7B generate-b128-p128-n128-lt-fastest "$lt -Dgptneo.cuda.ltAlgo=fastest" $(generate 128)
-  profiles
+  # cuBLASLt's candidates per GEMM shape, timed at each shape's first use; then the default profiles
   profiled prefill-b64-lt "$lt -Dgptneo.cuda.ltAlgo=survey" --task prefill --batch-size 64 --prompt-tokens 256 \
     --max-batch-tokens 16384
   profiled decode-b128-lt "$lt -Dgptneo.cuda.ltAlgo=survey" --task generate --batch-size 128 --prompt-tokens 128 \
     --new-tokens 16 --max-batch-tokens 16384
   grep -h "cuBLASLt survey" "$work"/profile-*-lt.log 2> /dev/null | sed 's/.*cuBLASLt survey //' | sort -u > "$work/lt-survey.txt"
   cat "$work/lt-survey.txt" >> "$summary"
+  profiles
   echo "total: $(($(date +%s) - start))s" >> "$summary"
   publish
   cat "$OUT/summary.txt"
