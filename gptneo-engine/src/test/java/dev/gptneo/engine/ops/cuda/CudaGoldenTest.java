@@ -51,17 +51,8 @@ class CudaGoldenTest {
 
   static Engine engine(Path dir, String precision) {
     assumeTrue(CudaSupport.available(), "no usable GPU: " + CudaSupport.reason());
-    String before = System.getProperty(CudaBackend.PRECISION_PROPERTY);
-    System.setProperty(CudaBackend.PRECISION_PROPERTY, precision);
-    try {
-      return Engine.open(dir, EngineOptions.builder().threads(2).device("cuda").build());
-    } finally {
-      if (before == null) {
-        System.clearProperty(CudaBackend.PRECISION_PROPERTY);
-      } else {
-        System.setProperty(CudaBackend.PRECISION_PROPERTY, before);
-      }
-    }
+    return WithProperty.build(CudaBackend.PRECISION_PROPERTY, precision,
+        () -> Engine.open(dir, EngineOptions.builder().threads(2).device("cuda").build()));
   }
 
   /** Logits of every position of the tiny-neo prompts against HF's; returns the max error. */

@@ -40,16 +40,7 @@ class CudaOpsVsCpuTest {
 
   /** The GPU's ops built with a system property set: the backend reads its properties when built. */
   static Ops gpu(Precision p, String property, String value) {
-    String before = System.setProperty(property, value);
-    try {
-      return gpu(p);
-    } finally {
-      if (before == null) {
-        System.clearProperty(property);
-      } else {
-        System.setProperty(property, before);
-      }
-    }
+    return WithProperty.build(property, value, () -> gpu(p));
   }
 
   static String dtype(Precision p) {

@@ -116,16 +116,7 @@ final class KernelSweep {
 
   /** The kernels, with the opt-in tensor-core GEMM for 5-256 rows (gemm_rows.cu) compiled too. */
   private static CudaKernels withSmallGemm(Gpu gpu) {
-    String before = System.setProperty(CudaKernels.SMALL_GEMM_PROPERTY, "mma");
-    try {
-      return new CudaKernels(gpu);
-    } finally {
-      if (before == null) {
-        System.clearProperty(CudaKernels.SMALL_GEMM_PROPERTY);
-      } else {
-        System.setProperty(CudaKernels.SMALL_GEMM_PROPERTY, before);
-      }
-    }
+    return WithProperty.build(CudaKernels.SMALL_GEMM_PROPERTY, "mma", () -> new CudaKernels(gpu));
   }
 
   /**
