@@ -75,13 +75,22 @@ final class CudaLinear {
    */
   void runNormed(CudaActivations x, CudaVector gamma, CudaVector beta, float eps, CudaMatrix m, CudaVector bias,
       CudaActivations o, Epilogue epilogue, long half) {
-    CudaKernels.GemvShape shape = kernels.gemvShape(m.precision, 1, m.cols, m.rows);
-    long partial = shape.slices() > 1 ? partialSums.atLeast(4L * shape.slices() * m.rows) : 0;
-    long tickets = shape.slices() > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
-    kernels.gemv(m.precision, shape, x.fp32("layer norm + gemv"), 1, m.cols, m.address, m.rows, o.address,
-        bias == null ? 0 : bias.address, half, epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW, partial,
-        tickets, gamma.address, beta.address, eps);
+    gemv(x.fp32("layer norm + gemv"), m, bias, o, 1, epilogue, half, gamma.address, beta.address, eps);
     o.wrote(half != 0 ? 1 : 0);
+  }
+
+  /**
+   * The gemv (rows &lt;= 4): one pass over the weights, reading x in fp32, with the epilogue; with
+   * the layer norm of x fused in when gamma != 0 (one row).
+   */
+  private void gemv(long x, CudaMatrix m, CudaVector bias, CudaActivations o, int rows, Epilogue epilogue, long half,
+      long gamma, long beta, float eps) {
+    CudaKernels.GemvShape shape = kernels.gemvShape(m.precision, rows, m.cols, m.rows);
+    int slices = shape.slices();
+    long partial = slices > 1 ? partialSums.atLeast(4L * slices * rows * m.rows) : 0;
+    long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
+    kernels.gemv(m.precision, shape, x, rows, m.cols, m.address, m.rows, o.address, bias == null ? 0 : bias.address,
+        half, epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW, partial, tickets, gamma, beta, eps);
   }
 
   /**
@@ -93,13 +102,7 @@ final class CudaLinear {
     boolean gelu = epilogue == Epilogue.GELU_NEW;
     long biasAddress = bias == null ? 0 : bias.address;
     if (kernels.gemvServes(rows, m.cols)) {
-      // decode at small batch: one pass over the weights, reading x in fp32, with the epilogue
-      CudaKernels.GemvShape shape = kernels.gemvShape(m.precision, rows, m.cols, m.rows);
-      int slices = shape.slices();
-      long partial = slices > 1 ? partialSums.atLeast(4L * slices * rows * m.rows) : 0;
-      long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
-      kernels.gemv(m.precision, shape, in.fp32("gemv"), rows, m.cols, m.address, m.rows, o.address, biasAddress, half,
-          epilogue == Epilogue.ADD, gelu, partial, tickets);
+      gemv(in.fp32("gemv"), m, bias, o, rows, epilogue, half, 0, 0, 0f); // decode at small batch
     } else {
       Stored stored = gemm(in, m, o, rows, epilogue, bias, half);
       boolean halfOnly = o.linearInput && half != 0; // the next GEMM reads the 16-bit copy alone

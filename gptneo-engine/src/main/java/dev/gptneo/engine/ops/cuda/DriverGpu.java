@@ -75,6 +75,7 @@ import org.bytedeco.javacpp.SizeTPointer;
  * else loads CUDA's native libraries.
  */
 final class DriverGpu implements Gpu {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DriverGpu.class);
   private static final int MAX_ARGS = 32;
   /** Modules stay loaded for the JVM's life: (device:file) -> its kernels. */
   private static final Map<String, Map<String, KernelFunction>> MODULES = new ConcurrentHashMap<>();
@@ -319,8 +320,7 @@ final class DriverGpu implements Gpu {
       } catch (CudaException | LinkageError e) {
         ltUnavailable = true;
         cudaFree(at(ltWorkspace));
-        org.slf4j.LoggerFactory.getLogger(DriverGpu.class).warn(
-            "cuBLASLt unavailable, so GEMMs run on cuBLAS with bias_act after them: {}", e.toString());
+        LOG.warn("cuBLASLt unavailable, so GEMMs run on cuBLAS with bias_act after them: {}", e.toString());
         return false;
       }
     }

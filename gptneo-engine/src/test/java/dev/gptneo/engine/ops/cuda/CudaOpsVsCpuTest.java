@@ -124,9 +124,8 @@ class CudaOpsVsCpuTest {
 
   /**
    * GEMMs on cuBLASLt with their epilogues fused (gptneo.cuda.gemm=lt), against the CPU: bias and
-   * residual add into fp32, and the fallback to cuBLAS where cuBLASLt has no algorithm (odd k).
-   * gelu_new's fused 16-bit output is checked by the goldens run with the same property
-   * (device/gpu-checks.sh).
+   * residual add into fp32, the fallback to cuBLAS where cuBLASLt has no algorithm (odd k), and
+   * gelu_new's fused 16-bit output through the MLP (checkMlp; also the goldens in device/gpu-checks.sh).
    */
   @ParameterizedTest
   @EnumSource(value = Precision.class, names = {"F16", "BF16"})
