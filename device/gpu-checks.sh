@@ -166,6 +166,7 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   lt="-Dgptneo.cuda.gemm=lt"
   bench 2.7B prefill-b64-p256 "" "${prefill[@]}"
   bench 2.7B prefill-b64-p256-lt "$lt" "${prefill[@]}"
+  bench 2.7B prefill-b64-p256-kvstore "-Dgptneo.cuda.kvInAttention=false" "${prefill[@]}"
   bench 2.7B generate-b1-p128-n128 "" $(generate 1)
   bench 2.7B generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   bench 2.7B generate-b32-p128-n128 "" $(generate 32)
@@ -194,6 +195,8 @@ for size in $sizes; do
   bench "$size" prefill-b64-p256 "" "${prefill[@]}"
   # GEMMs on cuBLASLt with fused epilogues (gptneo.cuda.gemm=lt)
   [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-lt "-Dgptneo.cuda.gemm=lt" "${prefill[@]}"
+  # keys and values cached by kv_store launches, as before the attention kernels stored them
+  [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-kvstore "-Dgptneo.cuda.kvInAttention=false" "${prefill[@]}"
   [ "$size" = 2.7B ] && bench "$size" generate-b128-p128-n128-lt "-Dgptneo.cuda.gemm=lt" $(generate 128)
   [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   # the same on the fp32 prefill attention kernel (simt; the default runs the tensor cores)

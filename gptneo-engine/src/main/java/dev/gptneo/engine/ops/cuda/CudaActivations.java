@@ -36,6 +36,14 @@ final class CudaActivations implements Ops.Activations {
     this.fp32Missing = "hold only a 16-bit copy: they are a linear layer's input only (Ops.linearInput)";
   }
 
+  /** Records a layer norm that wrote the 16-bit copy alone (rows rows), for the 16-bit GEMM after it (Ops.normLinear). */
+  void wroteNormedHalfOnly(int rows) {
+    assert half != 0;
+    this.halfRows = rows;
+    this.fp32Missing = "hold only a 16-bit copy: their layer norm's only reader was the GEMM after it "
+        + "(Ops.normLinear)";
+  }
+
   /** Records that the write meant for these activations was fused into their reader (Ops.normLinear). */
   void skipped() {
     this.halfRows = 0;

@@ -108,6 +108,7 @@ final class CudaKernels {
     launch("embed_" + p.suffix, t.tokens, 1, ROW_THREADS, 0, wte, wpe, t.tokenIds, t.positions, out, hidden);
   }
 
+  /** out (rows, cols) fp32 and outHalf its 16-bit copy; either may be 0. */
   void layerNorm(Precision p, long x, long gamma, long beta, float eps, long out, long outHalf, int rows, int cols) {
     launch("layernorm_" + p.suffix, rows, 1, ROW_THREADS, 0, x, gamma, beta, eps, out, outHalf, cols);
   }
@@ -131,13 +132,18 @@ final class CudaKernels {
     launch("gather_rows", count, 1, ROW_THREADS, 0, src, rows, dst, cols);
   }
 
-  void attentionPrefill(Precision p, StepTables t, AttentionLayer a) {
+  /**
+   * Prefill attention for the step's prompt chunks; with storeKv the blocks also cache the chunks'
+   * keys and values (only where no query of the step reads a cached slot a fresh key goes to: CudaOps).
+   */
+  void attentionPrefill(Precision p, StepTables t, AttentionLayer a, boolean storeKv) {
+    int store = storeKv ? 1 : 0;
     if (mmaPrefill && p.isHalf() && (a.headDim == 64 || a.headDim == 128)) {
       int d = a.headDim;
       int shared = 2 * (PREFILL_QUERIES * (d + MMA_PAD) + MMA_KEYS * (d + MMA_PAD) + d * (MMA_KEYS + MMA_PAD));
       launch("attention_prefill_mma_" + p.suffix + "_d" + d, t.tileCount, a.heads, MMA_THREADS, shared, a.qkv,
           a.out, a.outHalf, t.tiles, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
-          a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+          a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, store);
       return;
     }
     int maxd = a.headDim <= 64 ? 64 : a.headDim <= 128 ? 128 : 256;
@@ -147,10 +153,10 @@ final class CudaKernels {
     int shared = Float.BYTES * (maxd * (QS + KS + PREFILL_KEYS) + PREFILL_KEYS * PS);
     launch("attention_prefill_" + p.suffix + "_d" + maxd, t.tileCount, a.heads, PREFILL_THREADS, shared,
         a.qkv, a.out, a.outHalf, t.tiles, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
-        a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
+        a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, store);
   }
 
-  /** storeKv: the decode blocks also cache the tokens' keys and values (a decode-only step: no {@link #kvStore}). */
+  /** storeKv: the decode blocks also cache the tokens' keys and values (then no {@link #kvStore}). */
   void attentionDecode(Precision p, StepTables t, AttentionLayer a, boolean storeKv) {
     int keys = a.local ? Math.min(a.window, t.decodeKeyBound) : t.decodeKeyBound; // a bound, as recordings replay it
     // the two-pass kernel's (other head sizes), which covers the one-pass (8 blockDim + 2 blockDim / G)

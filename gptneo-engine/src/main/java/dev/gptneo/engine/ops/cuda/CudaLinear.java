@@ -69,6 +69,11 @@ final class CudaLinear {
     return fuseNorm && rows == 1 && kernels.gemvServes(rows, m.cols);
   }
 
+  /** Whether m's layer for rows rows reads only its input's 16-bit copy (a GEMM on 16-bit weights, not the gemv). */
+  boolean readsHalfInput(int rows, CudaMatrix m) {
+    return m.precision.isHalf() && !kernels.gemvServes(rows, m.cols);
+  }
+
   /**
    * out (1, m.rows) as the epilogue says, from layerNorm(x) (gamma, beta, eps) in one gemv launch;
    * see {@link #fusesNorm}. half as for {@link #run}.

@@ -27,6 +27,11 @@ public final class CudaOps implements Ops {
   public static final String SPLIT_STACKED_ROWS_PROPERTY = CudaLinear.SPLIT_STACKED_ROWS_PROPERTY;
   /** System property: cublas (default: cuBLAS, then bias_act) or lt (cuBLASLt, epilogues fused). */
   public static final String GEMM_PROPERTY = CudaLinear.GEMM_PROPERTY;
+  /**
+   * System property: false stores every prompt step's keys and values with a kv_store launch of its
+   * own (default true: the attention kernels store them where that is safe; see {@link #attention}).
+   */
+  public static final String KV_IN_ATTENTION_PROPERTY = "gptneo.cuda.kvInAttention";
   /** System property: true fuses the layer norms into the one-row gemv (default false). */
   public static final String FUSE_NORM_PROPERTY = CudaLinear.FUSE_NORM_PROPERTY;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaOps.class);
@@ -52,6 +57,8 @@ public final class CudaOps implements Ops {
   private boolean closed;
   private final DecodeGraphs graphs;  // null: every step runs eagerly
   private boolean tablesUploaded;     // run() uploaded this step's tables before its body
+  private final boolean kvInAttention =
+      !"false".equalsIgnoreCase(System.getProperty(KV_IN_ATTENTION_PROPERTY, "true"));
 
   CudaOps(Gpu gpu, Precision requested) {
     this.gpu = gpu;
@@ -284,14 +291,30 @@ public final class CudaOps implements Ops {
     linearLayers.run(in, m, (CudaVector) bias, o, rows, epilogue, half);
   }
 
-  /** At batch 1 with gptneo.cuda.fuseNorm, one gemv launch that normalizes x as it reads it; normed stays unwritten. */
+  /**
+   * At batch 1 with gptneo.cuda.fuseNorm, one gemv launch that normalizes x as it reads it; normed
+   * stays unwritten. Where a GEMM on 16-bit inputs follows, the layer norm writes only its 16-bit copy.
+   */
   @Override
   public void normLinear(Activations x, Vector gamma, Vector beta, float eps, Activations normed, Matrix w,
       Vector bias, Activations out, int rows, Epilogue epilogue) {
     CudaMatrix m = (CudaMatrix) w;
     CudaActivations o = (CudaActivations) out;
-    if (!linearLayers.fusesNorm(rows, m) || x.cols() != m.cols || o.cols != m.rows) {
+    if (x.cols() != m.cols || o.cols != m.rows) {
       Ops.super.normLinear(x, gamma, beta, eps, normed, w, bias, out, rows, epilogue);
+      return;
+    }
+    if (!linearLayers.fusesNorm(rows, m)) {
+      CudaActivations n = (CudaActivations) normed;
+      if (!linearLayers.readsHalfInput(rows, m)) {
+        Ops.super.normLinear(x, gamma, beta, eps, normed, w, bias, out, rows, epilogue);
+        return;
+      }
+      long half = halfCopy(n);
+      kernels.layerNorm(activePrecision(), ((CudaActivations) x).fp32("layer norm"), ((CudaVector) gamma).address,
+          ((CudaVector) beta).address, eps, 0, half, rows, x.cols());
+      n.wroteNormedHalfOnly(rows);
+      linear(normed, w, bias, out, rows, epilogue);
       return;
     }
     long half = epilogue == Epilogue.GELU_NEW ? halfCopy(o) : 0;
@@ -327,14 +350,18 @@ public final class CudaOps implements Ops {
       }
     }
     Precision p = activePrecision();
+    // The attention kernels cache the step's keys and values themselves (no kv_store launch) unless
+    // a prompt chunk on a local layer reads cached keys: its ring slots are reused, so a fresh key
+    // could overwrite a slot that another block's earlier query still reads. Global layers never
+    // reuse a slot, and a chunk from position 0 reads no cached key.
+    boolean attentionStores = tables.tileCount == 0 || kvInAttention && (!local || tables.promptsFromStart);
     if (tables.tileCount > 0) {
-      kernels.attentionPrefill(p, tables, a);
+      kernels.attentionPrefill(p, tables, a, attentionStores);
     }
-    boolean decodeOnly = tables.tileCount == 0; // then the decode kernel caches keys and values itself
     if (tables.decodeCount > 0) {
-      kernels.attentionDecode(p, tables, a, decodeOnly);
+      kernels.attentionDecode(p, tables, a, attentionStores);
     }
-    if (!decodeOnly) {
+    if (!attentionStores) {
       kernels.kvStore(p, tables, a);
     }
     o.wrote(a.outHalf != 0 ? step.numTokens : 0);

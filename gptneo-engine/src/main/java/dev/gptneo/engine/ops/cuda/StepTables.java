@@ -31,6 +31,7 @@ final class StepTables {
   int tokens;
   int decodeCount;
   int tileCount;
+  boolean promptsFromStart; // every prompt chunk (two or more new tokens) starts at position 0
   int maxDecodePast; // the longest cached length among decode sequences; -1 when none
   int decodeKeyBound; // maxDecodePast + 1 rounded up to KEY_BUCKET: sizes decode attention's shared memory
   int generation;     // bumped when the device buffer moves (recordings hold its addresses)
@@ -62,12 +63,14 @@ final class StepTables {
     int s = step.numSeqs;
     int decode = 0;
     int tileTotal = 0;
+    boolean fromStart = true;
     for (int i = 0; i < s; i++) {
       int n = step.newTokens(i);
       if (n == 1) {
         decode++;
       } else {
         tileTotal += (n + CudaKernels.PREFILL_QUERIES - 1) / CudaKernels.PREFILL_QUERIES;
+        fromStart &= step.pastLen[i] == 0;
       }
     }
     // int offsets of each table in the buffer; cacheBase 8-byte aligned
@@ -133,6 +136,7 @@ final class StepTables {
     tokens = t;
     decodeCount = decode;
     tileCount = tileTotal;
+    promptsFromStart = fromStart;
     seqs = s;
     lastSeqStart = Arrays.copyOf(step.seqStart, s + 1);
     lastPast = Arrays.copyOf(step.pastLen, s);

@@ -2,7 +2,9 @@
 // flash attention with an online softmax, in fp32 on the CUDA cores. No 1/sqrt(head_dim) scaling.
 // Query i sees key j when j <= i and, on local layers, j > i - window: a block of queries starts
 // at the first key any of them sees, so key tiles wholly outside the window are never loaded.
-// Keys before the step come from the KV cache (type T), the step's own from its fresh qkv rows.
+// Keys before the step come from the KV cache (type T), the step's own from its fresh qkv rows. With
+// store_kv a block also caches the fresh keys and values at its own query positions (no kv_store
+// launch then); only when no query of the step reads a cached slot that a fresh key goes to (CudaOps).
 #include "common.cuh"
 
 #define BQ 64        // queries per block
@@ -19,7 +21,7 @@ template <typename T, int MAXD>
 __device__ void attention_prefill(const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start,
                                   const int* past_len, const unsigned long long* cache_base, const int* capacity,
                                   int hidden, int head_dim, int globals_before, int locals_before, int local,
-                                  int window) {
+                                  int window, int store_kv) {
   DYNAMIC_SHARED(float, smem);
   float* qt = smem;             // (MAXD, QS) the block's queries, transposed
   float* kt = qt + MAXD * QS;   // (MAXD, KS) one tile of keys, transposed
@@ -37,6 +39,7 @@ __device__ void attention_prefill(const float* qkv, float* out, T* out_half, con
   const T* ck = cache.keys + (long long) head * cache.slots * head_dim;    // (slots, head_dim)
   const T* cv = cache.values + (long long) head * cache.slots * head_dim;  // (slots, head_dim)
   const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
+  if (store_kv) cache_own_kv(qkv, cache, row0 + q0, past + q0, nq, past + n, hidden, head, head_dim);
 
   for (int i = tid; i < BQ * MAXD; i += THREADS) {
     int q = i / MAXD, d = i % MAXD;
@@ -159,9 +162,9 @@ __device__ void attention_prefill(const float* qkv, float* out, T* out_half, con
   extern "C" __global__ void __launch_bounds__(THREADS) attention_prefill_##S##_d##D(                         \
       const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start, const int* past_len,   \
       const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before, \
-      int locals_before, int local, int window) {                                                             \
+      int locals_before, int local, int window, int store_kv) {                                               \
     attention_prefill<T, D>(qkv, out, out_half, tiles, seq_start, past_len, cache_base, capacity, hidden,      \
-                            head_dim, globals_before, locals_before, local, window);                          \
+                            head_dim, globals_before, locals_before, local, window, store_kv);                \
   }
 
 PREFILL(f32, float, 64)

@@ -4,7 +4,8 @@
 // type on the way in (HF's fp16 attention rounds the same operands); the softmax itself, its
 // running max and sum, and the output stay fp32. No 1/sqrt(head_dim) scaling. Query i sees key j
 // when j <= i and, on local layers, j > i - window; tiles wholly outside a block's window are never
-// loaded, and a warp skips the tiles that lie after all of its queries.
+// loaded, and a warp skips the tiles that lie after all of its queries. With store_kv the block also
+// caches the fresh keys and values at its own query positions (then no kv_store launch runs).
 #include "common.cuh"
 
 #define MQ 64         // queries per block: 16 per warp
@@ -12,7 +13,8 @@
 #define MTHREADS 128  // 4 warps
 #define PAD 8         // 16-bit elements after each shared row: spreads banks, keeps 4-byte alignment
 
-// Grid: (tiles, heads), tiles as for attention_prefill (64 queries each). head_dim == D.
+// Grid: (tiles, heads), tiles as for attention_prefill (64 queries each). head_dim == D. store_kv: only
+// when no query of the step reads a cached slot that a fresh key goes to (the host's rule, CudaOps).
 // Shared memory: (MQ * (D + PAD) + MK * (D + PAD) + D * (MK + PAD)) 16-bit elements.
 // Lane roles (PTX fragments): g = lane / 4 picks rows g and g + 8 of the warp's 16 queries,
 // t = lane % 4 picks columns 2t, 2t + 1 (and + 8) of each 8-wide tile.
@@ -20,7 +22,7 @@ template <typename T, int D>
 __device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start,
                                       const int* past_len, const unsigned long long* cache_base, const int* capacity,
                                       int hidden, int head_dim, int globals_before, int locals_before, int local,
-                                      int window) {
+                                      int window, int store_kv) {
   constexpr int QROW = D + PAD, VROW = MK + PAD;
   DYNAMIC_SHARED(unsigned short, smem);
   unsigned short* qs = smem;             // (MQ, QROW) the block's queries
@@ -36,6 +38,7 @@ __device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half,
   const T* ck = cache.keys + (long long) head * cache.slots * head_dim;    // (slots, head_dim)
   const T* cv = cache.values + (long long) head * cache.slots * head_dim;  // (slots, head_dim)
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  if (store_kv) cache_own_kv(qkv, cache, row0 + q0, past + q0, nq, past + n, hidden, head, head_dim);
 
   {  // the block's queries: row q of qs from qkv, 8 dims a load
     constexpr int PASSES = MQ * D / 8 / MTHREADS;
@@ -196,9 +199,9 @@ __device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half,
   extern "C" __global__ void __launch_bounds__(MTHREADS, 3) attention_prefill_mma_##S##_d##D(                  \
       const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start, const int* past_len,   \
       const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before, \
-      int locals_before, int local, int window) {                                                             \
+      int locals_before, int local, int window, int store_kv) {                                               \
     attention_prefill_mma<T, D>(qkv, out, out_half, tiles, seq_start, past_len, cache_base, capacity, hidden,  \
-                                head_dim, globals_before, locals_before, local, window);                      \
+                                head_dim, globals_before, locals_before, local, window, store_kv);            \
   }
 
 PREFILL_MMA(f16, f16, 64)

@@ -294,4 +294,33 @@ __device__ __forceinline__ LayerCache<T> layer_cache(unsigned long long base, in
   return c;
 }
 
+// A prefill block's store_kv: caches the fresh keys and values of one head at the block's own
+// query positions first .. first + count - 1 (qkv rows row ..), the ones a ring keeps (positions
+// from end - slots, end = the sequence's length after the step), rounded as kv_store rounds them.
+// Called before the block's first tile, while few registers are live. 4 dims a thread where
+// head_dim % 4 == 0.
+template <typename T>
+__device__ __forceinline__ void cache_own_kv(const float* qkv, const LayerCache<T>& cache, int row, int first,
+                                             int count, int end, int hidden, int head, int head_dim) {
+  const int step = (head_dim & 3) == 0 ? 4 : 1, kept = end - cache.slots;
+  T* keys = cache.keys + (long long) head * cache.slots * head_dim;
+  T* values = cache.values + (long long) head * cache.slots * head_dim;
+  for (int i = step * threadIdx.x; i < count * head_dim; i += step * blockDim.x) {
+    const int q = i / head_dim, d = i % head_dim, j = first + q;
+    if (j < kept) continue;
+    const float* k = qkv + (long long) (row + q) * 3 * hidden + hidden + head * head_dim + d;  // v at + hidden
+    const long long at = (long long) (j % cache.slots) * head_dim + d;
+    if (step == 4) {
+      float v[4];
+      load4(k, v);
+      store4(keys + at, v);
+      load4(k + hidden, v);
+      store4(values + at, v);
+    } else {
+      store(keys + at, k[0]);
+      store(values + at, k[hidden]);
+    }
+  }
+}
+
 #endif  // GPTNEO_COMMON_CUH

@@ -60,7 +60,7 @@ __device__ __forceinline__ void normalize8(float v[8], const float* g, const flo
 
 // out = (x - mean) / sqrt(var + eps) * gamma + beta per row; one block per row (row_stats). Rows
 // of cols % 4 == 0 are read and written 16 bytes a thread at a time (the row comes from L1 after
-// the first pass).
+// the first pass). out == 0: the 16-bit copy alone (a layer norm whose only reader is a GEMM on it).
 template <typename T>
 __device__ void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* out,
                           T* out_half, int cols) {
@@ -79,11 +79,11 @@ __device__ void layernorm(const float* x, const float* gamma, const float* beta,
       load4(beta + i, b);
 #pragma unroll
       for (int k = 0; k < 4; k++) v[k] = (v[k] - mean) * rstd * g[k] + b[k];
-      store4(out + row * cols + i, v);
+      if (out) store4(out + row * cols + i, v);
       if (out_half) store4(out_half + row * cols + i, v);
     } else {
       const float v = (xr[i] - mean) * rstd * gamma[i] + beta[i];
-      out[row * cols + i] = v;
+      if (out) out[row * cols + i] = v;
       if (out_half) store(out_half + row * cols + i, v);
     }
   }
