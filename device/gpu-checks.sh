@@ -108,8 +108,9 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest
   local model=$?
-  # the goldens again on the other kernels: fp32 prefill attention, 256-thread gemv
-  junit junit-model-variants "-Dgptneo.cuda.prefillAttention=simt -Dgptneo.cuda.gemvThreads=256" \
+  # the goldens again on the other kernels: fp32 prefill attention, 256-thread gemv, unsplit decode attention
+  junit junit-model-variants "-Dgptneo.cuda.prefillAttention=simt -Dgptneo.cuda.gemvThreads=256 \
+    -Dgptneo.cuda.splitDecode=false" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest
   local variants=$?
@@ -169,6 +170,7 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   bench 2.7B prefill-b64-p256-kvstore "-Dgptneo.cuda.kvInAttention=false" "${prefill[@]}"
   bench 2.7B generate-b1-p128-n128 "" $(generate 1)
   bench 2.7B generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
+  bench 2.7B generate-b1-p128-n128-nosplit "-Dgptneo.cuda.splitDecode=false" $(generate 1)
   bench 2.7B generate-b32-p128-n128 "" $(generate 32)
   bench 2.7B generate-b32-p128-n128-lt "$lt" $(generate 32)
   bench 2.7B generate-b128-p128-n128 "" $(generate 128)
@@ -199,6 +201,8 @@ for size in $sizes; do
   [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-kvstore "-Dgptneo.cuda.kvInAttention=false" "${prefill[@]}"
   [ "$size" = 2.7B ] && bench "$size" generate-b128-p128-n128-lt "-Dgptneo.cuda.gemm=lt" $(generate 128)
   [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
+  # decode attention as one block per (sequence, head), as before it split over the keys at small batch
+  [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-nosplit "-Dgptneo.cuda.splitDecode=false" $(generate 1)
   # the same on the fp32 prefill attention kernel (simt; the default runs the tensor cores)
   bench "$size" prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
   for b in 1 32 128; do

@@ -156,14 +156,38 @@ final class CudaKernels {
         a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, store);
   }
 
-  /** storeKv: the decode blocks also cache the tokens' keys and values (then no {@link #kvStore}). */
-  void attentionDecode(Precision p, StepTables t, AttentionLayer a, boolean storeKv) {
+  /**
+   * Decode attention; storeKv: the decode blocks also cache the tokens' keys and values (then no
+   * {@link #kvStore}). With splits &gt; 1 (see {@link #decodeSplits}) each (sequence, head) runs as
+   * that many blocks over parts of its keys (grid y: heads x splits): partial holds (pairs, splits,
+   * 2 + head_dim) floats and tickets one zeroed int per (sequence, head) pair; else both may be 0.
+   */
+  void attentionDecode(Precision p, StepTables t, AttentionLayer a, boolean storeKv, int splits, long partial,
+      long tickets) {
     int keys = a.local ? Math.min(a.window, t.decodeKeyBound) : t.decodeKeyBound; // a bound, as recordings replay it
     // the two-pass kernel's (other head sizes), which covers the one-pass (8 blockDim + 2 blockDim / G)
     int shared = Float.BYTES * (a.headDim + keys + Math.max(8 * DECODE_THREADS, a.headDim));
-    launch("attention_decode_" + p.suffix, t.decodeCount, a.heads, DECODE_THREADS, shared, a.qkv, a.out,
+    launch("attention_decode_" + p.suffix, t.decodeCount, a.heads * splits, DECODE_THREADS, shared, a.qkv, a.out,
         a.outHalf, t.decodeSeqs, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
-        a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, storeKv ? 1 : 0);
+        a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, storeKv ? 1 : 0, partial, tickets);
+  }
+
+  /**
+   * Blocks per (sequence, head) of decode attention: 1 unless the step's pairs leave most
+   * multiprocessors idle (batch 1-6 at 20 heads on an H100), then enough parts of about
+   * DECODE_SPLIT_KEYS keys each to reach about two blocks per multiprocessor. From the recorded
+   * shape only (pairs and the key bound), so a CUDA graph replays it. The one-pass kernel only
+   * (head sizes 64, 128, 256).
+   */
+  int decodeSplits(AttentionLayer a, int decodeCount, int keyBound) {
+    int pairs = decodeCount * a.heads;
+    boolean onePass = a.headDim == 64 || a.headDim == 128 || a.headDim == 256;
+    if (!splitDecode || !onePass || pairs >= gpu.multiprocessors()) {
+      return 1;
+    }
+    int keys = a.local ? Math.min(a.window, keyBound) : keyBound;
+    int parts = (keys + DECODE_SPLIT_KEYS - 1) / DECODE_SPLIT_KEYS;
+    return Math.max(1, Math.min(parts, 2 * gpu.multiprocessors() / pairs));
   }
 
   /** Stores the step's keys and values of one layer in each sequence's cache. */
@@ -202,6 +226,15 @@ final class CudaKernels {
           bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0);
     }
   }
+
+  /**
+   * System property: false runs decode attention as one block per (sequence, head) always (default
+   * true: split over the keys when few pairs would leave the device idle, {@link #decodeSplits}).
+   */
+  static final String SPLIT_DECODE_PROPERTY = "gptneo.cuda.splitDecode";
+  /** Keys per part when decode attention splits (one pass of 16 streams x 4 keys at head size 128). */
+  static final int DECODE_SPLIT_KEYS = 64;
+  private final boolean splitDecode = !"false".equalsIgnoreCase(System.getProperty(SPLIT_DECODE_PROPERTY, "true"));
 
   /** Most rows {@link #gemv} takes: GEMV_ROWS in elementwise.cu. */
   static final int GEMV_ROWS = 4;

@@ -1,7 +1,6 @@
 package dev.gptneo.engine.ops.cuda;
 
 import dev.gptneo.engine.ops.Epilogue;
-import java.nio.ByteBuffer;
 
 /**
  * The GPU's linear layers, y = [y +] act(x w^T + b), by the number of rows: the gemv for 1-4
@@ -33,8 +32,7 @@ final class CudaLinear {
   private final boolean fuseNorm = Boolean.getBoolean(FUSE_NORM_PROPERTY);
   private final Scratch castInput;   // 16-bit GEMM input for activations without a 16-bit copy
   private final Scratch partialSums; // (splits, rows, out) fp32 partial sums of gemm_rows and gemv
-  private long gemvTickets;          // (gemvTicketCount) ints: gemv's arrivals per column group
-  private int gemvTicketCount;
+  private final Scratch gemvTickets; // ints: gemv's arrivals per column group, zero between launches
 
   CudaLinear(CudaOps owner, Gpu gpu, CudaKernels kernels) {
     this.owner = owner;
@@ -42,6 +40,7 @@ final class CudaLinear {
     this.kernels = kernels;
     this.castInput = new Scratch(owner);
     this.partialSums = new Scratch(owner);
+    this.gemvTickets = Scratch.tickets(owner);
   }
 
   /** Parses gptneo.cuda.gemm: whether GEMMs run on cuBLASLt with their epilogues fused. */
@@ -93,7 +92,8 @@ final class CudaLinear {
     CudaKernels.GemvShape shape = kernels.gemvShape(m.precision, rows, m.cols, m.rows);
     int slices = shape.slices();
     long partial = slices > 1 ? partialSums.atLeast(4L * slices * rows * m.rows) : 0;
-    long tickets = slices > 1 ? gemvTickets((m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS) : 0;
+    int groups = (m.rows + CudaKernels.GEMV_COLS - 1) / CudaKernels.GEMV_COLS;
+    long tickets = slices > 1 ? gemvTickets.atLeast(4L * groups) : 0;
     kernels.gemv(m.precision, shape, x, rows, m.cols, m.address, m.rows, o.address, bias == null ? 0 : bias.address,
         half, epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW, partial, tickets, gamma, beta, eps);
   }
@@ -130,20 +130,6 @@ final class CudaLinear {
     ALL,
     /** the 16-bit copy alone (a linear layer's input) */
     HALF_ONLY
-  }
-
-  /** The gemv's tickets, one int per column group, zero between launches (each launch leaves them so). */
-  private long gemvTickets(int groups) {
-    if (groups > gemvTicketCount) {
-      if (gemvTickets != 0) {
-        gpu.synchronize(); // queued launches may still use them
-        owner.free(gemvTickets);
-      }
-      gemvTicketCount = Math.max(groups, 1024);
-      gemvTickets = owner.alloc(4L * gemvTicketCount);
-      gpu.upload(gemvTickets, ByteBuffer.allocateDirect(4 * gemvTicketCount)); // zeros
-    }
-    return gemvTickets;
   }
 
   /**

@@ -50,6 +50,8 @@ public final class CudaOps implements Ops {
   private ByteBuffer uploadChunk;     // host fp32 chunk of a weight that changes type
   private int memoryGeneration;      // bumped when a buffer is freed (recordings hold addresses)
   private final Scratch rowSums = new Scratch(this);  // (count, cols) double row sums
+  private final Scratch decodePartials = new Scratch(this);        // (pairs, splits, 2 + head_dim) floats
+  private final Scratch decodeTickets = Scratch.tickets(this);     // (pairs) ints
   private final ChoiceTable choiceTable = new ChoiceTable();
   private final Scratch choiceDevice = new Scratch(this); // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
   private final Scratch chosenIds = new Scratch(this);    // (rows) ints
@@ -359,7 +361,11 @@ public final class CudaOps implements Ops {
       kernels.attentionPrefill(p, tables, a, attentionStores);
     }
     if (tables.decodeCount > 0) {
-      kernels.attentionDecode(p, tables, a, attentionStores);
+      int splits = kernels.decodeSplits(a, tables.decodeCount, tables.decodeKeyBound);
+      int pairs = tables.decodeCount * numHeads;
+      long partial = splits > 1 ? decodePartials.atLeast(4L * pairs * splits * (2 + a.headDim)) : 0;
+      long tickets = splits > 1 ? decodeTickets.atLeast(4L * pairs) : 0;
+      kernels.attentionDecode(p, tables, a, attentionStores, splits, partial, tickets);
     }
     if (!attentionStores) {
       kernels.kvStore(p, tables, a);
@@ -454,6 +460,11 @@ public final class CudaOps implements Ops {
       a.half = alloc((long) a.rows * a.cols * p.bytes);
     }
     return a.half;
+  }
+
+  /** Queues zeros into bytes of device memory at address. */
+  void uploadZeros(long address, long bytes) {
+    gpu.upload(address, ByteBuffer.allocateDirect(Math.toIntExact(bytes)));
   }
 
   /** Waits for the queued work (before a buffer it may read is freed). */

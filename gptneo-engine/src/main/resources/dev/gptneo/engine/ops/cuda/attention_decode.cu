@@ -2,10 +2,11 @@
 // after every layer's attention. The cache is a ring on local layers: position p in slot p % slots.
 #include "common.cuh"
 
-#define DECODE_UNROLL 4  // keys per stream and pass of the one-pass kernel
+#define DECODE_UNROLL 4     // keys per stream and pass of the one-pass kernel
+#define DECODE_THREADS 256  // the host's blockDim for attention_decode_T (at most)
 
-// Where one decode block's (sequence, head) reads and writes: the new token at position pos sees
-// keys lo..pos, cached ones (slot p % slots), then its own from qkv.
+// Where one decode block's (sequence blockIdx.x, head) reads and writes: the new token at position
+// pos sees keys lo..pos, cached ones (slot p % slots), then its own from qkv.
 template <typename T>
 struct DecodeHead {
   T* keys;             // (slots, head_dim) this head's cached keys
@@ -17,9 +18,9 @@ struct DecodeHead {
 template <typename T>
 __device__ __forceinline__ DecodeHead<T> decode_head(const float* qkv, const int* decode_seqs, const int* seq_start,
                                                      const int* past_len, const unsigned long long* cache_base,
-                                                     const int* capacity, int hidden, int head_dim, int globals_before,
-                                                     int locals_before, int local, int window) {
-  const int seq = decode_seqs[blockIdx.x], head = blockIdx.y;
+                                                     const int* capacity, int hidden, int head, int head_dim,
+                                                     int globals_before, int locals_before, int local, int window) {
+  const int seq = decode_seqs[blockIdx.x];
   LayerCache<T> cache = layer_cache<T>(cache_base[seq], capacity[seq], hidden, globals_before, locals_before,
                                        local, window);
   DecodeHead<T> h;
@@ -44,6 +45,13 @@ __device__ __forceinline__ void store_own_kv(const DecodeHead<T>& h, int hidden,
     store(k + d, h.fresh[hidden + d]);
     store(v + d, h.fresh[2 * hidden + d]);
   }
+}
+
+// out[at] = v, and its 16-bit copy.
+template <typename T>
+__device__ __forceinline__ void write_decode_out(float v, long long at, float* out, T* out_half) {
+  out[at] = v;
+  if (out_half) store(out_half + at, v);
 }
 
 // p[0, keys) = exp(p - max p) over the block; returns their sum. Its barriers publish p.
@@ -73,11 +81,12 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
                                  int local, int window, int store_kv) {
   __shared__ float scratch[32];
   DYNAMIC_SHARED(float, smem);
-  const DecodeHead<T> h = decode_head<T>(qkv, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, head_dim,
-                                         globals_before, locals_before, local, window);
+  const int head = blockIdx.y;
+  const DecodeHead<T> h = decode_head<T>(qkv, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, head,
+                                         head_dim, globals_before, locals_before, local, window);
   const T *ck = h.keys, *cv = h.values;
   const float* fresh = h.fresh;
-  const int row = h.row, pos = h.pos, lo = h.lo, keys = h.count, slots = h.slots, head = blockIdx.y;
+  const int row = h.row, pos = h.pos, lo = h.lo, keys = h.count, slots = h.slots;
   float* q = smem;            // (head_dim)
   float* p = q + head_dim;    // (keys) scores, then softmax numerators
   float* partial = p + keys;  // (groups, head_dim) output sums per group of keys
@@ -120,10 +129,7 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
   for (int d = tid; d < head_dim; d += blockDim.x) {
     float acc = 0.f;
     for (int k = 0; k < groups; k++) acc += partial[k * head_dim + d];
-    float v = acc / sum;
-    long long at = (long long) row * hidden + head * head_dim + d;
-    out[at] = v;
-    if (out_half) store(out_half + at, v);
+    write_decode_out(acc / sum, (long long) row * hidden + head * head_dim + d, out, out_half);
   }
   if (store_kv) store_own_kv(h, hidden, head_dim);
 }
@@ -135,28 +141,37 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
 // pass is one memory latency) and folds them into the stream's running max, sum of exponentials
 // and value sums; stream 0 folds in the token's own key; then the streams are merged. No barrier
 // between scores and values: 8-9% faster than a two-pass kernel on an H100 at batch 1 and 128.
-// Shared memory: (8 blockDim + 2 blockDim / G) floats.
+// Split keys (gridDim.y = heads x splits, blockIdx.y = split x heads + head; splits > 1 when few
+// (sequence, head) pairs would leave most of the device idle): each block takes one of `splits`
+// contiguous parts of the cached keys (split 0 also the token's own), writes its max, sum of
+// exponentials and value sums to partial (pairs, splits, 2 + D), and the last of a pair's blocks to
+// arrive (tickets, one int per pair, zero between launches) merges them in split order: the same
+// bits whatever order the blocks ran in. Shared memory: (8 blockDim + 2 blockDim / G) floats.
 template <typename T, int G>
 __device__ void attention_decode_online(const float* qkv, float* out, T* out_half, const int* decode_seqs,
                                         const int* seq_start, const int* past_len,
                                         const unsigned long long* cache_base, const int* capacity, int hidden,
-                                        int globals_before, int locals_before, int local, int window, int store_kv) {
+                                        int globals_before, int locals_before, int local, int window, int store_kv,
+                                        float* partial, int* tickets) {
   constexpr int D = 8 * G;
   DYNAMIC_SHARED(float, smem);
-  const DecodeHead<T> h = decode_head<T>(qkv, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, D,
-                                         globals_before, locals_before, local, window);
+  const int heads = hidden / D, head = blockIdx.y % heads, split = blockIdx.y / heads, splits = gridDim.y / heads;
+  const DecodeHead<T> h = decode_head<T>(qkv, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, head,
+                                         D, globals_before, locals_before, local, window);
   const int tid = threadIdx.x, c = tid % G, stream = tid / G, streams = blockDim.x / G;
   float* sums = smem;                 // (streams, D) value sums per stream
   float* stats = sums + streams * D;  // (streams, 2) running max and sum of exponentials per stream
+  const int span = (h.pos - h.lo + splits - 1) / splits;
+  const int from = h.lo + split * span, to = imin(h.pos, from + span);  // this block's cached keys
   float q[8], acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
   load8(h.fresh + 8 * c, q);
   float top = neg_inf(), total = 0.f;
-  for (int base = h.lo; base < h.pos; base += DECODE_UNROLL * streams) {  // the same trip count for every lane
+  for (int base = from; base < to; base += DECODE_UNROLL * streams) {  // the same trip count for every lane
     Packed8<T> kp[DECODE_UNROLL], vp[DECODE_UNROLL];
 #pragma unroll
     for (int u = 0; u < DECODE_UNROLL; u++) {
       const int j = base + u * streams + stream;
-      if (j < h.pos) {
+      if (j < to) {
         const long long at = (long long) (j % h.slots) * D + 8 * c;
         kp[u] = load_packed8(h.keys + at);
         vp[u] = load_packed8(h.values + at);
@@ -174,7 +189,7 @@ __device__ void attention_decode_online(const float* qkv, float* out, T* out_hal
       for (int e = 0; e < 8; e++) a += q[e] * k[e];
 #pragma unroll
       for (int o = G / 2; o > 0; o >>= 1) a += __shfl_xor_sync(0xffffffffu, a, o);  // the key's G lanes
-      s[u] = base + u * streams + stream < h.pos ? a : neg_inf();
+      s[u] = base + u * streams + stream < to ? a : neg_inf();
       m = fmaxf(m, s[u]);
     }
     if (m == neg_inf()) continue;  // no key of this stream yet (the same for its G lanes)
@@ -192,7 +207,7 @@ __device__ void attention_decode_online(const float* qkv, float* out, T* out_hal
     }
     top = m;
   }
-  {  // the token's own key and value, from qkv: every stream scores it (the shuffles need all lanes)
+  if (split == 0) {  // the token's own key and value, from qkv: every stream scores it (the shuffles need all lanes)
     float k[8], v[8], a = 0.f;
     load8(h.fresh + hidden + 8 * c, k);
     load8(h.fresh + 2 * hidden + 8 * c, v);
@@ -215,6 +230,7 @@ __device__ void attention_decode_online(const float* qkv, float* out, T* out_hal
     stats[2 * stream + 1] = total;
   }
   __syncthreads();  // also: every read of the cache is done
+  const int pair = blockIdx.x * heads + head;  // (sequence, head)
   for (int d = tid; d < D; d += blockDim.x) {
     float m = neg_inf();
     for (int k = 0; k < streams; k++) m = fmaxf(m, stats[2 * k]);
@@ -225,10 +241,36 @@ __device__ void attention_decode_online(const float* qkv, float* out, T* out_hal
       num += w * sums[k * D + d];
       den += w * stats[2 * k + 1];
     }
-    const float v = num / den;
-    const long long at = (long long) h.row * hidden + blockIdx.y * D + d;
-    out[at] = v;
-    if (out_half) store(out_half + at, v);
+    if (splits == 1) {
+      write_decode_out(num / den, (long long) h.row * hidden + head * D + d, out, out_half);
+    } else {
+      float* mine = partial + ((long long) pair * splits + split) * (2 + D);  // this split's [max, sum, values]
+      if (d == 0) mine[0] = m, mine[1] = den;
+      mine[2 + d] = num;
+      fence_device();  // the sums are visible before the ticket says so
+    }
+  }
+  if (splits > 1) {
+    __shared__ int last;
+    __syncthreads();
+    if (tid == 0) last = atomicAdd(tickets + pair, 1) == splits - 1;
+    __syncthreads();
+    if (!last) return;  // the last block merges, and stores the token's key once every split has read
+    const float* parts = partial + (long long) pair * splits * (2 + D);
+    for (int d = tid; d < D; d += blockDim.x) {
+      float m = neg_inf();
+      for (int z = 0; z < splits; z++) m = fmaxf(m, load_global(parts + z * (2 + D)));
+      float num = 0.f, den = 0.f;
+      for (int z = 0; z < splits; z++) {
+        const float mz = load_global(parts + z * (2 + D));
+        if (mz == neg_inf()) continue;  // a split without keys
+        const float w = expf(mz - m);
+        num += w * load_global(parts + z * (2 + D) + 2 + d);
+        den += w * load_global(parts + z * (2 + D) + 1);
+      }
+      write_decode_out(num / den, (long long) h.row * hidden + head * D + d, out, out_half);
+    }
+    if (tid == 0) tickets[pair] = 0;  // ready for the next launch
   }
   if (store_kv) store_own_kv(h, hidden, D);
 }
@@ -264,21 +306,23 @@ __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_
   }
 }
 
-#define DECODE(S, T)                                                                                             \
-  extern "C" __global__ void attention_decode_##S(                                                              \
+#define DECODE_ONLINE(T, G)                                                                                      \
+  attention_decode_online<T, G>(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, \
+                                globals_before, locals_before, local, window, store_kv, partial, tickets)
+// BLOCKS: resident blocks of DECODE_THREADS the registers must allow (at most 85 registers for
+// three, 128 for two): three for 16-bit caches (72 today), two for fp32 (123).
+#define DECODE(S, T, BLOCKS)                                                                                     \
+  extern "C" __global__ void __launch_bounds__(DECODE_THREADS, BLOCKS) attention_decode_##S(                     \
       const float* qkv, float* out, T* out_half, const int* decode_seqs, const int* seq_start, const int* past_len, \
       const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before,   \
-      int locals_before, int local, int window, int store_kv) {                                                 \
+      int locals_before, int local, int window, int store_kv, float* partial, int* tickets) {                   \
     if (head_dim == 128)                                                                                       \
-      attention_decode_online<T, 16>(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity, \
-                                     hidden, globals_before, locals_before, local, window, store_kv);           \
+      DECODE_ONLINE(T, 16);                                                                                    \
     else if (head_dim == 64)                                                                                   \
-      attention_decode_online<T, 8>(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity,  \
-                                    hidden, globals_before, locals_before, local, window, store_kv);            \
+      DECODE_ONLINE(T, 8);                                                                                     \
     else if (head_dim == 256)                                                                                  \
-      attention_decode_online<T, 32>(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity, \
-                                     hidden, globals_before, locals_before, local, window, store_kv);           \
-    else                                                                                                       \
+      DECODE_ONLINE(T, 32);                                                                                    \
+    else /* one block per (sequence, head): the host launches no split */                                      \
       attention_decode(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity, hidden,       \
                        head_dim, globals_before, locals_before, local, window, store_kv);                       \
   }                                                                                                              \
@@ -290,6 +334,6 @@ __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_
                 locals_before, local, window);                                                                  \
   }
 
-DECODE(f32, float)
-DECODE(f16, f16)
-DECODE(bf16, bf16)
+DECODE(f32, float, 2)
+DECODE(f16, f16, 3)
+DECODE(bf16, bf16, 3)

@@ -258,64 +258,6 @@ class CudaOpsPlumbingTest {
     assertEquals(0, gpu32.liveAllocations());
   }
 
-  /**
-   * The attention kernels cache a step's keys and values (their last argument, store_kv) except where
-   * a prompt chunk reads cached keys on a local layer, whose ring slots a fresh key may overwrite while
-   * another block still reads them: that layer runs kv_store. gptneo.cuda.kvInAttention=false: always kv_store.
-   */
-  @Test
-  void attentionKernelsCacheKeysWhereNoRingSlotIsStillRead() {
-    Path dir = TinyCheckpoints.write(tmp.resolve("kv-in-attention"), TinyCheckpoints.spec().with(s -> s.dtype = "F16"));
-    GptNeoConfig config = GptNeoConfig.load(dir);
-    boolean[] local = {false, true}; // the tiny model's attention_types: global, local
-    assertEquals(2, config.numLayers);
-    for (boolean fused : new boolean[] {true, false}) {
-      FakeGpu gpu = new FakeGpu(1L << 30);
-      CudaOps ops = WithProperty.build(CudaOps.KV_IN_ATTENTION_PROPERTY, String.valueOf(fused),
-          () -> new CudaOps(gpu, null));
-      GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(dir), ops), ops, 16, 4);
-      SequenceCache a = ops.newSequenceCache(config, 12);
-      SequenceCache b = ops.newSequenceCache(config, 12);
-      int[] ids = {5, 9, 11, 3, 7, 2, 8, 4};
-      Step step = new Step(16, 2);
-      step.add(a, ids, 0, 3); // prompts from position 0
-      step.add(b, ids, 0, 2);
-      int from = gpu.launches.size();
-      model.forward(step);
-      for (int l = 0; l < 2; l++) {
-        assertEquals(fused ? 1 : 0, storeArgument(gpu, from, "attention_prefill", l), "layer " + l);
-      }
-      assertEquals(fused ? 0 : 2, count(gpu, from, "kv_store_f16"));
-      step.clear();
-      step.add(a, ids, 3, 4); // a prompt's second chunk: it reads cached keys
-      step.add(b, ids, 2, 1); // and a decode token
-      from = gpu.launches.size();
-      model.forward(step);
-      for (int l = 0; l < 2; l++) {
-        int expected = fused && !local[l] ? 1 : 0;
-        assertEquals(expected, storeArgument(gpu, from, "attention_prefill", l), "prefill, layer " + l);
-        assertEquals(expected, storeArgument(gpu, from, "attention_decode", l), "decode, layer " + l);
-      }
-      assertEquals(fused ? 1 : 2, count(gpu, from, "kv_store_f16"), "kv_store for the local layer only");
-      ops.close();
-    }
-  }
-
-  /** The store_kv argument (the last) of the layer-th launch since from whose kernel name starts with prefix. */
-  private static long storeArgument(FakeGpu gpu, int from, String prefix, int layer) {
-    for (int i = from, seen = 0; i < gpu.launches.size(); i++) {
-      if (gpu.launches.get(i).startsWith(prefix) && seen++ == layer) {
-        long[] args = gpu.launchArgs.get(i);
-        return args[args.length - 1];
-      }
-    }
-    throw new AssertionError("no launch " + layer + " of " + prefix + " in " + gpu.launches.subList(from, gpu.launches.size()));
-  }
-
-  private static int count(FakeGpu gpu, int from, String kernel) {
-    return java.util.Collections.frequency(gpu.launches.subList(from, gpu.launches.size()), kernel);
-  }
-
   @Test
   void headDim128UsesTheWideKernelAndOptsIntoMoreSharedMemory() {
     Path dir = TinyCheckpoints.write(tmp.resolve("wide"), TinyCheckpoints.spec().with(s -> {
@@ -511,58 +453,6 @@ class CudaOpsPlumbingTest {
     } finally {
       System.clearProperty(CudaOps.FUSE_NORM_PROPERTY);
     }
-  }
-
-  /**
-   * Before a GEMM on 16-bit inputs (five rows and more) the layer norms of q|k|v and the MLP write
-   * only their 16-bit copy (layernorm's out argument 0); ln_f, whose fp32 output the heads read, and
-   * the layer norms before a gemv (which reads fp32) write both. Reading such a copy-only output as
-   * fp32 fails, naming why.
-   */
-  @Test
-  void layerNormsBeforeAGemmWriteOnlyTheirSixteenBitCopy() {
-    GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
-    FakeGpu gpu = new FakeGpu(1L << 30);
-    try (CudaOps ops = new CudaOps(gpu, null)) {
-      GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(Goldens.demoModel()),
-          ops), ops, 16, 4);
-      SequenceCache a = ops.newSequenceCache(config, 12);
-      int[] ids = {5, 9, 11, 3, 7, 2, 8};
-      Step step = new Step(16, 1);
-      step.add(a, ids, 0, 6);
-      model.forward(step);
-      assertEquals(2 * config.numLayers, layerNormsWithoutFp32(gpu, 0), "ln_1 and ln_2 of every layer");
-      assertEquals(2 * config.numLayers + 1, Collections.frequency(gpu.launches, "layernorm_f16"));
-      int from = gpu.launches.size();
-      step.clear();
-      step.add(a, ids, 6, 1);
-      model.forward(step);
-      assertEquals(0, layerNormsWithoutFp32(gpu, from), "a decode step: the gemv reads fp32");
-      OpsInputs in = new OpsInputs(tmp, 6);
-      int d = config.hiddenSize;
-      int rows = 5;
-      Ops.Activations x = in.activations(ops, "F16", in.values(rows * d, 1f), rows, d);
-      Ops.Activations normed = ops.activations(rows, d);
-      Ops.Activations out = ops.activations(rows, 8);
-      Ops.Vector gain = ops.vector(in.tensor("F16", in.values(d, 1f), d));
-      ops.normLinear(x, gain, gain, 1e-5f, normed, ops.matrix(in.tensor("F16", in.values(8 * d, 1f), 8, d)), null,
-          out, rows, Epilogue.STORE);
-      IllegalStateException e = assertThrows(IllegalStateException.class,
-          () -> ops.read(normed, rows, new float[rows * d]));
-      assertTrue(e.getMessage().contains("layer norm's only reader was the GEMM after it"), e.getMessage());
-    }
-    assertEquals(0, gpu.liveAllocations());
-  }
-
-  /** layernorm launches since from whose fp32 output (argument 4) is 0. */
-  private static int layerNormsWithoutFp32(FakeGpu gpu, int from) {
-    int n = 0;
-    for (int i = from; i < gpu.launches.size(); i++) {
-      if (gpu.launches.get(i).startsWith("layernorm_") && gpu.launchArgs.get(i)[4] == 0) {
-        n++;
-      }
-    }
-    return n;
   }
 
   /**

@@ -283,7 +283,7 @@ struct AttentionCase {
   void (*prefill)(const float*, float*, T*, const int*, const int*, const int*, const unsigned long long*, const int*,
                   int, int, int, int, int, int, int);
   void (*decode)(const float*, float*, T*, const int*, const int*, const int*, const unsigned long long*, const int*,
-                 int, int, int, int, int, int, int);
+                 int, int, int, int, int, int, int, float*, int*);
   void (*store)(const float*, const int*, const int*, const int*, const unsigned long long*, const int*, int, int, int,
                 int, int, int);
   int maxd;
@@ -299,7 +299,7 @@ static size_t mma_shared(int d) { return ((size_t) MQ * (d + PAD) + (size_t) MK 
 // Layers: local, global, local (so both offsets of the cache block are exercised).
 template <typename T>
 static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim, int window, int decode_threads,
-                            std::vector<Seq> seqs) {
+                            std::vector<Seq> seqs, int splits = 1) {
   const int layers = 3, hidden = heads * head_dim;
   const bool local_layer[layers] = {true, false, true};
   int steps = 0;
@@ -356,11 +356,16 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
         int keys = 0;
         for (int d : decode_seqs) keys = std::max(keys, past[d] + 1);
         size_t shared = (head_dim + keys + std::max(8 * decode_threads, head_dim)) * sizeof(float);
-        emu_launch(kc.decode, {(unsigned) decode_seqs.size(), (unsigned) heads, 1}, {(unsigned) decode_threads, 1, 1},
-                   shared, (const float*) qkv.data(), out.data(), half.data(), (const int*) decode_seqs.data(),
-                   (const int*) seq_start.data(), (const int*) past.data(), (const unsigned long long*) base.data(),
-                   (const int*) capacity.data(), hidden, head_dim, globals, locals, local, window,
-                   (int) decode_stores);
+        const size_t pairs = decode_seqs.size() * heads;
+        std::vector<float> partial(pairs * splits * (2 + head_dim), NAN);  // split kernels: the parts' sums
+        std::vector<int> tickets(pairs, 0);
+        emu_launch(kc.decode, {(unsigned) decode_seqs.size(), (unsigned) (heads * splits), 1},
+                   {(unsigned) decode_threads, 1, 1}, shared, (const float*) qkv.data(), out.data(), half.data(),
+                   (const int*) decode_seqs.data(), (const int*) seq_start.data(), (const int*) past.data(),
+                   (const unsigned long long*) base.data(), (const int*) capacity.data(), hidden, head_dim, globals,
+                   locals, local, window, (int) decode_stores, splits > 1 ? partial.data() : (float*) nullptr,
+                   splits > 1 ? tickets.data() : (int*) nullptr);
+        for (int v : tickets) err = v != 0 ? INFINITY : err;  // each launch leaves its tickets at zero
       }
       if (!decode_stores) emu_launch(kc.store, {(unsigned) tokens, 1, 1}, {32, 1, 1}, 0, (const float*) qkv.data(),
                  (const int*) token_seq.data(), (const int*) seq_start.data(), (const int*) past.data(),
@@ -410,20 +415,21 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
     }
     for (size_t m = 0; m < members.size(); m++) seqs[members[m]].length += seq_start[m + 1] - seq_start[m];
   }
-  report(std::string("attention ") + kc.name + (kc.kv_in_attention ? " kv in attention" : "") + " heads " + std::to_string(heads) + " head_dim " +
+  report(std::string("attention ") + kc.name + (kc.kv_in_attention ? " kv in attention" : "") +
+             (splits > 1 ? " decode in " + std::to_string(splits) + " splits" : "") + " heads " + std::to_string(heads) + " head_dim " +
              std::to_string(head_dim) + " window " + std::to_string(window) + " decode threads " +
              std::to_string(decode_threads),
          err, kc.tol);
 }
 
 template <typename T>
-static void attention_suite(const AttentionCase<T>& kc, int head_dim, std::vector<int> windows) {
+static void attention_suite(const AttentionCase<T>& kc, int head_dim, std::vector<int> windows, int splits = 1) {
   // Sequences: a long prompt in chunks then decode; decode from the first token; a prompt whose
   // chunk is longer than the local ring; a late joiner. Windows below, at and above their lengths.
   std::vector<Seq> seqs = {{90, {13, 1, 1, 70, 1}}, {12, {1, 1, 1, 1, 1}}, {100, {0, 0, 75, 1, 1}},
                            {8, {0, 0, 0, 7, 1}}};
-  for (int window : windows) check_attention(kc, 2, head_dim, window, 256, seqs);
-  check_attention(kc, 1, head_dim, 5, 32, {{40, {3, 33, 1, 1}}});
+  for (int window : windows) check_attention(kc, 2, head_dim, window, 256, seqs, splits);
+  check_attention(kc, 1, head_dim, 5, 32, {{40, {3, 33, 1, 1}}}, splits);
 }
 
 // The same kernels, with the attention kernels caching keys and values where CudaOps lets them.
@@ -508,11 +514,13 @@ int main(int argc, char** argv) {
   const AttentionCase<f16> f16_d64{"f16 d64", attention_prefill_f16_d64, attention_decode_f16, kv_store_f16, 64};
   attention_suite(f16_d64, 64, {8});
   attention_suite(caching_kv(f16_d64), 64, {8, 200});
+  attention_suite(f16_d64, 64, {8, 200}, 3);  // decode over 3 blocks a (sequence, head): some parts empty
   attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 96, {4, 200});
   const AttentionCase<f16> f16_d256{"f16 d256", attention_prefill_f16_d256, attention_decode_f16, kv_store_f16, 256};
   attention_suite(f16_d256, 130, {});
   attention_suite(caching_kv(f16_d256), 130, {});  // head_dim % 4 != 0: one dim a thread
   attention_suite(f16_d256, 256, {});
+  attention_suite(f16_d256, 256, {}, 2);
   attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 128, {200});
   // tensor cores: P is rounded to T too, which the reference does not model: tolerances allow that
   const AttentionCase<f16> mma_f16_d64{"mma f16 d64", attention_prefill_mma_f16_d64, attention_decode_f16,
@@ -523,6 +531,7 @@ int main(int argc, char** argv) {
   attention_suite(caching_kv(mma_f16_d64), 64, {8, 200});
   attention_suite(mma_bf16_d128, 128, {4, 200});
   attention_suite(caching_kv(mma_bf16_d128), 128, {4});
+  attention_suite(caching_kv(mma_bf16_d128), 128, {200}, 4);
   attention_suite(AttentionCase<f16>{"mma f16 d128", attention_prefill_mma_f16_d128, attention_decode_f16,
                                      kv_store_f16, 128, MTHREADS, mma_shared(128), 1e-3, true}, 128, {256});
   std::printf("%d failures\n", failures);
