@@ -13,6 +13,7 @@ import dev.gptneo.engine.api.Input;
 import dev.gptneo.engine.api.InputPolicy;
 import dev.gptneo.engine.api.ModelInfo;
 import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.ops.Backends;
 import dev.gptneo.engine.generate.GenerationParams;
 import dev.gptneo.engine.tokenizer.Gpt2Tokenizer;
 import dev.gptneo.engine.weights.DType;
@@ -120,28 +121,18 @@ public final class Bench {
     int b = spec.batch();
     int p = spec.prompt();
     int n = spec.newTokens();
+    EngineOptions options = options(spec, b);
+    try {
+      Backends.requireAvailable(options); // before --random writes gigabytes of weights
+    } catch (IllegalArgumentException e) {
+      throw new ModelException(e.getMessage(), e);
+    }
     Path dir = modelDir(spec, log);
     GptNeoConfig config = GptNeoConfig.load(dir);
     int needed = p + n;
     if (needed > config.maxPositionEmbeddings) {
       throw new BadSettings("--prompt-tokens " + p + (n > 0 ? " plus --new-tokens " + n : "") + " is "
           + needed + " positions, more than the model's max_position_embeddings " + config.maxPositionEmbeddings);
-    }
-    EngineOptions.Builder ob = EngineOptions.builder().threads(spec.threads).device(spec.device)
-        .maxBatchSequences(Math.max(b, 1));
-    try {
-      ob.kernels(spec.kernels).weights(spec.weights);
-    } catch (IllegalArgumentException e) {
-      throw new BadSettings(e.getMessage());
-    }
-    if (spec.maxBatchTokens > 0) {
-      ob.maxBatchTokens(spec.maxBatchTokens);
-    }
-    EngineOptions options;
-    try {
-      options = ob.build();
-    } catch (IllegalArgumentException e) {
-      throw new BadSettings(e.getMessage());
     }
 
     ObjectNode out = JSON.createObjectNode();
@@ -207,6 +198,21 @@ public final class Bench {
     out.put("weight_bytes", info.weightBytes);
     tail(out, spec, t);
     return out;
+  }
+
+  /** The engine options of the spec: a BadSettings for a value the engine refuses. */
+  private static EngineOptions options(Spec spec, int batch) {
+    EngineOptions.Builder ob = EngineOptions.builder().threads(spec.threads).device(spec.device)
+        .maxBatchSequences(Math.max(batch, 1));
+    try {
+      ob.kernels(spec.kernels).weights(spec.weights);
+      if (spec.maxBatchTokens > 0) {
+        ob.maxBatchTokens(spec.maxBatchTokens);
+      }
+      return ob.build();
+    } catch (IllegalArgumentException e) {
+      throw new BadSettings(e.getMessage());
+    }
   }
 
   private static Engine open(Path dir, EngineOptions options) {

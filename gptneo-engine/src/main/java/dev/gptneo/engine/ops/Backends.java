@@ -23,10 +23,7 @@ public final class Backends {
   public static Ops create(EngineOptions options, long weightBytes) {
     switch (options.device) {
       case "cuda":
-        if (!CudaSupport.available()) {
-          throw new IllegalArgumentException("device 'cuda' is not available: " + CudaSupport.reason()
-              + "; use --device cpu (or auto)");
-        }
+        requireAvailable(options);
         return cuda(options.deviceIndex, "asked for");
       case "auto":
         if (!CudaSupport.available()) {
@@ -41,6 +38,17 @@ public final class Backends {
         }
       default:
         return cpu(options, weightBytes);
+    }
+  }
+
+  /**
+   * Fails fast, before anything is loaded or written, when options ask for a device this machine
+   * cannot run: device cuda without a CUDA driver or device (an IllegalArgumentException saying why).
+   */
+  public static void requireAvailable(EngineOptions options) {
+    if (options.device.equals("cuda") && !CudaSupport.available()) {
+      throw new IllegalArgumentException("device 'cuda' is not available: " + CudaSupport.reason()
+          + "; use --device cpu (or auto)");
     }
   }
 

@@ -2,11 +2,13 @@ package dev.gptneo.engine.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gptneo.engine.cli.Main;
+import dev.gptneo.engine.ops.cuda.CudaSupport;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -104,6 +106,18 @@ class BenchCommandTest {
   void aMissingModelFolderExits1() {
     Run r = bench("--model", cache.resolve("no-such-model").toString(), "--iterations", "1");
     assertEquals(1, r.status, r.err);
+  }
+
+  /** --device cuda without a CUDA driver fails at once (exit 1, saying why), before --random writes any weights. */
+  @Test
+  void anUnavailableDeviceFailsBeforeAnyWeightsAreWritten(@TempDir Path empty) throws IOException {
+    assumeFalse(CudaSupport.available(), "this machine can run CUDA");
+    Run r = bench("--random", "2.7B", "--device", "cuda", "--cache", empty.toString(), "--iterations", "1");
+    assertEquals(1, r.status, r.err);
+    assertTrue(r.err.contains("device 'cuda' is not available"), r.err);
+    try (var left = Files.list(empty)) {
+      assertEquals(0, left.count(), "nothing written to the cache");
+    }
   }
 
   @Test
