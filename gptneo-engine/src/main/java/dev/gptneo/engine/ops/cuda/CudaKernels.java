@@ -108,9 +108,13 @@ final class CudaKernels {
     launch("embed_" + p.suffix, t.tokens, 1, ROW_THREADS, 0, wte, wpe, t.tokenIds, t.positions, out, hidden);
   }
 
-  /** out (rows, cols) fp32 and outHalf its 16-bit copy; either may be 0. */
-  void layerNorm(Precision p, long x, long gamma, long beta, float eps, long out, long outHalf, int rows, int cols) {
-    launch("layernorm_" + p.suffix, rows, 1, ROW_THREADS, 0, x, gamma, beta, eps, out, outHalf, cols);
+  /**
+   * out (rows, cols) fp32 and outHalf its 16-bit copy (either may be 0) = layerNorm(x [+ xBias]);
+   * with xBias != 0 the kernel also writes x + xBias back to x (a residual's pending bias).
+   */
+  void layerNorm(Precision p, long x, long gamma, long beta, float eps, long out, long outHalf, int rows, int cols,
+      long xBias) {
+    launch("layernorm_" + p.suffix, rows, 1, ROW_THREADS, 0, x, gamma, beta, eps, out, outHalf, cols, xBias);
   }
 
   /**

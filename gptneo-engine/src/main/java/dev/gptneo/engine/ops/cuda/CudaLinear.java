@@ -23,6 +23,11 @@ final class CudaLinear {
    * (gemv1_ln_T: decode at batch 1, two launches a layer fewer); default false until measured.
    */
   static final String FUSE_NORM_PROPERTY = "gptneo.cuda.fuseNorm";
+  /**
+   * System property: false adds a residual layer's bias after cuBLAS with bias_act (default true:
+   * the next layer norm adds it as it reads the residual stream, one pass fewer; the same bits).
+   */
+  static final String FOLD_BIAS_PROPERTY = "gptneo.cuda.foldBias";
 
   private final CudaOps owner; // the memory's owner
   private final Gpu gpu;
@@ -30,6 +35,7 @@ final class CudaLinear {
   private final int splitStackedRows = Integer.getInteger(SPLIT_STACKED_ROWS_PROPERTY, Integer.MAX_VALUE);
   private final boolean fusedGemms = parseGemm(System.getProperty(GEMM_PROPERTY));
   private final boolean fuseNorm = Boolean.getBoolean(FUSE_NORM_PROPERTY);
+  private final boolean foldBias = !"false".equalsIgnoreCase(System.getProperty(FOLD_BIAS_PROPERTY, "true"));
   private final Scratch castInput;   // 16-bit GEMM input for activations without a 16-bit copy
   private final Scratch partialSums; // (splits, rows, out) fp32 partial sums of gemm_rows and gemv
   private final Scratch gemvTickets; // ints: gemv's arrivals per column group, zero between launches
@@ -79,6 +85,7 @@ final class CudaLinear {
    */
   void runNormed(CudaActivations x, CudaVector gamma, CudaVector beta, float eps, CudaMatrix m, CudaVector bias,
       CudaActivations o, Epilogue epilogue, long half) {
+    o.settle();
     gemv(x.fp32("layer norm + gemv"), m, bias, o, 1, epilogue, half, gamma.address, beta.address, eps);
     o.wrote(half != 0 ? 1 : 0);
   }
@@ -104,6 +111,7 @@ final class CudaLinear {
    */
   void run(CudaActivations in, CudaMatrix m, CudaVector bias, CudaActivations o, int rows, Epilogue epilogue,
       long half) {
+    o.settle(); // an accumulating layer adds to the data with its bias
     boolean gelu = epilogue == Epilogue.GELU_NEW;
     long biasAddress = bias == null ? 0 : bias.address;
     if (kernels.gemvServes(rows, m.cols)) {
@@ -111,6 +119,11 @@ final class CudaLinear {
     } else {
       Stored stored = gemm(in, m, o, rows, epilogue, bias, half);
       boolean halfOnly = o.linearInput && half != 0; // the next GEMM reads the 16-bit copy alone
+      if (stored == Stored.PRODUCT && foldBias && epilogue == Epilogue.ADD && bias != null && half == 0) {
+        o.wrote(0);
+        o.deferBias(biasAddress, rows); // a residual add: the next layer norm adds the bias as it reads
+        return;
+      }
       if (stored == Stored.PRODUCT && (bias != null || gelu)) {
         kernels.biasAct(m.precision, o.address, biasAddress, half, rows, m.rows, gelu, halfOnly);
         stored = halfOnly ? Stored.HALF_ONLY : Stored.ALL;

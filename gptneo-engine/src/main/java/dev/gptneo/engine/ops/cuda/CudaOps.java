@@ -234,7 +234,7 @@ public final class CudaOps implements Ops {
   }
 
   private Activations activations(int rows, int cols, boolean linearInput) {
-    CudaActivations a = new CudaActivations(alloc(4L * rows * cols), rows, cols, linearInput);
+    CudaActivations a = new CudaActivations(alloc(4L * rows * cols), rows, cols, linearInput, this::addPendingBias);
     if (precision != null) {
       halfCopy(a); // now rather than at first use, so free memory measured after the model is what the KV cache gets
     }
@@ -266,6 +266,7 @@ public final class CudaOps implements Ops {
     if (!tablesUploaded) {
       tables.upload(step);
     }
+    o.settle();
     kernels.embed(te.precision, te.address, ((CudaMatrix) wpe).address, tables, o.address, te.cols);
     o.wrote(0);
   }
@@ -273,10 +274,18 @@ public final class CudaOps implements Ops {
   @Override
   public void layerNorm(Activations x, Vector gamma, Vector beta, float eps, Activations out, int rows) {
     CudaActivations o = (CudaActivations) out;
+    o.settle();
     long half = halfCopy(o);
-    kernels.layerNorm(activePrecision(), ((CudaActivations) x).fp32("layer norm"), ((CudaVector) gamma).address,
-        ((CudaVector) beta).address, eps, o.address, half, rows, x.cols());
+    layerNorm((CudaActivations) x, (CudaVector) gamma, (CudaVector) beta, eps, o.address, half, rows);
     o.wrote(half != 0 ? rows : 0);
+  }
+
+  /** The layer norm kernel; it adds x's pending bias as it reads x (and writes x + bias back). */
+  private void layerNorm(CudaActivations x, CudaVector gamma, CudaVector beta, float eps, long out, long half,
+      int rows) {
+    long xBias = x.takePendingBias(rows); // before fp32(), which would add it with a launch of its own
+    kernels.layerNorm(activePrecision(), x.fp32("layer norm"), gamma.address, beta.address, eps, out, half, rows,
+        x.cols, xBias);
   }
 
   @Override
@@ -312,9 +321,9 @@ public final class CudaOps implements Ops {
         Ops.super.normLinear(x, gamma, beta, eps, normed, w, bias, out, rows, epilogue);
         return;
       }
+      n.settle();
       long half = halfCopy(n);
-      kernels.layerNorm(activePrecision(), ((CudaActivations) x).fp32("layer norm"), ((CudaVector) gamma).address,
-          ((CudaVector) beta).address, eps, 0, half, rows, x.cols());
+      layerNorm((CudaActivations) x, (CudaVector) gamma, (CudaVector) beta, eps, 0, half, rows);
       n.wroteNormedHalfOnly(rows);
       linear(normed, w, bias, out, rows, epilogue);
       return;
@@ -332,6 +341,7 @@ public final class CudaOps implements Ops {
       tables.upload(step);
     }
     CudaActivations o = (CudaActivations) out;
+    o.settle();
     CudaKernels.AttentionLayer a = layer;
     a.qkv = ((CudaActivations) qkv).fp32("attention");
     a.out = o.address;
@@ -384,6 +394,7 @@ public final class CudaOps implements Ops {
   public void gatherRows(Activations src, int[] rows, int count, Activations dst) {
     long table = uploadInts(rows, count);
     CudaActivations d = (CudaActivations) dst;
+    d.settle();
     kernels.gatherRows(((CudaActivations) src).fp32("gather"), table, d.address, src.cols(), count);
     d.wrote(0);
   }
@@ -460,6 +471,11 @@ public final class CudaOps implements Ops {
       a.half = alloc((long) a.rows * a.cols * p.bytes);
     }
     return a.half;
+  }
+
+  /** Adds a residual's pending bias (see {@link CudaActivations#deferBias}) with a bias_act pass of its own. */
+  private void addPendingBias(CudaActivations a) {
+    kernels.biasAct(activePrecision(), a.address, a.pendingBias(), 0, a.pendingRows(), a.cols, false, false);
   }
 
   /** Queues zeros into bytes of device memory at address. */

@@ -16,29 +16,45 @@ __device__ void embed(const T* wte, const T* wpe, const int* ids, const int* pos
 
 #define NORM_LANES 256  // layernorm's blockDim (the host's ROW_THREADS): a fused gemv sums a row as its blocks do
 
-// Mean and 1 / sqrt(var + eps) of the row xr (cols), returned to every thread of the block. Two
-// passes (the mean, then the squared deviations), as the CPU reference does. The row is summed by
-// the block's first imin(lanes, blockDim) threads, 16 bytes a thread where cols % 4 == 0; threads
-// past them add nothing, which leaves block_sum's bits alone, so a gemv of blockDim >= lanes = 256
-// gets layernorm's statistics bit for bit.
-__device__ __forceinline__ void row_stats(const float* xr, int cols, float eps, int lanes, float* scratch,
-                                          float& mean, float& rstd) {
+// v = xr[i .. i + 3] where the row is 4-wide (vec), else xr[i] and three times fill; plus xb's
+// elements when xb != 0 (a residual's pending bias, added as bias_act adds it: the same bits).
+__device__ __forceinline__ void row_values(const float* xr, const float* xb, int i, bool vec, float fill,
+                                           float v[4]) {
+  if (vec) {
+    load4(xr + i, v);
+    if (xb) {
+      float b[4];
+      load4(xb + i, b);
+#pragma unroll
+      for (int k = 0; k < 4; k++) v[k] += b[k];
+    }
+  } else {
+    v[0] = xb ? xr[i] + xb[i] : xr[i];
+    v[1] = v[2] = v[3] = fill;
+  }
+}
+
+// Mean and 1 / sqrt(var + eps) of the row xr (cols) [+ xb], returned to every thread of the
+// block. Two passes (the mean, then the squared deviations), as the CPU reference does. The row
+// is summed by the block's first imin(lanes, blockDim) threads, 16 bytes a thread where cols % 4
+// == 0; threads past them add nothing, which leaves block_sum's bits alone, so a gemv of blockDim
+// >= lanes = 256 gets layernorm's statistics bit for bit.
+__device__ __forceinline__ void row_stats(const float* xr, const float* xb, int cols, float eps, int lanes,
+                                          float* scratch, float& mean, float& rstd) {
   const bool vec = (cols & 3) == 0;
   const int step = vec ? 4 : 1, stride = step * imin(lanes, blockDim.x);
   const int first = (int) threadIdx.x < lanes ? step * threadIdx.x : cols;
   float s = 0.f;
   for (int i = first; i < cols; i += stride) {
     float v[4];
-    if (vec) load4(xr + i, v);
-    else v[0] = xr[i], v[1] = v[2] = v[3] = 0.f;
+    row_values(xr, xb, i, vec, 0.f, v);
     s += (v[0] + v[1]) + (v[2] + v[3]);
   }
   mean = block_sum(s, scratch) / cols;
   float q = 0.f;
   for (int i = first; i < cols; i += stride) {
     float v[4];
-    if (vec) load4(xr + i, v);
-    else v[0] = xr[i], v[1] = v[2] = v[3] = mean;
+    row_values(xr, xb, i, vec, mean, v);
 #pragma unroll
     for (int k = 0; k < 4; k++) q += (v[k] - mean) * (v[k] - mean);
   }
@@ -61,20 +77,24 @@ __device__ __forceinline__ void normalize8(float v[8], const float* g, const flo
 // out = (x - mean) / sqrt(var + eps) * gamma + beta per row; one block per row (row_stats). Rows
 // of cols % 4 == 0 are read and written 16 bytes a thread at a time (the row comes from L1 after
 // the first pass). out == 0: the 16-bit copy alone (a layer norm whose only reader is a GEMM on it).
+// x_bias != 0: x is a residual stream whose last linear layer left its bias to this kernel (the
+// host's deferred bias): the row is x + x_bias, which is also written back to x, as bias_act would
+// have left it.
 template <typename T>
-__device__ void layernorm(const float* x, const float* gamma, const float* beta, float eps, float* out,
-                          T* out_half, int cols) {
+__device__ void layernorm(float* x, const float* gamma, const float* beta, float eps, float* out, T* out_half,
+                          int cols, const float* x_bias) {
   __shared__ float scratch[32];
   const long long row = blockIdx.x;
-  const float* xr = x + row * cols;
+  float* xr = x + row * cols;
   const bool vec = (cols & 3) == 0;
   const int step = vec ? 4 : 1, first = step * threadIdx.x, stride = step * blockDim.x;
   float mean, rstd;
-  row_stats(xr, cols, eps, blockDim.x, scratch, mean, rstd);
+  row_stats(xr, x_bias, cols, eps, blockDim.x, scratch, mean, rstd);  // its barriers end every read of x
   for (int i = first; i < cols; i += stride) {
     if (vec) {
       float v[4], g[4], b[4];
-      load4(xr + i, v);
+      row_values(xr, x_bias, i, true, 0.f, v);
+      if (x_bias) store4(xr + i, v);
       load4(gamma + i, g);
       load4(beta + i, b);
 #pragma unroll
@@ -82,7 +102,9 @@ __device__ void layernorm(const float* x, const float* gamma, const float* beta,
       if (out) store4(out + row * cols + i, v);
       if (out_half) store4(out_half + row * cols + i, v);
     } else {
-      const float v = (xr[i] - mean) * rstd * gamma[i] + beta[i];
+      const float r = x_bias ? xr[i] + x_bias[i] : xr[i];
+      if (x_bias) xr[i] = r;
+      const float v = (r - mean) * rstd * gamma[i] + beta[i];
       if (out) out[row * cols + i] = v;
       if (out_half) store(out_half + row * cols + i, v);
     }
@@ -168,7 +190,7 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   if (NORM) {
     for (int r = 0; r < rows; r++) {
       float mean, rstd;
-      row_stats(x + (long long) r * in, in, eps, NORM_LANES, scratch, mean, rstd);
+      row_stats(x + (long long) r * in, nullptr, in, eps, NORM_LANES, scratch, mean, rstd);
       if (tid == 0) stats[0][r] = mean, stats[1][r] = rstd;
     }
     __syncthreads();
@@ -253,9 +275,9 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
                                        float* out, int hidden) {                                            \
     embed(wte, wpe, ids, positions, out, hidden);                                                           \
   }                                                                                                         \
-  extern "C" __global__ void layernorm_##S(const float* x, const float* gamma, const float* beta, float eps, \
-                                           float* out, T* out_half, int cols) {                             \
-    layernorm(x, gamma, beta, eps, out, out_half, cols);                                                    \
+  extern "C" __global__ void layernorm_##S(float* x, const float* gamma, const float* beta, float eps,       \
+                                           float* out, T* out_half, int cols, const float* x_bias) {       \
+    layernorm(x, gamma, beta, eps, out, out_half, cols, x_bias);                                            \
   }                                                                                                         \
   extern "C" __global__ void bias_act_##S(float* y, const float* bias, T* y_half, int rows, int cols,       \
                                           int gelu, int half_only) {                                        \

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The CUDA backend's per-layer launch choices on a {@link FakeGpu}: where the attention kernels
- * cache keys and values themselves, which layer norms write only their 16-bit copy, and over how
- * many blocks decode attention splits a (sequence, head). What the kernels compute is tested by
+ * cache keys and values themselves, which layer norms write only their 16-bit copy or add a
+ * residual's pending bias, and over how many blocks decode attention splits a (sequence, head). What the kernels compute is tested by
  * KernelEmulationTest and, on a GPU, by CudaOpsVsCpuTest and the goldens.
  */
 class CudaLayerPlumbingTest {
@@ -141,6 +141,75 @@ class CudaLayerPlumbingTest {
     int n = 0;
     for (int i = from; i < gpu.launches.size(); i++) {
       if (gpu.launches.get(i).startsWith("layernorm_") && gpu.launchArgs.get(i)[4] == 0) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * On cuBLAS' path a residual layer's bias (attention's output projection, the MLP's second) is
+   * left to the next layer norm, which adds it as it reads x (layernorm's last argument): one
+   * bias_act a layer (gelu's) instead of three. Anything else that reads or writes x first has the
+   * bias added by a bias_act of its own. gptneo.cuda.foldBias=false: three bias_act a layer.
+   */
+  @Test
+  void residualBiasesFoldIntoTheNextLayerNorm() {
+    GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
+    int layers = config.numLayers;
+    for (boolean fold : new boolean[] {true, false}) {
+      FakeGpu gpu = new FakeGpu(1L << 30);
+      try (CudaOps ops = WithProperty.build(CudaLinear.FOLD_BIAS_PROPERTY, String.valueOf(fold),
+          () -> new CudaOps(gpu, null))) {
+        GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(Goldens.demoModel()),
+            ops), ops, 16, 4);
+        SequenceCache a = ops.newSequenceCache(config, 12);
+        Step step = new Step(16, 1);
+        step.add(a, new int[] {5, 9, 11, 3, 7, 2, 8}, 0, 6);
+        model.forward(step);
+        assertEquals(fold ? layers : 3 * layers, Collections.frequency(gpu.launches, "bias_act_f16"));
+        // every layer norm but the first layer's ln_1 (after the embedding) takes a pending bias
+        assertEquals(fold ? 2 * layers : 0, layerNorms(gpu, 0, true), gpu.launches.toString());
+        assertEquals(fold ? 1 : 2 * layers + 1, layerNorms(gpu, 0, false));
+      }
+      assertEquals(0, gpu.liveAllocations());
+    }
+
+    // a pending bias meets another reader, a writer, or a layer norm of other rows: bias_act first
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    try (CudaOps ops = new CudaOps(gpu, null)) {
+      OpsInputs in = new OpsInputs(tmp, 7);
+      int d = 64;
+      int rows = 6;
+      Ops.Activations h = in.activations(ops, "F16", in.values(rows * 32, 1f), rows, 32);
+      Ops.Activations x = in.activations(ops, "F16", in.values(rows * d, 1f), rows, d);
+      Ops.Matrix w = ops.matrix(in.tensor("F16", in.values(d * 32, 1f), d, 32));
+      Ops.Vector bias = ops.vector(in.tensor("F16", in.values(d, 1f), d));
+      Ops.Vector gain = ops.vector(in.tensor("F16", in.values(d, 1f), d));
+      Ops.Activations normed = ops.activations(rows, d);
+      ops.linear(h, w, bias, x, rows, Epilogue.ADD);
+      int from = gpu.launches.size();
+      ops.read(x, rows, new float[rows * d]);
+      assertEquals(java.util.List.of("bias_act_f16"), gpu.launches.subList(from, gpu.launches.size()), "a read");
+      ops.linear(h, w, bias, x, rows, Epilogue.ADD);
+      from = gpu.launches.size();
+      ops.linear(h, w, null, x, rows, Epilogue.ADD);
+      assertEquals("bias_act_f16", gpu.launches.get(from), "an accumulating writer");
+      ops.linear(h, w, bias, x, rows, Epilogue.ADD);
+      from = gpu.launches.size();
+      ops.layerNorm(x, gain, gain, 1e-5f, normed, rows - 1);
+      assertEquals(java.util.List.of("bias_act_f16", "layernorm_f16"), gpu.launches.subList(from, gpu.launches.size()),
+          "a layer norm of other rows");
+      assertEquals(0, gpu.launchArgs.get(gpu.launches.size() - 1)[7]);
+    }
+    assertEquals(0, gpu.liveAllocations());
+  }
+
+  /** layernorm launches since from that add a pending bias to x (argument 7 nonzero), or that do not. */
+  private static int layerNorms(FakeGpu gpu, int from, boolean withBias) {
+    int n = 0;
+    for (int i = from; i < gpu.launches.size(); i++) {
+      if (gpu.launches.get(i).startsWith("layernorm_") && (gpu.launchArgs.get(i)[7] != 0) == withBias) {
         n++;
       }
     }

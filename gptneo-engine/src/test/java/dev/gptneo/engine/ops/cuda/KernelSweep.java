@@ -66,7 +66,7 @@ final class KernelSweep {
     try {
       lines.add(line("empty launch (gather_rows, 1 x 1)", time(() -> kernels.gatherRows(x, tickets, y, 1, 1)), 0));
       lines.add(line("layer norm, 1 row x " + hidden, time(() -> kernels.layerNorm(p, x, gamma, gamma, 1e-5f, y, x16, 1,
-          hidden)), 0));
+          hidden, 0)), 0));
       for (int[] s : shapes) {
         int in = s[0];
         int out = s[1];
@@ -87,7 +87,7 @@ final class KernelSweep {
         if (out == 3 * hidden || out == 4 * hidden) { // q|k|v and the MLP's first: after a layer norm, apart or fused
           long gemvOut = y + 4L * in; // after the layer norm's output row
           double apart = time(() -> {
-            kernels.layerNorm(p, x, gamma, gamma, 1e-5f, y, 0, 1, in);
+            kernels.layerNorm(p, x, gamma, gamma, 1e-5f, y, 0, 1, in, 0);
             kernels.gemv(p, auto, y, 1, in, w, out, gemvOut, 0, 0, false, false, partial, tickets);
           });
           lines.add(line(String.format(Locale.ROOT, "layer norm + gemv1 %d->%d (auto)", in, out), apart, bytes));

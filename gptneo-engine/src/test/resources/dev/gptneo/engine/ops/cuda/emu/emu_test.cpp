@@ -90,7 +90,7 @@ static void check_layernorm(int rows, int cols) {
   std::vector<float> out(rows * cols);
   std::vector<f16> half(rows * cols);
   emu_launch(layernorm_f16, {(unsigned) rows, 1, 1}, {256, 1, 1}, 0, x.data(), g.data(), b.data(), 1e-5f,
-             out.data(), half.data(), cols);
+             out.data(), half.data(), cols, (const float*) nullptr);
   double err = 0, herr = 0;
   for (int r = 0; r < rows; r++) {
     double mean = 0, var = 0;
@@ -109,10 +109,30 @@ static void check_layernorm(int rows, int cols) {
   // without the fp32 output: the same 16-bit copy
   std::vector<f16> alone(rows * cols);
   emu_launch(layernorm_f16, {(unsigned) rows, 1, 1}, {256, 1, 1}, 0, x.data(), g.data(), b.data(), 1e-5f,
-             (float*) nullptr, alone.data(), cols);
+             (float*) nullptr, alone.data(), cols, (const float*) nullptr);
   double diff = 0;
   for (int i = 0; i < rows * cols; i++) diff = std::fmax(diff, std::fabs(to_float(alone[i]) - to_float(half[i])));
   report("layernorm f16 copy alone " + std::to_string(cols), diff, 0);
+  // a residual's deferred bias: bias_act then layernorm, against layernorm adding it as it reads x
+  // (and writing x + bias back), bit for bit
+  auto bias = randoms(cols);
+  std::vector<float> two = x, one = x, out_two(rows * cols), out_one(rows * cols);
+  std::vector<f16> half_two(rows * cols), half_one(rows * cols);
+  const bool quads = cols % 4 == 0;
+  emu_launch(bias_act_f16, {quads ? (unsigned) (cols / 4 + 63) / 64 : 3u, quads ? 2u : 1u, 1}, {64, 1, 1}, 0,
+             two.data(), (const float*) bias.data(), (f16*) nullptr, rows, cols, 0, 0);
+  emu_launch(layernorm_f16, {(unsigned) rows, 1, 1}, {256, 1, 1}, 0, two.data(), g.data(), b.data(), 1e-5f,
+             out_two.data(), half_two.data(), cols, (const float*) nullptr);
+  emu_launch(layernorm_f16, {(unsigned) rows, 1, 1}, {256, 1, 1}, 0, one.data(), g.data(), b.data(), 1e-5f,
+             out_one.data(), half_one.data(), cols, (const float*) bias.data());
+  double bits = 0;
+  for (int i = 0; i < rows * cols; i++) {
+    bits = std::fmax(bits, std::fabs(one[i] - two[i]) + std::fabs(out_one[i] - out_two[i]) +
+                               std::fabs(to_float(half_one[i]) - to_float(half_two[i])));
+  }
+  report("layernorm with the residual's bias " + std::to_string(rows) + "x" + std::to_string(cols) +
+             " against bias_act then layernorm",
+         bits, 0);
 }
 
 // cols % 4 == 0 takes the 4-wide path: grid (ceil(cols / 4 / 64), 2) strides the rows, as launched
@@ -246,8 +266,8 @@ static void check_gemv_norm(int threads, int in, int out, int slices) {
   std::vector<int> tickets(groups, 0);
   std::vector<float> partial((size_t) slices * out), normed(in), y_two(out), y_one(out);
   std::vector<f16> half(in), h_two(out), h_one(out);
-  emu_launch(layernorm_f16, {1, 1, 1}, {256, 1, 1}, 0, (const float*) x.data(), (const float*) g.data(),
-             (const float*) b.data(), 1e-5f, normed.data(), half.data(), in);
+  emu_launch(layernorm_f16, {1, 1, 1}, {256, 1, 1}, 0, x.data(), (const float*) g.data(),
+             (const float*) b.data(), 1e-5f, normed.data(), half.data(), in, (const float*) nullptr);
   emu_launch(gemv1_f16, {(unsigned) groups, (unsigned) slices, 1}, {(unsigned) threads, 1, 1}, 0,
              (const float*) normed.data(), 1, in, (const f16*) w.data(), out, y_two.data(), (const float*) bias.data(),
              h_two.data(), 0, 1, slice_len, partial.data(), tickets.data(), (const float*) nullptr,
