@@ -142,23 +142,25 @@ public final class Engine implements AutoCloseable {
     List<CompletableFuture<GenerateJob.Output>> futures = new ArrayList<>();
     List<int[]> prompts = new ArrayList<>();
     Map<Integer, BeamSearch> beams = new java.util.TreeMap<>(); // rows with num_beams > 1
-    for (int i = 0; i < inputs.size(); i++) {
-      PreparedInput in = prepare(inputs.get(i), limit, policy, why);
-      futures.add(null);
-      prompts.add(in.ids);
-      if (in.error != null) {
-        out.set(i, GenerateResult.failed(in.error));
-      } else if (!in.isNull() && params.get(i).numBeams > 1) {
-        beams.put(i, new BeamSearch(in.ids, params.get(i), config.eosTokenIds, config.vocabSize,
-            config.maxPositionEmbeddings));
-      } else if (!in.isNull()) {
-        GenerationParams p = params.get(i);
-        int capacity = (int) Math.min(config.maxPositionEmbeddings, (long) in.ids.length + p.maxNewTokens);
-        try {
-          futures.set(i, scheduler.submit(new GenerateJob(in.ids, capacity, p, config.eosTokenIds,
-              tokenizer.map(t -> (java.util.function.IntFunction<byte[]>) t::tokenBytes).orElse(null))));
-        } catch (IllegalArgumentException e) {
-          out.set(i, GenerateResult.failed(e.getMessage()));
+    try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
+      for (int i = 0; i < inputs.size(); i++) {
+        PreparedInput in = prepare(inputs.get(i), limit, policy, why);
+        futures.add(null);
+        prompts.add(in.ids);
+        if (in.error != null) {
+          out.set(i, GenerateResult.failed(in.error));
+        } else if (!in.isNull() && params.get(i).numBeams > 1) {
+          beams.put(i, new BeamSearch(in.ids, params.get(i), config.eosTokenIds, config.vocabSize,
+              config.maxPositionEmbeddings));
+        } else if (!in.isNull()) {
+          GenerationParams p = params.get(i);
+          int capacity = (int) Math.min(config.maxPositionEmbeddings, (long) in.ids.length + p.maxNewTokens);
+          try {
+            futures.set(i, scheduler.submit(new GenerateJob(in.ids, capacity, p, config.eosTokenIds,
+                tokenizer.map(t -> (java.util.function.IntFunction<byte[]>) t::tokenBytes).orElse(null))));
+          } catch (IllegalArgumentException e) {
+            out.set(i, GenerateResult.failed(e.getMessage()));
+          }
         }
       }
     }
@@ -188,12 +190,14 @@ public final class Engine implements AutoCloseable {
     Map<Integer, BeamSearch> active = new java.util.TreeMap<>(searches);
     while (!active.isEmpty()) {
       Map<Integer, List<CompletableFuture<float[]>>> pending = new java.util.TreeMap<>();
-      for (java.util.Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
-        List<CompletableFuture<float[]>> fs = new ArrayList<>();
-        for (int[] seq : e.getValue().sequencesToScore()) {
-          fs.add(scheduler.submit(new HeadRowsJob(seq, Head.LM, config.vocabSize, true)));
+      try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
+        for (java.util.Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
+          List<CompletableFuture<float[]>> fs = new ArrayList<>();
+          for (int[] seq : e.getValue().sequencesToScore()) {
+            fs.add(scheduler.submit(new HeadRowsJob(seq, Head.LM, config.vocabSize, true)));
+          }
+          pending.put(e.getKey(), fs);
         }
-        pending.put(e.getKey(), fs);
       }
       for (java.util.Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
         int row = e.getKey();
@@ -279,20 +283,22 @@ public final class Engine implements AutoCloseable {
     List<ClassifyResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
     List<List<CompletableFuture<double[]>>> futures = new ArrayList<>();
     int[] textTokens = new int[inputs.size()];
-    for (int i = 0; i < inputs.size(); i++) {
-      PreparedInput in = prepare(inputs.get(i), limit, policy, why);
-      futures.add(null);
-      if (in.error != null) {
-        out.set(i, ClassifyResult.failed(in.error));
-      } else if (!in.isNull()) {
-        List<CompletableFuture<double[]>> perLabel = new ArrayList<>();
-        textTokens[i] = in.ids.length;
-        for (int[] label : labelIds) {
-          int[] seq = Arrays.copyOf(in.ids, in.ids.length + label.length);
-          System.arraycopy(label, 0, seq, in.ids.length, label.length);
-          perLabel.add(scheduler.submit(new ScoreJob(seq, in.ids.length)));
+    try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
+      for (int i = 0; i < inputs.size(); i++) {
+        PreparedInput in = prepare(inputs.get(i), limit, policy, why);
+        futures.add(null);
+        if (in.error != null) {
+          out.set(i, ClassifyResult.failed(in.error));
+        } else if (!in.isNull()) {
+          List<CompletableFuture<double[]>> perLabel = new ArrayList<>();
+          textTokens[i] = in.ids.length;
+          for (int[] label : labelIds) {
+            int[] seq = Arrays.copyOf(in.ids, in.ids.length + label.length);
+            System.arraycopy(label, 0, seq, in.ids.length, label.length);
+            perLabel.add(scheduler.submit(new ScoreJob(seq, in.ids.length)));
+          }
+          futures.set(i, perLabel);
         }
-        futures.set(i, perLabel);
       }
     }
     for (int i = 0; i < inputs.size(); i++) {
@@ -367,17 +373,19 @@ public final class Engine implements AutoCloseable {
     List<AnswerResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
     List<CompletableFuture<float[]>> futures = new ArrayList<>();
     List<QaEncoding> encodings = new ArrayList<>();
-    for (int i = 0; i < inputs.size(); i++) {
-      futures.add(null);
-      QaEncoding enc = QaEncoding.of(inputs.get(i), tokenizer, config, policy);
-      encodings.add(enc);
-      if (enc == null) {
-        continue;
-      }
-      if (enc.error != null) {
-        out.set(i, AnswerResult.failed(enc.error));
-      } else {
-        futures.set(i, scheduler.submit(new HeadRowsJob(enc.ids, Head.QUESTION_ANSWERING, 2, false)));
+    try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
+      for (int i = 0; i < inputs.size(); i++) {
+        futures.add(null);
+        QaEncoding enc = QaEncoding.of(inputs.get(i), tokenizer, config, policy);
+        encodings.add(enc);
+        if (enc == null) {
+          continue;
+        }
+        if (enc.error != null) {
+          out.set(i, AnswerResult.failed(enc.error));
+        } else {
+          futures.set(i, scheduler.submit(new HeadRowsJob(enc.ids, Head.QUESTION_ANSWERING, 2, false)));
+        }
       }
     }
     for (int i = 0; i < inputs.size(); i++) {
@@ -409,15 +417,17 @@ public final class Engine implements AutoCloseable {
     List<R> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
     List<CompletableFuture<J>> futures = new ArrayList<>();
     List<int[]> ids = new ArrayList<>();
-    for (int i = 0; i < inputs.size(); i++) {
-      PreparedInput in = prepare(inputs.get(i), config.maxPositionEmbeddings, policy, limitReason());
-      futures.add(null);
-      ids.add(in.ids);
-      if (in.error != null) {
-        out.set(i, failed.apply(in.error));
-      } else if (!in.isNull()) {
-        Job<J> job = factory.create(in.ids);
-        futures.set(i, job == null ? CompletableFuture.completedFuture(null) : scheduler.submit(job));
+    try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
+      for (int i = 0; i < inputs.size(); i++) {
+        PreparedInput in = prepare(inputs.get(i), config.maxPositionEmbeddings, policy, limitReason());
+        futures.add(null);
+        ids.add(in.ids);
+        if (in.error != null) {
+          out.set(i, failed.apply(in.error));
+        } else if (!in.isNull()) {
+          Job<J> job = factory.create(in.ids);
+          futures.set(i, job == null ? CompletableFuture.completedFuture(null) : scheduler.submit(job));
+        }
       }
     }
     for (int i = 0; i < inputs.size(); i++) {

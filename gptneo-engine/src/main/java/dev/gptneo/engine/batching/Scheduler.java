@@ -31,6 +31,7 @@ public final class Scheduler implements AutoCloseable {
   private final long kvBudgetBytes;
   private final Step step;
   private final ConcurrentLinkedQueue<Job<?>> incoming = new ConcurrentLinkedQueue<>();
+  private final ThreadLocal<List<Job<?>>> held = new ThreadLocal<>(); // a thread's jobs while it holds them
   private final ArrayDeque<Job<?>> waiting = new ArrayDeque<>();
   private final List<Job<?>> active = new ArrayList<>();
   private final Thread thread;
@@ -85,20 +86,71 @@ public final class Scheduler implements AutoCloseable {
     this.thread.start();
   }
 
-  /** Queues a job; its future completes with the job's result or its error. */
+  /**
+   * Queues a job; its future completes with the job's result or its error. While this thread holds
+   * its submissions ({@link #hold}), the job waits for the hold to end.
+   */
   public <R> CompletableFuture<R> submit(Job<R> job) {
     if (closed) {
       job.future.completeExceptionally(new IllegalStateException("the engine is closed"));
       return job.future;
     }
-    incoming.add(job);
-    LockSupport.unpark(thread);
-    if (closed && incoming.remove(job)) {
-      // closed while this job was being queued: the loop may already have drained the queue for
-      // the last time, so whoever takes the job out of the queue fails it (here, or failAll)
-      job.future.completeExceptionally(new IllegalStateException("the engine is closed"));
+    List<Job<?>> holding = held.get();
+    if (holding != null) {
+      holding.add(job);
+    } else {
+      queue(List.of(job));
     }
     return job.future;
+  }
+
+  /**
+   * Holds this thread's submissions until the returned hold closes, then queues them at once, so
+   * the loop sees all of a call's rows together: the steps they form then depend on the call and
+   * on what was already running, not on how fast the caller submitted. (On a GPU a row's bits
+   * depend on its step; on the CPU they never do.) A hold inside a hold joins it.
+   */
+  public Hold hold() {
+    boolean outer = held.get() == null;
+    if (outer) {
+      held.set(new ArrayList<>());
+    }
+    return new Hold(outer);
+  }
+
+  /** See {@link #hold}; close it before waiting for any of its jobs. */
+  public final class Hold implements AutoCloseable {
+    private final boolean outer;
+
+    private Hold(boolean outer) {
+      this.outer = outer;
+    }
+
+    @Override
+    public void close() {
+      if (outer) {
+        List<Job<?>> jobs = held.get();
+        held.remove();
+        queue(jobs);
+      }
+    }
+  }
+
+  private void queue(List<Job<?>> jobs) {
+    if (jobs.isEmpty()) {
+      return;
+    }
+    synchronized (incoming) { // the loop takes the whole list or none of it
+      incoming.addAll(jobs);
+    }
+    LockSupport.unpark(thread);
+    for (Job<?> job : jobs) {
+      if (closed && incoming.remove(job)) {
+        // closed while this job was being queued: the loop may already have drained the queue for
+        // the last time, so whoever takes the job out of the queue fails it (here, or failAll)
+        job.future.completeExceptionally(new IllegalStateException("the engine is closed"));
+      }
+    }
   }
 
   /** Bytes of KV cache a sequence of this capacity takes on the backend. */
@@ -108,8 +160,10 @@ public final class Scheduler implements AutoCloseable {
 
   private void loop() {
     while (!closed) {
-      for (Job<?> j; (j = incoming.poll()) != null; ) {
-        waiting.add(j);
+      synchronized (incoming) {
+        for (Job<?> j; (j = incoming.poll()) != null; ) {
+          waiting.add(j);
+        }
       }
       if (active.isEmpty() && waiting.isEmpty()) {
         LockSupport.park(this);
@@ -130,6 +184,8 @@ public final class Scheduler implements AutoCloseable {
         }
         continue;
       }
+      steps.incrementAndGet(); // counted before any result is delivered: a caller sees its steps
+      tokensFed.addAndGet(step.numTokens);
       for (int s = 0; s < seqs; s++) {
         stepJobs[s].fed += step.newTokens(s);
       }
@@ -150,8 +206,6 @@ public final class Scheduler implements AutoCloseable {
           finish(job, null, t);
         }
       }
-      steps.incrementAndGet();
-      tokensFed.addAndGet(step.numTokens);
       busyNanos.addAndGet(System.nanoTime() - t0);
     }
     failAll(new IllegalStateException("the engine was closed before this request finished"));

@@ -49,7 +49,9 @@ class CudaBatchInvarianceTest {
       System.out.printf(Locale.ROOT, "GPU batch invariance: %d of %d rows bit-identical alone and in a batch of %d;"
           + " max logit difference %.3g; the same batch twice: %.3g%n", identical, texts.size(), texts.size(),
           maxDiff, repeatDiff);
-      assertTrue(repeatDiff <= CudaGoldenTest.TOL_DEMO_F16, "the same rows twice: " + repeatDiff); // steps may split differently
+      // a call's rows reach the scheduler together, so the same call twice forms the same steps: 0 is
+      // expected (run 8, before Scheduler.hold: 5.1e-4); the assertion keeps the tolerance's bound
+      assertTrue(repeatDiff <= CudaGoldenTest.TOL_DEMO_F16, "the same rows twice: " + repeatDiff);
       assertTrue(maxDiff <= CudaGoldenTest.TOL_DEMO_F16, "alone vs batched: " + maxDiff);
     }
   }
