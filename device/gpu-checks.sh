@@ -108,9 +108,11 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest
   local model=$?
-  # the goldens again on the other kernels: fp32 prefill attention, 256-thread gemv, unsplit decode attention
+  # the goldens again on the other kernels (fp32 prefill attention, 256-thread gemv), with the defaults
+  # added after run 8 turned off (unsplit decode attention, kv_store launches, bias_act after each
+  # GEMM): if the defaults fail and this passes, the new defaults are the first suspects
   junit junit-model-variants "-Dgptneo.cuda.prefillAttention=simt -Dgptneo.cuda.gemvThreads=256 \
-    -Dgptneo.cuda.splitDecode=false" \
+    -Dgptneo.cuda.splitDecode=false -Dgptneo.cuda.kvInAttention=false -Dgptneo.cuda.foldBias=false" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest
   local variants=$?
