@@ -112,7 +112,8 @@ gpu_tests() {
   # added after run 8 turned off (unsplit decode attention, kv_store launches, bias_act after each
   # GEMM): if the defaults fail and this passes, the new defaults are the first suspects
   junit junit-model-variants "-Dgptneo.cuda.prefillAttention=simt -Dgptneo.cuda.gemvThreads=256 \
-    -Dgptneo.cuda.splitDecode=false -Dgptneo.cuda.kvInAttention=false -Dgptneo.cuda.foldBias=false" \
+    -Dgptneo.cuda.splitDecode=false -Dgptneo.cuda.kvInAttention=false -Dgptneo.cuda.foldBias=false \
+    -Dgptneo.cuda.halfQkv=false" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest
   local variants=$?
@@ -170,6 +171,7 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   bench 2.7B prefill-b64-p256 "" "${prefill[@]}"
   bench 2.7B prefill-b64-p256-lt "$lt" "${prefill[@]}"
   bench 2.7B prefill-b64-p256-kvstore "-Dgptneo.cuda.kvInAttention=false" "${prefill[@]}"
+  bench 2.7B prefill-b64-p256-qkv32 "-Dgptneo.cuda.halfQkv=false" "${prefill[@]}"
   bench 2.7B generate-b1-p128-n128 "" $(generate 1)
   bench 2.7B generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   bench 2.7B generate-b1-p128-n128-nosplit "-Dgptneo.cuda.splitDecode=false" $(generate 1)
@@ -201,6 +203,8 @@ for size in $sizes; do
   [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-lt "-Dgptneo.cuda.gemm=lt" "${prefill[@]}"
   # keys and values cached by kv_store launches, as before the attention kernels stored them
   [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-kvstore "-Dgptneo.cuda.kvInAttention=false" "${prefill[@]}"
+  # q|k|v in fp32 for the prefill attention, as before the GEMM wrote them in 16 bits
+  [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-qkv32 "-Dgptneo.cuda.halfQkv=false" "${prefill[@]}"
   [ "$size" = 2.7B ] && bench "$size" generate-b128-p128-n128-lt "-Dgptneo.cuda.gemm=lt" $(generate 128)
   [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   # decode attention as one block per (sequence, head), as before it split over the keys at small batch

@@ -39,7 +39,7 @@ public final class GptNeoModel {
     int d = config.hiddenSize;
     x = ops.activations(maxTokens, d);
     normed = ops.activations(maxTokens, d);
-    qkv = ops.activations(maxTokens, 3 * d);
+    qkv = ops.attentionInput(maxTokens, 3 * d);
     attn = ops.activations(maxTokens, d);
     mlp = ops.linearInput(maxTokens, config.intermediateSize);
     headIn = ops.activations(maxHeadRows, d);

@@ -47,6 +47,14 @@ public interface Ops extends AutoCloseable {
     return activations(rows, cols);
   }
 
+  /**
+   * Activations that only {@link #attention} reads (q|k|v): a backend may keep a step's only in the
+   * precision its attention kernel reads (the GPU, for prompt steps on its tensor cores).
+   */
+  default Activations attentionInput(int rows, int cols) {
+    return activations(rows, cols);
+  }
+
   SequenceCache newSequenceCache(GptNeoConfig config, int capacityTokens);
 
   /** Bytes the KV cache of one sequence of this capacity takes here (fp32 keys and values by default). */

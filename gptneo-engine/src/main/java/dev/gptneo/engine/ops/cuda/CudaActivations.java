@@ -15,6 +15,7 @@ final class CudaActivations implements Ops.Activations {
   final int rows;
   final int cols;
   final boolean linearInput; // only linear layers read it: a write may leave only `half` (see fp32)
+  final boolean attentionInput; // only attention reads it (q|k|v): likewise
   long half;            // (rows, cols) in the model's 16-bit precision; 0 until first needed
   int halfRows;         // leading rows of `half` that match the fp32 data; 0 after any other write
   private String fp32Missing; // why the fp32 data is not what was last computed; null when it is
@@ -22,11 +23,13 @@ final class CudaActivations implements Ops.Activations {
   private int pendingRows;
   private final Consumer<CudaActivations> addBias; // adds the pending bias (a bias_act launch)
 
-  CudaActivations(long address, int rows, int cols, boolean linearInput, Consumer<CudaActivations> addBias) {
+  CudaActivations(long address, int rows, int cols, boolean linearInput, boolean attentionInput,
+      Consumer<CudaActivations> addBias) {
     this.address = address;
     this.rows = rows;
     this.cols = cols;
     this.linearInput = linearInput;
+    this.attentionInput = attentionInput;
     this.addBias = addBias;
   }
 
@@ -86,6 +89,20 @@ final class CudaActivations implements Ops.Activations {
     this.halfRows = rows;
     this.fp32Missing = "hold only a 16-bit copy: their layer norm's only reader was the GEMM after it "
         + "(Ops.normLinear)";
+  }
+
+  /** Records a GEMM that wrote q|k|v's 16-bit copy alone (rows rows), for the tensor-core prefill attention. */
+  void wroteAttentionHalfOnly(int rows) {
+    assert attentionInput && half != 0;
+    requireSettled();
+    this.halfRows = rows;
+    this.fp32Missing = "hold only a 16-bit copy: a prompt step's q|k|v, which only the tensor-core attention "
+        + "reads (Ops.attentionInput)";
+  }
+
+  /** Whether the fp32 data is missing and the first rows rows of the 16-bit copy hold the values. */
+  boolean halfOnly(int rows) {
+    return fp32Missing != null && half != 0 && halfRows >= rows;
   }
 
   /** Records that the write meant for these activations was fused into their reader (Ops.normLinear). */

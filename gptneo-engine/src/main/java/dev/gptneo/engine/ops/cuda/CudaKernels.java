@@ -138,16 +138,22 @@ final class CudaKernels {
 
   /**
    * Prefill attention for the step's prompt chunks; with storeKv the blocks also cache the chunks'
-   * keys and values (only where no query of the step reads a cached slot a fresh key goes to: CudaOps).
+   * keys and values (only where no query of the step reads a cached slot a fresh key goes to:
+   * CudaOps). halfQkv: a.qkv is the 16-bit copy alone (the tensor-core kernel only,
+   * {@link #prefillOnTensorCores}).
    */
-  void attentionPrefill(Precision p, StepTables t, AttentionLayer a, boolean storeKv) {
+  void attentionPrefill(Precision p, StepTables t, AttentionLayer a, boolean storeKv, boolean halfQkv) {
     int store = storeKv ? 1 : 0;
-    if (mmaPrefill && p.isHalf() && (a.headDim == 64 || a.headDim == 128)) {
+    if (halfQkv && !prefillOnTensorCores(p, a.headDim)) {
+      throw new IllegalStateException("16-bit q|k|v needs the tensor-core prefill attention, not " + p + " at head"
+          + " size " + a.headDim);
+    }
+    if (prefillOnTensorCores(p, a.headDim)) {
       int d = a.headDim;
       int shared = 2 * (PREFILL_QUERIES * (d + MMA_PAD) + MMA_KEYS * (d + MMA_PAD) + d * (MMA_KEYS + MMA_PAD));
-      launch("attention_prefill_mma_" + p.suffix + "_d" + d, t.tileCount, a.heads, MMA_THREADS, shared, a.qkv,
-          a.out, a.outHalf, t.tiles, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
-          a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, store);
+      launch("attention_prefill_mma_" + p.suffix + "_d" + d + (halfQkv ? "_h" : ""), t.tileCount, a.heads,
+          MMA_THREADS, shared, a.qkv, a.out, a.outHalf, t.tiles, t.seqStart, t.past, t.cacheBase, t.capacity,
+          a.hidden, a.headDim, a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, store);
       return;
     }
     int maxd = a.headDim <= 64 ? 64 : a.headDim <= 128 ? 128 : 256;
@@ -158,6 +164,11 @@ final class CudaKernels {
     launch("attention_prefill_" + p.suffix + "_d" + maxd, t.tileCount, a.heads, PREFILL_THREADS, shared,
         a.qkv, a.out, a.outHalf, t.tiles, t.seqStart, t.past, t.cacheBase, t.capacity, a.hidden, a.headDim,
         a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window, store);
+  }
+
+  /** Whether prompt chunks at this precision and head size run on the tensor-core attention kernel. */
+  boolean prefillOnTensorCores(Precision p, int headDim) {
+    return mmaPrefill && p.isHalf() && (headDim == 64 || headDim == 128);
   }
 
   /**

@@ -153,17 +153,7 @@ final class CudaLinear {
   private Stored gemm(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, Epilogue epilogue,
       CudaVector biasVector, long half) {
     long bias = biasVector == null ? 0 : biasVector.address;
-    long input;
-    if (!m.precision.isHalf()) {
-      input = in.fp32("gemm");
-    } else {
-      if (in.half != 0 && in.halfRows >= rows) {
-        input = in.half;
-      } else {
-        input = castInput.atLeast((long) rows * m.cols * m.precision.bytes);
-        kernels.cast(m.precision, in.fp32("cast"), input, rows * m.cols);
-      }
-    }
+    long input = gemmInput(in, m, rows);
     if (kernels.gemmRowsServes(m.precision, rows, m.cols)) {
       int splits = kernels.gemmRowsSplits(rows, m.cols, m.rows);
       long partial = splits > 1 ? partialSums.atLeast(4L * splits * rows * m.rows) : 0;
@@ -190,6 +180,29 @@ final class CudaLinear {
       gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, accumulate);
     }
     return Stored.PRODUCT;
+  }
+
+  /** The GEMM's input: fp32 for fp32 weights, else in's 16-bit copy, or a cast of in when it has none. */
+  private long gemmInput(CudaActivations in, CudaMatrix m, int rows) {
+    if (!m.precision.isHalf()) {
+      return in.fp32("gemm");
+    }
+    if (in.half != 0 && in.halfRows >= rows) {
+      return in.half;
+    }
+    long input = castInput.atLeast((long) rows * m.cols * m.precision.bytes);
+    kernels.cast(m.precision, in.fp32("cast"), input, rows * m.cols);
+    return input;
+  }
+
+  /**
+   * out's 16-bit copy (rows, m.rows) = in times m^T, each fp32 accumulator rounded once, and no
+   * fp32 output: the q|k|v of a prompt step whose attention reads only 16-bit values (CudaOps).
+   */
+  void runTo16(CudaActivations in, CudaMatrix m, CudaActivations o, int rows, long half) {
+    o.settle();
+    gpu.gemmTo16(m.precision, gemmInput(in, m, rows), rows, m.cols, m.address, m.rows, half, m.rows);
+    o.wroteAttentionHalfOnly(rows);
   }
 
   /**

@@ -32,6 +32,12 @@ public final class CudaOps implements Ops {
    * own (default true: the attention kernels store them where that is safe; see {@link #attention}).
    */
   public static final String KV_IN_ATTENTION_PROPERTY = "gptneo.cuda.kvInAttention";
+  /**
+   * System property: false keeps q|k|v in fp32 in every step (default true: a prompt step that the
+   * tensor-core attention serves alone gets them from its GEMM in 16 bits, which that kernel reads
+   * anyway: half the attention's reads; see {@link #linear}).
+   */
+  public static final String HALF_QKV_PROPERTY = "gptneo.cuda.halfQkv";
   /** System property: true fuses the layer norms into the one-row gemv (default false). */
   public static final String FUSE_NORM_PROPERTY = CudaLinear.FUSE_NORM_PROPERTY;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaOps.class);
@@ -61,6 +67,8 @@ public final class CudaOps implements Ops {
   private boolean tablesUploaded;     // run() uploaded this step's tables before its body
   private final boolean kvInAttention =
       !"false".equalsIgnoreCase(System.getProperty(KV_IN_ATTENTION_PROPERTY, "true"));
+  private final boolean halfQkv = !"false".equalsIgnoreCase(System.getProperty(HALF_QKV_PROPERTY, "true"));
+  private int headDim;                // the model's, from its first sequence cache (0 before)
 
   CudaOps(Gpu gpu, Precision requested) {
     this.gpu = gpu;
@@ -224,17 +232,24 @@ public final class CudaOps implements Ops {
 
   @Override
   public Activations activations(int rows, int cols) {
-    return activations(rows, cols, false);
+    return activations(rows, cols, false, false);
   }
 
   /** The MLP's hidden layer: with cuBLAS, gelu's epilogue writes only its 16-bit copy, which the next GEMM reads. */
   @Override
   public Activations linearInput(int rows, int cols) {
-    return activations(rows, cols, true);
+    return activations(rows, cols, true, false);
   }
 
-  private Activations activations(int rows, int cols, boolean linearInput) {
-    CudaActivations a = new CudaActivations(alloc(4L * rows * cols), rows, cols, linearInput, this::addPendingBias);
+  /** q|k|v: a prompt step's may hold only the 16-bit copy the tensor-core attention reads (see {@link #linear}). */
+  @Override
+  public Activations attentionInput(int rows, int cols) {
+    return activations(rows, cols, false, true);
+  }
+
+  private Activations activations(int rows, int cols, boolean linearInput, boolean attentionInput) {
+    CudaActivations a = new CudaActivations(alloc(4L * rows * cols), rows, cols, linearInput, attentionInput,
+        this::addPendingBias);
     if (precision != null) {
       halfCopy(a); // now rather than at first use, so free memory measured after the model is what the KV cache gets
     }
@@ -246,6 +261,7 @@ public final class CudaOps implements Ops {
     if (precision == null) {
       precision = requested != null ? requested : Precision.F32; // no weights yet (kernel tests)
     }
+    headDim = config.hiddenSize / config.numHeads;
     boolean[] local = new boolean[config.numLayers];
     for (int l = 0; l < local.length; l++) {
       local[l] = config.isLocal(l);
@@ -297,6 +313,10 @@ public final class CudaOps implements Ops {
       throw new IllegalArgumentException("linear: x (" + in.cols + " cols) times [" + m.rows + ", " + m.cols
           + "]^T into " + o.cols + " cols");
     }
+    if (qkvTo16(o, m, bias, rows, epilogue)) {
+      linearLayers.runTo16(in, m, o, rows, halfCopy(o));
+      return;
+    }
     // gelu's output feeds the MLP's second GEMM: its 16-bit copy
     long half = epilogue == Epilogue.GELU_NEW ? halfCopy(o) : 0;
     linearLayers.run(in, m, (CudaVector) bias, o, rows, epilogue, half);
@@ -343,7 +363,9 @@ public final class CudaOps implements Ops {
     CudaActivations o = (CudaActivations) out;
     o.settle();
     CudaKernels.AttentionLayer a = layer;
-    a.qkv = ((CudaActivations) qkv).fp32("attention");
+    CudaActivations in = (CudaActivations) qkv;
+    boolean halfQkv = in.attentionInput && in.halfOnly(step.numTokens); // see qkvTo16
+    a.qkv = halfQkv ? in.half : in.fp32("attention");
     a.out = o.address;
     a.outHalf = halfCopy(o);
     a.heads = numHeads;
@@ -367,8 +389,11 @@ public final class CudaOps implements Ops {
     // could overwrite a slot that another block's earlier query still reads. Global layers never
     // reuse a slot, and a chunk from position 0 reads no cached key.
     boolean attentionStores = tables.tileCount == 0 || kvInAttention && (!local || tables.promptsFromStart);
+    if (halfQkv && (!attentionStores || tables.decodeCount > 0)) {
+      throw new IllegalStateException("16-bit q|k|v in a step that needs them in fp32"); // qkvTo16 rules it out
+    }
     if (tables.tileCount > 0) {
-      kernels.attentionPrefill(p, tables, a, attentionStores);
+      kernels.attentionPrefill(p, tables, a, attentionStores, halfQkv);
     }
     if (tables.decodeCount > 0) {
       int splits = kernels.decodeSplits(a, tables.decodeCount, tables.decodeKeyBound);
@@ -471,6 +496,18 @@ public final class CudaOps implements Ops {
       a.half = alloc((long) a.rows * a.cols * p.bytes);
     }
     return a.half;
+  }
+
+  /**
+   * Whether this GEMM writes q|k|v's 16-bit copy alone: a step of prompt chunks only, each from
+   * position 0 (so no kv_store, which reads fp32, and no decode token), whose attention runs on the
+   * tensor cores; that kernel rounds q, k and v to 16 bits anyway, so it reads the same values
+   * (emulated bit for bit) in half the bytes. This step's tables are on the device (embed).
+   */
+  private boolean qkvTo16(CudaActivations o, CudaMatrix m, Vector bias, int rows, Epilogue epilogue) {
+    return halfQkv && kvInAttention && o.attentionInput && bias == null && epilogue == Epilogue.STORE
+        && linearLayers.readsHalfInput(rows, m) && tables.tokens == rows && tables.tileCount > 0
+        && tables.decodeCount == 0 && tables.promptsFromStart && kernels.prefillOnTensorCores(m.precision, headDim);
   }
 
   /** Adds a residual's pending bias (see {@link CudaActivations#deferBias}) with a bias_act pass of its own. */

@@ -307,6 +307,22 @@ final class DriverGpu implements Gpu {
   }
 
   @Override
+  public void gemmTo16(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {
+    bind();
+    long t0 = profile != null ? profile.start(this::synchronize) : 0;
+    int type = dataType(p);
+    checkBlas(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, one, at(w), type, in, at(x), type, in,
+        zero, at(y), type, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx " + p + " to " + p + " (" + rows + " x " + in + ") x (" + out + " x " + in + ")^T");
+    if (syncEachLaunch) {
+      check(cudaStreamSynchronize(stream), "cublasGemmEx");
+    }
+    if (profile != null) {
+      profile.stop(LaunchProfile.gemmName(p, rows, in, out) + " to 16-bit", t0, this::synchronize);
+    }
+  }
+
+  @Override
   public boolean gemmFused(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean halfOut,
       boolean accumulate, long bias, boolean gelu) {
     bind();

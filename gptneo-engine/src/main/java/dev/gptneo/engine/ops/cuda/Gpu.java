@@ -61,6 +61,12 @@ interface Gpu extends AutoCloseable {
   void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate);
 
   /**
+   * {@link #gemm} writing y (rows, out) in type p, rows ldy elements apart: each fp32 accumulator
+   * rounded once to p (the q|k|v of a prompt step whose attention reads only 16-bit values).
+   */
+  void gemmTo16(Precision p, long x, int rows, int in, long w, int out, long y, int ldy);
+
+  /**
    * {@link #gemm} with its epilogue fused (cuBLASLt, gptneo.cuda.gemm=lt): y = x w^T (+ y when
    * accumulate) (+ bias when bias != 0), then gelu_new when gelu. y is fp32, rows ldy floats apart,
    * with an fp32 bias; or, when halfOut, of type p, rows ldy elements apart, with a bias of type p.

@@ -18,8 +18,10 @@
 // Shared memory: (MQ * (D + PAD) + MK * (D + PAD) + D * (MK + PAD)) 16-bit elements.
 // Lane roles (PTX fragments): g = lane / 4 picks rows g and g + 8 of the warp's 16 queries,
 // t = lane % 4 picks columns 2t, 2t + 1 (and + 8) of each 8-wide tile.
-template <typename T, int D>
-__device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start,
+// qkv: (tokens, 3 hidden) of Q, fp32 or already T (the _h kernels: a prompt step whose q|k|v GEMM
+// wrote only its 16-bit copy; the kernel rounds to T anyway, so the same values, half the reads).
+template <typename T, int D, typename Q>
+__device__ void attention_prefill_mma(const Q* qkv, float* out, T* out_half, const int* tiles, const int* seq_start,
                                       const int* past_len, const unsigned long long* cache_base, const int* capacity,
                                       int hidden, int head_dim, int globals_before, int locals_before, int local,
                                       int window, int store_kv) {
@@ -195,16 +197,21 @@ __device__ void attention_prefill_mma(const float* qkv, float* out, T* out_half,
   }
 }
 
-#define PREFILL_MMA(S, T, D)                                                                                   \
-  extern "C" __global__ void __launch_bounds__(MTHREADS, 3) attention_prefill_mma_##S##_d##D(                  \
-      const float* qkv, float* out, T* out_half, const int* tiles, const int* seq_start, const int* past_len,   \
+// NAME: attention_prefill_mma_S_dD (qkv in fp32) or ..._h (qkv in T).
+#define PREFILL_MMA(NAME, T, D, Q)                                                                             \
+  extern "C" __global__ void __launch_bounds__(MTHREADS, 3) NAME(                                              \
+      const Q* qkv, float* out, T* out_half, const int* tiles, const int* seq_start, const int* past_len,      \
       const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before, \
       int locals_before, int local, int window, int store_kv) {                                               \
-    attention_prefill_mma<T, D>(qkv, out, out_half, tiles, seq_start, past_len, cache_base, capacity, hidden,  \
-                                head_dim, globals_before, locals_before, local, window, store_kv);            \
+    attention_prefill_mma<T, D, Q>(qkv, out, out_half, tiles, seq_start, past_len, cache_base, capacity, hidden, \
+                                   head_dim, globals_before, locals_before, local, window, store_kv);         \
   }
 
-PREFILL_MMA(f16, f16, 64)
-PREFILL_MMA(f16, f16, 128)
-PREFILL_MMA(bf16, bf16, 64)
-PREFILL_MMA(bf16, bf16, 128)
+PREFILL_MMA(attention_prefill_mma_f16_d64, f16, 64, float)
+PREFILL_MMA(attention_prefill_mma_f16_d128, f16, 128, float)
+PREFILL_MMA(attention_prefill_mma_bf16_d64, bf16, 64, float)
+PREFILL_MMA(attention_prefill_mma_bf16_d128, bf16, 128, float)
+PREFILL_MMA(attention_prefill_mma_f16_d64_h, f16, 64, f16)
+PREFILL_MMA(attention_prefill_mma_f16_d128_h, f16, 128, f16)
+PREFILL_MMA(attention_prefill_mma_bf16_d64_h, bf16, 64, bf16)
+PREFILL_MMA(attention_prefill_mma_bf16_d128_h, bf16, 128, bf16)

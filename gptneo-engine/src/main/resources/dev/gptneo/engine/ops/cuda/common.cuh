@@ -141,6 +141,15 @@ __device__ __forceinline__ void load4(const float* p, float v[4]) {
   v[2] = f.z;
   v[3] = f.w;
 }
+// Four consecutive 16-bit elements from 8-byte aligned memory, as floats.
+template <typename T>
+__device__ __forceinline__ void load4(const T* p, float v[4]) {
+  const uint2 u = *reinterpret_cast<const uint2*>(p);
+  v[0] = to_float(T{(unsigned short) (u.x & 0xffffu)});
+  v[1] = to_float(T{(unsigned short) (u.x >> 16)});
+  v[2] = to_float(T{(unsigned short) (u.y & 0xffffu)});
+  v[3] = to_float(T{(unsigned short) (u.y >> 16)});
+}
 // Two adjacent 16-bit elements as one register, the lower index in the low half.
 __device__ __forceinline__ unsigned pair_at(const unsigned short* p) { return *reinterpret_cast<const unsigned*>(p); }
 
@@ -298,9 +307,9 @@ __device__ __forceinline__ LayerCache<T> layer_cache(unsigned long long base, in
 // query positions first .. first + count - 1 (qkv rows row ..), the ones a ring keeps (positions
 // from end - slots, end = the sequence's length after the step), rounded as kv_store rounds them.
 // Called before the block's first tile, while few registers are live. 4 dims a thread where
-// head_dim % 4 == 0.
-template <typename T>
-__device__ __forceinline__ void cache_own_kv(const float* qkv, const LayerCache<T>& cache, int row, int first,
+// head_dim % 4 == 0. qkv in fp32, or already in T (Q = T: the values are copied unchanged).
+template <typename T, typename Q>
+__device__ __forceinline__ void cache_own_kv(const Q* qkv, const LayerCache<T>& cache, int row, int first,
                                              int count, int end, int hidden, int head, int head_dim) {
   const int step = (head_dim & 3) == 0 ? 4 : 1, kept = end - cache.slots;
   T* keys = cache.keys + (long long) head * cache.slots * head_dim;
@@ -308,7 +317,7 @@ __device__ __forceinline__ void cache_own_kv(const float* qkv, const LayerCache<
   for (int i = step * threadIdx.x; i < count * head_dim; i += step * blockDim.x) {
     const int q = i / head_dim, d = i % head_dim, j = first + q;
     if (j < kept) continue;
-    const float* k = qkv + (long long) (row + q) * 3 * hidden + hidden + head * head_dim + d;  // v at + hidden
+    const Q* k = qkv + (long long) (row + q) * 3 * hidden + hidden + head * head_dim + d;  // v at + hidden
     const long long at = (long long) (j % cache.slots) * head_dim + d;
     if (step == 4) {
       float v[4];
@@ -317,8 +326,8 @@ __device__ __forceinline__ void cache_own_kv(const float* qkv, const LayerCache<
       load4(k + hidden, v);
       store4(values + at, v);
     } else {
-      store(keys + at, k[0]);
-      store(values + at, k[hidden]);
+      store(keys + at, to_float(k[0]));
+      store(values + at, to_float(k[hidden]));
     }
   }
 }

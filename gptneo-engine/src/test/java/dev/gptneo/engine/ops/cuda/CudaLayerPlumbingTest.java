@@ -217,6 +217,46 @@ class CudaLayerPlumbingTest {
   }
 
   /**
+   * A step of prompts from position 0 alone, on the tensor-core attention: the q|k|v GEMM writes
+   * only its 16-bit copy (gemmTo16) and attention runs the kernels that read it (_h). A step with a
+   * decode token, or gptneo.cuda.halfQkv=false, keeps fp32 q|k|v.
+   */
+  @Test
+  void promptStepsOnTheTensorCoresGetSixteenBitQkv() {
+    Path dir = TinyCheckpoints.write(tmp.resolve("qkv-16"), TinyCheckpoints.spec().with(s -> {
+      s.hidden = 128;
+      s.heads = 2; // head size 64: the tensor-core kernel
+      s.dtype = "F16";
+    }));
+    GptNeoConfig config = GptNeoConfig.load(dir);
+    for (boolean half : new boolean[] {true, false}) {
+      FakeGpu gpu = new FakeGpu(1L << 30);
+      try (CudaOps ops = WithProperty.build(CudaOps.HALF_QKV_PROPERTY, String.valueOf(half),
+          () -> new CudaOps(gpu, null))) {
+        GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(dir), ops), ops, 16, 4);
+        SequenceCache a = ops.newSequenceCache(config, 16);
+        SequenceCache b = ops.newSequenceCache(config, 16);
+        int[] ids = {5, 9, 11, 3, 7, 2, 8, 4, 6, 1};
+        Step step = new Step(16, 2);
+        step.add(a, ids, 0, 6);
+        step.add(b, ids, 0, 3);
+        model.forward(step);
+        assertEquals(half ? config.numLayers : 0, gpu.gemmsTo16);
+        assertEquals(half ? config.numLayers : 0, count(gpu, 0, "attention_prefill_mma_f16_d64_h"));
+        assertEquals(half ? 0 : config.numLayers, count(gpu, 0, "attention_prefill_mma_f16_d64"));
+        step.clear();
+        step.add(a, ids, 6, 1); // a decode token: q|k|v in fp32 for the decode kernel
+        step.add(b, ids, 3, 4);
+        int from = gpu.launches.size();
+        model.forward(step);
+        assertEquals(half ? config.numLayers : 0, gpu.gemmsTo16, "no more 16-bit q|k|v");
+        assertEquals(config.numLayers, count(gpu, from, "attention_prefill_mma_f16_d64"));
+      }
+      assertEquals(0, gpu.liveAllocations());
+    }
+  }
+
+  /**
    * Decode attention splits a (sequence, head) over blocks (grid y: heads x splits) when the step's
    * pairs leave most multiprocessors idle: about 64 keys a part, up to two blocks a multiprocessor,
    * from the recorded shape only; never for the two-pass head sizes, and not with

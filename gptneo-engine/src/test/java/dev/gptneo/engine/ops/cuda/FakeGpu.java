@@ -35,6 +35,7 @@ final class FakeGpu implements Gpu {
   final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
   int fusedGemms;
+  int gemmsTo16; // GEMMs that wrote 16-bit output (gemmTo16)
   final List<String> fusedEpilogues = new ArrayList<>(); // "+y", "+bias", "gelu", "->16": one line per fused GEMM
   boolean refuseFused; // as a device whose cuBLASLt has no algorithm would
   int refusals; // mallocs refused for lack of memory
@@ -214,6 +215,24 @@ final class FakeGpu implements Gpu {
       return;
     }
     checkGemm(p, x, rows, in, w, out, y, ldy);
+  }
+
+  @Override
+  public void gemmTo16(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {
+    Runnable check = () -> {
+      if (ldy < out || !p.isHalf()) {
+        throw new IllegalStateException("gemmTo16: " + p + ", y's rows " + ldy + " apart for out " + out);
+      }
+      checkRange("gemmTo16 x", x, (long) rows * in * p.bytes);
+      checkRange("gemmTo16 w", w, (long) out * in * p.bytes);
+      checkRange("gemmTo16 y", y, ((long) (rows - 1) * ldy + out) * p.bytes);
+      gemmsTo16++;
+    };
+    if (recording != null) {
+      recording.add(check);
+      return;
+    }
+    check.run();
   }
 
   private void checkGemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {

@@ -312,7 +312,15 @@ struct AttentionCase {
   double tol = 2e-5;
   bool rounds_operands = false;  // the tensor-core kernel rounds queries and fresh keys and values to T
   bool kv_in_attention = false;  // the attention kernels cache the keys and values where CudaOps lets them
+  // the tensor-core kernel reading q|k|v in T (CudaOps: prompt-only steps from position 0 with the KV
+  // store in attention); 0: none
+  void (*prefill_half)(const T*, float*, T*, const int*, const int*, const int*, const unsigned long long*,
+                       const int*, int, int, int, int, int, int, int) = nullptr;
 };
+
+static float half_of(float v, float*) { return v; }
+static f16 half_of(float v, f16*) { return f16{emu_float_to_f16(v)}; }
+static bf16 half_of(float v, bf16*) { return bf16{emu_float_to_bf16(v)}; }
 
 static size_t mma_shared(int d) { return ((size_t) MQ * (d + PAD) + (size_t) MK * (d + PAD) + (size_t) d * (MK + PAD)) * 2; }
 
@@ -332,6 +340,7 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
     s.cache.assign(elems * sizeof(T), 0xff);  // NaN everywhere: reading an unwritten slot shows
   }
   double err = 0;
+  int half_steps = 0;  // steps that ran prefill_half
   for (int step = 0; step < steps; step++) {
     std::vector<int> seq_start{0}, past, capacity, token_seq, decode_seqs, tiles, members;
     std::vector<unsigned long long> base;
@@ -364,7 +373,17 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
       for (size_t m = 0; m < members.size(); m++) from_start &= seq_start[m + 1] - seq_start[m] == 1 || past[m] == 0;
       const bool in_attention = kc.kv_in_attention && (!local || from_start);
       const bool decode_stores = tiles.empty() || in_attention;
-      if (!tiles.empty()) {
+      const bool half_qkv = kc.prefill_half && in_attention && decode_seqs.empty() && from_start;
+      if (half_qkv) {
+        std::vector<T> qkv_half(qkv.size());
+        for (size_t i = 0; i < qkv.size(); i++) qkv_half[i] = half_of(qkv[i], (T*) nullptr);
+        emu_launch(kc.prefill_half, {(unsigned) tiles.size() / 2, (unsigned) heads, 1},
+                   {(unsigned) kc.prefill_threads, 1, 1}, kc.prefill_shared, (const T*) qkv_half.data(), out.data(),
+                   half.data(), (const int*) tiles.data(), (const int*) seq_start.data(), (const int*) past.data(),
+                   (const unsigned long long*) base.data(), (const int*) capacity.data(), hidden, head_dim, globals,
+                   locals, local, window, 1);
+        half_steps++;
+      } else if (!tiles.empty()) {
         size_t shared = kc.prefill_shared ? kc.prefill_shared : (kc.maxd * (QS + KS + BK) + BK * PS) * sizeof(float);
         emu_launch(kc.prefill, {(unsigned) tiles.size() / 2, (unsigned) heads, 1},
                    {(unsigned) kc.prefill_threads, 1, 1}, shared,
@@ -436,7 +455,8 @@ static void check_attention(const AttentionCase<T>& kc, int heads, int head_dim,
     for (size_t m = 0; m < members.size(); m++) seqs[members[m]].length += seq_start[m + 1] - seq_start[m];
   }
   report(std::string("attention ") + kc.name + (kc.kv_in_attention ? " kv in attention" : "") +
-             (splits > 1 ? " decode in " + std::to_string(splits) + " splits" : "") + " heads " + std::to_string(heads) + " head_dim " +
+             (splits > 1 ? " decode in " + std::to_string(splits) + " splits" : "") +
+             (half_steps ? " q|k|v in T for " + std::to_string(half_steps) + " layer steps" : "") + " heads " + std::to_string(heads) + " head_dim " +
              std::to_string(head_dim) + " window " + std::to_string(window) + " decode threads " +
              std::to_string(decode_threads),
          err, kc.tol);
@@ -450,6 +470,52 @@ static void attention_suite(const AttentionCase<T>& kc, int head_dim, std::vecto
                            {8, {0, 0, 0, 7, 1}}};
   for (int window : windows) check_attention(kc, 2, head_dim, window, 256, seqs, splits);
   check_attention(kc, 1, head_dim, 5, 32, {{40, {3, 33, 1, 1}}}, splits);
+}
+
+// Prompts from position 0 alone in their step (q|k|v in T for the tensor-core kernel, where the case
+// has one), then decode steps that read what that step cached.
+template <typename T>
+static void half_qkv_suite(AttentionCase<T> kc, void (*prefill_half)(const T*, float*, T*, const int*, const int*,
+                                                                      const int*, const unsigned long long*,
+                                                                      const int*, int, int, int, int, int, int, int),
+                           int head_dim) {
+  kc.kv_in_attention = true;
+  kc.prefill_half = prefill_half;
+  for (int window : {8, 200}) check_attention(kc, 2, head_dim, window, 256, {{100, {37, 1, 1}}, {80, {70, 1, 1}}});
+  // the same prompt with q|k|v in fp32 and in T: the kernel rounds to T anyway, so the same bits
+  // (output, its 16-bit copy and the cached keys and values), on a global and a local layer
+  const int heads = 2, hidden = heads * head_dim, n = 70, capacity = 80, window = 32;
+  auto qkv = randoms((size_t) n * 3 * hidden);
+  std::vector<T> qkv_half(qkv.size());
+  for (size_t i = 0; i < qkv.size(); i++) qkv_half[i] = half_of(qkv[i], (T*) nullptr);
+  std::vector<int> tiles, seq_start{0, n}, past{0}, capacities{capacity};
+  for (int q0 = 0; q0 < n; q0 += BQ) tiles.insert(tiles.end(), {0, q0});
+  double diff = 0;
+  for (int local : {0, 1}) {
+    const size_t cache_elems = 2ull * (capacity + std::min(window, capacity)) * hidden;
+    std::vector<T> cache_a(cache_elems), cache_b(cache_elems);
+    std::vector<float> out_a((size_t) n * hidden), out_b((size_t) n * hidden);
+    std::vector<T> half_a(out_a.size()), half_b(out_b.size());
+    for (int which = 0; which < 2; which++) {
+      std::vector<unsigned long long> base{(unsigned long long) (which ? cache_b.data() : cache_a.data())};
+      const int globals = local, locals = 0;  // the local layer after the global one
+      if (which == 0)
+        emu_launch(kc.prefill, {(unsigned) tiles.size() / 2, (unsigned) heads, 1}, {(unsigned) kc.prefill_threads, 1, 1},
+                   kc.prefill_shared, (const float*) qkv.data(), out_a.data(), half_a.data(), (const int*) tiles.data(),
+                   (const int*) seq_start.data(), (const int*) past.data(), (const unsigned long long*) base.data(),
+                   (const int*) capacities.data(), hidden, head_dim, globals, locals, local, window, 1);
+      else
+        emu_launch(prefill_half, {(unsigned) tiles.size() / 2, (unsigned) heads, 1}, {(unsigned) kc.prefill_threads, 1, 1},
+                   kc.prefill_shared, (const T*) qkv_half.data(), out_b.data(), half_b.data(), (const int*) tiles.data(),
+                   (const int*) seq_start.data(), (const int*) past.data(), (const unsigned long long*) base.data(),
+                   (const int*) capacities.data(), hidden, head_dim, globals, locals, local, window, 1);
+    }
+    for (size_t i = 0; i < out_a.size(); i++) {
+      diff = std::fmax(diff, std::fabs(out_a[i] - out_b[i]) + std::fabs(to_float(half_a[i]) - to_float(half_b[i])));
+    }
+    for (size_t i = 0; i < cache_elems; i++) diff = std::fmax(diff, cache_a[i].bits != cache_b[i].bits ? 1.0 : 0.0);
+  }
+  report(std::string("attention ") + kc.name + " q|k|v in T against fp32, head_dim " + std::to_string(head_dim), diff, 0);
 }
 
 // The same kernels, with the attention kernels caching keys and values where CudaOps lets them.
@@ -552,6 +618,8 @@ int main(int argc, char** argv) {
   attention_suite(mma_bf16_d128, 128, {4, 200});
   attention_suite(caching_kv(mma_bf16_d128), 128, {4});
   attention_suite(caching_kv(mma_bf16_d128), 128, {200}, 4);
+  half_qkv_suite(mma_f16_d64, attention_prefill_mma_f16_d64_h, 64);
+  half_qkv_suite(mma_bf16_d128, attention_prefill_mma_bf16_d128_h, 128);
   attention_suite(AttentionCase<f16>{"mma f16 d128", attention_prefill_mma_f16_d128, attention_decode_f16,
                                      kv_store_f16, 128, MTHREADS, mma_shared(128), 1e-3, true}, 128, {256});
   std::printf("%d failures\n", failures);
