@@ -100,9 +100,9 @@ final class CudaActivations implements Ops.Activations {
         + "reads (Ops.attentionInput)";
   }
 
-  /** Whether the fp32 data is missing and the first rows rows of the 16-bit copy hold the values. */
-  boolean halfOnly(int rows) {
-    return fp32Missing != null && half != 0 && halfRows >= rows;
+  /** Whether the last write was {@link #wroteAttentionHalfOnly} of at least rows rows. */
+  boolean attentionHalfOnly(int rows) {
+    return attentionInput && fp32Missing != null && half != 0 && halfRows >= rows;
   }
 
   /** Records that the write meant for these activations was fused into their reader (Ops.normLinear). */

@@ -179,7 +179,7 @@ final class CudaKernels {
    */
   void attentionDecode(Precision p, StepTables t, AttentionLayer a, boolean storeKv, int splits, long partial,
       long tickets) {
-    int keys = a.local ? Math.min(a.window, t.decodeKeyBound) : t.decodeKeyBound; // a bound, as recordings replay it
+    int keys = decodeKeys(a, t.decodeKeyBound); // a bound, as recordings replay it
     // the two-pass kernel's (other head sizes), which covers the one-pass (8 blockDim + 2 blockDim / G)
     int shared = Float.BYTES * (a.headDim + keys + Math.max(8 * DECODE_THREADS, a.headDim));
     launch("attention_decode_" + p.suffix, t.decodeCount, a.heads * splits, DECODE_THREADS, shared, a.qkv, a.out,
@@ -200,10 +200,15 @@ final class CudaKernels {
     if (!splitDecode || !onePass || pairs >= gpu.multiprocessors()) {
       return 1;
     }
-    int keys = a.local ? Math.min(a.window, keyBound) : keyBound;
-    int parts = (keys + DECODE_SPLIT_KEYS - 1) / DECODE_SPLIT_KEYS;
+    int parts = (decodeKeys(a, keyBound) + DECODE_SPLIT_KEYS - 1) / DECODE_SPLIT_KEYS;
     return Math.max(1, Math.min(parts, 2 * gpu.multiprocessors() / pairs));
   }
+
+  /** The most keys a decode token of this layer sees: the step's bound, at most a local window. */
+  private static int decodeKeys(AttentionLayer a, int keyBound) {
+    return a.local ? Math.min(a.window, keyBound) : keyBound;
+  }
+
 
   /** Stores the step's keys and values of one layer in each sequence's cache. */
   void kvStore(Precision p, StepTables t, AttentionLayer a) {

@@ -331,19 +331,15 @@ public final class CudaOps implements Ops {
       Vector bias, Activations out, int rows, Epilogue epilogue) {
     CudaMatrix m = (CudaMatrix) w;
     CudaActivations o = (CudaActivations) out;
-    if (x.cols() != m.cols || o.cols != m.rows) {
+    boolean fused = linearLayers.fusesNorm(rows, m);
+    if (x.cols() != m.cols || o.cols != m.rows || !fused && !linearLayers.readsHalfInput(rows, m)) {
       Ops.super.normLinear(x, gamma, beta, eps, normed, w, bias, out, rows, epilogue);
       return;
     }
-    if (!linearLayers.fusesNorm(rows, m)) {
+    if (!fused) { // the layer norm writes only the 16-bit copy the GEMM reads
       CudaActivations n = (CudaActivations) normed;
-      if (!linearLayers.readsHalfInput(rows, m)) {
-        Ops.super.normLinear(x, gamma, beta, eps, normed, w, bias, out, rows, epilogue);
-        return;
-      }
       n.settle();
-      long half = halfCopy(n);
-      layerNorm((CudaActivations) x, (CudaVector) gamma, (CudaVector) beta, eps, 0, half, rows);
+      layerNorm((CudaActivations) x, (CudaVector) gamma, (CudaVector) beta, eps, 0, halfCopy(n), rows);
       n.wroteNormedHalfOnly(rows);
       linear(normed, w, bias, out, rows, epilogue);
       return;
@@ -364,8 +360,8 @@ public final class CudaOps implements Ops {
     o.settle();
     CudaKernels.AttentionLayer a = layer;
     CudaActivations in = (CudaActivations) qkv;
-    boolean halfQkv = in.attentionInput && in.halfOnly(step.numTokens); // see qkvTo16
-    a.qkv = halfQkv ? in.half : in.fp32("attention");
+    boolean qkvIn16 = in.attentionHalfOnly(step.numTokens); // see qkvTo16
+    a.qkv = qkvIn16 ? in.half : in.fp32("attention");
     a.out = o.address;
     a.outHalf = halfCopy(o);
     a.heads = numHeads;
@@ -389,11 +385,11 @@ public final class CudaOps implements Ops {
     // could overwrite a slot that another block's earlier query still reads. Global layers never
     // reuse a slot, and a chunk from position 0 reads no cached key.
     boolean attentionStores = tables.tileCount == 0 || kvInAttention && (!local || tables.promptsFromStart);
-    if (halfQkv && (!attentionStores || tables.decodeCount > 0)) {
+    if (qkvIn16 && (!attentionStores || tables.decodeCount > 0)) {
       throw new IllegalStateException("16-bit q|k|v in a step that needs them in fp32"); // qkvTo16 rules it out
     }
     if (tables.tileCount > 0) {
-      kernels.attentionPrefill(p, tables, a, attentionStores, halfQkv);
+      kernels.attentionPrefill(p, tables, a, attentionStores, qkvIn16);
     }
     if (tables.decodeCount > 0) {
       int splits = kernels.decodeSplits(a, tables.decodeCount, tables.decodeKeyBound);

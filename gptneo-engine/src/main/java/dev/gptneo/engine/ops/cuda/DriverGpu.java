@@ -291,36 +291,32 @@ final class DriverGpu implements Gpu {
 
   @Override
   public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate) {
+    gemmEx(p, x, rows, in, w, out, y, CUDA_R_32F, ldy, accumulate, "");
+  }
+
+  @Override
+  public void gemmTo16(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {
+    gemmEx(p, x, rows, in, w, out, y, dataType(p), ldy, false, " to 16-bit");
+  }
+
+  /** cublasGemmEx with fp32 accumulation, y of yType; what names the GEMM in errors and the profile. */
+  private void gemmEx(Precision p, long x, int rows, int in, long w, int out, long y, int yType, int ldy,
+      boolean accumulate, String what) {
     bind();
     long t0 = profile != null ? profile.start(this::synchronize) : 0;
     int type = dataType(p);
     // Column-major view: y^T (out, rows) = w (in, out)^T x^T (in, rows).
     checkBlas(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, one, at(w), type, in, at(x), type, in,
-        accumulate ? one : zero, at(y), CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx " + p + " (" + rows + " x " + in + ") x (" + out + " x " + in + ")^T");
+        accumulate ? one : zero, at(y), yType, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx " + p + what + " (" + rows + " x " + in + ") x (" + out + " x " + in + ")^T");
     if (syncEachLaunch) {
       check(cudaStreamSynchronize(stream), "cublasGemmEx");
     }
     if (profile != null) {
-      profile.stop(LaunchProfile.gemmName(p, rows, in, out), t0, this::synchronize);
+      profile.stop(LaunchProfile.gemmName(p, rows, in, out) + what, t0, this::synchronize);
     }
   }
 
-  @Override
-  public void gemmTo16(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {
-    bind();
-    long t0 = profile != null ? profile.start(this::synchronize) : 0;
-    int type = dataType(p);
-    checkBlas(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, one, at(w), type, in, at(x), type, in,
-        zero, at(y), type, ldy, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx " + p + " to " + p + " (" + rows + " x " + in + ") x (" + out + " x " + in + ")^T");
-    if (syncEachLaunch) {
-      check(cudaStreamSynchronize(stream), "cublasGemmEx");
-    }
-    if (profile != null) {
-      profile.stop(LaunchProfile.gemmName(p, rows, in, out) + " to 16-bit", t0, this::synchronize);
-    }
-  }
 
   @Override
   public boolean gemmFused(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean halfOut,

@@ -35,7 +35,7 @@ final class FakeGpu implements Gpu {
   final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
   int fusedGemms;
-  int gemmsTo16; // GEMMs that wrote 16-bit output (gemmTo16)
+  int gemmsTo16; // of those, the GEMMs that wrote 16-bit output (gemmTo16)
   final List<String> fusedEpilogues = new ArrayList<>(); // "+y", "+bias", "gelu", "->16": one line per fused GEMM
   boolean refuseFused; // as a device whose cuBLASLt has no algorithm would
   int refusals; // mallocs refused for lack of memory
@@ -211,21 +211,19 @@ final class FakeGpu implements Gpu {
   @Override
   public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate) {
     if (recording != null) {
-      recording.add(() -> checkGemm(p, x, rows, in, w, out, y, ldy));
+      recording.add(() -> checkGemm(p, x, rows, in, w, out, y, ldy, 4));
       return;
     }
-    checkGemm(p, x, rows, in, w, out, y, ldy);
+    checkGemm(p, x, rows, in, w, out, y, ldy, 4);
   }
 
   @Override
   public void gemmTo16(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {
+    if (!p.isHalf()) {
+      throw new IllegalStateException("gemmTo16 in " + p);
+    }
     Runnable check = () -> {
-      if (ldy < out || !p.isHalf()) {
-        throw new IllegalStateException("gemmTo16: " + p + ", y's rows " + ldy + " apart for out " + out);
-      }
-      checkRange("gemmTo16 x", x, (long) rows * in * p.bytes);
-      checkRange("gemmTo16 w", w, (long) out * in * p.bytes);
-      checkRange("gemmTo16 y", y, ((long) (rows - 1) * ldy + out) * p.bytes);
+      checkGemm(p, x, rows, in, w, out, y, ldy, p.bytes);
       gemmsTo16++;
     };
     if (recording != null) {
@@ -235,13 +233,14 @@ final class FakeGpu implements Gpu {
     check.run();
   }
 
-  private void checkGemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {
+  /** Checks a GEMM's operands; y's elements are yBytes wide. Counts it in gemms. */
+  private void checkGemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, int yBytes) {
     if (ldy < out) {
-      throw new IllegalStateException("gemm: y's rows " + ldy + " floats apart, narrower than out " + out);
+      throw new IllegalStateException("gemm: y's rows " + ldy + " elements apart, narrower than out " + out);
     }
     checkRange("gemm x", x, (long) rows * in * p.bytes);
     checkRange("gemm w", w, (long) out * in * p.bytes);
-    checkRange("gemm y", y, ((long) (rows - 1) * ldy + out) * 4);
+    checkRange("gemm y", y, ((long) (rows - 1) * ldy + out) * yBytes);
     gemms++;
   }
 
