@@ -124,7 +124,13 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest
   local lt=$?
-  return $((kernels || model || variants || lt))
+  # and with programmatic dependent launch (kernels start while the previous one finishes): a race
+  # would show here, recorded in graphs and eager
+  junit junit-model-pdl "-Dgptneo.cuda.pdl=true" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest
+  local pdl=$?
+  return $((kernels || model || variants || lt || pdl))
 }
 cache_opts="${caches[*]}"
 export java build work cache_opts goldens
@@ -161,6 +167,8 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   # the goldens with the opt-in fusions (tiny-neo and demo: the HF goldens at head sizes 64/128 need hf_golden.py)
   step junit-model-optin 120 bash -c 'junit junit-model-optin "-Dgptneo.cuda.gemm=lt -Dgptneo.cuda.fuseNorm=true" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
+  step junit-model-pdl 120 bash -c 'junit junit-model-pdl "-Dgptneo.cuda.pdl=true" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
   # batch-1 decode's kernels alone at 2.7B's shapes: gemv block sizes and slices, cuBLAS, layer norm
   step kernel-sweep 90 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
     --enable-native-access=ALL-UNNAMED -Xmx8g $cache_opts \
@@ -175,10 +183,12 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   bench 2.7B generate-b1-p128-n128 "" $(generate 1)
   bench 2.7B generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   bench 2.7B generate-b1-p128-n128-nosplit "-Dgptneo.cuda.splitDecode=false" $(generate 1)
+  bench 2.7B generate-b1-p128-n128-pdl "-Dgptneo.cuda.pdl=true" $(generate 1)
   bench 2.7B generate-b32-p128-n128 "" $(generate 32)
   bench 2.7B generate-b32-p128-n128-lt "$lt" $(generate 32)
   bench 2.7B generate-b128-p128-n128 "" $(generate 128)
   bench 2.7B generate-b128-p128-n128-lt "$lt" $(generate 128)
+  bench 2.7B generate-b128-p128-n128-pdl "-Dgptneo.cuda.pdl=true" $(generate 128)
   # the fastest of cuBLASLt's candidates per shape, timed at its first use (the survey's log has them all)
   bench 2.7B generate-b128-p128-n128-lt-fastest "$lt -Dgptneo.cuda.ltAlgo=fastest" $(generate 128)
   # cuBLASLt's candidates per GEMM shape, timed at each shape's first use; then the default profiles
@@ -209,6 +219,8 @@ for size in $sizes; do
   [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   # decode attention as one block per (sequence, head), as before it split over the keys at small batch
   [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-nosplit "-Dgptneo.cuda.splitDecode=false" $(generate 1)
+  # kernels launched early, each waiting for the one before (programmatic dependent launch)
+  [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-pdl "-Dgptneo.cuda.pdl=true" $(generate 1)
   # the same on the fp32 prefill attention kernel (simt; the default runs the tensor cores)
   bench "$size" prefill-b64-p256-simt "-Dgptneo.cuda.prefillAttention=simt" "${prefill[@]}"
   for b in 1 32 128; do

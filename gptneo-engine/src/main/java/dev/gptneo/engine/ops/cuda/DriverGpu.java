@@ -14,9 +14,11 @@ import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_16F;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 import static org.bytedeco.cuda.global.cudart.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+import static org.bytedeco.cuda.global.cudart.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
 import static org.bytedeco.cuda.global.cudart.cuFuncSetAttribute;
 import static org.bytedeco.cuda.global.cudart.cuGetErrorString;
 import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
+import static org.bytedeco.cuda.global.cudart.cuLaunchKernelEx;
 import static org.bytedeco.cuda.global.cudart.cuModuleGetFunction;
 import static org.bytedeco.cuda.global.cudart.cuModuleLoadData;
 import static org.bytedeco.cuda.global.cudart.cudaErrorMemoryAllocation;
@@ -51,17 +53,21 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUgraphExec_st;
 import org.bytedeco.cuda.cudart.CUgraph_st;
+import org.bytedeco.cuda.cudart.CUlaunchAttribute;
+import org.bytedeco.cuda.cudart.CUlaunchConfig;
 import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudart.cudaDeviceProp;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -88,6 +94,11 @@ final class DriverGpu implements Gpu {
   private final int maxShared;
   private final int multiprocessors;
   private final boolean syncEachLaunch = Boolean.getBoolean("gptneo.cuda.syncEachLaunch");
+  // Programmatic dependent launch: kernels compiled with GPTNEO_PDL whose PTX waits first start while the previous
+  // kernel finishes (common.cuh, after_previous_kernel). Off when the device is older than sm_90 or a launch fails.
+  private boolean programmatic;
+  private CUlaunchConfig programmaticLaunch; // its launch configuration, the attribute set once
+  private CUlaunchAttribute programmaticAttribute; // held here: the configuration keeps only its address
   private final LaunchProfile profile = Boolean.getBoolean("gptneo.cuda.profile") ? new LaunchProfile() : null;
   private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> Boolean.FALSE);
   private final cublasContext blas = new cublasContext();
@@ -131,6 +142,28 @@ final class DriverGpu implements Gpu {
     for (int i = 0; i < MAX_ARGS; i++) {
       argAddresses.put(i, argSlots.address() + 8L * i);
     }
+    programmatic = Boolean.getBoolean(PROGRAMMATIC_PROPERTY) && p.major() >= 9;
+    if (Boolean.getBoolean(PROGRAMMATIC_PROPERTY) && !programmatic) {
+      LOG.info("{}: programmatic dependent launch needs compute capability 9.0; kernels launch as usual", description);
+    }
+  }
+
+  static final String PROGRAMMATIC_PROPERTY = "gptneo.cuda.pdl";
+
+  /** cuLaunchKernelEx's configuration with CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION allowed. */
+  private CUlaunchConfig programmaticLaunch() {
+    if (programmaticLaunch == null) {
+      CUlaunchAttribute attribute = programmaticAttribute = new CUlaunchAttribute(1);
+      attribute.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+      attribute.value().programmaticStreamSerializationAllowed(1);
+      IntPointer raw = new IntPointer(attribute).capacity(18).limit(18); // 72 bytes: id, pad, the value's union
+      if (raw.get(0) != CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION || raw.get(2) != 1) {
+        raw.put(0, CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION).put(2, 1);
+      }
+      programmaticLaunch = new CUlaunchConfig().attrs(attribute).numAttrs(1).hStream(stream).gridDimZ(1)
+          .blockDimY(1).blockDimZ(1);
+    }
+    return programmaticLaunch;
   }
 
   /** The runtime makes the device's primary context current per thread: bind each calling thread once. */
@@ -232,18 +265,26 @@ final class DriverGpu implements Gpu {
   @Override
   public Map<String, KernelFunction> load(String file, String source, Map<String, String> headers) {
     bind();
-    return MODULES.computeIfAbsent(device + ":" + file, key -> {
-      String ptx = PtxCache.get(arch, file, source, headers, () -> Nvrtc.compile(file, source, headers, arch));
+    boolean early = programmatic;
+    return MODULES.computeIfAbsent(device + ":" + file + (early ? ":pdl" : ""), key -> {
+      String text = early ? "#define GPTNEO_PDL 1\n#line 1\n" + source : source;
+      String ptx = PtxCache.get(arch, file, text, headers, () -> Nvrtc.compile(file, text, headers, arch));
       CUmod_st module = new CUmod_st();
       checkDriver(cuModuleLoadData(module, new BytePointer(ptx)), "cuModuleLoadData " + file);
       LOADED.add(module);
       Map<String, KernelFunction> kernels = new HashMap<>();
+      Set<String> waiting = early ? PtxEntries.waitingFirst(ptx) : Set.of();
+      if (early) {
+        LOG.info("{}: programmatic dependent launch for {} of {} kernels", file, waiting.size(),
+            PtxEntries.parse(ptx).size());
+      }
       for (Map.Entry<String, Param[]> e : PtxEntries.parse(ptx).entrySet()) {
         CUfunc_st f = new CUfunc_st();
         checkDriver(cuModuleGetFunction(f, module, e.getKey()), "cuModuleGetFunction " + e.getKey());
         synchronized (FUNCTIONS) {
           FUNCTIONS.add(f);
-          kernels.put(e.getKey(), new KernelFunction(e.getKey(), FUNCTIONS.size() - 1, e.getValue()));
+          kernels.put(e.getKey(), new KernelFunction(e.getKey(), FUNCTIONS.size() - 1, e.getValue(),
+              waiting.contains(e.getKey())));
         }
       }
       return kernels;
@@ -278,15 +319,31 @@ final class DriverGpu implements Gpu {
     }
     long t0 = profile != null ? profile.start(this::synchronize) : 0;
     argSlots.put(args, 0, args.length);
-    checkDriver(cuLaunchKernel(FUNCTIONS.get(f.handle), gridX, gridY, 1, block, 1, 1, sharedBytes, stream,
-        kernelParams, (PointerPointer<?>) null), "launching " + f.name + " <<<(" + gridX + ", " + gridY + "), " + block
-        + ", " + sharedBytes + ">>>");
+    int rc = programmatic && f.waitsFirst ? launchEarly(f, gridX, gridY, block, sharedBytes) : -1;
+    if (rc != 0) {
+      rc = cuLaunchKernel(FUNCTIONS.get(f.handle), gridX, gridY, 1, block, 1, 1, sharedBytes, stream, kernelParams,
+          (PointerPointer<?>) null);
+    }
+    checkDriver(rc, "launching " + f.name + " <<<(" + gridX + ", " + gridY + "), " + block + ", " + sharedBytes
+        + ">>>");
     if (syncEachLaunch) {
       check(cudaStreamSynchronize(stream), "kernel " + f.name);
     }
     if (profile != null) {
       profile.stop(label, t0, this::synchronize);
     }
+  }
+
+  /** Launches f with programmatic stream serialization; on a refusal, logs it, turns it off and returns the code. */
+  private int launchEarly(KernelFunction f, int gridX, int gridY, int block, int sharedBytes) {
+    CUlaunchConfig c = programmaticLaunch().gridDimX(gridX).gridDimY(gridY).blockDimX(block).sharedMemBytes(sharedBytes);
+    int rc = cuLaunchKernelEx(c, FUNCTIONS.get(f.handle), kernelParams, (PointerPointer<?>) null);
+    if (rc != 0) {
+      programmatic = false;
+      LOG.warn("{}: programmatic dependent launch of {} refused ({}); every kernel launches as usual from now on",
+          description, f.name, driverError(rc));
+    }
+    return rc;
   }
 
   @Override
@@ -468,12 +525,15 @@ final class DriverGpu implements Gpu {
 
   private static void checkDriver(int rc, String what) {
     if (rc != 0) {
-      PointerPointer<BytePointer> message = new PointerPointer<>(1);
-      cuGetErrorString(rc, message);
-      BytePointer text = message.get(BytePointer.class, 0);
-      throw new CudaException(what + " failed: " + (text == null || text.isNull() ? "CUresult " + rc
-          : text.getString() + " (CUresult " + rc + ")"));
+      throw new CudaException(what + " failed: " + driverError(rc));
     }
+  }
+
+  private static String driverError(int rc) {
+    PointerPointer<BytePointer> message = new PointerPointer<>(1);
+    cuGetErrorString(rc, message);
+    BytePointer text = message.get(BytePointer.class, 0);
+    return text == null || text.isNull() ? "CUresult " + rc : text.getString() + " (CUresult " + rc + ")";
   }
 
   private static void checkBlas(int rc, String what) {

@@ -10,12 +10,18 @@ final class KernelFunction {
   final String name;
   final int handle;       // the Gpu's index of the loaded function
   final Param[] params;
+  final boolean waitsFirst; // waits for the previous kernel before touching memory: may launch early (gptneo.cuda.pdl)
   int sharedLimit = 48 * 1024; // dynamic shared memory allowed so far (raised on demand)
 
   KernelFunction(String name, int handle, Param[] params) {
+    this(name, handle, params, false);
+  }
+
+  KernelFunction(String name, int handle, Param[] params, boolean waitsFirst) {
     this.name = name;
     this.handle = handle;
     this.params = params;
+    this.waitsFirst = waitsFirst;
   }
 
   /**

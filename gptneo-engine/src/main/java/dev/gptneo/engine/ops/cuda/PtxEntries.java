@@ -3,8 +3,10 @@ package dev.gptneo.engine.ops.cuda;
 import dev.gptneo.engine.ops.cuda.KernelFunction.Param;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -12,6 +14,9 @@ import java.util.regex.Pattern;
 final class PtxEntries {
   private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+([A-Za-z_][A-Za-z0-9_$]*)\\s*\\(([^)]*)\\)");
   private static final Pattern PARAM = Pattern.compile("\\.param\\s+\\.(\\w+)");
+  // An instruction: optional predicate, then its opcode (e.g. "ld.global.nc.v4.u32").
+  private static final Pattern OPCODE = Pattern.compile("^\\s*(?:@!?%\\w+\\s+)?([a-z][a-z0-9_.]*)", Pattern.MULTILINE);
+  private static final Set<String> NOT_GLOBAL = Set.of("param", "shared", "local", "const");
 
   private PtxEntries() {}
 
@@ -27,6 +32,68 @@ final class PtxEntries {
       out.put(e.group(1), params.toArray(new Param[0]));
     }
     return out;
+  }
+
+  /**
+   * The kernels that wait for the previous kernel (griddepcontrol.wait) before any instruction that
+   * may touch global memory: loads, stores and atomics in the global or generic space, cp.async and
+   * calls. Only these may be launched with programmatic dependent launch (gptneo.cuda.pdl): the
+   * others could read what the kernel before has not finished writing.
+   */
+  static Set<String> waitingFirst(String ptx) {
+    Set<String> out = new LinkedHashSet<>();
+    Matcher e = ENTRY.matcher(ptx);
+    List<int[]> spans = new ArrayList<>(); // body start, and the next entry's start
+    List<String> names = new ArrayList<>();
+    while (e.find()) {
+      if (!spans.isEmpty()) {
+        spans.get(spans.size() - 1)[1] = e.start();
+      }
+      spans.add(new int[] {e.end(), ptx.length()});
+      names.add(e.group(1));
+    }
+    for (int i = 0; i < spans.size(); i++) {
+      if (waitsFirst(ptx.substring(spans.get(i)[0], spans.get(i)[1]))) {
+        out.add(names.get(i));
+      }
+    }
+    return out;
+  }
+
+  private static boolean waitsFirst(String body) {
+    Matcher op = OPCODE.matcher(body);
+    while (op.find()) {
+      String opcode = op.group(1);
+      if (opcode.equals("griddepcontrol.wait")) {
+        return true;
+      }
+      if (mayTouchGlobal(opcode)) {
+        return false;
+      }
+    }
+    return false;
+  }
+
+  private static boolean mayTouchGlobal(String opcode) {
+    String[] parts = opcode.split("\\.");
+    switch (parts[0]) {
+      case "ld":
+      case "ldu":
+      case "st":
+      case "atom":
+      case "red":
+        for (String part : parts) {
+          if (NOT_GLOBAL.contains(part)) {
+            return false;
+          }
+        }
+        return true;
+      case "cp":
+      case "call":
+        return true;
+      default:
+        return false; // arithmetic, branches, barriers, prefetch (no data), griddepcontrol.launch_dependents
+    }
   }
 
   private static Param kind(String entry, String type) {

@@ -316,6 +316,7 @@ __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_
       const float* qkv, float* out, T* out_half, const int* decode_seqs, const int* seq_start, const int* past_len, \
       const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before,   \
       int locals_before, int local, int window, int store_kv, float* partial, int* tickets) {                   \
+    after_previous_kernel();                                                                                   \
     if (head_dim == 128)                                                                                       \
       DECODE_ONLINE(T, 16);                                                                                    \
     else if (head_dim == 64)                                                                                   \
@@ -330,6 +331,7 @@ __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_
                                           const int* past_len, const unsigned long long* cache_base,             \
                                           const int* capacity, int hidden, int head_dim, int globals_before,     \
                                           int locals_before, int local, int window) {                            \
+    after_previous_kernel();                                                                                     \
     kv_store<T>(qkv, token_seq, seq_start, past_len, cache_base, capacity, hidden, head_dim, globals_before,     \
                 locals_before, local, window);                                                                  \
   }

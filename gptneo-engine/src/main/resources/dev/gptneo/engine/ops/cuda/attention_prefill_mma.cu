@@ -203,6 +203,7 @@ __device__ void attention_prefill_mma(const Q* qkv, float* out, T* out_half, con
       const Q* qkv, float* out, T* out_half, const int* tiles, const int* seq_start, const int* past_len,      \
       const unsigned long long* cache_base, const int* capacity, int hidden, int head_dim, int globals_before, \
       int locals_before, int local, int window, int store_kv) {                                               \
+    after_previous_kernel();                                                                                   \
     attention_prefill_mma<T, D, Q>(qkv, out, out_half, tiles, seq_start, past_len, cache_base, capacity, hidden, \
                                    head_dim, globals_before, locals_before, local, window, store_kv);         \
   }

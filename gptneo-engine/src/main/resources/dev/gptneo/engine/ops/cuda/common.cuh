@@ -225,6 +225,27 @@ __device__ __forceinline__ float load_global(const float* p) {
 #endif
 }
 
+// Programmatic dependent launch (opt-in gptneo.cuda.pdl; the host then compiles with GPTNEO_PDL,
+// sm_90 and up). A kernel launched that way may start while the stream's previous kernel still
+// runs: griddepcontrol.wait returns once that kernel has finished and its writes are visible, and
+// launch_dependents lets the next kernel start early in turn. Every kernel calls this before its
+// first global memory access; the host launches a kernel that way only if its PTX shows that order
+// (PtxEntries.waitsFirst). Elsewhere it compiles to nothing.
+__device__ __forceinline__ void after_previous_kernel() {
+#if defined(GPTNEO_PDL) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Starts fetching a line of weights into L2 (no register, no wait): what a kernel can do before
+// after_previous_kernel(), as weights are never written by the kernels before it.
+__device__ __forceinline__ void prefetch_l2(const void* p) {
+#if defined(GPTNEO_PDL) && defined(__CUDA_ARCH__)
+  asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+#endif
+}
+
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
 

@@ -187,6 +187,14 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   __shared__ float scratch[NORM ? 32 : 1];
   __shared__ float stats[2][R];  // NORM: each row's mean and rstd (in shared memory: registers are full)
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int o0 = blockIdx.x * GEMV_COLS;
+  const int k_end = imin(in, ((int) blockIdx.y + 1) * slice_len);
+  const int k_first = blockIdx.y * slice_len + 8 * tid;
+  if (k_first < k_end)  // this thread's first weights, fetched while the kernel before may still run
+#pragma unroll
+    for (int c = 0; c < GEMV_COLS; c++)
+      if (o0 + c < out) prefetch_l2(w + (long long) (o0 + c) * in + k_first);
+  after_previous_kernel();
   if (NORM) {
     for (int r = 0; r < rows; r++) {
       float mean, rstd;
@@ -195,14 +203,12 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     }
     __syncthreads();
   }
-  const int o0 = blockIdx.x * GEMV_COLS;
-  const int k_end = imin(in, ((int) blockIdx.y + 1) * slice_len);
   float acc[R][GEMV_COLS];
 #pragma unroll
   for (int r = 0; r < R; r++)
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) acc[r][c] = 0.f;
-  for (int k = blockIdx.y * slice_len + 8 * tid; k < k_end; k += 8 * blockDim.x) {
+  for (int k = k_first; k < k_end; k += 8 * blockDim.x) {
     Packed8<T> wp[GEMV_COLS];  // all columns' loads issued before any is used
 #pragma unroll
     for (int c = 0; c < GEMV_COLS; c++) {
@@ -273,17 +279,23 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
 #define ELEMENTWISE(S, T, GEMV_BLOCKS, GEMV1_BLOCKS)                                                                                  \
   extern "C" __global__ void embed_##S(const T* wte, const T* wpe, const int* ids, const int* positions,   \
                                        float* out, int hidden) {                                            \
+    after_previous_kernel();                                                                                \
     embed(wte, wpe, ids, positions, out, hidden);                                                           \
   }                                                                                                         \
   extern "C" __global__ void layernorm_##S(float* x, const float* gamma, const float* beta, float eps,       \
                                            float* out, T* out_half, int cols, const float* x_bias) {       \
+    after_previous_kernel();                                                                                \
     layernorm(x, gamma, beta, eps, out, out_half, cols, x_bias);                                            \
   }                                                                                                         \
   extern "C" __global__ void bias_act_##S(float* y, const float* bias, T* y_half, int rows, int cols,       \
                                           int gelu, int half_only) {                                        \
+    after_previous_kernel();                                                                                \
     bias_act(y, bias, y_half, rows, cols, gelu, half_only);                                                 \
   }                                                                                                         \
-  extern "C" __global__ void cast_##S(const float* x, T* out, int n) { cast(x, out, n); }                     \
+  extern "C" __global__ void cast_##S(const float* x, T* out, int n) {                                      \
+    after_previous_kernel();                                                                                \
+    cast(x, out, n);                                                                                        \
+  }                                                                                                         \
   GEMV_KERNEL(gemv_##S, T, GEMV_ROWS, false, GEMV_THREADS, GEMV_BLOCKS)                                      \
   GEMV_KERNEL(gemv1_##S, T, 1, false, GEMV_MAX_THREADS, GEMV1_BLOCKS)                                        \
   GEMV_KERNEL(gemv1_ln_##S, T, 1, true, GEMV_MAX_THREADS, GEMV1_BLOCKS)
@@ -299,6 +311,7 @@ ELEMENTWISE(bf16, bf16, 3, 2)
 
 // dst[r] = src[rows[r]]; one block per gathered row.
 extern "C" __global__ void gather_rows(const float* src, const int* rows, float* dst, int cols) {
+  after_previous_kernel();
   const float* s = src + (long long) rows[blockIdx.x] * cols;
   float* d = dst + (long long) blockIdx.x * cols;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) d[i] = s[i];
@@ -308,6 +321,7 @@ extern "C" __global__ void gather_rows(const float* src, const int* rows, float*
 // in row order in double, as the host sums hidden states for mean pooling (the same bits).
 // Grid (count, ceil(cols / blockDim)); a thread per column.
 extern "C" __global__ void sum_rows(const float* src, const int* ranges, double* sums, int cols) {
+  after_previous_kernel();
   const int i = blockIdx.x, c = blockIdx.y * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   double acc = 0.0;

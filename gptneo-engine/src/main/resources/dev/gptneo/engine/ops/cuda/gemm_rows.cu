@@ -116,10 +116,12 @@ __device__ void gemm_rows_reduce(const float* partial, int splits, int rows, int
   extern "C" __global__ void __launch_bounds__(GR_THREADS)                                                \
       gemm_rows_##S(const T* x, int rows, int in, const T* w, int out, float* dst, int splits, const float* bias, \
                     T* y_half, int accumulate, int gelu) {                                                \
+    after_previous_kernel();                                                                              \
     gemm_rows<T>(x, rows, in, w, out, dst, splits, bias, y_half, accumulate, gelu);                       \
   }                                                                                                       \
   extern "C" __global__ void gemm_rows_reduce_##S(const float* partial, int splits, int rows, int out, float* y, \
                                                   const float* bias, T* y_half, int accumulate, int gelu) { \
+    after_previous_kernel();                                                                              \
     gemm_rows_reduce<T>(partial, splits, rows, out, y, bias, y_half, accumulate, gelu);                   \
   }
 

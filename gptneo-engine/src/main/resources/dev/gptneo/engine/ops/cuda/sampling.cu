@@ -553,6 +553,7 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
 // blockDim: a multiple of 32, at most 512; dynamic shared memory 28 * CHOICE_CAP bytes.
 extern "C" __global__ void __launch_bounds__(512)
     choose_tokens(float* logits, int cols, const ChoiceRow* rows, const int* ids, float* scratch, int* out) {
+  after_previous_kernel();
   DYNAMIC_SHARED(unsigned char, smem);
   Candidates cand;
   cand.key = reinterpret_cast<u64*>(smem);

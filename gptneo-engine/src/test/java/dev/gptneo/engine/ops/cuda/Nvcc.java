@@ -71,9 +71,16 @@ final class Nvcc {
 
   /** nvcc -ptx -arch=ARCH, every warning an error. */
   static Result ptx(Path nvcc, Path source, String arch) {
-    Path out = source.resolveSibling(source.getFileName() + "." + arch + ".ptx");
-    Result r = run(List.of(nvcc.toString(), "-ptx", "-arch=" + arch, "-Werror", "all-warnings",
-        "-I", source.getParent().toString(), "-o", out.toString(), source.toString()), 300);
+    return ptx(nvcc, source, arch, List.of());
+  }
+
+  /** {@link #ptx(Path, Path, String)} with macros defined (e.g. "GPTNEO_PDL", as the backend's gptneo.cuda.pdl). */
+  static Result ptx(Path nvcc, Path source, String arch, List<String> defines) {
+    Path out = source.resolveSibling(source.getFileName() + "." + arch + String.join("", defines) + ".ptx");
+    List<String> command = new java.util.ArrayList<>(List.of(nvcc.toString(), "-ptx", "-arch=" + arch, "-Werror",
+        "all-warnings", "-I", source.getParent().toString(), "-o", out.toString(), source.toString()));
+    defines.forEach(d -> command.add("-D" + d));
+    Result r = run(command, 300);
     try {
       return new Result(r.status, r.output, r.status == 0 ? Files.readString(out) : null);
     } catch (IOException e) {
