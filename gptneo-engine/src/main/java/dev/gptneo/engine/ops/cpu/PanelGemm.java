@@ -22,7 +22,7 @@ final class PanelGemm {
   static final int NR = 2 * L;
   static final int MR = 8;
   private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+  static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED; // F's shape, for bit casts (VectorMath)
 
   /** Per-thread scratch: a widened panel (cols, NR) and the output tile (MR, NR). */
   private static final class Scratch {
@@ -219,7 +219,7 @@ final class PanelGemm {
   /** bf16 is the top half of an fp32. */
   static FloatVector bf16ToFloat(ShortVector s) {
     IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
-    return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    return (FloatVector) i.lanewise(VectorOperators.LSHL, 16).reinterpretShape(F, 0);
   }
 
   /**
@@ -229,6 +229,6 @@ final class PanelGemm {
   static FloatVector f16ToFloat(ShortVector s) {
     IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0); // sign-extended
     IntVector bits = i.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
-    return bits.reinterpretAsFloats().mul(0x1p112f);
+    return ((FloatVector) bits.reinterpretShape(F, 0)).mul(0x1p112f);
   }
 }

@@ -15,6 +15,10 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorMath {
   private static final VectorSpecies<Float> F = PanelGemm.F;
+  // Bit casts name their species as a constant (reinterpretShape(I, 0), not reinterpretAsInts()):
+  // the latter derives the species at run time, and where C2 has no inlining budget left for that
+  // (gelu inside the GEMM's store), the cast is not intrinsified and every vector is boxed.
+  private static final VectorSpecies<Integer> I = PanelGemm.I;
   private static final int L = F.length();
 
   static final float LOG2E = 1.44269504088896341f;
@@ -55,8 +59,8 @@ final class VectorMath {
       p = p.fma(r, FloatVector.broadcast(F, 1f));
       p = p.fma(r, FloatVector.broadcast(F, 1f));
       // 2^n from its exponent bits; n below -126 gives 2^n = 0 exactly
-      IntVector exponent = t.reinterpretAsInts().sub(ROUND_BITS).max(-127);
-      FloatVector scale = exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+      IntVector exponent = ((IntVector) t.reinterpretShape(I, 0)).sub(ROUND_BITS).max(-127);
+      FloatVector scale = (FloatVector) exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretShape(F, 0);
       p.mul(scale).intoArray(a, off + i);
     }
   }
@@ -97,7 +101,8 @@ final class VectorMath {
       FloatVector y = v.mul(v).mul(v).mul(GELU_A).add(v).mul(GELU_C);
       FloatVector e = FloatVector.fromArray(F, scratch, i);
       FloatVector t = FloatVector.broadcast(F, 1f).sub(FloatVector.broadcast(F, 2f).div(e.add(1f)));
-      FloatVector tanh = t.reinterpretAsInts().or(y.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
+      IntVector sign = ((IntVector) y.reinterpretShape(I, 0)).and(0x80000000);
+      FloatVector tanh = (FloatVector) ((IntVector) t.reinterpretShape(I, 0)).or(sign).reinterpretShape(F, 0);
       tanh.add(1f).mul(v).mul(0.5f).intoArray(a, off + i);
     }
   }
