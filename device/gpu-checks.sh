@@ -10,10 +10,10 @@
 #   results.tgz   everything: every log, the JUnit XML, one JSON line per bench run
 # Steps stop starting once GPU_CHECKS_BUDGET_S (default 510) seconds have passed, and no step runs
 # past it by more than 30 s. GPU_CHECKS_SIZES picks the models, GPU_CHECKS_HF=0 skips HF's runs.
-# GPU_CHECKS_MODE=tune runs the kernel tests and the goldens with the opt-in fusions, a sweep of batch-1
-# decode's kernels alone (KernelSweep: gemv block sizes and slices, cuBLAS), then 2.7B alone on
-# every kernel variant (no HF), the launch profiles and cuBLASLt's survey of its candidate
-# algorithms per GEMM shape: the short call that picks the defaults before the full one.
+# GPU_CHECKS_MODE=tune runs 2.7B alone on every kernel variant (no HF), then the kernel tests and the
+# goldens with the opt-ins, a sweep of decode's kernels alone (KernelSweep: gemv block sizes and
+# slices, cuBLAS whole and split over k), cuBLASLt's survey of its candidate algorithms per GEMM
+# shape and the launch profiles: the extra call for tuning, after the full one.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -124,9 +124,10 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest
   local lt=$?
-  # and with programmatic dependent launch (kernels start while the previous one finishes): a race
-  # would show here, recorded in graphs and eager
-  junit junit-model-pdl "-Dgptneo.cuda.pdl=true" \
+  # and with programmatic dependent launch (kernels start while the previous one finishes: a race
+  # would show here, recorded in graphs and eager) and GEMMs of 5-256 rows split over k (two slices
+  # wherever k allows; CudaOpsVsCpuTest's splitKGemmsOnCublas checks those alone)
+  junit junit-model-pdl-splitk "-Dgptneo.cuda.pdl=true -Dgptneo.cuda.splitK=2" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest
   local pdl=$?
@@ -162,18 +163,6 @@ profiles() {
 }
 
 if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
-  step junit-kernels 120 bash -c 'junit junit-kernels "-Dgptneo.cuda.syncEachLaunch=true" \
-    --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest'
-  # the goldens with the opt-in fusions (tiny-neo and demo: the HF goldens at head sizes 64/128 need hf_golden.py)
-  step junit-model-optin 120 bash -c 'junit junit-model-optin "-Dgptneo.cuda.gemm=lt -Dgptneo.cuda.fuseNorm=true" \
-    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
-  step junit-model-pdl 120 bash -c 'junit junit-model-pdl "-Dgptneo.cuda.pdl=true" \
-    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
-  # batch-1 decode's kernels alone at 2.7B's shapes: gemv block sizes and slices, cuBLAS, layer norm
-  step kernel-sweep 90 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
-    --enable-native-access=ALL-UNNAMED -Xmx8g $cache_opts \
-    -cp "$build/test-classes:$build/lib/gptneo-engine-cli.jar" dev.gptneo.engine.ops.cuda.KernelSweep 2560 50257
-  grep -E "^(kernel sweep|empty|layer norm|gemv1|cuBLAS|gemm_rows)" "$work/kernel-sweep.log" >> "$summary"
   # every variant of each kernel choice, on 2.7B: the defaults first, then one change at a time
   lt="-Dgptneo.cuda.gemm=lt"
   bench 2.7B prefill-b64-p256 "" "${prefill[@]}"
@@ -186,11 +175,25 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   bench 2.7B generate-b1-p128-n128-pdl "-Dgptneo.cuda.pdl=true" $(generate 1)
   bench 2.7B generate-b32-p128-n128 "" $(generate 32)
   bench 2.7B generate-b32-p128-n128-lt "$lt" $(generate 32)
+  bench 2.7B generate-b32-p128-n128-splitk "-Dgptneo.cuda.splitK=auto" $(generate 32)
   bench 2.7B generate-b128-p128-n128 "" $(generate 128)
   bench 2.7B generate-b128-p128-n128-lt "$lt" $(generate 128)
   bench 2.7B generate-b128-p128-n128-pdl "-Dgptneo.cuda.pdl=true" $(generate 128)
+  bench 2.7B generate-b128-p128-n128-splitk "-Dgptneo.cuda.splitK=auto" $(generate 128)
   # the fastest of cuBLASLt's candidates per shape, timed at its first use (the survey's log has them all)
   bench 2.7B generate-b128-p128-n128-lt-fastest "$lt -Dgptneo.cuda.ltAlgo=fastest" $(generate 128)
+  step junit-kernels 120 bash -c 'junit junit-kernels "-Dgptneo.cuda.syncEachLaunch=true" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest'
+  # the goldens with the opt-in fusions (tiny-neo and demo: the HF goldens at head sizes 64/128 need hf_golden.py)
+  step junit-model-optin 120 bash -c 'junit junit-model-optin "-Dgptneo.cuda.gemm=lt -Dgptneo.cuda.fuseNorm=true" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
+  step junit-model-pdl-splitk 120 bash -c 'junit junit-model-pdl-splitk "-Dgptneo.cuda.pdl=true -Dgptneo.cuda.splitK=2" \
+    --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest'
+  # batch-1 decode's kernels alone at 2.7B's shapes: gemv block sizes and slices, cuBLAS, layer norm
+  step kernel-sweep 90 "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
+    --enable-native-access=ALL-UNNAMED -Xmx8g $cache_opts \
+    -cp "$build/test-classes:$build/lib/gptneo-engine-cli.jar" dev.gptneo.engine.ops.cuda.KernelSweep 2560 50257
+  grep -E "^(kernel sweep|empty|layer norm|gemv1|cuBLAS|gemm_rows)" "$work/kernel-sweep.log" >> "$summary"
   # cuBLASLt's candidates per GEMM shape, timed at each shape's first use; then the default profiles
   profiled prefill-b64-lt "$lt -Dgptneo.cuda.ltAlgo=survey" --task prefill --batch-size 64 --prompt-tokens 256 \
     --max-batch-tokens 16384
@@ -216,6 +219,8 @@ for size in $sizes; do
   # q|k|v in fp32 for the prefill attention, as before the GEMM wrote them in 16 bits
   [ "$size" = 2.7B ] && bench "$size" prefill-b64-p256-qkv32 "-Dgptneo.cuda.halfQkv=false" "${prefill[@]}"
   [ "$size" = 2.7B ] && bench "$size" generate-b128-p128-n128-lt "-Dgptneo.cuda.gemm=lt" $(generate 128)
+  # the 5-256-row GEMMs on cuBLAS split over k, then summed (gptneo.cuda.splitK)
+  [ "$size" = 2.7B ] && bench "$size" generate-b128-p128-n128-splitk "-Dgptneo.cuda.splitK=auto" $(generate 128)
   [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-fusenorm "-Dgptneo.cuda.fuseNorm=true" $(generate 1)
   # decode attention as one block per (sequence, head), as before it split over the keys at small batch
   [ "$size" = 2.7B ] && bench "$size" generate-b1-p128-n128-nosplit "-Dgptneo.cuda.splitDecode=false" $(generate 1)

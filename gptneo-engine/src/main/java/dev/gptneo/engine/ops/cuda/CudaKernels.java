@@ -242,9 +242,18 @@ final class CudaKernels {
         in, w, out,
         splits == 1 ? y : partial, splits, bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0);
     if (splits > 1) {
-      launch("gemm_rows_reduce_" + p.suffix, strideBlocks((long) rows * out), 1, 256, 0, partial, splits, rows, out, y,
-          bias, yHalf, accumulate ? 1 : 0, gelu ? 1 : 0);
+      sumSlices(p, partial, splits, rows, out, y, bias, yHalf, accumulate, gelu);
     }
+  }
+
+  /**
+   * y (rows, out) = [y +] act(the sum of partial (slices, rows, out) fp32, slice 0 first, + bias),
+   * yHalf its 16-bit copy when not 0: the second stage of a linear layer split over k.
+   */
+  void sumSlices(Precision p, long partial, int slices, int rows, int out, long y, long bias, long yHalf,
+      boolean accumulate, boolean gelu) {
+    launch("sum_slices_" + p.suffix, strideBlocks((long) rows * out), 1, 256, 0, partial, slices, rows, out, y, bias,
+        yHalf, accumulate ? 1 : 0, gelu ? 1 : 0);
   }
 
   /**

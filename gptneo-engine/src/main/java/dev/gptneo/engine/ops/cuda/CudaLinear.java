@@ -5,7 +5,8 @@ import dev.gptneo.engine.ops.Epilogue;
 /**
  * The GPU's linear layers, y = [y +] act(x w^T + b), by the number of rows: the gemv for 1-4
  * (decode at small batch; its epilogue fused), the tensor-core gemm_rows for 5-256 when asked
- * for, cuBLASLt with the epilogue fused when asked for, else cuBLAS and then bias_act.
+ * for, cuBLASLt with the epilogue fused when asked for, cuBLAS split over k and then sum_slices for
+ * 5-256 when asked for, else cuBLAS and then bias_act.
  */
 final class CudaLinear {
   /**
@@ -28,6 +29,16 @@ final class CudaLinear {
    * the next layer norm adds it as it reads the residual stream, one pass fewer; the same bits).
    */
   static final String FOLD_BIAS_PROPERTY = "gptneo.cuda.foldBias";
+  /**
+   * System property: off (default until measured), auto, or a number of slices: GEMMs of 5-256 rows
+   * (decode at batch 5 and up) on cuBLAS as that many GEMMs over slices of k side by side, then
+   * sum_slices with the epilogue. cuBLAS tiles y in blocks of about 128 x 128, so a 128-row GEMM
+   * 2,560 wide has ~20 blocks for 132 multiprocessors: run 8 timed it at 0.4 TB/s of weights.
+   */
+  static final String SPLIT_K_PROPERTY = "gptneo.cuda.splitK";
+  static final int SPLIT_K_AUTO = -1;
+  private static final int SPLIT_K_MOST = 8;
+  private static final int SPLIT_K_MAX_ROWS = 256;
 
   private final CudaOps owner; // the memory's owner
   private final Gpu gpu;
@@ -36,6 +47,7 @@ final class CudaLinear {
   private final boolean fusedGemms = parseGemm(System.getProperty(GEMM_PROPERTY));
   private final boolean fuseNorm = Boolean.getBoolean(FUSE_NORM_PROPERTY);
   private final boolean foldBias = !"false".equalsIgnoreCase(System.getProperty(FOLD_BIAS_PROPERTY, "true"));
+  private final int splitK = parseSplitK(System.getProperty(SPLIT_K_PROPERTY));
   private final Scratch castInput;   // 16-bit GEMM input for activations without a 16-bit copy
   private final Scratch partialSums; // (splits, rows, out) fp32 partial sums of gemm_rows and gemv
   private final Scratch gemvTickets; // ints: gemv's arrivals per column group, zero between launches
@@ -62,6 +74,51 @@ final class CudaLinear {
       default:
         throw new IllegalArgumentException(GEMM_PROPERTY + " must be cublas or lt; got '" + value + "'");
     }
+  }
+
+  /** Parses gptneo.cuda.splitK: 0 (off), {@link #SPLIT_K_AUTO}, or a number of slices, 2-8. */
+  static int parseSplitK(String value) {
+    String v = value == null ? "off" : value.trim().toLowerCase(java.util.Locale.ROOT);
+    if (v.equals("off") || v.equals("false") || v.isEmpty() || v.equals("1")) {
+      return 0;
+    }
+    if (v.equals("auto")) {
+      return SPLIT_K_AUTO;
+    }
+    try {
+      int n = Integer.parseInt(v);
+      if (n >= 2 && n <= SPLIT_K_MOST) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw new IllegalArgumentException(SPLIT_K_PROPERTY + " must be off, auto or a number of slices from 2 to "
+        + SPLIT_K_MOST + "; got '" + value + "'");
+  }
+
+  /**
+   * Slices of k for a split-k cuBLAS GEMM of rows x in to out (1: none). A fixed setting is used where in
+   * divides into slices of whole 64s. auto: enough 128 x 128 blocks of y for two per multiprocessor,
+   * each slice at least 256 deep and whole 64s, at most 8, and no more partial sums than weights
+   * (slices x rows x out fp32 &lt;= out x in 16-bit), so the second pass stays small.
+   */
+  static int splitKSlices(int setting, int multiprocessors, int rows, int in, int out) {
+    if (setting == 0 || rows <= CudaKernels.GEMV_ROWS || rows > SPLIT_K_MAX_ROWS) {
+      return 1;
+    }
+    if (setting > 0) {
+      return in % (64 * setting) == 0 ? setting : 1;
+    }
+    int blocks = ((out + 127) / 128) * ((rows + 127) / 128);
+    int want = (2 * multiprocessors + blocks - 1) / blocks;
+    int most = Math.min(Math.min(want, SPLIT_K_MOST), Math.min(in / 256, in / (2 * rows)));
+    for (int s = most; s >= 2; s--) {
+      if (in % (64 * s) == 0) {
+        return s;
+      }
+    }
+    return 1;
   }
 
   /** Whether GEMMs run on cuBLASLt with their epilogues (gptneo.cuda.gemm=lt). */
@@ -168,6 +225,14 @@ final class CudaLinear {
       if (stored != null) {
         return stored;
       }
+    }
+    int slices = m.precision.isHalf() && !split ? splitKSlices(splitK, gpu.multiprocessors(), rows, m.cols, m.rows) : 1;
+    if (slices > 1) {
+      long partial = partialSums.atLeast(4L * slices * rows * m.rows);
+      gpu.gemmSplitK(m.precision, input, rows, m.cols, m.address, m.rows, partial, slices);
+      kernels.sumSlices(m.precision, partial, slices, rows, m.rows, o.address, bias, half, accumulate,
+          epilogue == Epilogue.GELU_NEW);
+      return Stored.ALL;
     }
     if (split) {
       // one GEMM per stacked matrix (HF's separate q, k and v projections), into y's column blocks

@@ -40,6 +40,8 @@ public final class CudaOps implements Ops {
   public static final String HALF_QKV_PROPERTY = "gptneo.cuda.halfQkv";
   /** System property: true fuses the layer norms into the one-row gemv (default false). */
   public static final String FUSE_NORM_PROPERTY = CudaLinear.FUSE_NORM_PROPERTY;
+  /** System property: off (default), auto or 2-8: GEMMs of 5-256 rows on cuBLAS split over k (see CudaLinear). */
+  public static final String SPLIT_K_PROPERTY = CudaLinear.SPLIT_K_PROPERTY;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaOps.class);
 
   private final Gpu gpu;

@@ -7,6 +7,7 @@ import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
 import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
 import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
 import static org.bytedeco.cuda.global.cublas.cublasGemmEx;
+import static org.bytedeco.cuda.global.cublas.cublasGemmStridedBatchedEx;
 import static org.bytedeco.cuda.global.cublas.cublasGetStatusString;
 import static org.bytedeco.cuda.global.cublas.cublasSetStream_v2;
 import static org.bytedeco.cuda.global.cublas.cublasSetWorkspace_v2;
@@ -374,6 +375,26 @@ final class DriverGpu implements Gpu {
     }
   }
 
+
+  @Override
+  public void gemmSplitK(Precision p, long x, int rows, int in, long w, int out, long partial, int slices) {
+    bind();
+    long t0 = profile != null ? profile.start(this::synchronize) : 0;
+    int type = dataType(p);
+    int k = in / slices;
+    // Column-major, as gemmEx: slice s is partial_s^T (out, rows) = w_s (k, out)^T x_s^T (k, rows), where w_s and
+    // x_s start k * s elements into each row (leading dimension in); batched with those strides.
+    checkBlas(cublasGemmStridedBatchedEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, k, one, at(w), type, in, k, at(x),
+        type, in, k, zero, at(partial), CUDA_R_32F, out, (long) rows * out, slices, CUBLAS_COMPUTE_32F,
+        CUBLAS_GEMM_DEFAULT), "cublasGemmStridedBatchedEx " + p + " (" + rows + " x " + in + ") x (" + out + " x " + in
+        + ")^T in " + slices + " slices of k");
+    if (syncEachLaunch) {
+      check(cudaStreamSynchronize(stream), "cublasGemmStridedBatchedEx");
+    }
+    if (profile != null) {
+      profile.stop(LaunchProfile.gemmName(p, rows, in, out) + " split-k " + slices, t0, this::synchronize);
+    }
+  }
 
   @Override
   public boolean gemmFused(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean halfOut,

@@ -67,6 +67,13 @@ interface Gpu extends AutoCloseable {
   void gemmTo16(Precision p, long x, int rows, int in, long w, int out, long y, int ldy);
 
   /**
+   * {@link #gemm} split over k into {@code slices} GEMMs that run side by side: partial (slices,
+   * rows, out) fp32, slice s = x[:, s in / slices ..) times w[:, the same)^T, for the caller to add
+   * in slice order (CudaKernels.sumSlices). in % slices == 0; x and w 16-bit.
+   */
+  void gemmSplitK(Precision p, long x, int rows, int in, long w, int out, long partial, int slices);
+
+  /**
    * {@link #gemm} with its epilogue fused (cuBLASLt, gptneo.cuda.gemm=lt): y = x w^T (+ y when
    * accumulate) (+ bias when bias != 0), then gelu_new when gelu. y is fp32, rows ldy floats apart,
    * with an fp32 bias; or, when halfOut, of type p, rows ldy elements apart, with a bias of type p.

@@ -265,6 +265,19 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   if (tid == 0) tickets[blockIdx.x] = 0;  // ready for the next launch
 }
 
+// y (rows, out) = [y +] act(the sum over slices of partial (slices, rows, out), slice 0 first, + bias):
+// the second stage of a linear layer split over k (gemm_rows, and cuBLAS' split-k GEMMs). Grid-stride.
+template <typename T>
+__device__ void sum_slices(const float* partial, int slices, int rows, int out, float* y, const float* bias,
+                           T* y_half, int accumulate, int gelu) {
+  const long long n = (long long) rows * out, stride = (long long) gridDim.x * blockDim.x;
+  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+    float v = 0.f;
+    for (int s = 0; s < slices; s++) v += partial[s * n + i];
+    linear_epilogue(v, (int) (i / out), (int) (i % out), out, y, bias, y_half, accumulate, gelu);
+  }
+}
+
 // One gemv kernel: NAME<<<(ceil(out / 8), slices), threads>>>; gamma, beta and eps are read by the _ln kernel
 // only. It is one-row only: at four rows the normalization's registers would spill.
 #define GEMV_KERNEL(NAME, T, R, NORM, THREADS, BLOCKS)                                                       \
@@ -295,6 +308,11 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
   extern "C" __global__ void cast_##S(const float* x, T* out, int n) {                                      \
     after_previous_kernel();                                                                                \
     cast(x, out, n);                                                                                        \
+  }                                                                                                         \
+  extern "C" __global__ void sum_slices_##S(const float* partial, int slices, int rows, int out, float* y,   \
+                                            const float* bias, T* y_half, int accumulate, int gelu) {       \
+    after_previous_kernel();                                                                                \
+    sum_slices<T>(partial, slices, rows, out, y, bias, y_half, accumulate, gelu);                           \
   }                                                                                                         \
   GEMV_KERNEL(gemv_##S, T, GEMV_ROWS, false, GEMV_THREADS, GEMV_BLOCKS)                                      \
   GEMV_KERNEL(gemv1_##S, T, 1, false, GEMV_MAX_THREADS, GEMV1_BLOCKS)                                        \

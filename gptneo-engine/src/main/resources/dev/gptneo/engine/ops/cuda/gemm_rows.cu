@@ -4,7 +4,7 @@
 // row-major; both type T; fp32 accumulators (mma.sync m16n8k16). A block owns 128 rows x 128
 // columns of y and one of `splits` contiguous slices of the 64-wide k chunks, so the weights are
 // read once for up to 128 rows and there are enough blocks to keep the memory busy; slices write
-// fp32 partial sums that gemm_rows_reduce adds in slice order (the same bits every run). The
+// fp32 partial sums that sum_slices (elementwise.cu) adds in slice order (the same bits every run). The
 // linear layer's epilogue (bias, gelu_new, residual add, 16-bit copy) is applied by whichever
 // kernel writes y, so it needs no launch of its own.
 #include "common.cuh"
@@ -99,30 +99,12 @@ __device__ void gemm_rows(const T* x, int rows, int in, const T* w, int out, flo
   }
 }
 
-// y (rows, out) = [y +] act(the sum over slices of partial (splits, rows, out), slice 0 first, + bias).
-// Grid-stride.
-template <typename T>
-__device__ void gemm_rows_reduce(const float* partial, int splits, int rows, int out, float* y, const float* bias,
-                                 T* y_half, int accumulate, int gelu) {
-  const long long n = (long long) rows * out, stride = (long long) gridDim.x * blockDim.x;
-  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
-    float v = 0.f;
-    for (int s = 0; s < splits; s++) v += partial[s * n + i];
-    linear_epilogue(v, (int) (i / out), (int) (i % out), out, y, bias, y_half, accumulate, gelu);
-  }
-}
-
 #define GEMM_ROWS(S, T)                                                                                    \
   extern "C" __global__ void __launch_bounds__(GR_THREADS)                                                \
       gemm_rows_##S(const T* x, int rows, int in, const T* w, int out, float* dst, int splits, const float* bias, \
                     T* y_half, int accumulate, int gelu) {                                                \
     after_previous_kernel();                                                                              \
     gemm_rows<T>(x, rows, in, w, out, dst, splits, bias, y_half, accumulate, gelu);                       \
-  }                                                                                                       \
-  extern "C" __global__ void gemm_rows_reduce_##S(const float* partial, int splits, int rows, int out, float* y, \
-                                                  const float* bias, T* y_half, int accumulate, int gelu) { \
-    after_previous_kernel();                                                                              \
-    gemm_rows_reduce<T>(partial, splits, rows, out, y, bias, y_half, accumulate, gelu);                   \
   }
 
 GEMM_ROWS(f16, f16)

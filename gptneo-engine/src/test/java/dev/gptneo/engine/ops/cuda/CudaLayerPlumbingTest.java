@@ -312,4 +312,54 @@ class CudaLayerPlumbingTest {
     }
     assertEquals(0, gpu.liveAllocations());
   }
+
+  /**
+   * gptneo.cuda.splitK: how many slices of k a GEMM gets. auto: 2.7B's decode GEMMs at 128 rows on
+   * 132 multiprocessors get 5 (q|k|v, 60 blocks of y), 8 (2,560 wide), 4 (the MLP's first, 80 blocks)
+   * and 8 (the MLP's second, 10,240 deep); the gemv's rows, prefill's and short k get none.
+   */
+  @Test
+  void splitKSlicesPerShape() {
+    int auto = CudaLinear.SPLIT_K_AUTO;
+    assertEquals(5, CudaLinear.splitKSlices(auto, 132, 128, 2560, 7680));
+    assertEquals(8, CudaLinear.splitKSlices(auto, 132, 128, 2560, 2560));
+    assertEquals(4, CudaLinear.splitKSlices(auto, 132, 128, 2560, 10240));
+    assertEquals(8, CudaLinear.splitKSlices(auto, 132, 32, 10240, 2560));
+    assertEquals(1, CudaLinear.splitKSlices(auto, 132, 4, 2560, 2560), "the gemv's rows");
+    assertEquals(1, CudaLinear.splitKSlices(auto, 132, 257, 2560, 2560), "prefill");
+    assertEquals(1, CudaLinear.splitKSlices(auto, 132, 128, 128, 2560), "k too short to split");
+    assertEquals(2, CudaLinear.splitKSlices(auto, 132, 128, 512, 300), "partial sums no larger than the weights");
+    assertEquals(1, CudaLinear.splitKSlices(auto, 132, 128, 2560, 50257), "enough blocks already");
+    assertEquals(4, CudaLinear.splitKSlices(4, 132, 20, 512, 300));
+    assertEquals(1, CudaLinear.splitKSlices(4, 132, 20, 320, 300), "slices of whole 64s only");
+    assertEquals(1, CudaLinear.splitKSlices(0, 132, 128, 2560, 2560), "off");
+    assertEquals(0, CudaLinear.parseSplitK(null));
+    assertEquals(0, CudaLinear.parseSplitK("off"));
+    assertEquals(auto, CudaLinear.parseSplitK(" Auto "));
+    assertEquals(3, CudaLinear.parseSplitK("3"));
+    for (String bad : new String[] {"9", "-2", "yes"}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaLinear.parseSplitK(bad));
+      assertTrue(e.getMessage().contains("gptneo.cuda.splitK must be off, auto or a number"), e.getMessage());
+    }
+  }
+
+  /**
+   * With gptneo.cuda.splitK=2 every GEMM of 5-256 rows on 16-bit weights runs as one batched cuBLAS
+   * GEMM over two slices of k, then sum_slices with the layer's epilogue: no bias_act, no residual
+   * bias left to the layer norms (the demo model's head size, 32, keeps q|k|v in fp32: no gemmTo16).
+   */
+  @Test
+  void splitKGemmsThenSumSlices() {
+    FakeGpu gpu = new FakeGpu(1L << 30);
+    try (CudaOps ops = WithProperty.build(CudaOps.SPLIT_K_PROPERTY, "2", () -> new CudaOps(gpu, null))) {
+      CudaOpsPlumbingTest.runSteps(Goldens.demoModel(), ops, gpu);
+      int layers = 6;
+      assertEquals(2 * layers * 4, gpu.splitKSlices.size(), "both steps: q|k|v, out, fc and proj");
+      assertTrue(gpu.splitKSlices.stream().allMatch(s -> s == 2), gpu.splitKSlices.toString());
+      assertEquals(gpu.splitKSlices.size(), Collections.frequency(gpu.launches, "sum_slices_f16"));
+      assertEquals(0, Collections.frequency(gpu.launches, "bias_act_f16"), gpu.launches.toString());
+      assertEquals(0, gpu.gemms, "no plain GEMM: the LM head's 3 rows run the gemv");
+    }
+    assertEquals(0, gpu.liveAllocations());
+  }
 }

@@ -388,7 +388,7 @@ class CudaOpsPlumbingTest {
       try (CudaOps ops = new CudaOps(gpu, null)) {
         runSteps(Goldens.demoModel(), ops, gpu);
         assertTrue(gpu.launches.contains("gemm_rows_f16"), gpu.launches.toString());
-        assertTrue(gpu.launches.contains("gemm_rows_reduce_f16"), "the MLP's 512-deep GEMM is split over k");
+        assertTrue(gpu.launches.contains("sum_slices_f16"), "the MLP's 512-deep GEMM is split over k");
         assertFalse(gpu.launches.contains("bias_act_f16"), "the epilogues run in gemm_rows and gemv: "
             + gpu.launches);
       }

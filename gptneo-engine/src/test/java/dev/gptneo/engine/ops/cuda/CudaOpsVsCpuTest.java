@@ -136,6 +136,19 @@ class CudaOpsVsCpuTest {
     }
   }
 
+  /**
+   * GEMMs of 5-256 rows on cuBLAS over four slices of k side by side, then sum_slices with the
+   * epilogue (gptneo.cuda.splitK=4; k of 512 and 1024 split, 257 and 64 do not), and through the MLP.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Precision.class, names = {"F16", "BF16"})
+  void splitKGemmsOnCublas(Precision p) {
+    try (Ops gpu = gpu(p, CudaOps.SPLIT_K_PROPERTY, "4"); Ops cpu = CpuOps.scalar(2)) {
+      checkLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, 12), 4e-5);
+      checkMlp(gpu, cpu, dtype(p), new OpsInputs(tmp, 13), 4e-5, halfUlp(p));
+    }
+  }
+
   /** The MLP on the default path (cuBLAS, then bias_act writing gelu's 16-bit copy alone; the gemv at 3 rows). */
   @ParameterizedTest
   @EnumSource(value = Precision.class, names = {"F16", "BF16"})

@@ -36,6 +36,7 @@ final class FakeGpu implements Gpu {
   int gemms;
   int fusedGemms;
   int gemmsTo16; // of those, the GEMMs that wrote 16-bit output (gemmTo16)
+  final List<Integer> splitKSlices = new ArrayList<>(); // the slices of each split-k GEMM, in order
   final List<String> fusedEpilogues = new ArrayList<>(); // "+y", "+bias", "gelu", "->16": one line per fused GEMM
   boolean refuseFused; // as a device whose cuBLASLt has no algorithm would
   int refusals; // mallocs refused for lack of memory
@@ -225,6 +226,24 @@ final class FakeGpu implements Gpu {
     Runnable check = () -> {
       checkGemm(p, x, rows, in, w, out, y, ldy, p.bytes);
       gemmsTo16++;
+    };
+    if (recording != null) {
+      recording.add(check);
+      return;
+    }
+    check.run();
+  }
+
+  @Override
+  public void gemmSplitK(Precision p, long x, int rows, int in, long w, int out, long partial, int slices) {
+    if (!p.isHalf() || slices < 2 || in % slices != 0) {
+      throw new IllegalStateException("gemmSplitK: " + p + ", " + in + " in " + slices + " slices");
+    }
+    Runnable check = () -> {
+      checkRange("gemmSplitK x", x, (long) rows * in * p.bytes);
+      checkRange("gemmSplitK w", w, (long) out * in * p.bytes);
+      checkRange("gemmSplitK partial", partial, 4L * slices * rows * out);
+      splitKSlices.add(slices);
     };
     if (recording != null) {
       recording.add(check);

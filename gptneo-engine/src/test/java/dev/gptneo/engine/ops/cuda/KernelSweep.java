@@ -10,7 +10,7 @@ import java.util.Set;
 /**
  * Times batch-1 decode's kernels alone, for tuning (device/gpu-checks.sh, tune mode): the one-row
  * gemv over block sizes and slices of k at a model's shapes, cuBLAS at 1, 32 and 128 rows on the
- * same shapes against the opt-in tensor-core gemm_rows, the layer norm of one row and an empty
+ * same shapes against cuBLAS split over k (gptneo.cuda.splitK=auto) and the opt-in tensor-core gemm_rows, the layer norm of one row and an empty
  * launch, and the layer norm before a gemv apart and fused into it (gemv1_ln). Each is a CUDA graph of back-to-back
  * launches, as decode steps replay them, so a launch's time includes the gap to the next one.
  * Prints microseconds a launch and GB/s of weights; "auto" marks the gemv shape the backend picks.
@@ -55,8 +55,9 @@ final class KernelSweep {
     long y = zeros(4L * maxRows * maxOut);                        // (rows, out) fp32
     long partialFloats = (long) SLICES[SLICES.length - 1] * maxOut; // gemv's (slices, 1, out)
     for (int[] s : shapes) {
-      for (int rows : GEMM_ROWS) {                                   // gemm_rows' (splits, rows, out)
+      for (int rows : GEMM_ROWS) {                                   // gemm_rows' and split-k's (slices, rows, out)
         partialFloats = Math.max(partialFloats, (long) kernels.gemmRowsSplits(rows, s[0], s[1]) * rows * s[1]);
+        partialFloats = Math.max(partialFloats, (long) splitK(rows, s[0], s[1]) * rows * s[1]);
       }
     }
     long partial = zeros(4 * partialFloats);                          // fp32 partial sums
@@ -98,6 +99,15 @@ final class KernelSweep {
         for (int rows : GEMM_ROWS) {
           double micros = time(() -> gpu.gemm(p, x16, rows, in, w, out, y, out, false));
           lines.add(line(String.format(Locale.ROOT, "cuBLAS %d->%d, %d rows", in, out, rows), micros, bytes));
+          int slices = splitK(rows, in, out);
+          if (slices > 1) { // gptneo.cuda.splitK=auto: one batched GEMM over slices of k, then their sum
+            double split = time(() -> {
+              gpu.gemmSplitK(p, x16, rows, in, w, out, partial, slices);
+              kernels.sumSlices(p, partial, slices, rows, out, y, 0, 0, false, false);
+            });
+            lines.add(line(String.format(Locale.ROOT, "cuBLAS split-k %d->%d, %d rows, %d slices + sum_slices", in, out,
+                rows, slices), split, bytes));
+          }
           if (rows > CudaKernels.GEMV_ROWS && in % 64 == 0) { // gemm_rows (gptneo.cuda.smallGemm=mma), its own splits
             int splits = kernels.gemmRowsSplits(rows, in, out);
             double mma = time(() -> kernels.gemmRows(p, x16, rows, in, w, out, y, partial, splits, 0, 0, false, false));
@@ -112,6 +122,10 @@ final class KernelSweep {
       buffers.clear();
     }
     return lines;
+  }
+
+  private int splitK(int rows, int in, int out) {
+    return CudaLinear.splitKSlices(CudaLinear.SPLIT_K_AUTO, gpu.multiprocessors(), rows, in, out);
   }
 
   /** The kernels, with the opt-in tensor-core GEMM for 5-256 rows (gemm_rows.cu) compiled too. */

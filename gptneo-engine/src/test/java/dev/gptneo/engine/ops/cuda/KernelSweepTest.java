@@ -28,6 +28,12 @@ class KernelSweepTest {
       assertTrue(lines.stream().anyMatch(l -> l.startsWith("layer norm + gemv1 " + shape + " (auto)")), shape);
       assertTrue(lines.stream().anyMatch(l -> l.startsWith("gemv1_ln " + shape + " (auto)")), shape);
     }
+    // cuBLAS split over k (gptneo.cuda.splitK=auto) at 128 rows, with auto's slices
+    for (String[] shape : new String[][] {{"2560->7680", "5"}, {"2560->2560", "8"}, {"2560->10240", "4"},
+        {"10240->2560", "8"}}) {
+      String expected = "cuBLAS split-k " + shape[0] + ", 128 rows, " + shape[1] + " slices + sum_slices";
+      assertTrue(lines.stream().anyMatch(l -> l.startsWith(expected)), expected + "\n" + String.join("\n", lines));
+    }
     // the auto shape of the MLP's down projection splits k: the sweep must reach its slice count too
     assertTrue(lines.stream().anyMatch(l -> l.contains("gemv1 10240->2560: 256 threads x 3 slices (auto)")),
         String.join("\n", lines));

@@ -67,7 +67,7 @@ static void check_gemm_rows(int rows, int out, int in, int splits, int accumulat
              (unsigned) splits, 1}, {GR_THREADS, 1, 1}, 2 * GR_STAGE * 2, (const f16*) x.data(), rows, in,
              (const f16*) w.data(), out, dst, splits, b, h, accumulate, gelu);
   if (splits > 1)
-    emu_launch(gemm_rows_reduce_f16, {4, 1, 1}, {256, 1, 1}, 0, (const float*) partial.data(), splits, rows, out,
+    emu_launch(sum_slices_f16, {4, 1, 1}, {256, 1, 1}, 0, (const float*) partial.data(), splits, rows, out,
                y.data(), b, h, accumulate, gelu);
   double err = 0;
   for (int r = 0; r < rows; r++)
