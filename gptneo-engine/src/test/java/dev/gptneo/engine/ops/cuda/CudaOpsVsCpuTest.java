@@ -130,10 +130,7 @@ class CudaOpsVsCpuTest {
   @ParameterizedTest
   @EnumSource(value = Precision.class, names = {"F16", "BF16"})
   void fusedGemmsOnCublasLt(Precision p) {
-    try (Ops gpu = gpu(p, CudaOps.GEMM_PROPERTY, "lt"); Ops cpu = CpuOps.scalar(2)) {
-      checkLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, 8), 4e-5);
-      checkMlp(gpu, cpu, dtype(p), new OpsInputs(tmp, 10), 4e-5, halfUlp(p));
-    }
+    linearAndMlpWith(p, CudaOps.GEMM_PROPERTY, "lt", 8);
   }
 
   /**
@@ -143,9 +140,14 @@ class CudaOpsVsCpuTest {
   @ParameterizedTest
   @EnumSource(value = Precision.class, names = {"F16", "BF16"})
   void splitKGemmsOnCublas(Precision p) {
-    try (Ops gpu = gpu(p, CudaOps.SPLIT_K_PROPERTY, "4"); Ops cpu = CpuOps.scalar(2)) {
-      checkLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, 12), 4e-5);
-      checkMlp(gpu, cpu, dtype(p), new OpsInputs(tmp, 13), 4e-5, halfUlp(p));
+    linearAndMlpWith(p, CudaOps.SPLIT_K_PROPERTY, "4", 12);
+  }
+
+  /** checkLinear and checkMlp on the GPU's ops built with property = value, inputs from seed and seed + 1. */
+  private void linearAndMlpWith(Precision p, String property, String value, int seed) {
+    try (Ops gpu = gpu(p, property, value); Ops cpu = CpuOps.scalar(2)) {
+      checkLinear(gpu, cpu, dtype(p), new OpsInputs(tmp, seed), 4e-5);
+      checkMlp(gpu, cpu, dtype(p), new OpsInputs(tmp, seed + 1), 4e-5, halfUlp(p));
     }
   }
 
