@@ -49,7 +49,7 @@ final class CudaLinear {
   private final boolean foldBias = !"false".equalsIgnoreCase(System.getProperty(FOLD_BIAS_PROPERTY, "true"));
   private final int splitK = parseSplitK(System.getProperty(SPLIT_K_PROPERTY));
   private final Scratch castInput;   // 16-bit GEMM input for activations without a 16-bit copy
-  private final Scratch partialSums; // (splits, rows, out) fp32 partial sums of gemm_rows and gemv
+  private final Scratch partialSums; // (slices, rows, out) fp32 partial sums of gemm_rows, split-k GEMMs and gemv
   private final Scratch gemvTickets; // ints: gemv's arrivals per column group, zero between launches
 
   CudaLinear(CudaOps owner, Gpu gpu, CudaKernels kernels) {
