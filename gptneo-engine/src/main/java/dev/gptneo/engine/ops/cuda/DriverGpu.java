@@ -143,8 +143,9 @@ final class DriverGpu implements Gpu {
     for (int i = 0; i < MAX_ARGS; i++) {
       argAddresses.put(i, argSlots.address() + 8L * i);
     }
-    programmatic = Boolean.getBoolean(PROGRAMMATIC_PROPERTY) && p.major() >= 9;
-    if (Boolean.getBoolean(PROGRAMMATIC_PROPERTY) && !programmatic) {
+    boolean askedEarlyLaunch = Boolean.getBoolean(PROGRAMMATIC_PROPERTY);
+    programmatic = askedEarlyLaunch && p.major() >= 9;
+    if (askedEarlyLaunch && !programmatic) {
       LOG.info("{}: programmatic dependent launch needs compute capability 9.0; kernels launch as usual", description);
     }
   }
@@ -274,12 +275,12 @@ final class DriverGpu implements Gpu {
       checkDriver(cuModuleLoadData(module, new BytePointer(ptx)), "cuModuleLoadData " + file);
       LOADED.add(module);
       Map<String, KernelFunction> kernels = new HashMap<>();
+      Map<String, Param[]> entries = PtxEntries.parse(ptx);
       Set<String> waiting = early ? PtxEntries.waitingFirst(ptx) : Set.of();
       if (early) {
-        LOG.info("{}: programmatic dependent launch for {} of {} kernels", file, waiting.size(),
-            PtxEntries.parse(ptx).size());
+        LOG.info("{}: programmatic dependent launch for {} of {} kernels", file, waiting.size(), entries.size());
       }
-      for (Map.Entry<String, Param[]> e : PtxEntries.parse(ptx).entrySet()) {
+      for (Map.Entry<String, Param[]> e : entries.entrySet()) {
         CUfunc_st f = new CUfunc_st();
         checkDriver(cuModuleGetFunction(f, module, e.getKey()), "cuModuleGetFunction " + e.getKey());
         synchronized (FUNCTIONS) {

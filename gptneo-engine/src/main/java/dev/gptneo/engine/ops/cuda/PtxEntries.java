@@ -7,6 +7,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -42,19 +43,11 @@ final class PtxEntries {
    */
   static Set<String> waitingFirst(String ptx) {
     Set<String> out = new LinkedHashSet<>();
-    Matcher e = ENTRY.matcher(ptx);
-    List<int[]> spans = new ArrayList<>(); // body start, and the next entry's start
-    List<String> names = new ArrayList<>();
-    while (e.find()) {
-      if (!spans.isEmpty()) {
-        spans.get(spans.size() - 1)[1] = e.start();
-      }
-      spans.add(new int[] {e.end(), ptx.length()});
-      names.add(e.group(1));
-    }
-    for (int i = 0; i < spans.size(); i++) {
-      if (waitsFirst(ptx.substring(spans.get(i)[0], spans.get(i)[1]))) {
-        out.add(names.get(i));
+    List<MatchResult> entries = ENTRY.matcher(ptx).results().toList();
+    for (int i = 0; i < entries.size(); i++) {
+      int bodyEnd = i + 1 < entries.size() ? entries.get(i + 1).start() : ptx.length(); // up to the next entry
+      if (waitsFirst(ptx.substring(entries.get(i).end(), bodyEnd))) {
+        out.add(entries.get(i).group(1));
       }
     }
     return out;

@@ -230,7 +230,7 @@ __device__ __forceinline__ float load_global(const float* p) {
 // runs: griddepcontrol.wait returns once that kernel has finished and its writes are visible, and
 // launch_dependents lets the next kernel start early in turn. Every kernel calls this before its
 // first global memory access; the host launches a kernel that way only if its PTX shows that order
-// (PtxEntries.waitsFirst). Elsewhere it compiles to nothing.
+// (PtxEntries.waitingFirst). Elsewhere it compiles to nothing.
 __device__ __forceinline__ void after_previous_kernel() {
 #if defined(GPTNEO_PDL) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
