@@ -10,62 +10,88 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * out = epilogue(x W^T + b) reading W in HF's [out, in] layout straight from the memory-mapped
- * checkpoint: the low-memory path, used when a packed copy would not fit the heap. Each output is a
- * dot product over k with one vector accumulator, then a lane sum; four x rows share each weight
- * load. The same chain per element in the 4-row and 1-row kernels keeps rows independent.
+ * out = epilogue(x W^T + b) reading W in HF's [out, in] layout from the memory-mapped checkpoint: the
+ * low-memory path, used when a packed copy would not fit the heap.
+ *
+ * <p>Weight rows go 16 at a time: widened from the mapped bytes into a heap tile (16, k), then 4 x
+ * rows by 4 weight rows share each load (prefill), or one x row meets all 16 (decode). Every output
+ * element is one chain, whichever kernel computes it: lane l of a vector accumulator sums x[i] w[i]
+ * over i = l, l + L, ... (k rounded down to L) with fused multiply-adds, the lanes are added in the
+ * fixed tree of {@link VectorMath#sum} (16 accumulators at once, {@link LaneSums}), then the last
+ * k % L terms in order. So a row's result does not depend on the other rows in the call.
  */
 final class MappedGemm {
   private static final VectorSpecies<Float> F = PanelGemm.F;
   private static final int L = F.length();
-  private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+  private static final VectorSpecies<Short> S =
+      VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
   private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+  /** Weight rows per tile: 16 accumulators, one lane-sum pass. */
+  private static final int TILE = 16;
+  /** Floats of x rows a prefill block keeps in L2 while every weight tile of the task passes over it. */
+  private static final int X_BLOCK_FLOATS = 96 * 1024;
+
+  /** Per-thread scratch: widened weight rows (TILE, k), a tile's accumulators (TILE, L) and their sums. */
+  private static final class Scratch {
+    float[] weights = new float[0];
+    final float[] acc = new float[TILE * L];
+    final float[] sums = new float[TILE];
+    final float[] lanes = new float[L];
+    float[] gelu = new float[0];
+  }
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private MappedGemm() {}
 
   static void linear(float[] x, int rows, CpuMatrix w, int n0, int n1, float[] bias, float[] out, Epilogue epilogue) {
+    Scratch s = SCRATCH.get();
     int k = w.cols;
-    int outCols = w.rows;
-    float[] acc = new float[4];
-    float[] lanes = new float[L];
+    if (s.weights.length < TILE * k) {
+      s.weights = new float[TILE * k];
+    }
     // gelu is applied afterwards, vectorized, over each row's [n0, n1)
     Epilogue perElement = epilogue == Epilogue.GELU_NEW ? Epilogue.STORE : epilogue;
-    int n = n0;
-    if (rows < 4) { // decode: four weight rows per pass, four independent chains
-      for (; n + 4 <= n1; n += 4) {
-        for (int m = 0; m < rows; m++) {
-          dot1x4(x, m * k, k, w, n, acc, lanes);
-          for (int j = 0; j < 4; j++) {
-            int o = m * outCols + n + j;
-            float b = bias == null ? 0f : bias[n + j];
-            out[o] = ScalarKernels.applyEpilogue(acc[j] + b, out[o], perElement);
+    int blockRows = Math.max(4, X_BLOCK_FLOATS / k / 4 * 4);
+    for (int m0 = 0; m0 < rows; m0 += blockRows) {
+      int m1 = Math.min(rows, m0 + blockRows);
+      for (int n = n0; n + TILE <= n1; n += TILE) {
+        if (m1 - m0 < 4 && k % L == 0 && contiguous(w, n)) { // decode: straight from the mapped bytes
+          for (int m = m0; m < m1; m++) { // (rows 2 and 3 find the weights in cache)
+            int at = (int) w.rowByteOffset(n);
+            int rowBytes = k * w.dtype.bytes;
+            for (int c = 0; c < TILE; c += 8) {
+              tile1x8(x, m * k, k, w.partOf(n), at + c * rowBytes, rowBytes, w.dtype, s.acc, c);
+            }
+            finish(x, m, 1, k, s.weights, 0, TILE, w.rows, n, bias, out, perElement, s);
+          }
+          continue;
+        }
+        for (int j = 0; j < TILE; j++) {
+          widen(w, n + j, s.weights, j * k);
+        }
+        int m = m0;
+        for (; m + 4 <= m1; m += 4) {
+          for (int c = 0; c < TILE; c += 4) {
+            tile4x4(x, m * k, k, s.weights, c * k, s.acc);
+            finish(x, m, 4, k, s.weights, c, 4, w.rows, n + c, bias, out, perElement, s);
           }
         }
-      }
-    }
-    for (; n < n1; n++) {
-      ByteBuffer part = w.partOf(n);
-      int rowAt = (int) w.rowByteOffset(n);
-      float b = bias == null ? 0f : bias[n];
-      int m = 0;
-      for (; m + 4 <= rows; m += 4) {
-        dot4(x, m * k, k, part, rowAt, w.dtype, acc, lanes);
-        for (int r = 0; r < 4; r++) {
-          int o = (m + r) * outCols + n;
-          out[o] = ScalarKernels.applyEpilogue(acc[r] + b, out[o], perElement);
+        for (; m < m1; m++) { // decode rows, and the last few of a prefill
+          tile1x16(x, m * k, k, s.weights, s.acc);
+          finish(x, m, 1, k, s.weights, 0, TILE, w.rows, n, bias, out, perElement, s);
         }
       }
-      for (; m < rows; m++) {
-        int o = m * outCols + n;
-        out[o] = ScalarKernels.applyEpilogue(dot1(x, m * k, k, part, rowAt, w.dtype, lanes) + b, out[o], perElement);
-      }
     }
+    edge(x, rows, w, n1 - (n1 - n0) % TILE, n1, bias, out, perElement, s);
     if (epilogue == Epilogue.GELU_NEW) {
-      float[] scratch = new float[n1 - n0 + L];
+      if (s.gelu.length < n1 - n0 + L) {
+        s.gelu = new float[n1 - n0 + L];
+      }
       for (int m = 0; m < rows; m++) {
-        int from = m * outCols + n0;
+        int from = m * w.rows + n0;
         int whole = (n1 - n0) - (n1 - n0) % L;
-        VectorMath.geluInPlace(out, from, whole, scratch);
+        VectorMath.geluInPlace(out, from, whole, s.gelu);
         for (int i = whole; i < n1 - n0; i++) {
           out[from + i] = VectorMath.geluTwin(out[from + i]);
         }
@@ -73,89 +99,269 @@ final class MappedGemm {
     }
   }
 
-  private static FloatVector load(ByteBuffer part, int rowAt, int i, DType dtype) {
-    switch (dtype) {
-      case F32:
-        return FloatVector.fromByteBuffer(F, part, rowAt + 4 * i, LE);
-      case BF16:
-        return PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, rowAt + 2 * i, LE));
-      default:
-        return PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, rowAt + 2 * i, LE));
+  /**
+   * Sums the lanes of a tile's accumulators (x row r, weight row j at s.acc[(r * cols + j) * L ..]), adds
+   * the k % L tail terms (weight row j at weights[(firstRow + j) * k ..]), and writes out[m + r, n + j]
+   * (rows of outCols) for r &lt; xRows, j &lt; cols.
+   */
+  private static void finish(float[] x, int m, int xRows, int k, float[] weights, int firstRow, int cols,
+      int outCols, int n, float[] bias, float[] out, Epilogue epilogue, Scratch s) {
+    LaneSums.sum(s.acc, TILE, s.sums);
+    if (k % L != 0) {
+      addTails(x, m, xRows, k, weights, firstRow, cols, s.sums);
     }
-  }
-
-  private static float tailWeight(ByteBuffer part, int rowAt, int i, DType dtype) {
-    switch (dtype) {
-      case F32:
-        return part.getFloat(rowAt + 4 * i);
-      case BF16:
-        return dev.gptneo.engine.weights.Half.bf16ToFloat(part.getShort(rowAt + 2 * i));
-      default:
-        return dev.gptneo.engine.weights.Half.f16ToFloat(part.getShort(rowAt + 2 * i));
-    }
-  }
-
-  private static void dot4(float[] x, int xOff, int k, ByteBuffer part, int rowAt, DType dtype, float[] acc,
-      float[] lanes) {
-    FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
-    int upper = k - k % L;
-    for (int i = 0; i < upper; i += L) {
-      FloatVector wv = load(part, rowAt, i, dtype);
-      s0 = FloatVector.fromArray(F, x, xOff + i).fma(wv, s0);
-      s1 = FloatVector.fromArray(F, x, xOff + k + i).fma(wv, s1);
-      s2 = FloatVector.fromArray(F, x, xOff + 2 * k + i).fma(wv, s2);
-      s3 = FloatVector.fromArray(F, x, xOff + 3 * k + i).fma(wv, s3);
-    }
-    acc[0] = VectorMath.sum(s0, lanes);
-    acc[1] = VectorMath.sum(s1, lanes);
-    acc[2] = VectorMath.sum(s2, lanes);
-    acc[3] = VectorMath.sum(s3, lanes);
-    for (int i = upper; i < k; i++) {
-      float wi = tailWeight(part, rowAt, i, dtype);
-      for (int r = 0; r < 4; r++) {
-        acc[r] += x[xOff + r * k + i] * wi;
+    boolean add = epilogue == Epilogue.ADD; // (GELU_NEW comes later, over whole rows)
+    for (int r = 0; r < xRows; r++) {
+      int o = (m + r) * outCols + n;
+      for (int j = 0; j < cols; j++) {
+        float v = s.sums[r * cols + j] + (bias == null ? 0f : bias[n + j]);
+        out[o + j] = add ? out[o + j] + v : v;
       }
     }
   }
 
-  /** One x row against weight rows n..n+3: the same chain per element as dot1 and dot4. */
-  private static void dot1x4(float[] x, int xOff, int k, CpuMatrix w, int n, float[] acc, float[] lanes) {
-    ByteBuffer p0 = w.partOf(n), p1 = w.partOf(n + 1), p2 = w.partOf(n + 2), p3 = w.partOf(n + 3);
-    int r0 = (int) w.rowByteOffset(n), r1 = (int) w.rowByteOffset(n + 1);
-    int r2 = (int) w.rowByteOffset(n + 2), r3 = (int) w.rowByteOffset(n + 3);
-    DType dtype = w.dtype;
-    FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
-    int upper = k - k % L;
-    for (int i = 0; i < upper; i += L) {
-      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-      s0 = xv.fma(load(p0, r0, i, dtype), s0);
-      s1 = xv.fma(load(p1, r1, i, dtype), s1);
-      s2 = xv.fma(load(p2, r2, i, dtype), s2);
-      s3 = xv.fma(load(p3, r3, i, dtype), s3);
-    }
-    acc[0] = VectorMath.sum(s0, lanes);
-    acc[1] = VectorMath.sum(s1, lanes);
-    acc[2] = VectorMath.sum(s2, lanes);
-    acc[3] = VectorMath.sum(s3, lanes);
-    for (int i = upper; i < k; i++) {
-      float xi = x[xOff + i];
-      acc[0] += xi * tailWeight(p0, r0, i, dtype);
-      acc[1] += xi * tailWeight(p1, r1, i, dtype);
-      acc[2] += xi * tailWeight(p2, r2, i, dtype);
-      acc[3] += xi * tailWeight(p3, r3, i, dtype);
+  /** sums[r * cols + j] += the k % L last terms of x row m + r and weight row firstRow + j, in order. */
+  private static void addTails(float[] x, int m, int xRows, int k, float[] weights, int firstRow, int cols,
+      float[] sums) {
+    for (int r = 0; r < xRows; r++) {
+      for (int j = 0; j < cols; j++) {
+        float acc = sums[r * cols + j];
+        for (int i = k - k % L; i < k; i++) {
+          acc += x[(m + r) * k + i] * weights[(firstRow + j) * k + i];
+        }
+        sums[r * cols + j] = acc;
+      }
     }
   }
 
-  private static float dot1(float[] x, int xOff, int k, ByteBuffer part, int rowAt, DType dtype, float[] lanes) {
-    FloatVector s = FloatVector.zero(F);
+  /** Whether weight rows [n, n + TILE) lie back to back in one part. */
+  private static boolean contiguous(CpuMatrix w, int n) {
+    return w.partOf(n) == w.partOf(n + TILE - 1)
+        && w.rowByteOffset(n + TILE - 1) - w.rowByteOffset(n) == (TILE - 1L) * w.cols * w.dtype.bytes;
+  }
+
+  /** Weight rows [from, to), fewer than a tile (a matrix's last rows): one element at a time. */
+  private static void edge(float[] x, int rows, CpuMatrix w, int from, int to, float[] bias, float[] out,
+      Epilogue epilogue, Scratch s) {
+    int k = w.cols;
+    for (int n = from; n < to; n++) {
+      widen(w, n, s.weights, (n - from) * k);
+    }
+    for (int m = 0; m < rows; m++) {
+      for (int n = from; n < to; n++) {
+        int o = m * w.rows + n;
+        float b = bias == null ? 0f : bias[n];
+        out[o] = ScalarKernels.applyEpilogue(dot1(x, m * k, k, s.weights, (n - from) * k, s.lanes) + b, out[o],
+            epilogue);
+      }
+    }
+  }
+
+  /** dst[off, off + k) = weight row n as floats. */
+  private static void widen(CpuMatrix w, int n, float[] dst, int off) {
+    ByteBuffer part = w.partOf(n);
+    int at = (int) w.rowByteOffset(n);
+    switch (w.dtype) {
+      case F32:
+        widenF32(part, at, w.cols, dst, off);
+        break;
+      case BF16:
+        widenBf16(part, at, w.cols, dst, off);
+        break;
+      default:
+        widenF16(part, at, w.cols, dst, off);
+    }
+    for (int i = w.cols - w.cols % L; i < w.cols; i++) {
+      dst[off + i] = tailWeight(w, n, i);
+    }
+  }
+
+  private static void widenF32(ByteBuffer part, int at, int k, float[] dst, int off) {
+    for (int i = 0; i + L <= k; i += L) {
+      FloatVector.fromByteBuffer(F, part, at + 4 * i, LE).intoArray(dst, off + i);
+    }
+  }
+
+  private static void widenBf16(ByteBuffer part, int at, int k, float[] dst, int off) {
+    for (int i = 0; i + L <= k; i += L) {
+      PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, at + 2 * i, LE)).intoArray(dst, off + i);
+    }
+  }
+
+  private static void widenF16(ByteBuffer part, int at, int k, float[] dst, int off) {
+    for (int i = 0; i + L <= k; i += L) {
+      PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, at + 2 * i, LE)).intoArray(dst, off + i);
+    }
+  }
+
+  private static float tailWeight(CpuMatrix w, int n, int i) {
+    ByteBuffer part = w.partOf(n);
+    int at = (int) w.rowByteOffset(n) + i * w.dtype.bytes;
+    switch (w.dtype) {
+      case F32:
+        return part.getFloat(at);
+      case BF16:
+        return dev.gptneo.engine.weights.Half.bf16ToFloat(part.getShort(at));
+      default:
+        return dev.gptneo.engine.weights.Half.f16ToFloat(part.getShort(at));
+    }
+  }
+
+  /**
+   * acc[(r * 4 + j) * L ..] = lanes of x row r (4 rows from xOff, k apart) times weight row j (4 rows from
+   * wOff, k apart), over k rounded down to L: 16 accumulators.
+   */
+  private static void tile4x4(float[] x, int xOff, int k, float[] w, int wOff, float[] acc) {
+    FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F);
+    FloatVector a03 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+    FloatVector a12 = FloatVector.zero(F), a13 = FloatVector.zero(F), a20 = FloatVector.zero(F);
+    FloatVector a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
+    FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F);
+    FloatVector a33 = FloatVector.zero(F);
     int upper = k - k % L;
     for (int i = 0; i < upper; i += L) {
-      s = FloatVector.fromArray(F, x, xOff + i).fma(load(part, rowAt, i, dtype), s);
+      FloatVector w0 = FloatVector.fromArray(F, w, wOff + i);
+      FloatVector w1 = FloatVector.fromArray(F, w, wOff + k + i);
+      FloatVector w2 = FloatVector.fromArray(F, w, wOff + 2 * k + i);
+      FloatVector w3 = FloatVector.fromArray(F, w, wOff + 3 * k + i);
+      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+      a00 = xv.fma(w0, a00);
+      a01 = xv.fma(w1, a01);
+      a02 = xv.fma(w2, a02);
+      a03 = xv.fma(w3, a03);
+      xv = FloatVector.fromArray(F, x, xOff + k + i);
+      a10 = xv.fma(w0, a10);
+      a11 = xv.fma(w1, a11);
+      a12 = xv.fma(w2, a12);
+      a13 = xv.fma(w3, a13);
+      xv = FloatVector.fromArray(F, x, xOff + 2 * k + i);
+      a20 = xv.fma(w0, a20);
+      a21 = xv.fma(w1, a21);
+      a22 = xv.fma(w2, a22);
+      a23 = xv.fma(w3, a23);
+      xv = FloatVector.fromArray(F, x, xOff + 3 * k + i);
+      a30 = xv.fma(w0, a30);
+      a31 = xv.fma(w1, a31);
+      a32 = xv.fma(w2, a32);
+      a33 = xv.fma(w3, a33);
     }
-    float acc = VectorMath.sum(s, lanes);
+    a00.intoArray(acc, 0);
+    a01.intoArray(acc, L);
+    a02.intoArray(acc, 2 * L);
+    a03.intoArray(acc, 3 * L);
+    a10.intoArray(acc, 4 * L);
+    a11.intoArray(acc, 5 * L);
+    a12.intoArray(acc, 6 * L);
+    a13.intoArray(acc, 7 * L);
+    a20.intoArray(acc, 8 * L);
+    a21.intoArray(acc, 9 * L);
+    a22.intoArray(acc, 10 * L);
+    a23.intoArray(acc, 11 * L);
+    a30.intoArray(acc, 12 * L);
+    a31.intoArray(acc, 13 * L);
+    a32.intoArray(acc, 14 * L);
+    a33.intoArray(acc, 15 * L);
+  }
+
+  /** acc[j * L ..] = lanes of one x row (at xOff) times weight row j (16 rows, k apart), over k rounded down to L. */
+  private static void tile1x16(float[] x, int xOff, int k, float[] w, float[] acc) {
+    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+    FloatVector a8 = FloatVector.zero(F), a9 = FloatVector.zero(F), a10 = FloatVector.zero(F);
+    FloatVector a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+    FloatVector a14 = FloatVector.zero(F), a15 = FloatVector.zero(F);
+    int upper = k - k % L;
+    for (int i = 0; i < upper; i += L) {
+      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+      a0 = xv.fma(FloatVector.fromArray(F, w, i), a0);
+      a1 = xv.fma(FloatVector.fromArray(F, w, k + i), a1);
+      a2 = xv.fma(FloatVector.fromArray(F, w, 2 * k + i), a2);
+      a3 = xv.fma(FloatVector.fromArray(F, w, 3 * k + i), a3);
+      a4 = xv.fma(FloatVector.fromArray(F, w, 4 * k + i), a4);
+      a5 = xv.fma(FloatVector.fromArray(F, w, 5 * k + i), a5);
+      a6 = xv.fma(FloatVector.fromArray(F, w, 6 * k + i), a6);
+      a7 = xv.fma(FloatVector.fromArray(F, w, 7 * k + i), a7);
+      a8 = xv.fma(FloatVector.fromArray(F, w, 8 * k + i), a8);
+      a9 = xv.fma(FloatVector.fromArray(F, w, 9 * k + i), a9);
+      a10 = xv.fma(FloatVector.fromArray(F, w, 10 * k + i), a10);
+      a11 = xv.fma(FloatVector.fromArray(F, w, 11 * k + i), a11);
+      a12 = xv.fma(FloatVector.fromArray(F, w, 12 * k + i), a12);
+      a13 = xv.fma(FloatVector.fromArray(F, w, 13 * k + i), a13);
+      a14 = xv.fma(FloatVector.fromArray(F, w, 14 * k + i), a14);
+      a15 = xv.fma(FloatVector.fromArray(F, w, 15 * k + i), a15);
+    }
+    a0.intoArray(acc, 0);
+    a1.intoArray(acc, L);
+    a2.intoArray(acc, 2 * L);
+    a3.intoArray(acc, 3 * L);
+    a4.intoArray(acc, 4 * L);
+    a5.intoArray(acc, 5 * L);
+    a6.intoArray(acc, 6 * L);
+    a7.intoArray(acc, 7 * L);
+    a8.intoArray(acc, 8 * L);
+    a9.intoArray(acc, 9 * L);
+    a10.intoArray(acc, 10 * L);
+    a11.intoArray(acc, 11 * L);
+    a12.intoArray(acc, 12 * L);
+    a13.intoArray(acc, 13 * L);
+    a14.intoArray(acc, 14 * L);
+    a15.intoArray(acc, 15 * L);
+  }
+
+  /**
+   * acc[(first + j) * L ..] = lanes of one x row times weight row j (8 rows from byte at of part, rowBytes
+   * apart), read straight from the mapped bytes: eight streams from memory for decode (more would not fit
+   * C2's inlining budget, and its vectors would be boxed).
+   */
+  private static void tile1x8(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, DType dtype,
+      float[] acc, int first) {
+    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+    int eb = dtype.bytes;
+    for (int i = 0; i + L <= k; i += L) {
+      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+      int wAt = at + i * eb;
+      a0 = xv.fma(load(part, wAt, dtype), a0);
+      a1 = xv.fma(load(part, wAt + rowBytes, dtype), a1);
+      a2 = xv.fma(load(part, wAt + 2 * rowBytes, dtype), a2);
+      a3 = xv.fma(load(part, wAt + 3 * rowBytes, dtype), a3);
+      a4 = xv.fma(load(part, wAt + 4 * rowBytes, dtype), a4);
+      a5 = xv.fma(load(part, wAt + 5 * rowBytes, dtype), a5);
+      a6 = xv.fma(load(part, wAt + 6 * rowBytes, dtype), a6);
+      a7 = xv.fma(load(part, wAt + 7 * rowBytes, dtype), a7);
+    }
+    a0.intoArray(acc, first * L);
+    a1.intoArray(acc, (first + 1) * L);
+    a2.intoArray(acc, (first + 2) * L);
+    a3.intoArray(acc, (first + 3) * L);
+    a4.intoArray(acc, (first + 4) * L);
+    a5.intoArray(acc, (first + 5) * L);
+    a6.intoArray(acc, (first + 6) * L);
+    a7.intoArray(acc, (first + 7) * L);
+  }
+
+  private static FloatVector load(ByteBuffer part, int at, DType dtype) {
+    switch (dtype) {
+      case F32:
+        return FloatVector.fromByteBuffer(F, part, at, LE);
+      case BF16:
+        return PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, at, LE));
+      default:
+        return PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, at, LE));
+    }
+  }
+
+  /** One element: the same chain as the tiles, its lanes summed by {@link VectorMath#sum}. */
+  private static float dot1(float[] x, int xOff, int k, float[] w, int wOff, float[] lanes) {
+    FloatVector acc = FloatVector.zero(F);
+    int upper = k - k % L;
+    for (int i = 0; i < upper; i += L) {
+      acc = FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.fromArray(F, w, wOff + i), acc);
+    }
+    float sum = VectorMath.sum(acc, lanes);
     for (int i = upper; i < k; i++) {
-      acc += x[xOff + i] * tailWeight(part, rowAt, i, dtype);
+      sum += x[xOff + i] * w[wOff + i];
     }
-    return acc;
+    return sum;
   }
 }

@@ -31,8 +31,8 @@ class FastKernelsTest {
     fast = VectorSupport.kernels();
   }
 
-  static final int[] ROWS = {1, 2, 5, 6, 7, 13, 32};
-  static final int[][] SHAPES = {{1, 1}, {31, 17}, {32, 16}, {33, 64}, {100, 100}, {64, 200}, {200, 64}};
+  static final int[] ROWS = {1, 2, 4, 5, 6, 7, 13, 32};
+  static final int[][] SHAPES = {{1, 1}, {31, 17}, {32, 16}, {33, 64}, {100, 100}, {64, 200}, {200, 64}, {48, 96}};
 
   /** |a - b| <= tol * (1 + |b|): float sums in different orders over k terms. */
   static void assertClose(float[] expected, float[] got, double tol, String what) {
@@ -103,6 +103,76 @@ class FastKernelsTest {
         assertArrayEquals(Arrays.copyOfRange(all, row * n, (row + 1) * n), alone, dtype + " " + n + "x" + k
             + (w.packed != null ? " packed" : " mapped") + " row " + row);
       }
+    }
+  }
+
+  /**
+   * The mapped kernels (4 x 4 and 1 x 16 tiles, lanes summed 16 at a time, single elements at the edges)
+   * give every element exactly one chain: lane-wise fused multiply-adds, the tree of VectorMath.sum, the
+   * k % L tail in order, then the bias.
+   */
+  @ParameterizedTest
+  @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+  void mappedLinearIsOneChainPerElement(DType dtype) {
+    Random rnd = new Random(13);
+    int lanes = PanelGemm.L;
+    // the last: three stacked parts of 20 rows, so some 16-row tiles span two parts
+    for (int[] nk : new int[][] {{48, 4 * lanes}, {37, 3 * lanes + 5}, {64, 40 * lanes}, {16, 7}, {60, 2 * lanes}}) {
+      int n = nk[0];
+      int k = nk[1];
+      CpuMatrix w = n == 60
+          ? new CpuMatrix(TestMatrices.random(dir, rnd, dtype, 20, k, 0.5f),
+              TestMatrices.random(dir, rnd, dtype, 20, k, 0.5f), TestMatrices.random(dir, rnd, dtype, 20, k, 0.5f))
+          : new CpuMatrix(TestMatrices.random(dir, rnd, dtype, n, k, 0.5f));
+      float[] weights = new float[n * k];
+      for (int r = 0; r < n; r++) {
+        w.readRow(r, weights, r * k);
+      }
+      for (int rows : new int[] {1, 3, 4, 9, 200}) {
+        float[] x = TestMatrices.randomArray(rnd, rows * k, 1f);
+        float[] bias = TestMatrices.randomArray(rnd, n, 0.1f);
+        float[] got = new float[rows * n];
+        fast.linear(x, rows, w, 0, n, bias, got, Epilogue.STORE);
+        float[] chain = new float[lanes];
+        for (int m = 0; m < rows; m++) {
+          for (int j = 0; j < n; j++) {
+            Arrays.fill(chain, 0f);
+            int upper = k - k % lanes;
+            for (int i = 0; i < upper; i++) {
+              chain[i % lanes] = Math.fma(x[m * k + i], weights[j * k + i], chain[i % lanes]);
+            }
+            float acc = VectorMath.sumTree(chain);
+            for (int i = upper; i < k; i++) {
+              acc += x[m * k + i] * weights[j * k + i];
+            }
+            assertEquals(Float.floatToRawIntBits(acc + bias[j]), Float.floatToRawIntBits(got[m * n + j]),
+                dtype + " " + n + "x" + k + " rows=" + rows + " at (" + m + ", " + j + ")");
+          }
+        }
+      }
+    }
+  }
+
+  /** LaneSums gives each accumulator the bits of VectorMath.sum, whichever accumulators share its pass. */
+  @Test
+  void laneSumsMatchTheTreeOfEachVector() {
+    Random rnd = new Random(17);
+    int lanes = PanelGemm.L;
+    for (int count : new int[] {16, 32}) {
+      if (count % lanes != 0) {
+        continue;
+      }
+      float[] acc = new float[count * lanes];
+      for (int i = 0; i < acc.length; i++) {
+        acc[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(9) - 4));
+      }
+      float[] expected = new float[count];
+      for (int a = 0; a < count; a++) {
+        expected[a] = VectorMath.sumTree(Arrays.copyOfRange(acc, a * lanes, (a + 1) * lanes));
+      }
+      float[] sums = new float[count];
+      LaneSums.sum(acc, count, sums);
+      assertArrayEquals(expected, sums, "lane sums of " + count + " accumulators");
     }
   }
 
