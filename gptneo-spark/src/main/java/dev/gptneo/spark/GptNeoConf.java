@@ -30,6 +30,7 @@ public final class GptNeoConf implements Serializable {
   public static final String THREADS = PREFIX + "threads";
   public static final String DEVICE = PREFIX + "device";
   public static final String KERNELS = PREFIX + "kernels";
+  public static final String WEIGHTS = PREFIX + "weights";
   public static final String ENGINE_BATCH_TOKENS = PREFIX + "engine.maxBatchTokens";
   public static final String ENGINE_BATCH_SEQUENCES = PREFIX + "engine.maxBatchSequences";
   public static final String ENGINE_KV_CACHE = PREFIX + "engine.kvCacheSize";
@@ -58,6 +59,7 @@ public final class GptNeoConf implements Serializable {
   public final int engineThreads;            // 0: the executor's available processors
   public final String device;
   public final String kernels;
+  public final String weights;               // CPU: auto, packed (on the heap) or mapped (read from the files)
   public final int engineMaxBatchTokens;     // 0: the engine's default
   public final int engineMaxBatchSequences;  // 0: the engine's default
   public final long engineKvCacheBytes;      // 0: the engine's default
@@ -93,6 +95,21 @@ public final class GptNeoConf implements Serializable {
       }
     }
     kernels = blankToNull(conf.apply(KERNELS));
+    weights = blankToNull(conf.apply(WEIGHTS));
+    try {
+      if (kernels != null) {
+        EngineOptions.builder().kernels(kernels);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(KERNELS + ": " + e.getMessage());
+    }
+    try {
+      if (weights != null) {
+        EngineOptions.builder().weights(weights);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(WEIGHTS + ": " + e.getMessage());
+    }
     engineMaxBatchTokens = integer(conf.apply(ENGINE_BATCH_TOKENS), 0, ENGINE_BATCH_TOKENS, 0);
     engineMaxBatchSequences = integer(conf.apply(ENGINE_BATCH_SEQUENCES), 0, ENGINE_BATCH_SEQUENCES, 0);
     engineKvCacheBytes = bytes(conf.apply(ENGINE_KV_CACHE), 0, ENGINE_KV_CACHE, 0, Long.MAX_VALUE);
@@ -121,6 +138,9 @@ public final class GptNeoConf implements Serializable {
     }
     if (kernels != null) {
       b.kernels(kernels);
+    }
+    if (weights != null) {
+      b.weights(weights);
     }
     if (engineMaxBatchTokens > 0) {
       b.maxBatchTokens(engineMaxBatchTokens);

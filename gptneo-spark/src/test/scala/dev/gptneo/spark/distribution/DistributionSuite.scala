@@ -125,6 +125,22 @@ class DistributionSuite extends SparkSuite {
     }
   }
 
+  test("spark.gptneo.weights=mapped reads the weights from the files, with the packed engine's labels; bad values name the key") {
+    val model = TestModels.variant(TestModels.demo, "mapped")
+    withConf("spark.gptneo.models.mp" -> model.getAbsolutePath, "spark.gptneo.weights" -> "mapped") {
+      assert(classify("mp")._1 == demoLabels)
+      assert(LocalModels.loadedEngine(hashOf(model)).info().backend.contains("weights=memory-mapped"))
+    }
+    assert(GptNeoSpark.unloadModels(spark) >= 1)
+    for ((key, value, expected) <- Seq(("spark.gptneo.weights", "heap", "weights must be auto, packed or mapped"),
+        ("spark.gptneo.kernels", "fast", "kernels must be auto, vector or scalar"))) {
+      val e = intercept[Exception] {
+        withConf("spark.gptneo.models.mp" -> model.getAbsolutePath, key -> value) { classify("mp") }
+      }
+      assert(e.getMessage.contains(key + ": " + expected), e.getMessage)
+    }
+  }
+
   test("a missing model folder fails the query with the setting to fix") {
     val e = intercept[Exception] {
       withConf("spark.gptneo.models.gone" -> "/no/such/model") { classify("gone") }
