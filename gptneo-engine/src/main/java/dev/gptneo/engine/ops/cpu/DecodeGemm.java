@@ -10,8 +10,12 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Fewer rows than the 8-row kernel (decode): memory-bound, so four panels are streamed together
  * to keep more cache-line loads in flight (about 1.5x the bandwidth of one stream here), and
- * 16-bit weights are widened in registers. Every element is the same FMA chain over k as in
- * {@link PanelGemm}, so rows stay independent of the kernel that ran them.
+ * 16-bit weights are widened in registers. The kernels run over k in chunks of {@link #KC}: a
+ * call that looped over all of a large k (GPT-Neo-1.3B's 2048 and 8192) was compiled by C2
+ * with its vector accumulators boxed (on-stack replacement of the long loop, it seems; the
+ * decode ran at a quarter of the bandwidth), and short calls are not. Every element is the same
+ * FMA chain over k as in {@link PanelGemm} (a chunk's accumulators go through the tile
+ * unrounded), so rows stay independent of the kernel that ran them.
  */
 final class DecodeGemm {
   private static final VectorSpecies<Float> F = PanelGemm.F;
@@ -20,9 +24,11 @@ final class DecodeGemm {
   private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
   /** Panels streamed together. */
   static final int GROUP = 4;
-  /** Per-thread scratch: the output tiles of a group of panels, and room for gelu. */
+  /** k per kernel call (1,024 was already too long for C2 to keep the vectors unboxed). */
+  static final int KC = 256;
+  /** Per-thread scratch: each row's output tiles of a group of panels, and room for gelu. */
   private static final class Scratch {
-    final float[] tiles = new float[GROUP * NR];
+    final float[] tiles = new float[PanelGemm.MR * GROUP * NR]; // (rows, GROUP, NR)
     final float[] gelu = new float[NR + L];
   }
 
@@ -39,20 +45,27 @@ final class DecodeGemm {
     int panel = n0 / NR;
     int end = (n1 + NR - 1) / NR; // panels [panel, end)
     for (; panel + GROUP <= end; panel += GROUP) {
-      for (int m = 0; m < rows; m++) {
-        switch (p.dtype) {
-          case F32:
-            kernel1x4(x, m * k, k, p.f32, panel * panelSize, panelSize, tiles);
-            break;
-          case BF16:
-            kernel1x4Bf16(x, m * k, k, p.s16, panel * panelSize, panelSize, tiles);
-            break;
-          default:
-            kernel1x4F16(x, m * k, k, p.s16, panel * panelSize, panelSize, tiles);
+      java.util.Arrays.fill(tiles, 0, rows * GROUP * NR, 0f);
+      for (int k0 = 0; k0 < k; k0 += KC) { // short loops: see the class comment
+        int k1 = Math.min(k, k0 + KC);
+        for (int m = 0; m < rows; m++) {
+          int t = m * GROUP * NR;
+          switch (p.dtype) {
+            case F32:
+              kernel1x4(x, m * k, k0, k1, p.f32, panel * panelSize, panelSize, tiles, t);
+              break;
+            case BF16:
+              kernel1x4Bf16(x, m * k, k0, k1, p.s16, panel * panelSize, panelSize, tiles, t);
+              break;
+            default:
+              kernel1x4F16(x, m * k, k0, k1, p.s16, panel * panelSize, panelSize, tiles, t);
+          }
         }
+      }
+      for (int m = 0; m < rows; m++) {
         for (int g = 0; g < GROUP; g++) {
           int n = (panel + g) * NR;
-          PanelGemm.store(tiles, g, 1, m, n, Math.min(NR, n1 - n), w.rows, bias, out, epilogue, s.gelu);
+          PanelGemm.store(tiles, m * GROUP + g, 1, m, n, Math.min(NR, n1 - n), w.rows, bias, out, epilogue, s.gelu);
         }
       }
     }
@@ -74,12 +87,18 @@ final class DecodeGemm {
     }
   }
 
-  /** Four f32 panels, pOff and the next three at stride: tiles (4, NR). */
-  private static void kernel1x4(float[] x, int xOff, int k, float[] p, int pOff, int stride, float[] tiles) {
-    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
-    FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), d0 = FloatVector.zero(F), d1 = FloatVector.zero(F);
+  /**
+   * tiles[t..] (4, NR) += x[xOff + i] times four f32 panels (pOff and the next three at stride), rows i
+   * in [k0, k1) of each: the accumulators are loaded from the tiles and stored back.
+   */
+  private static void kernel1x4(float[] x, int xOff, int k0, int k1, float[] p, int pOff, int stride, float[] tiles,
+      int t) {
+    FloatVector a0 = FloatVector.fromArray(F, tiles, t), a1 = FloatVector.fromArray(F, tiles, t + L);
+    FloatVector b0 = FloatVector.fromArray(F, tiles, t + NR), b1 = FloatVector.fromArray(F, tiles, t + NR + L);
+    FloatVector c0 = FloatVector.fromArray(F, tiles, t + 2 * NR), c1 = FloatVector.fromArray(F, tiles, t + 2 * NR + L);
+    FloatVector d0 = FloatVector.fromArray(F, tiles, t + 3 * NR), d1 = FloatVector.fromArray(F, tiles, t + 3 * NR + L);
     int p1 = pOff + stride, p2 = p1 + stride, p3 = p2 + stride;
-    for (int i = 0; i < k; i++) {
+    for (int i = k0; i < k1; i++) {
       FloatVector v = FloatVector.broadcast(F, x[xOff + i]);
       int at = i * NR;
       a0 = FloatVector.fromArray(F, p, pOff + at).fma(v, a0);
@@ -91,14 +110,18 @@ final class DecodeGemm {
       d0 = FloatVector.fromArray(F, p, p3 + at).fma(v, d0);
       d1 = FloatVector.fromArray(F, p, p3 + at + L).fma(v, d1);
     }
-    storeTiles(tiles, a0, a1, b0, b1, c0, c1, d0, d1);
+    storeTiles(tiles, t, a0, a1, b0, b1, c0, c1, d0, d1);
   }
 
-  private static void kernel1x4Bf16(float[] x, int xOff, int k, short[] p, int pOff, int stride, float[] tiles) {
-    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
-    FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), d0 = FloatVector.zero(F), d1 = FloatVector.zero(F);
+  /** As {@link #kernel1x4}, four bf16 panels widened in registers. */
+  private static void kernel1x4Bf16(float[] x, int xOff, int k0, int k1, short[] p, int pOff, int stride,
+      float[] tiles, int t) {
+    FloatVector a0 = FloatVector.fromArray(F, tiles, t), a1 = FloatVector.fromArray(F, tiles, t + L);
+    FloatVector b0 = FloatVector.fromArray(F, tiles, t + NR), b1 = FloatVector.fromArray(F, tiles, t + NR + L);
+    FloatVector c0 = FloatVector.fromArray(F, tiles, t + 2 * NR), c1 = FloatVector.fromArray(F, tiles, t + 2 * NR + L);
+    FloatVector d0 = FloatVector.fromArray(F, tiles, t + 3 * NR), d1 = FloatVector.fromArray(F, tiles, t + 3 * NR + L);
     int p1 = pOff + stride, p2 = p1 + stride, p3 = p2 + stride;
-    for (int i = 0; i < k; i++) {
+    for (int i = k0; i < k1; i++) {
       FloatVector v = FloatVector.broadcast(F, x[xOff + i]);
       int at = i * NR;
       a0 = PanelGemm.bf16ToFloat(ShortVector.fromArray(S, p, pOff + at)).fma(v, a0);
@@ -110,14 +133,18 @@ final class DecodeGemm {
       d0 = PanelGemm.bf16ToFloat(ShortVector.fromArray(S, p, p3 + at)).fma(v, d0);
       d1 = PanelGemm.bf16ToFloat(ShortVector.fromArray(S, p, p3 + at + L)).fma(v, d1);
     }
-    storeTiles(tiles, a0, a1, b0, b1, c0, c1, d0, d1);
+    storeTiles(tiles, t, a0, a1, b0, b1, c0, c1, d0, d1);
   }
 
-  private static void kernel1x4F16(float[] x, int xOff, int k, short[] p, int pOff, int stride, float[] tiles) {
-    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
-    FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), d0 = FloatVector.zero(F), d1 = FloatVector.zero(F);
+  /** As {@link #kernel1x4}, four fp16 panels widened in registers. */
+  private static void kernel1x4F16(float[] x, int xOff, int k0, int k1, short[] p, int pOff, int stride,
+      float[] tiles, int t) {
+    FloatVector a0 = FloatVector.fromArray(F, tiles, t), a1 = FloatVector.fromArray(F, tiles, t + L);
+    FloatVector b0 = FloatVector.fromArray(F, tiles, t + NR), b1 = FloatVector.fromArray(F, tiles, t + NR + L);
+    FloatVector c0 = FloatVector.fromArray(F, tiles, t + 2 * NR), c1 = FloatVector.fromArray(F, tiles, t + 2 * NR + L);
+    FloatVector d0 = FloatVector.fromArray(F, tiles, t + 3 * NR), d1 = FloatVector.fromArray(F, tiles, t + 3 * NR + L);
     int p1 = pOff + stride, p2 = p1 + stride, p3 = p2 + stride;
-    for (int i = 0; i < k; i++) {
+    for (int i = k0; i < k1; i++) {
       FloatVector v = FloatVector.broadcast(F, x[xOff + i]);
       int at = i * NR;
       a0 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, pOff + at)).fma(v, a0);
@@ -129,19 +156,19 @@ final class DecodeGemm {
       d0 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, p3 + at)).fma(v, d0);
       d1 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, p3 + at + L)).fma(v, d1);
     }
-    storeTiles(tiles, a0, a1, b0, b1, c0, c1, d0, d1);
+    storeTiles(tiles, t, a0, a1, b0, b1, c0, c1, d0, d1);
   }
 
-  private static void storeTiles(float[] tiles, FloatVector a0, FloatVector a1, FloatVector b0, FloatVector b1,
-      FloatVector c0, FloatVector c1, FloatVector d0, FloatVector d1) {
-    a0.intoArray(tiles, 0);
-    a1.intoArray(tiles, L);
-    b0.intoArray(tiles, NR);
-    b1.intoArray(tiles, NR + L);
-    c0.intoArray(tiles, 2 * NR);
-    c1.intoArray(tiles, 2 * NR + L);
-    d0.intoArray(tiles, 3 * NR);
-    d1.intoArray(tiles, 3 * NR + L);
+  private static void storeTiles(float[] tiles, int t, FloatVector a0, FloatVector a1, FloatVector b0,
+      FloatVector b1, FloatVector c0, FloatVector c1, FloatVector d0, FloatVector d1) {
+    a0.intoArray(tiles, t);
+    a1.intoArray(tiles, t + L);
+    b0.intoArray(tiles, t + NR);
+    b1.intoArray(tiles, t + NR + L);
+    c0.intoArray(tiles, t + 2 * NR);
+    c1.intoArray(tiles, t + 2 * NR + L);
+    d0.intoArray(tiles, t + 3 * NR);
+    d1.intoArray(tiles, t + 3 * NR + L);
   }
 
   /** One bf16 panel, widened in registers. */
