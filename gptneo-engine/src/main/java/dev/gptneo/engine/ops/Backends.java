@@ -75,7 +75,7 @@ public final class Backends {
         pack = weightBytes <= heap / 2;
         why = pack ? "fits in half of the " + (heap >> 20) + " MB heap"
             : "the " + (weightBytes >> 20) + " MB of weights do not fit in half of the " + (heap >> 20)
-                + " MB heap (raise -Xmx, or spark.executor.memory, for packed weights: 1.4-2x faster)";
+                + " MB heap (raise -Xmx, or spark.executor.memory, for packed weights: 1.4-2.5x faster)";
     }
     Ops ops = CpuOps.create(options.kernels, options.threads, pack);
     LOG.info("backend: {} ({})", ops.name(), why);
