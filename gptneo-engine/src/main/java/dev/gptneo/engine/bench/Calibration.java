@@ -91,8 +91,8 @@ public final class Calibration {
     /** FLOPs one {@link #fma} call with {@code iters} does. */
     double fmaFlops(int iters);
 
-    /** Reads every element of {@code a}; returns their sum. */
-    float sum(float[] a);
+    /** Reads a[from, to); returns their sum. */
+    float sum(float[] a, int from, int to);
 
     int vectorBits();
   }
@@ -116,16 +116,16 @@ public final class Calibration {
     }
 
     @Override
-    public float sum(float[] a) {
+    public float sum(float[] a, int from, int to) {
       float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      int i = 0;
-      for (; i + 3 < a.length; i += 4) {
+      int i = from;
+      for (; i + 3 < to; i += 4) {
         s0 += a[i];
         s1 += a[i + 1];
         s2 += a[i + 2];
         s3 += a[i + 3];
       }
-      for (; i < a.length; i++) {
+      for (; i < to; i++) {
         s0 += a[i];
       }
       return s0 + s1 + s2 + s3;
@@ -137,8 +137,25 @@ public final class Calibration {
     }
   }
 
+  /**
+   * Elements per {@link Kernels#sum} call and FMA rounds per {@link Kernels#fma} call: C2 compiled
+   * one call that looped over a whole buffer with its vectors boxed (on-stack replacement, it seems),
+   * which made the calibration read a third of the bandwidth in some runs; short calls do not.
+   */
+  static final int SUM_CHUNK = 1 << 14;
+  static final int FMA_ITERS = 1 << 12;
+
+  /** The sum of all of a, SUM_CHUNK elements per call. */
+  static float sumAll(Kernels k, float[] a) {
+    float s = 0;
+    for (int from = 0; from < a.length; from += SUM_CHUNK) {
+      s += k.sum(a, from, Math.min(a.length, from + SUM_CHUNK));
+    }
+    return s;
+  }
+
   private static double measureFlops(Kernels k, int threads, double seconds) {
-    int iters = 1 << 16;
+    int iters = FMA_ITERS;
     double perCall = k.fmaFlops(iters);
     // warm up (C2) on this thread, then rounds of calls on every thread
     long warmEnd = System.nanoTime() + 200_000_000L;
@@ -178,13 +195,13 @@ public final class Calibration {
     // first touch on the reading thread, and warm-up of the loop
     runRounds(threads, 1, t -> {
       java.util.Arrays.fill(buf[t], 1f);
-      return k.sum(buf[t]) + k.sum(buf[t]);
+      return sumAll(k, buf[t]) + sumAll(k, buf[t]);
     });
     long t0 = System.nanoTime();
-    runRounds(threads, 1, t -> k.sum(buf[t]));
+    runRounds(threads, 1, t -> sumAll(k, buf[t]));
     double roundSeconds = Math.max(1e-4, (System.nanoTime() - t0) / 1e9);
     int rounds = (int) Math.max(3, Math.min(50, seconds / roundSeconds));
-    double best = runRounds(threads, rounds, t -> k.sum(buf[t]));
+    double best = runRounds(threads, rounds, t -> sumAll(k, buf[t]));
     return (double) perThread * Float.BYTES * threads / best;
   }
 

@@ -53,14 +53,14 @@ final class VectorKernel implements Calibration.Kernels {
   }
 
   @Override
-  public float sum(float[] a) {
+  public float sum(float[] a, int from, int to) {
     FloatVector s0 = FloatVector.zero(F);
     FloatVector s1 = FloatVector.zero(F);
     FloatVector s2 = FloatVector.zero(F);
     FloatVector s3 = FloatVector.zero(F);
     int len = F.length();
-    int i = 0;
-    int bound = a.length - 4 * len;
+    int i = from;
+    int bound = to - 4 * len;
     for (; i <= bound; i += 4 * len) {
       s0 = s0.add(FloatVector.fromArray(F, a, i));
       s1 = s1.add(FloatVector.fromArray(F, a, i + len));
@@ -68,7 +68,7 @@ final class VectorKernel implements Calibration.Kernels {
       s3 = s3.add(FloatVector.fromArray(F, a, i + 3 * len));
     }
     float s = s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
-    for (; i < a.length; i++) {
+    for (; i < to; i++) {
       s += a[i];
     }
     return s;

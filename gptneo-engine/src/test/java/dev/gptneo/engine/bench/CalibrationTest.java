@@ -20,8 +20,8 @@ class CalibrationTest {
   }
 
   @Test
-  void scalarKernelComputesTheSameSumAsAPlainLoop() {
-    float[] a = new float[1003];
+  void kernelsComputeTheSameSumAsAPlainLoopInChunks() {
+    float[] a = new float[2 * Calibration.SUM_CHUNK + 1003];
     for (int i = 0; i < a.length; i++) {
       a[i] = i % 7;
     }
@@ -29,9 +29,11 @@ class CalibrationTest {
     for (float v : a) {
       expected += v;
     }
-    assertEquals(expected, new Calibration.ScalarKernel().sum(a), 1e-3);
+    assertEquals(expected, Calibration.sumAll(new Calibration.ScalarKernel(), a), 1e-6 * expected);
+    assertEquals(3 + 4 + 5, new Calibration.ScalarKernel().sum(a, 3, 6), 0f); // a range only
     if (Calibration.vectorApiPresent()) {
-      assertEquals(expected, new VectorKernel().sum(a), 1e-3);
+      assertEquals(expected, Calibration.sumAll(new VectorKernel(), a), 1e-6 * expected);
+      assertEquals(3 + 4 + 5, new VectorKernel().sum(a, 3, 6), 0f);
     }
   }
 
