@@ -86,30 +86,9 @@ public final class GptNeoConf implements Serializable {
     String master = conf.apply("spark.master");
     localMaster = master == null || master.startsWith("local");
     engineThreads = threads(conf, master);
-    device = blankToNull(conf.apply(DEVICE));
-    if (device != null) {
-      try {
-        EngineOptions.builder().device(device).build();
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(DEVICE + ": " + e.getMessage());
-      }
-    }
-    kernels = blankToNull(conf.apply(KERNELS));
-    weights = blankToNull(conf.apply(WEIGHTS));
-    try {
-      if (kernels != null) {
-        EngineOptions.builder().kernels(kernels);
-      }
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(KERNELS + ": " + e.getMessage());
-    }
-    try {
-      if (weights != null) {
-        EngineOptions.builder().weights(weights);
-      }
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(WEIGHTS + ": " + e.getMessage());
-    }
+    device = engineSetting(conf, DEVICE, (b, v) -> b.device(v).build());
+    kernels = engineSetting(conf, KERNELS, EngineOptions.Builder::kernels);
+    weights = engineSetting(conf, WEIGHTS, EngineOptions.Builder::weights);
     engineMaxBatchTokens = integer(conf.apply(ENGINE_BATCH_TOKENS), 0, ENGINE_BATCH_TOKENS, 0);
     engineMaxBatchSequences = integer(conf.apply(ENGINE_BATCH_SEQUENCES), 0, ENGINE_BATCH_SEQUENCES, 0);
     engineKvCacheBytes = bytes(conf.apply(ENGINE_KV_CACHE), 0, ENGINE_KV_CACHE, 0, Long.MAX_VALUE);
@@ -117,6 +96,20 @@ public final class GptNeoConf implements Serializable {
     localDir = blankToNull(conf.apply(LOCAL_DIR));
     verifyPath = Boolean.parseBoolean(String.valueOf(conf.apply(VERIFY_PATH)));
     progressIntervalMs = JavaUtils.timeStringAsMs(orDefault(conf.apply(PROGRESS_INTERVAL), "5s"));
+  }
+
+  /** The value of key (null when unset), checked now by the engine's own option parser; errors name the key. */
+  private static String engineSetting(Function<String, String> conf, String key,
+      java.util.function.BiConsumer<EngineOptions.Builder, String> apply) {
+    String value = blankToNull(conf.apply(key));
+    if (value != null) {
+      try {
+        apply.accept(EngineOptions.builder(), value);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(key + ": " + e.getMessage());
+      }
+    }
+    return value;
   }
 
   /** Reads a session's settings (SQLConf holds the SparkConf entries too). */

@@ -57,9 +57,9 @@ final class MappedGemm {
       int m1 = Math.min(rows, m0 + blockRows);
       for (int n = n0; n + TILE <= n1; n += TILE) {
         if (m1 - m0 < 4 && k % L == 0 && contiguous(w, n)) { // decode: straight from the mapped bytes
+          int at = (int) w.rowByteOffset(n);
+          int rowBytes = k * w.dtype.bytes;
           for (int m = m0; m < m1; m++) { // (rows 2 and 3 find the weights in cache)
-            int at = (int) w.rowByteOffset(n);
-            int rowBytes = k * w.dtype.bytes;
             for (int c = 0; c < TILE; c += 8) {
               tile1x8(x, m * k, k, w.partOf(n), at + c * rowBytes, rowBytes, w.dtype, s.acc, c);
             }
