@@ -10,8 +10,10 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * out = epilogue(x W^T + b) over packed panels. Per panel, a 8-row register-blocked kernel (12
- * vector accumulators) runs over all of k, then the tail rows one at a time. Every output element
+ * out = epilogue(x W^T + b) over packed panels, taken two at a time. Rows 0-3 run over both panels
+ * at once (two weight streams from DRAM keep more loads in flight than one), then the rest of the
+ * rows in 8-row register blocks (16 vector accumulators) per panel from cache, then 4-row blocks
+ * over both panels, then single rows. Every output element
  * is the same chain of fused multiply-adds over k = 0, 1, ..., whichever kernel computes it, so a
  * row's result does not depend on the other rows in the call.
  */
@@ -45,31 +47,114 @@ final class PanelGemm {
       DecodeGemm.linear(x, rows, w, n0, n1, bias, out, epilogue);
       return;
     }
-    for (int panel = n0 / NR; panel * NR < n1; panel++) {
-      int valid = Math.min(NR, n1 - panel * NR);
+    int panelFloats = k * NR;
+    for (int panel = n0 / NR; panel * NR < n1; ) {
+      int count = (panel + 1) * NR < n1 ? 2 : 1; // panels in this pass
       float[] weights;
       int wOff;
       if (p.dtype == DType.F32) {
         weights = p.f32;
-        wOff = panel * k * NR;
+        wOff = panel * panelFloats;
       } else {
-        if (s.panel.length < k * NR) {
-          s.panel = new float[k * NR];
+        if (s.panel.length < count * panelFloats) {
+          s.panel = new float[2 * panelFloats];
         }
-        widen(p.s16, panel * k * NR, k * NR, p.dtype, s.panel);
+        widen(p.s16, panel * panelFloats, count, panelFloats, p.dtype, s.panel);
         weights = s.panel;
         wOff = 0;
       }
       int m = 0;
-      for (; m + MR <= rows; m += MR) {
-        kernel8(x, m * k, k, weights, wOff, s.tile);
-        store(s.tile, 0, MR, m, panel * NR, valid, w.rows, bias, out, epilogue, s.gelu);
+      if (count == 2) { // rows 0-3 over both panels: two streams from DRAM in the first pass
+        m = pairs(x, 0, 4, k, weights, wOff, panel, n1, w.rows, bias, out, epilogue, s);
       }
-      for (; m < rows; m++) {
-        kernel1(x, m * k, k, weights, wOff, s.tile);
-        store(s.tile, 0, 1, m, panel * NR, valid, w.rows, bias, out, epilogue, s.gelu);
+      int blocksEnd = m + (rows - m) / MR * MR;
+      for (int q = 0; q < count; q++) {
+        int n = (panel + q) * NR;
+        int valid = Math.min(NR, n1 - n);
+        for (int mm = m; mm < blocksEnd; mm += MR) {
+          kernel8(x, mm * k, k, weights, wOff + q * panelFloats, s.tile);
+          store(s.tile, 0, MR, mm, n, valid, w.rows, bias, out, epilogue, s.gelu);
+        }
       }
+      m = count == 2 ? pairs(x, blocksEnd, rows, k, weights, wOff, panel, n1, w.rows, bias, out, epilogue, s) : blocksEnd;
+      for (int q = 0; q < count; q++) {
+        int n = (panel + q) * NR;
+        for (int mm = m; mm < rows; mm++) {
+          kernel1(x, mm * k, k, weights, wOff + q * panelFloats, s.tile);
+          store(s.tile, 0, 1, mm, n, Math.min(NR, n1 - n), w.rows, bias, out, epilogue, s.gelu);
+        }
+      }
+      panel += count;
     }
+  }
+
+  /** Rows [from, to) in blocks of 4 over two adjacent panels; returns the first row left over. */
+  private static int pairs(float[] x, int from, int to, int k, float[] weights, int wOff, int panel, int n1,
+      int outCols, float[] bias, float[] out, Epilogue epilogue, Scratch s) {
+    int m = from;
+    int n = panel * NR;
+    for (; m + 4 <= to; m += 4) {
+      kernel4x2(x, m * k, k, weights, wOff, wOff + k * NR, s.tile);
+      store(s.tile, 0, 4, m, n, NR, outCols, bias, out, epilogue, s.gelu);
+      store(s.tile, 4, 4, m, n + NR, Math.min(NR, n1 - n - NR), outCols, bias, out, epilogue, s.gelu);
+    }
+    return m;
+  }
+
+  /**
+   * tile rows 0-3 (4, NR) = x[4 rows] (4, k) times panel a (k, NR), tile rows 4-7 the same rows
+   * times panel b: 16 accumulators, each the same chain over k as kernel8's.
+   */
+  private static void kernel4x2(float[] x, int xOff, int k, float[] p, int aOff, int bOff, float[] tile) {
+    FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), b00 = FloatVector.zero(F), b01 = FloatVector.zero(F);
+    FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), b10 = FloatVector.zero(F), b11 = FloatVector.zero(F);
+    FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), b20 = FloatVector.zero(F), b21 = FloatVector.zero(F);
+    FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), b30 = FloatVector.zero(F), b31 = FloatVector.zero(F);
+    int x1 = xOff + k, x2 = x1 + k, x3 = x2 + k;
+    for (int i = 0; i < k; i++) {
+      int at = aOff + i * NR;
+      int bt = bOff + i * NR;
+      FloatVector wa0 = FloatVector.fromArray(F, p, at);
+      FloatVector wa1 = FloatVector.fromArray(F, p, at + L);
+      FloatVector wb0 = FloatVector.fromArray(F, p, bt);
+      FloatVector wb1 = FloatVector.fromArray(F, p, bt + L);
+      FloatVector v = FloatVector.broadcast(F, x[xOff + i]);
+      a00 = wa0.fma(v, a00);
+      a01 = wa1.fma(v, a01);
+      b00 = wb0.fma(v, b00);
+      b01 = wb1.fma(v, b01);
+      v = FloatVector.broadcast(F, x[x1 + i]);
+      a10 = wa0.fma(v, a10);
+      a11 = wa1.fma(v, a11);
+      b10 = wb0.fma(v, b10);
+      b11 = wb1.fma(v, b11);
+      v = FloatVector.broadcast(F, x[x2 + i]);
+      a20 = wa0.fma(v, a20);
+      a21 = wa1.fma(v, a21);
+      b20 = wb0.fma(v, b20);
+      b21 = wb1.fma(v, b21);
+      v = FloatVector.broadcast(F, x[x3 + i]);
+      a30 = wa0.fma(v, a30);
+      a31 = wa1.fma(v, a31);
+      b30 = wb0.fma(v, b30);
+      b31 = wb1.fma(v, b31);
+    }
+    a00.intoArray(tile, 0);
+    a01.intoArray(tile, L);
+    a10.intoArray(tile, NR);
+    a11.intoArray(tile, NR + L);
+    a20.intoArray(tile, 2 * NR);
+    a21.intoArray(tile, 2 * NR + L);
+    a30.intoArray(tile, 3 * NR);
+    a31.intoArray(tile, 3 * NR + L);
+    b00.intoArray(tile, 4 * NR);
+    b01.intoArray(tile, 4 * NR + L);
+    b10.intoArray(tile, 5 * NR);
+    b11.intoArray(tile, 5 * NR + L);
+    b20.intoArray(tile, 6 * NR);
+    b21.intoArray(tile, 6 * NR + L);
+    b30.intoArray(tile, 7 * NR);
+    b31.intoArray(tile, 7 * NR + L);
   }
 
   /** tile (8, NR) = x[8 rows] (8, k) times the panel (k, NR): 16 accumulators. */
@@ -198,21 +283,24 @@ final class PanelGemm {
     }
   }
 
-  /** dst[0..count) = 16-bit weights src[from..) as floats. */
-  private static void widen(short[] src, int from, int count, DType dtype, float[] dst) {
+  /**
+   * dst[0 .. panels * size) = 16-bit weights src[from ..) as floats, for one or two panels of
+   * {@code size} weights; two are read side by side, two streams from DRAM.
+   */
+  private static void widen(short[] src, int from, int panels, int size, DType dtype, float[] dst) {
+    assert size % L == 0 : "a panel is k rows of two vectors";
     int i = 0;
+    int second = panels == 2 ? size : 0; // one panel: each lane is widened twice, harmlessly
     if (dtype == DType.BF16) {
-      for (; i + L <= count; i += L) {
+      for (; i + L <= size; i += L) {
         bf16ToFloat(ShortVector.fromArray(S, src, from + i)).intoArray(dst, i);
+        bf16ToFloat(ShortVector.fromArray(S, src, from + second + i)).intoArray(dst, second + i);
       }
     } else {
-      for (; i + L <= count; i += L) {
+      for (; i + L <= size; i += L) {
         f16ToFloat(ShortVector.fromArray(S, src, from + i)).intoArray(dst, i);
+        f16ToFloat(ShortVector.fromArray(S, src, from + second + i)).intoArray(dst, second + i);
       }
-    }
-    for (; i < count; i++) {
-      dst[i] = dtype == DType.BF16 ? dev.gptneo.engine.weights.Half.bf16ToFloat(src[from + i])
-          : dev.gptneo.engine.weights.Half.f16ToFloat(src[from + i]);
     }
   }
 

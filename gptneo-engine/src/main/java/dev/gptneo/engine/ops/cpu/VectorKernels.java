@@ -31,7 +31,7 @@ final class VectorKernels implements CpuKernels {
     // whole groups of panels per task (decode streams a group at once), unless that would leave
     // too few tasks to keep every thread busy on a small matrix
     int group = DecodeGemm.GROUP * PanelGemm.NR;
-    return outFeatures >= 8 * group ? group : PanelGemm.NR;
+    return outFeatures >= 8 * group ? group : 2 * PanelGemm.NR;
   }
 
   @Override

@@ -89,15 +89,18 @@ class FastKernelsTest {
     }
   }
 
+  /** 17 rows: 4 over two panels at once, one block of 8, 4 more over two panels, then a single row. */
+  private static final int ROWS_ALL = 17;
+
   private void rowsAreIndependent(DType dtype, Random rnd, int n, int k) {
     CpuMatrix packed = new CpuMatrix(TestMatrices.random(dir, rnd, dtype, n, k, 0.5f));
     fast.prepare(packed, true);
     CpuMatrix mapped = new CpuMatrix(TestMatrices.random(dir, new Random(3), dtype, n, k, 0.5f));
-    float[] x = TestMatrices.randomArray(rnd, 13 * k, 1f);
+    float[] x = TestMatrices.randomArray(rnd, ROWS_ALL * k, 1f);
     for (CpuMatrix w : new CpuMatrix[] {packed, mapped}) {
-      float[] all = new float[13 * n];
-      fast.linear(x, 13, w, 0, n, null, all, Epilogue.GELU_NEW);
-      for (int row = 0; row < 13; row++) {
+      float[] all = new float[ROWS_ALL * n];
+      fast.linear(x, ROWS_ALL, w, 0, n, null, all, Epilogue.GELU_NEW);
+      for (int row = 0; row < ROWS_ALL; row++) {
         float[] alone = new float[n];
         fast.linear(Arrays.copyOfRange(x, row * k, (row + 1) * k), 1, w, 0, n, null, alone, Epilogue.GELU_NEW);
         assertArrayEquals(Arrays.copyOfRange(all, row * n, (row + 1) * n), alone, dtype + " " + n + "x" + k
