@@ -60,11 +60,12 @@ public final class Main {
       "  bench           the benchmark (bin/gptneo bench --help)",
       "",
       "engine flags: --kernels auto|vector|scalar  --device cpu|cuda|auto|cuda:N  --max-batch-tokens N",
+      "              --weights auto|packed|mapped (CPU: packed on the heap when they fit in half of it)",
       "              --kv-cache-fraction F (GPU: share of free device memory for the KV cache, default 0.9)",
       "Logs go to stderr. Exit status: 0 ok, 1 model/file problem, 2 bad command line.");
 
   private static final Set<String> COMMON = Set.of("model", "input", "output", "batch-size", "threads",
-      "max-input-tokens", "truncation", "kernels", "device", "max-batch-tokens",
+      "max-input-tokens", "truncation", "kernels", "weights", "device", "max-batch-tokens",
       "kv-cache-fraction");
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
@@ -204,7 +205,7 @@ public final class Main {
       if (flags.has("threads")) {
         b.threads(flags.getInt("threads", 1, 1));
       }
-      b.kernels(flags.get("kernels", "auto")).device(flags.get("device", "cpu"));
+      b.kernels(flags.get("kernels", "auto")).weights(flags.get("weights", "auto")).device(flags.get("device", "cpu"));
       if (flags.has("max-batch-tokens")) {
         b.maxBatchTokens(flags.getInt("max-batch-tokens", 512, 1));
       }

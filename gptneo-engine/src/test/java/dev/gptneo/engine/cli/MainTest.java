@@ -340,6 +340,7 @@ class MainTest {
         {"classify", "--model", demo, "--stop", "x"},
         {"tokenize", "--model", demo, "--truncation", "middle"},
         {"embed", "--model", demo, "--pooling", "max"},
+        {"classify", "--model", demo, "--weights", "disk"},
         {"classify", "--model", demo, "--labels", "spam,ham,spam"},
         {"classify", "--model", demo, "--labels", " , "},
         {"generate", "--model", demo, "--model", demo},
@@ -407,5 +408,18 @@ class MainTest {
         "--threads", "1").out;
     assertEquals(one, many);
     assertEquals(5, one.split("\n").length);
+  }
+
+  /** --weights picks where the CPU kernels read weights; the demo's labels do not depend on it. */
+  @Test
+  void weightsFlag() {
+    String in = "{\"id\": 1, \"text\": \"WIN a FREE cruise now\"}\n{\"id\": 2, \"text\": \"Lunch at noon?\"}\n";
+    List<JsonNode> p = ok(in, "classify", "--model", demo, "--weights", "packed").lines();
+    List<JsonNode> m = ok(in, "classify", "--model", demo, "--weights", "mapped").lines();
+    assertEquals(2, m.size());
+    for (int i = 0; i < 2; i++) {
+      assertEquals(p.get(i).get("label"), m.get(i).get("label"));
+    }
+    assertTrue(run("", "classify", "--model", demo, "--weights", "disk").err.contains("weights must be auto, packed or mapped"));
   }
 }
