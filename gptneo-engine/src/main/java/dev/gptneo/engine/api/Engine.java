@@ -5,6 +5,7 @@ import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Job;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.generate.BeamCaches;
 import dev.gptneo.engine.generate.BeamSearch;
 import dev.gptneo.engine.generate.FinishReason;
 import dev.gptneo.engine.generate.GenerateJob;
@@ -182,44 +183,64 @@ public final class Engine implements AutoCloseable {
 
   /**
    * Runs the beam searches step by step together: each step's running beams of every row go to the
-   * scheduler as one batch of last-position LM-head jobs (whole sequences: no KV cache is shared
-   * between beams).
+   * scheduler as one batch of last-position LM-head jobs. Where the backend copies KV caches each
+   * beam keeps one ({@link BeamCaches}) and feeds only its new token; elsewhere (the GPU) each job
+   * runs its beam's whole sequence.
    */
   private void runBeamSearches(Map<Integer, BeamSearch> searches, List<int[]> prompts,
       List<GenerateResult> out) {
     Map<Integer, BeamSearch> active = new java.util.TreeMap<>(searches);
-    while (!active.isEmpty()) {
-      Map<Integer, List<CompletableFuture<float[]>>> pending = new java.util.TreeMap<>();
-      try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
-        for (java.util.Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
-          List<CompletableFuture<float[]>> fs = new ArrayList<>();
-          for (int[] seq : e.getValue().sequencesToScore()) {
-            fs.add(scheduler.submit(new HeadRowsJob(seq, Head.LM, config.vocabSize, true)));
+    Map<Integer, BeamCaches> caches = new java.util.TreeMap<>();
+    try {
+      while (!active.isEmpty()) {
+        Map<Integer, List<CompletableFuture<float[]>>> pending = new java.util.TreeMap<>();
+        try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
+          for (java.util.Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
+            BeamSearch search = e.getValue();
+            BeamCaches beamCaches = !ops.copiesCaches() ? null
+                : caches.computeIfAbsent(e.getKey(), row -> new BeamCaches(ops, config, search));
+            List<CompletableFuture<float[]>> fs = new ArrayList<>();
+            for (int b : search.beamsToScore()) {
+              fs.add(scheduler.submit(beamCaches == null
+                  ? new HeadRowsJob(search.sequence(b), Head.LM, config.vocabSize, true)
+                  : new HeadRowsJob(beamCaches.of(b), search.sequence(b), Head.LM, config.vocabSize)));
+            }
+            pending.put(e.getKey(), fs);
           }
-          pending.put(e.getKey(), fs);
         }
-      }
-      for (java.util.Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
-        int row = e.getKey();
-        try {
-          List<float[]> logits = new ArrayList<>();
-          for (CompletableFuture<float[]> f : e.getValue()) {
-            logits.add(await(f));
-          }
-          BeamSearch search = active.get(row);
-          search.step(logits);
-          if (search.done()) {
+        for (java.util.Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
+          int row = e.getKey();
+          try {
+            List<float[]> logits = new ArrayList<>();
+            for (CompletableFuture<float[]> f : e.getValue()) {
+              logits.add(await(f));
+            }
+            BeamSearch search = active.get(row);
+            search.step(logits);
+            if (search.done()) {
+              active.remove(row);
+              int[] ids = search.completion();
+              boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
+              out.set(row, new GenerateResult(decode(ids), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
+                  prompts.get(row).length));
+            } else if (caches.containsKey(row)) {
+              caches.get(row).follow(search);
+            }
+          } catch (RowFailure failure) {
             active.remove(row);
-            int[] ids = search.completion();
-            boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
-            out.set(row, new GenerateResult(decode(ids), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
-                prompts.get(row).length));
+            out.set(row, GenerateResult.failed(failure.getMessage()));
           }
-        } catch (RowFailure failure) {
-          active.remove(row);
-          out.set(row, GenerateResult.failed(failure.getMessage()));
         }
+        caches.keySet().removeIf(row -> {
+          boolean over = !active.containsKey(row);
+          if (over) {
+            caches.get(row).close();
+          }
+          return over;
+        });
       }
+    } finally {
+      caches.values().forEach(BeamCaches::close);
     }
   }
 

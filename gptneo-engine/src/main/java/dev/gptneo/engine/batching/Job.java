@@ -14,6 +14,7 @@ public abstract class Job<R> {
   protected int length;     // valid entries of tokens
   int fed;                  // tokens already run through the model (== cache length)
   SequenceCache cache;
+  final boolean ownsCache;  // the scheduler allocates the cache at admission and frees it at the end
   final CompletableFuture<R> future = new CompletableFuture<>();
 
   protected Job(int[] prompt, int capacity) {
@@ -21,6 +22,20 @@ public abstract class Job<R> {
     tokens = new int[capacity];
     System.arraycopy(prompt, 0, tokens, 0, prompt.length);
     length = prompt.length;
+    ownsCache = true;
+  }
+
+  /**
+   * Continues {@code sequence}, whose first {@code cache.length()} tokens are already in the
+   * cache: only the rest goes through the model. The caller owns the cache (beam search).
+   */
+  protected Job(SequenceCache cache, int[] sequence) {
+    assert cache.length() < sequence.length && sequence.length <= cache.capacity();
+    tokens = sequence;
+    length = sequence.length;
+    fed = cache.length();
+    this.cache = cache;
+    ownsCache = false;
   }
 
   /** Most tokens this sequence will hold: the KV cache size. */

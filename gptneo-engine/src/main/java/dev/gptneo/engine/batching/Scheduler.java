@@ -244,7 +244,9 @@ public final class Scheduler implements AutoCloseable {
         continue;
       }
       try {
-        job.cache = model.ops().newSequenceCache(config, job.capacity());
+        if (job.ownsCache) {
+          job.cache = model.ops().newSequenceCache(config, job.capacity());
+        }
       } catch (OutOfMemoryError e) {
         if (!active.isEmpty()) {
           waiting.addFirst(job); // the budget guessed wrong (e.g. other users of the GPU): wait for space
@@ -434,7 +436,9 @@ public final class Scheduler implements AutoCloseable {
       kvUsedBytes -= cacheBytes(job.capacity());
     }
     if (job.cache != null) {
-      job.cache.close();
+      if (job.ownsCache) {
+        job.cache.close();
+      }
       job.cache = null;
     }
     if (error != null) {

@@ -19,8 +19,9 @@ import java.util.List;
  *       maximum length for "never"), when every place is finished and early_stopping is true, or
  *       when every continuation hit the maximum length.
  * </ul>
- * The result is the best finished hypothesis. The model is asked for the logits of whole
- * sequences each step (see {@link #sequencesToScore}): no KV cache is shared between beams.
+ * The result is the best finished hypothesis. The model is asked for the logits of each running
+ * beam's sequence every step ({@link #sequencesToScore}); where the backend copies KV caches,
+ * {@link BeamCaches} keeps one per beam, so only the new token goes through the model.
  * Not thread-safe; one search per prompt.
  */
 public final class BeamSearch {
@@ -37,6 +38,7 @@ public final class BeamSearch {
 
   private int[][] running;         // (beams) prompt + generated, all of length cur
   private float[] runningScores;   // (beams) summed log-probs; beams 1.. start at NEG
+  private final int[] parents;     // (beams) the beam each running beam continued at the last step
   private int[][] finished;        // (beams) kept hypotheses, best first; null when none yet
   private float[] finishedScores;  // (beams) length-penalized
   private boolean[] finishedFlag;
@@ -56,6 +58,7 @@ public final class BeamSearch {
     this.seen = new boolean[vocab];
     running = new int[beams][];
     runningScores = new float[beams];
+    parents = new int[beams];
     finished = new int[beams][];
     finishedScores = new float[beams];
     finishedFlag = new boolean[beams];
@@ -78,12 +81,42 @@ public final class BeamSearch {
    */
   public List<int[]> sequencesToScore() {
     List<int[]> out = new ArrayList<>();
-    for (int b = 0; b < beams; b++) {
-      if (runningScores[b] > NEG / 2) {
-        out.add(running[b]);
-      }
+    for (int b : beamsToScore()) {
+      out.add(running[b]);
     }
     return out;
+  }
+
+  /** The running beams whose sequences {@link #sequencesToScore} returns, in its order. */
+  public int[] beamsToScore() {
+    int[] out = new int[beams];
+    int n = 0;
+    for (int b = 0; b < beams; b++) {
+      if (runningScores[b] > NEG / 2) {
+        out[n++] = b;
+      }
+    }
+    return Arrays.copyOf(out, n);
+  }
+
+  /** Running beam b: the prompt and its tokens so far. Not to be changed. */
+  public int[] sequence(int beam) {
+    return running[beam];
+  }
+
+  /** The beam that running beam b continued at the last step (its sequence without the last token). */
+  public int parent(int beam) {
+    return parents[beam];
+  }
+
+  /** num_beams. */
+  public int beams() {
+    return beams;
+  }
+
+  /** The longest sequence: prompt plus max_new_tokens, within the model's positions. */
+  public int maxLength() {
+    return maxLength;
   }
 
   /** One step, given the logits (vocab) of each sequence {@link #sequencesToScore} returned, in that order. */
@@ -128,6 +161,7 @@ public final class BeamSearch {
     for (int b = 0; b < beams; b++) {
       nextRunning[b] = candidateSeq[keep[b]];
       nextScores[b] = runOn[keep[b]];
+      parents[b] = top[keep[b]] / vocab;
     }
     updateFinished(candidateSeq, candidateScore, hits);
     running = nextRunning;

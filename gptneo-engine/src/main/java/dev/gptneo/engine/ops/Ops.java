@@ -57,6 +57,16 @@ public interface Ops extends AutoCloseable {
 
   SequenceCache newSequenceCache(GptNeoConfig config, int capacityTokens);
 
+  /** Whether {@link #copyCache} works here: beam search then feeds each beam only its new token. */
+  default boolean copiesCaches() {
+    return false;
+  }
+
+  /** to := from, length and contents; both made here with the same capacity, neither in use by a step. */
+  default void copyCache(SequenceCache from, SequenceCache to) {
+    throw new UnsupportedOperationException("this backend does not copy KV caches");
+  }
+
   /** Bytes the KV cache of one sequence of this capacity takes here (fp32 keys and values by default). */
   default long sequenceCacheBytes(GptNeoConfig config, int capacityTokens) {
     return config.cacheSlots(capacityTokens) * config.hiddenSize * 2L * Float.BYTES;

@@ -2,6 +2,7 @@ package dev.gptneo.engine.tasks;
 
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Job;
+import dev.gptneo.engine.ops.SequenceCache;
 
 /**
  * Collects a head's output for every token (token classification, question answering) or only
@@ -19,6 +20,15 @@ public final class HeadRowsJob extends Job<float[]> {
     this.width = width;
     this.lastOnly = lastOnly;
     this.rows = new float[(lastOnly ? 1 : tokens.length) * width];
+  }
+
+  /** The head's output for the last token of {@code sequence}, whose first cache.length() tokens the cache holds. */
+  public HeadRowsJob(SequenceCache cache, int[] sequence, Head head, int width) {
+    super(cache, sequence);
+    this.head = head;
+    this.width = width;
+    this.lastOnly = true;
+    this.rows = new float[width];
   }
 
   @Override

@@ -79,8 +79,11 @@ class TinyNeoGoldenTest {
     GenerationParams beams = GenerationParams.builder().numBeams(4).maxNewTokens(24).build();
     int[] prompt = ids("forward.1.input_ids");
     int[] expected = ids("beam4.output_ids");
+    long fedBefore = lm.scheduler().tokensFed.get();
     GenerateResult alone = lm.generate(List.of(Input.ids(prompt)), beams, InputPolicy.DEFAULT).get(0);
     assertArrayEquals(expected, concat(prompt, alone.completionIds), "beam4 on prompt 1");
+    long fed = lm.scheduler().tokensFed.get() - fedBefore; // each beam keeps a KV cache: one token per step
+    assertTrue(fed <= prompt.length + 4L * 24, "tokens through the model: " + fed);
     List<GenerateResult> mixed = lm.generate(List.of(prompts().get(0), Input.ids(prompt), prompts().get(2)),
         List.of(GenerationParams.builder().maxNewTokens(10).build(), beams, beams.toBuilder().numBeams(3).build()),
         InputPolicy.DEFAULT);

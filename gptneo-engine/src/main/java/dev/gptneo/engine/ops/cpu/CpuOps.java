@@ -82,6 +82,16 @@ public final class CpuOps implements Ops {
   }
 
   @Override
+  public boolean copiesCaches() {
+    return true;
+  }
+
+  @Override
+  public void copyCache(SequenceCache from, SequenceCache to) {
+    ((CpuSequenceCache) to).copyFrom((CpuSequenceCache) from);
+  }
+
+  @Override
   public void embed(Step step, Matrix wte, Matrix wpe, Activations out) {
     CpuMatrix te = (CpuMatrix) wte;
     CpuMatrix pe = (CpuMatrix) wpe;

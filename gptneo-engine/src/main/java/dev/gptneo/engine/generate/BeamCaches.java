@@ -1,0 +1,78 @@
+package dev.gptneo.engine.generate;
+
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.ops.SequenceCache;
+import java.util.ArrayDeque;
+
+/**
+ * The KV caches of one beam search's running beams, on a backend that copies caches. After each
+ * step a new beam takes over its parent's cache (the first child) or a copy of it (the others),
+ * so a beam feeds only its new token, as HF reorders its cache between steps. At most num_beams
+ * caches, each as long as the search's longest sequence.
+ */
+public final class BeamCaches implements AutoCloseable {
+  private final Ops ops;
+  private final GptNeoConfig config;
+  private final int capacity;
+  private SequenceCache[] caches;                            // (beams) by running beam; null if none
+  private final ArrayDeque<SequenceCache> spare = new ArrayDeque<>(); // caches no beam holds now
+
+  public BeamCaches(Ops ops, GptNeoConfig config, BeamSearch search) {
+    this.ops = ops;
+    this.config = config;
+    this.capacity = search.maxLength();
+    this.caches = new SequenceCache[search.beams()];
+  }
+
+  /** Running beam b's cache: the tokens of its sequence that already went through the model. */
+  public SequenceCache of(int beam) {
+    if (caches[beam] == null) { // beam 0 at the first step
+      caches[beam] = ops.newSequenceCache(config, capacity);
+    }
+    return caches[beam];
+  }
+
+  /** After {@link BeamSearch#step}: each beam to score next gets its parent's cache or a copy. */
+  public void follow(BeamSearch search) {
+    int[] next = search.beamsToScore();
+    boolean[] isParent = new boolean[caches.length];
+    for (int b : next) {
+      isParent[search.parent(b)] = true;
+    }
+    for (int q = 0; q < caches.length; q++) {
+      if (!isParent[q] && caches[q] != null) {
+        spare.push(caches[q]);
+      }
+    }
+    SequenceCache[] followed = new SequenceCache[caches.length];
+    boolean[] taken = new boolean[caches.length];
+    for (int b : next) {
+      int p = search.parent(b);
+      assert caches[p] != null : "a parent beam that was not scored";
+      if (!taken[p]) {
+        followed[b] = caches[p];
+        taken[p] = true;
+      } else {
+        followed[b] = take();
+        ops.copyCache(caches[p], followed[b]);
+      }
+    }
+    caches = followed;
+  }
+
+  private SequenceCache take() {
+    return spare.isEmpty() ? ops.newSequenceCache(config, capacity) : spare.pop();
+  }
+
+  @Override
+  public void close() {
+    for (SequenceCache c : caches) {
+      if (c != null) {
+        c.close();
+      }
+    }
+    spare.forEach(SequenceCache::close);
+    spare.clear();
+  }
+}
