@@ -189,16 +189,21 @@ public final class Engine implements AutoCloseable {
    */
   private void runBeamSearches(Map<Integer, BeamSearch> searches, List<int[]> prompts,
       List<GenerateResult> out) {
-    Map<Integer, BeamSearch> active = new java.util.TreeMap<>(searches);
+    Map<Integer, BeamSearch> notStarted = new java.util.TreeMap<>(searches);
+    Map<Integer, BeamSearch> active = new java.util.TreeMap<>();
     Map<Integer, BeamCaches> caches = new java.util.TreeMap<>();
     try {
-      while (!active.isEmpty()) {
+      while (!notStarted.isEmpty() || !active.isEmpty()) {
+        startBeamSearches(notStarted, active, caches);
+        if (active.isEmpty()) {
+          java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // the KV budget is full: wait
+          continue;
+        }
         Map<Integer, List<CompletableFuture<float[]>>> pending = new java.util.TreeMap<>();
         try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
           for (java.util.Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
             BeamSearch search = e.getValue();
-            BeamCaches beamCaches = !ops.copiesCaches() ? null
-                : caches.computeIfAbsent(e.getKey(), row -> new BeamCaches(ops, config, search));
+            BeamCaches beamCaches = caches.get(e.getKey());
             List<CompletableFuture<float[]>> fs = new ArrayList<>();
             for (int b : search.beamsToScore()) {
               fs.add(scheduler.submit(beamCaches == null
@@ -210,15 +215,14 @@ public final class Engine implements AutoCloseable {
         }
         for (java.util.Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
           int row = e.getKey();
+          BeamSearch search = active.get(row);
           try {
             List<float[]> logits = new ArrayList<>();
             for (CompletableFuture<float[]> f : e.getValue()) {
               logits.add(await(f));
             }
-            BeamSearch search = active.get(row);
             search.step(logits);
             if (search.done()) {
-              active.remove(row);
               int[] ids = search.completion();
               boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
               out.set(row, new GenerateResult(decode(ids), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
@@ -227,20 +231,40 @@ public final class Engine implements AutoCloseable {
               caches.get(row).follow(search);
             }
           } catch (RowFailure failure) {
-            active.remove(row);
+            e.getValue().forEach(f -> f.exceptionally(t -> null).join()); // none still uses the caches
             out.set(row, GenerateResult.failed(failure.getMessage()));
           }
-        }
-        caches.keySet().removeIf(row -> {
-          boolean over = !active.containsKey(row);
-          if (over) {
-            caches.get(row).close();
+          if (out.get(row) != null) {
+            active.remove(row);
+            BeamCaches done = caches.remove(row);
+            if (done != null) {
+              done.close();
+            }
           }
-          return over;
-        });
+        }
       }
     } finally {
       caches.values().forEach(BeamCaches::close);
+    }
+  }
+
+  /**
+   * Starts the searches whose KV caches fit the budget now, in row order (all of them where the
+   * backend does not copy caches: there each step runs whole sequences).
+   */
+  private void startBeamSearches(Map<Integer, BeamSearch> notStarted, Map<Integer, BeamSearch> active,
+      Map<Integer, BeamCaches> caches) {
+    for (java.util.Iterator<Map.Entry<Integer, BeamSearch>> it = notStarted.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Integer, BeamSearch> e = it.next();
+      if (ops.copiesCaches()) {
+        BeamCaches reserved = BeamCaches.reserve(ops, config, scheduler, e.getValue());
+        if (reserved == null) {
+          return;
+        }
+        caches.put(e.getKey(), reserved);
+      }
+      active.put(e.getKey(), e.getValue());
+      it.remove();
     }
   }
 

@@ -36,7 +36,8 @@ public final class Scheduler implements AutoCloseable {
   private final List<Job<?>> active = new ArrayList<>();
   private final Thread thread;
   private volatile boolean closed;
-  private long kvUsedBytes;
+  private final Object kvLock = new Object();
+  private long kvUsedBytes; // guarded by kvLock: the loop's caches and callers' reservations
 
   // per step, by sequence index in the step
   private final Job<?>[] stepJobs;      // (maxSeqs)
@@ -158,6 +159,43 @@ public final class Scheduler implements AutoCloseable {
     return model.ops().sequenceCacheBytes(config, capacity);
   }
 
+  /**
+   * Reserves KV-cache bytes for caches a caller keeps across its jobs (beam search). False when
+   * the budget has no room now, unless nothing else holds any.
+   */
+  public boolean tryReserveCaches(long bytes) {
+    synchronized (kvLock) {
+      if (kvUsedBytes > 0 && kvUsedBytes + bytes > kvBudgetBytes) {
+        return false;
+      }
+      kvUsedBytes += bytes;
+      return true;
+    }
+  }
+
+  /** Returns what {@link #tryReserveCaches} reserved. */
+  public void releaseCaches(long bytes) {
+    free(bytes);
+    LockSupport.unpark(thread);
+  }
+
+  /** Takes the bytes of a sequence's cache from the budget if they fit, or if no sequence runs. */
+  private boolean admits(long bytes) {
+    synchronized (kvLock) {
+      if (bytes > 0 && kvUsedBytes + bytes > kvBudgetBytes && !active.isEmpty()) {
+        return false;
+      }
+      kvUsedBytes += bytes;
+      return true;
+    }
+  }
+
+  private void free(long bytes) {
+    synchronized (kvLock) {
+      kvUsedBytes -= bytes;
+    }
+  }
+
   private void loop() {
     while (!closed) {
       synchronized (incoming) {
@@ -235,12 +273,13 @@ public final class Scheduler implements AutoCloseable {
     }
     while (!waiting.isEmpty() && budget > 0 && seqs < maxSeqs && active.size() < maxSeqs) {
       Job<?> job = waiting.peek();
-      long bytes = cacheBytes(job.capacity());
-      if (kvUsedBytes + bytes > kvBudgetBytes && !active.isEmpty()) {
+      long bytes = job.ownsCache ? cacheBytes(job.capacity()) : 0; // else its caller reserved the cache
+      if (!admits(bytes)) {
         break; // waits for running sequences to free their caches
       }
       waiting.poll();
       if (job.future.isDone()) {
+        free(bytes);
         continue;
       }
       try {
@@ -248,6 +287,7 @@ public final class Scheduler implements AutoCloseable {
           job.cache = model.ops().newSequenceCache(config, job.capacity());
         }
       } catch (OutOfMemoryError e) {
+        free(bytes);
         if (!active.isEmpty()) {
           waiting.addFirst(job); // the budget guessed wrong (e.g. other users of the GPU): wait for space
           break;
@@ -257,7 +297,6 @@ public final class Scheduler implements AutoCloseable {
             + " memory (-Xmx on the CPU; on a GPU a larger kv-cache fraction or fewer other users)"));
         continue;
       }
-      kvUsedBytes += bytes;
       if (summing && job instanceof SumsRows) {
         ((SumsRows) job).sumsArrive();
       }
@@ -432,8 +471,8 @@ public final class Scheduler implements AutoCloseable {
 
   @SuppressWarnings({"unchecked", "rawtypes"})
   private void finish(Job job, Object result, Throwable error) {
-    if (active.remove(job)) {
-      kvUsedBytes -= cacheBytes(job.capacity());
+    if (active.remove(job) && job.ownsCache) {
+      free(cacheBytes(job.capacity()));
     }
     if (job.cache != null) {
       if (job.ownsCache) {

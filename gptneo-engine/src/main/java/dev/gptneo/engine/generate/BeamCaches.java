@@ -1,5 +1,6 @@
 package dev.gptneo.engine.generate;
 
+import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
@@ -9,20 +10,31 @@ import java.util.ArrayDeque;
  * The KV caches of one beam search's running beams, on a backend that copies caches. After each
  * step a new beam takes over its parent's cache (the first child) or a copy of it (the others),
  * so a beam feeds only its new token, as HF reorders its cache between steps. At most num_beams
- * caches, each as long as the search's longest sequence.
+ * caches, each as long as the search's longest sequence, reserved from the scheduler's KV budget
+ * for the search's life ({@link #reserve}).
  */
 public final class BeamCaches implements AutoCloseable {
   private final Ops ops;
   private final GptNeoConfig config;
+  private final Scheduler scheduler;
   private final int capacity;
+  private final long reservedBytes;
   private SequenceCache[] caches;                            // (beams) by running beam; null if none
   private final ArrayDeque<SequenceCache> spare = new ArrayDeque<>(); // caches no beam holds now
 
-  public BeamCaches(Ops ops, GptNeoConfig config, BeamSearch search) {
+  private BeamCaches(Ops ops, GptNeoConfig config, Scheduler scheduler, BeamSearch search, long bytes) {
     this.ops = ops;
     this.config = config;
+    this.scheduler = scheduler;
     this.capacity = search.maxLength();
+    this.reservedBytes = bytes;
     this.caches = new SequenceCache[search.beams()];
+  }
+
+  /** The caches of a search if the KV budget has room for them now, else null (try again later). */
+  public static BeamCaches reserve(Ops ops, GptNeoConfig config, Scheduler scheduler, BeamSearch search) {
+    long bytes = search.beams() * scheduler.cacheBytes(search.maxLength());
+    return scheduler.tryReserveCaches(bytes) ? new BeamCaches(ops, config, scheduler, search, bytes) : null;
   }
 
   /** Running beam b's cache: the tokens of its sequence that already went through the model. */
@@ -74,5 +86,7 @@ public final class BeamCaches implements AutoCloseable {
     }
     spare.forEach(SequenceCache::close);
     spare.clear();
+    caches = new SequenceCache[caches.length];
+    scheduler.releaseCaches(reservedBytes);
   }
 }

@@ -285,4 +285,28 @@ class GenerationTest {
       }
     }
   }
+
+  /**
+   * Beam searches keep a KV cache per beam, reserved from the engine's KV budget: with a budget
+   * too small for two searches they run one after another, with the same ids; and each step feeds
+   * one token per beam.
+   */
+  @Test
+  void beamSearchesShareTheKvBudget() {
+    List<Input> rows = List.of(Input.text(FREE), Input.text(ONCE), Input.text("The meeting on Friday"));
+    GenerationParams beams = GenerationParams.builder().numBeams(3).maxNewTokens(12).build();
+    Engine shared = demo();
+    long fedBefore = shared.scheduler().tokensFed.get();
+    List<GenerateResult> together = shared.generate(rows, beams, InputPolicy.DEFAULT);
+    long fed = shared.scheduler().tokensFed.get() - fedBefore;
+    int promptTokens = together.stream().mapToInt(r -> r.promptTokens).sum();
+    assertTrue(fed <= promptTokens + 3L * 3 * 12, "tokens through the model: " + fed);
+    try (Engine small = Engine.open(Goldens.demoModel(), EngineOptions.builder().kvCacheBytes(1).build())) {
+      List<GenerateResult> oneByOne = small.generate(rows, beams, InputPolicy.DEFAULT);
+      for (int i = 0; i < rows.size(); i++) {
+        assertNull(oneByOne.get(i).error);
+        assertArrayEquals(together.get(i).completionIds, oneByOne.get(i).completionIds, "row " + i);
+      }
+    }
+  }
 }
