@@ -1,13 +1,10 @@
 package dev.gptneo.engine.api;
 
-import dev.gptneo.engine.ModelException;
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Job;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
-import dev.gptneo.engine.generate.BeamCaches;
 import dev.gptneo.engine.generate.BeamSearch;
-import dev.gptneo.engine.generate.FinishReason;
 import dev.gptneo.engine.generate.GenerateJob;
 import dev.gptneo.engine.generate.GenerationParams;
 import dev.gptneo.engine.model.GptNeoModel;
@@ -29,8 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -165,107 +160,20 @@ public final class Engine implements AutoCloseable {
         }
       }
     }
-    runBeamSearches(beams, prompts, out);
+    new BeamRuns(scheduler, ops, config, this::decode).run(beams, prompts, out);
     for (int i = 0; i < inputs.size(); i++) {
       if (futures.get(i) == null) {
         continue;
       }
       try {
-        GenerateJob.Output o = await(futures.get(i));
+        GenerateJob.Output o = RowWait.await(futures.get(i));
         out.set(i, new GenerateResult(decode(o.completionIds), o.completionIds, o.finishReason,
             prompts.get(i).length));
-      } catch (RowFailure e) {
+      } catch (RowWait.RowFailure e) {
         out.set(i, GenerateResult.failed(e.getMessage()));
       }
     }
     return out;
-  }
-
-  /**
-   * Runs the beam searches step by step together: each step's running beams of every row go to the
-   * scheduler as one batch of last-position LM-head jobs. Where the backend copies KV caches each
-   * beam keeps one ({@link BeamCaches}) and feeds only its new token; elsewhere (the GPU) each job
-   * runs its beam's whole sequence.
-   */
-  private void runBeamSearches(Map<Integer, BeamSearch> searches, List<int[]> prompts,
-      List<GenerateResult> out) {
-    Map<Integer, BeamSearch> notStarted = new java.util.TreeMap<>(searches);
-    Map<Integer, BeamSearch> active = new java.util.TreeMap<>();
-    Map<Integer, BeamCaches> caches = new java.util.TreeMap<>();
-    try {
-      while (!notStarted.isEmpty() || !active.isEmpty()) {
-        startBeamSearches(notStarted, active, caches);
-        if (active.isEmpty()) {
-          java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // the KV budget is full: wait
-          continue;
-        }
-        Map<Integer, List<CompletableFuture<float[]>>> pending = new java.util.TreeMap<>();
-        try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
-          for (java.util.Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
-            BeamSearch search = e.getValue();
-            BeamCaches beamCaches = caches.get(e.getKey());
-            List<CompletableFuture<float[]>> fs = new ArrayList<>();
-            for (int b : search.beamsToScore()) {
-              fs.add(scheduler.submit(beamCaches == null
-                  ? new HeadRowsJob(search.sequence(b), Head.LM, config.vocabSize, true)
-                  : new HeadRowsJob(beamCaches.of(b), search.sequence(b), Head.LM, config.vocabSize)));
-            }
-            pending.put(e.getKey(), fs);
-          }
-        }
-        for (java.util.Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
-          int row = e.getKey();
-          BeamSearch search = active.get(row);
-          try {
-            List<float[]> logits = new ArrayList<>();
-            for (CompletableFuture<float[]> f : e.getValue()) {
-              logits.add(await(f));
-            }
-            search.step(logits);
-            if (search.done()) {
-              int[] ids = search.completion();
-              boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
-              out.set(row, new GenerateResult(decode(ids), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
-                  prompts.get(row).length));
-            } else if (caches.containsKey(row)) {
-              caches.get(row).follow(search);
-            }
-          } catch (RowFailure failure) {
-            e.getValue().forEach(f -> f.exceptionally(t -> null).join()); // none still uses the caches
-            out.set(row, GenerateResult.failed(failure.getMessage()));
-          }
-          if (out.get(row) != null) {
-            active.remove(row);
-            BeamCaches done = caches.remove(row);
-            if (done != null) {
-              done.close();
-            }
-          }
-        }
-      }
-    } finally {
-      caches.values().forEach(BeamCaches::close);
-    }
-  }
-
-  /**
-   * Starts the searches whose KV caches fit the budget now, in row order (all of them where the
-   * backend does not copy caches: there each step runs whole sequences).
-   */
-  private void startBeamSearches(Map<Integer, BeamSearch> notStarted, Map<Integer, BeamSearch> active,
-      Map<Integer, BeamCaches> caches) {
-    for (java.util.Iterator<Map.Entry<Integer, BeamSearch>> it = notStarted.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<Integer, BeamSearch> e = it.next();
-      if (ops.copiesCaches()) {
-        BeamCaches reserved = BeamCaches.reserve(ops, config, scheduler, e.getValue());
-        if (reserved == null) {
-          return;
-        }
-        caches.put(e.getKey(), reserved);
-      }
-      active.put(e.getKey(), e.getValue());
-      it.remove();
-    }
   }
 
   // ---- classify -------------------------------------------------------------------------------
@@ -354,13 +262,13 @@ public final class Engine implements AutoCloseable {
         float[] scores = new float[labels.size()];
         for (int j = 0; j < scores.length; j++) {
           double sum = 0;
-          for (double lp : await(futures.get(i).get(j))) {
+          for (double lp : RowWait.await(futures.get(i).get(j))) {
             sum += lp;
           }
           scores[j] = (float) sum;
         }
         out.set(i, new ClassifyResult(labels, scores, textTokens[i]));
-      } catch (RowFailure e) {
+      } catch (RowWait.RowFailure e) {
         out.set(i, ClassifyResult.failed(e.getMessage()));
       }
     }
@@ -438,8 +346,8 @@ public final class Engine implements AutoCloseable {
         continue;
       }
       try {
-        out.set(i, encodings.get(i).bestSpan(await(futures.get(i)), maxAnswerTokens, tokenizer.orElse(null)));
-      } catch (RowFailure e) {
+        out.set(i, encodings.get(i).bestSpan(RowWait.await(futures.get(i)), maxAnswerTokens, tokenizer.orElse(null)));
+      } catch (RowWait.RowFailure e) {
         out.set(i, AnswerResult.failed(e.getMessage()));
       }
     }
@@ -480,8 +388,8 @@ public final class Engine implements AutoCloseable {
         continue;
       }
       try {
-        out.set(i, builder.build(ids.get(i), await(futures.get(i))));
-      } catch (RowFailure e) {
+        out.set(i, builder.build(ids.get(i), RowWait.await(futures.get(i))));
+      } catch (RowWait.RowFailure e) {
         out.set(i, failed.apply(e.getMessage()));
       }
     }
@@ -496,35 +404,6 @@ public final class Engine implements AutoCloseable {
 
   private String limitReason() {
     return "max_position_embeddings " + config.maxPositionEmbeddings;
-  }
-
-  /** A row's job failed: its message becomes the row's error. */
-  private static final class RowFailure extends Exception {
-    RowFailure(String message) {
-      super(message, null, false, false);
-    }
-  }
-
-  /**
-   * Waits for a row. If the calling thread is interrupted (a cancelled Spark task), the row's job
-   * is cancelled, so the scheduler drops it and frees its cache; rows already done still return.
-   */
-  private static <T> T await(CompletableFuture<T> f) throws RowFailure {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      f.cancel(true);
-      Thread.currentThread().interrupt();
-      throw new RowFailure("interrupted while waiting for the engine; the row was cancelled");
-    } catch (ExecutionException | CompletionException e) {
-      Throwable cause = e.getCause() == null ? e : e.getCause();
-      String msg = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-      if (!(cause instanceof ModelException) && !(cause instanceof IllegalArgumentException)
-          && !(cause instanceof IllegalStateException)) { // expected failures (closed engine) are not logged
-        LOG.warn("row failed", cause);
-      }
-      throw new RowFailure(msg);
-    }
   }
 
   /** HF's tokenizer.decode default: special tokens (eos) are kept, so text and ids agree. */

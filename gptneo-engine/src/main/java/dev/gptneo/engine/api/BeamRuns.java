@@ -1,0 +1,121 @@
+package dev.gptneo.engine.api;
+
+import dev.gptneo.engine.batching.Head;
+import dev.gptneo.engine.batching.Scheduler;
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.generate.BeamCaches;
+import dev.gptneo.engine.generate.BeamSearch;
+import dev.gptneo.engine.generate.FinishReason;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.tasks.HeadRowsJob;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+
+/** The beam-search rows of one generate call, run together step by step. */
+final class BeamRuns {
+  private final Scheduler scheduler;
+  private final Ops ops;
+  private final GptNeoConfig config;
+  private final Function<int[], String> decode;
+
+  BeamRuns(Scheduler scheduler, Ops ops, GptNeoConfig config, Function<int[], String> decode) {
+    this.scheduler = scheduler;
+    this.ops = ops;
+    this.config = config;
+    this.decode = decode;
+  }
+
+  /**
+   * Runs the beam searches step by step together: each step's running beams of every row go to the
+   * scheduler as one batch of last-position LM-head jobs. Where the backend copies KV caches each
+   * beam keeps one ({@link BeamCaches}) and feeds only its new token; elsewhere (the GPU) each job
+   * runs its beam's whole sequence.
+   */
+  void run(Map<Integer, BeamSearch> searches, List<int[]> prompts,
+      List<GenerateResult> out) {
+    Map<Integer, BeamSearch> notStarted = new TreeMap<>(searches);
+    Map<Integer, BeamSearch> active = new TreeMap<>();
+    Map<Integer, BeamCaches> caches = new TreeMap<>();
+    try {
+      while (!notStarted.isEmpty() || !active.isEmpty()) {
+        startBeamSearches(notStarted, active, caches);
+        if (active.isEmpty()) {
+          LockSupport.parkNanos(1_000_000); // the KV budget is full: wait
+          continue;
+        }
+        Map<Integer, List<CompletableFuture<float[]>>> pending = new TreeMap<>();
+        try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
+          for (Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
+            BeamSearch search = e.getValue();
+            BeamCaches beamCaches = caches.get(e.getKey());
+            List<CompletableFuture<float[]>> fs = new ArrayList<>();
+            for (int b : search.beamsToScore()) {
+              fs.add(scheduler.submit(beamCaches == null
+                  ? new HeadRowsJob(search.sequence(b), Head.LM, config.vocabSize, true)
+                  : new HeadRowsJob(beamCaches.of(b), search.sequence(b), Head.LM, config.vocabSize)));
+            }
+            pending.put(e.getKey(), fs);
+          }
+        }
+        for (Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
+          int row = e.getKey();
+          BeamSearch search = active.get(row);
+          try {
+            List<float[]> logits = new ArrayList<>();
+            for (CompletableFuture<float[]> f : e.getValue()) {
+              logits.add(RowWait.await(f));
+            }
+            search.step(logits);
+            if (search.done()) {
+              int[] ids = search.completion();
+              boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
+              out.set(row, new GenerateResult(decode.apply(ids), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
+                  prompts.get(row).length));
+            } else if (caches.containsKey(row)) {
+              caches.get(row).follow(search);
+            }
+          } catch (RowWait.RowFailure failure) {
+            e.getValue().forEach(f -> f.exceptionally(t -> null).join()); // none still uses the caches
+            out.set(row, GenerateResult.failed(failure.getMessage()));
+          }
+          if (out.get(row) != null) {
+            active.remove(row);
+            BeamCaches done = caches.remove(row);
+            if (done != null) {
+              done.close();
+            }
+          }
+        }
+      }
+    } finally {
+      caches.values().forEach(BeamCaches::close);
+    }
+  }
+
+  /**
+   * Starts the searches whose KV caches fit the budget now, in row order (all of them where the
+   * backend does not copy caches: there each step runs whole sequences).
+   */
+  private void startBeamSearches(Map<Integer, BeamSearch> notStarted, Map<Integer, BeamSearch> active,
+      Map<Integer, BeamCaches> caches) {
+    for (Iterator<Map.Entry<Integer, BeamSearch>> it = notStarted.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Integer, BeamSearch> e = it.next();
+      if (ops.copiesCaches()) {
+        BeamCaches reserved = BeamCaches.reserve(ops, config, scheduler, e.getValue());
+        if (reserved == null) {
+          return;
+        }
+        caches.put(e.getKey(), reserved);
+      }
+      active.put(e.getKey(), e.getValue());
+      it.remove();
+    }
+  }
+}
