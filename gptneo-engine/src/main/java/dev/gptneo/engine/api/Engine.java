@@ -234,42 +234,22 @@ public final class Engine implements AutoCloseable {
     String why = "max_position_embeddings " + config.maxPositionEmbeddings + " minus the longest label's "
         + longest + " tokens";
     List<ClassifyResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
-    List<List<CompletableFuture<double[]>>> futures = new ArrayList<>();
-    int[] textTokens = new int[inputs.size()];
-    try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
-      for (int i = 0; i < inputs.size(); i++) {
-        PreparedInput in = prepare(inputs.get(i), limit, policy, why);
-        futures.add(null);
-        if (in.error != null) {
-          out.set(i, ClassifyResult.failed(in.error));
-        } else if (!in.isNull()) {
-          List<CompletableFuture<double[]>> perLabel = new ArrayList<>();
-          textTokens[i] = in.ids.length;
-          for (int[] label : labelIds) {
-            int[] seq = Arrays.copyOf(in.ids, in.ids.length + label.length);
-            System.arraycopy(label, 0, seq, in.ids.length, label.length);
-            perLabel.add(scheduler.submit(new ScoreJob(seq, in.ids.length)));
-          }
-          futures.set(i, perLabel);
-        }
+    int[][] texts = new int[inputs.size()][];
+    String[] errors = new String[inputs.size()];
+    for (int i = 0; i < inputs.size(); i++) {
+      PreparedInput in = prepare(inputs.get(i), limit, policy, why);
+      if (in.error != null) {
+        out.set(i, ClassifyResult.failed(in.error));
+      } else if (!in.isNull()) {
+        texts[i] = in.ids;
       }
     }
+    float[][] scores = new ZeroShotRuns(scheduler, ops, config).run(texts, labelIds, errors);
     for (int i = 0; i < inputs.size(); i++) {
-      if (futures.get(i) == null) {
-        continue;
-      }
-      try {
-        float[] scores = new float[labels.size()];
-        for (int j = 0; j < scores.length; j++) {
-          double sum = 0;
-          for (double lp : RowWait.await(futures.get(i).get(j))) {
-            sum += lp;
-          }
-          scores[j] = (float) sum;
-        }
-        out.set(i, new ClassifyResult(labels, scores, textTokens[i]));
-      } catch (RowWait.RowFailure e) {
-        out.set(i, ClassifyResult.failed(e.getMessage()));
+      if (errors[i] != null) {
+        out.set(i, ClassifyResult.failed(errors[i]));
+      } else if (scores[i] != null) {
+        out.set(i, new ClassifyResult(labels, scores[i], texts[i].length));
       }
     }
     return out;

@@ -3,6 +3,7 @@ package dev.gptneo.engine.tasks;
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Job;
 import dev.gptneo.engine.generate.LogitsProcessors;
+import dev.gptneo.engine.ops.SequenceCache;
 
 /**
  * Log-probabilities of a text's own tokens: for each position p >= scoreFrom, log P(token[p] |
@@ -15,11 +16,28 @@ public final class ScoreJob extends Job<double[]> {
 
   public ScoreJob(int[] tokens, int scoreFrom) {
     super(tokens, tokens.length);
-    if (scoreFrom < 1 || scoreFrom > tokens.length) {
-      throw new IllegalArgumentException("scoreFrom " + scoreFrom + " outside 1.." + tokens.length);
-    }
-    this.scoreFrom = scoreFrom;
+    this.scoreFrom = checked(scoreFrom, tokens.length);
     this.logProbs = new double[tokens.length - scoreFrom];
+  }
+
+  /**
+   * Continues tokens whose first cache.length() are in the cache; the rows to score (from position
+   * scoreFrom - 1) must not be among them.
+   */
+  public ScoreJob(SequenceCache cache, int[] tokens, int scoreFrom) {
+    super(cache, tokens);
+    if (cache.length() > scoreFrom - 1) {
+      throw new IllegalArgumentException("the cache already holds the rows to score");
+    }
+    this.scoreFrom = checked(scoreFrom, tokens.length);
+    this.logProbs = new double[tokens.length - scoreFrom];
+  }
+
+  private static int checked(int scoreFrom, int length) {
+    if (scoreFrom < 1 || scoreFrom > length) {
+      throw new IllegalArgumentException("scoreFrom " + scoreFrom + " outside 1.." + length);
+    }
+    return scoreFrom;
   }
 
   @Override

@@ -85,9 +85,21 @@ class TasksTest {
 
   @Test
   void zeroShotGivesProbabilitiesAndSumsLabelTokenLogProbs() {
-    List<String> labels = List.of("spam", "ham", "a long label with several tokens");
-    List<ClassifyResult> r = demo().classifyZeroShot(List.of(Input.text(EMAIL), Input.text(HAM)), labels,
-        InputPolicy.DEFAULT);
+    List<String> labels = List.of("spam", "ham", "a long label with several tokens", "two words");
+    List<Input> rows = List.of(Input.text(EMAIL), Input.text(HAM));
+    long fedBefore = demo().scheduler().tokensFed.get();
+    List<ClassifyResult> r = demo().classifyZeroShot(rows, labels, InputPolicy.DEFAULT);
+    long fed = demo().scheduler().tokensFed.get() - fedBefore;
+    int textTokens = tok().encode(EMAIL).length + tok().encode(HAM).length;
+    int labelTokens = labels.stream().mapToInt(l -> tok().encode(" " + l).length).sum();
+    assertTrue(fed <= textTokens + 2L * labelTokens, "each text once: " + fed + " tokens through the model");
+    // a KV budget of one row at a time: the rows run in waves, with the same bits
+    try (Engine small = Engine.open(Goldens.demoModel(), EngineOptions.builder().kvCacheBytes(1).build())) {
+      List<ClassifyResult> waves = small.classifyZeroShot(rows, labels, InputPolicy.DEFAULT);
+      for (int row = 0; row < 2; row++) {
+        assertArrayEquals(r.get(row).logits, waves.get(row).logits, "row " + row);
+      }
+    }
     for (int row = 0; row < 2; row++) {
       ClassifyResult c = r.get(row);
       assertNull(c.error);
@@ -108,7 +120,8 @@ class TasksTest {
         for (int t = lp.length - label.length; t < lp.length; t++) {
           expected += lp[t];
         }
-        assertEquals(expected, c.logits[j], 1e-4 * Math.max(1, Math.abs(expected)), "row " + row + " " + labels.get(j));
+        // the text runs once and each label continues from its cache: the same bits as the whole sequence
+        assertEquals((float) expected, c.logits[j], "row " + row + " " + labels.get(j));
       }
     }
     String m = assertThrows(IllegalArgumentException.class,
