@@ -11,6 +11,7 @@ import dev.gptneo.engine.model.GptNeoModel;
 import dev.gptneo.engine.model.GptNeoWeights;
 import dev.gptneo.engine.ops.Backends;
 import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.tasks.EmbedJob;
 import dev.gptneo.engine.tasks.HeadRowsJob;
 import dev.gptneo.engine.tasks.ScoreJob;
@@ -135,42 +136,56 @@ public final class Engine implements AutoCloseable {
     int limit = config.maxPositionEmbeddings - 1;
     String why = "max_position_embeddings " + config.maxPositionEmbeddings + " minus one token to generate";
     List<GenerateResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
-    List<CompletableFuture<GenerateJob.Output>> futures = new ArrayList<>();
     List<int[]> prompts = new ArrayList<>();
+    List<int[]> plain = new ArrayList<>(Collections.nCopies(inputs.size(), null)); // rows without beams
     Map<Integer, BeamSearch> beams = new java.util.TreeMap<>(); // rows with num_beams > 1
-    try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
-      for (int i = 0; i < inputs.size(); i++) {
-        PreparedInput in = prepare(inputs.get(i), limit, policy, why);
-        futures.add(null);
-        prompts.add(in.ids);
-        if (in.error != null) {
-          out.set(i, GenerateResult.failed(in.error));
-        } else if (!in.isNull() && params.get(i).numBeams > 1) {
-          beams.put(i, new BeamSearch(in.ids, params.get(i), config.eosTokenIds, config.vocabSize,
-              config.maxPositionEmbeddings));
-        } else if (!in.isNull()) {
+    for (int i = 0; i < inputs.size(); i++) {
+      PreparedInput in = prepare(inputs.get(i), limit, policy, why);
+      prompts.add(in.ids);
+      if (in.error != null) {
+        out.set(i, GenerateResult.failed(in.error));
+      } else if (!in.isNull() && params.get(i).numBeams > 1) {
+        beams.put(i, new BeamSearch(in.ids, params.get(i), config.eosTokenIds, config.vocabSize,
+            config.maxPositionEmbeddings));
+      } else if (!in.isNull()) {
+        plain.set(i, in.ids);
+      }
+    }
+    try (SharedStarts shared = new SharedStarts(scheduler, ops, config)) {
+      SequenceCache[] starts = shared.run(plain);
+      List<CompletableFuture<GenerateJob.Output>> futures = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+      try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
+        for (int i = 0; i < inputs.size(); i++) {
+          if (plain.get(i) == null) {
+            continue;
+          }
           GenerationParams p = params.get(i);
-          int capacity = (int) Math.min(config.maxPositionEmbeddings, (long) in.ids.length + p.maxNewTokens);
+          int[] ids = plain.get(i);
+          int capacity = (int) Math.min(config.maxPositionEmbeddings, (long) ids.length + p.maxNewTokens);
           try {
-            futures.set(i, scheduler.submit(new GenerateJob(in.ids, capacity, p, config.eosTokenIds,
-                tokenizer.map(t -> (java.util.function.IntFunction<byte[]>) t::tokenBytes).orElse(null))));
+            GenerateJob job = new GenerateJob(ids, capacity, p, config.eosTokenIds,
+                tokenizer.map(t -> (java.util.function.IntFunction<byte[]>) t::tokenBytes).orElse(null));
+            if (starts[i] != null) {
+              job.startFrom(starts[i]);
+            }
+            futures.set(i, scheduler.submit(job));
           } catch (IllegalArgumentException e) {
             out.set(i, GenerateResult.failed(e.getMessage()));
           }
         }
       }
-    }
-    new BeamRuns(scheduler, ops, config, this::decode).run(beams, prompts, out);
-    for (int i = 0; i < inputs.size(); i++) {
-      if (futures.get(i) == null) {
-        continue;
-      }
-      try {
-        GenerateJob.Output o = RowWait.await(futures.get(i));
-        out.set(i, new GenerateResult(decode(o.completionIds), o.completionIds, o.finishReason,
-            prompts.get(i).length));
-      } catch (RowWait.RowFailure e) {
-        out.set(i, GenerateResult.failed(e.getMessage()));
+      new BeamRuns(scheduler, ops, config, this::decode).run(beams, prompts, out);
+      for (int i = 0; i < inputs.size(); i++) {
+        if (futures.get(i) == null) {
+          continue;
+        }
+        try {
+          GenerateJob.Output o = RowWait.await(futures.get(i));
+          out.set(i, new GenerateResult(decode(o.completionIds), o.completionIds, o.finishReason,
+              prompts.get(i).length));
+        } catch (RowWait.RowFailure e) {
+          out.set(i, GenerateResult.failed(e.getMessage()));
+        }
       }
     }
     return out;

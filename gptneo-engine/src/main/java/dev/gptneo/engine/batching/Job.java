@@ -14,6 +14,7 @@ public abstract class Job<R> {
   protected int length;     // valid entries of tokens
   int fed;                  // tokens already run through the model (== cache length)
   SequenceCache cache;
+  SequenceCache start;      // copied into the cache at admission: tokens already run (a shared prompt start)
   final boolean ownsCache;  // the scheduler allocates the cache at admission and frees it at the end
   final CompletableFuture<R> future = new CompletableFuture<>();
 
@@ -36,6 +37,18 @@ public abstract class Job<R> {
     fed = cache.length();
     this.cache = cache;
     ownsCache = false;
+  }
+
+  /**
+   * Starts from a copy of {@code start}, which holds this sequence's first start.length() tokens
+   * (the start it shares with other rows): only the rest goes through the model. Before submitting;
+   * the caller keeps {@code start} unchanged until the job has begun (or for its whole life).
+   */
+  public final void startFrom(SequenceCache start) {
+    if (!ownsCache || start.length() >= length || fed > 0) {
+      throw new IllegalStateException("a shared start must leave this job a token to run");
+    }
+    this.start = start;
   }
 
   /** Most tokens this sequence will hold: the KV cache size. */

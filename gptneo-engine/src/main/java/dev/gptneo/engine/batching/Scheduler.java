@@ -297,15 +297,32 @@ public final class Scheduler implements AutoCloseable {
             + " memory (-Xmx on the CPU; on a GPU a larger kv-cache fraction or fewer other users)"));
         continue;
       }
+      active.add(job);
+      if (job.start != null && !startFromShared(job)) {
+        continue;
+      }
       if (summing && job instanceof SumsRows) {
         ((SumsRows) job).sumsArrive();
       }
-      active.add(job);
       int n = Math.min(job.pendingTokens(), budget);
       seqs = addToStep(job, n, seqs);
       budget -= n;
     }
     return seqs;
+  }
+
+  /** Copies a job's shared start into its new cache; false (the job failed) if that did not work. */
+  private boolean startFromShared(Job<?> job) {
+    try {
+      model.ops().copyCache(job.start, job.cache);
+      job.fed = job.start.length();
+      return true;
+    } catch (RuntimeException e) {
+      finish(job, null, e);
+      return false;
+    } finally {
+      job.start = null;
+    }
   }
 
   private int addToStep(Job<?> job, int n, int seqs) {

@@ -62,7 +62,10 @@ public interface Ops extends AutoCloseable {
     return false;
   }
 
-  /** to := from, length and contents; both made here with the same capacity, neither in use by a step. */
+  /**
+   * to := from, length and contents; both made here, to at least as long as from's length, neither
+   * in use by a step.
+   */
   default void copyCache(SequenceCache from, SequenceCache to) {
     throw new UnsupportedOperationException("this backend does not copy KV caches");
   }

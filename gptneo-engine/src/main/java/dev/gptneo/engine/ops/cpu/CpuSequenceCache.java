@@ -29,20 +29,27 @@ final class CpuSequenceCache implements SequenceCache {
     }
   }
 
-  /** This cache := other (same config and capacity): the slots in use, row by row, and the length. */
+  /**
+   * This cache := other's first other.length positions, slot by slot, and its length. The two may
+   * differ in capacity as long as this one holds them: a local layer's ring then has the same
+   * slots in both, or other's positions have not wrapped in either.
+   */
   void copyFrom(CpuSequenceCache other) {
-    if (other.capacity != capacity || other.headDim != headDim || other.slots.length != slots.length) {
-      throw new IllegalArgumentException("KV caches of different shapes");
+    if (other.headDim != headDim || other.slots.length != slots.length || other.length > capacity) {
+      throw new IllegalArgumentException("KV caches of different models, or " + other.length
+          + " positions into a cache of " + capacity);
     }
     for (int l = 0; l < slots.length; l++) {
-      int n = slots[l];
-      int used = Math.min(other.length, n);           // ring slots written so far
-      int rows = (values[l].length / n) / headDim;    // heads
-      for (int c = 0; c < rows * headDim; c++) {       // keys: (heads * headDim) rows of n slots
-        System.arraycopy(other.keys[l], c * n, keys[l], c * n, used);
+      int from = other.slots[l];
+      int to = slots[l];
+      int used = Math.min(other.length, from);        // ring slots written so far
+      assert from == to || other.length <= Math.min(from, to) : "a wrapped ring into one of another size";
+      int heads = values[l].length / to / headDim;
+      for (int c = 0; c < heads * headDim; c++) {      // keys: (heads * headDim) rows of slots
+        System.arraycopy(other.keys[l], c * from, keys[l], c * to, used);
       }
-      for (int h = 0; h < rows; h++) {                 // values: (heads) blocks of (n, headDim)
-        System.arraycopy(other.values[l], h * n * headDim, values[l], h * n * headDim, used * headDim);
+      for (int h = 0; h < heads; h++) {                // values: (heads) blocks of (slots, headDim)
+        System.arraycopy(other.values[l], h * from * headDim, values[l], h * to * headDim, used * headDim);
       }
     }
     length = other.length;

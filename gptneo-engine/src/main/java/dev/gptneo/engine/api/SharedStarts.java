@@ -1,0 +1,125 @@
+package dev.gptneo.engine.api;
+
+import dev.gptneo.engine.batching.Head;
+import dev.gptneo.engine.batching.Scheduler;
+import dev.gptneo.engine.config.GptNeoConfig;
+import dev.gptneo.engine.ops.Ops;
+import dev.gptneo.engine.ops.SequenceCache;
+import dev.gptneo.engine.tasks.HeadRowsJob;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The prompts of one call that begin with the same tokens (one prompt for every row of the gptneo
+ * data source, a template's instructions or few-shot examples): on a backend that copies KV caches
+ * each shared start runs through the model once, and each row's job begins from a copy of its
+ * cache. A row's bits do not change: on the CPU a token's result does not depend on how its
+ * sequence was split into steps. The starts' caches come out of the KV budget until closed.
+ */
+final class SharedStarts implements AutoCloseable {
+  /** Shorter shared starts are not worth a cache of their own. */
+  static final int MIN_TOKENS = 16;
+
+  private final Scheduler scheduler;
+  private final Ops ops;
+  private final GptNeoConfig config;
+  private final List<SequenceCache> caches = new ArrayList<>();
+  private long reserved;
+
+  SharedStarts(Scheduler scheduler, Ops ops, GptNeoConfig config) {
+    this.scheduler = scheduler;
+    this.ops = ops;
+    this.config = config;
+  }
+
+  /**
+   * Runs the starts that two or more of these prompts share (null entries take no part) and
+   * returns, per row, the cache to start from, or null.
+   */
+  SequenceCache[] run(List<int[]> prompts) {
+    SequenceCache[] starts = new SequenceCache[prompts.size()];
+    if (!ops.copiesCaches()) {
+      return starts;
+    }
+    List<int[]> groups = groups(prompts); // {start length, row, row, ...}
+    List<CompletableFuture<float[]>> runs = new ArrayList<>();
+    List<int[]> running = new ArrayList<>();
+    try (Scheduler.Hold hold = scheduler.hold()) {
+      for (int[] group : groups) {
+        int length = group[0];
+        long bytes = scheduler.cacheBytes(length);
+        if (!scheduler.tryReserveCaches(bytes)) {
+          break; // the KV budget is full: the rest run whole
+        }
+        reserved += bytes;
+        SequenceCache cache = ops.newSequenceCache(config, length);
+        caches.add(cache);
+        int[] start = Arrays.copyOf(prompts.get(group[1]), length);
+        runs.add(scheduler.submit(new HeadRowsJob(cache, start, Head.LM, config.vocabSize)));
+        running.add(group);
+      }
+    }
+    for (int g = 0; g < running.size(); g++) {
+      try {
+        RowWait.await(runs.get(g));
+      } catch (RowWait.RowFailure e) {
+        continue; // its rows run whole, and meet the problem themselves
+      }
+      int[] group = running.get(g);
+      for (int i = 1; i < group.length; i++) {
+        starts[group[i]] = caches.get(g);
+      }
+    }
+    return starts;
+  }
+
+  /**
+   * Rows in lexicographic order of their tokens; neighbours join a group while they share at least
+   * MIN_TOKENS and at least half of the group's start so far. Each start leaves its rows a token.
+   */
+  static List<int[]> groups(List<int[]> prompts) {
+    List<Integer> rows = new ArrayList<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      if (prompts.get(i) != null && prompts.get(i).length > MIN_TOKENS) {
+        rows.add(i);
+      }
+    }
+    rows.sort((a, b) -> Arrays.compare(prompts.get(a), prompts.get(b)));
+    List<int[]> groups = new ArrayList<>();
+    int from = 0;
+    while (from < rows.size()) {
+      int[] first = prompts.get(rows.get(from));
+      int length = first.length - 1;
+      int to = from + 1;
+      for (; to < rows.size(); to++) {
+        int[] next = prompts.get(rows.get(to));
+        int shared = Math.min(Math.min(length, next.length - 1), Arrays.mismatch(first, next) < 0
+            ? first.length : Arrays.mismatch(first, next));
+        if (shared < MIN_TOKENS || 2 * shared < length) {
+          break;
+        }
+        length = shared;
+      }
+      if (to - from >= 2) {
+        int[] group = new int[1 + to - from];
+        group[0] = length;
+        for (int i = from; i < to; i++) {
+          group[1 + i - from] = rows.get(i);
+        }
+        groups.add(group);
+      }
+      from = to;
+    }
+    return groups;
+  }
+
+  @Override
+  public void close() {
+    caches.forEach(SequenceCache::close);
+    caches.clear();
+    scheduler.releaseCaches(reserved);
+    reserved = 0;
+  }
+}
