@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /** The beam-search rows of one generate call, run together step by step. */
@@ -46,8 +45,13 @@ final class BeamRuns {
     try {
       while (!notStarted.isEmpty() || !active.isEmpty()) {
         startBeamSearches(notStarted, active, caches);
-        if (active.isEmpty()) {
-          LockSupport.parkNanos(1_000_000); // the KV budget is full: wait
+        if (active.isEmpty()) { // the KV budget is full: wait
+          try {
+            RowWait.pause();
+          } catch (RowWait.RowFailure f) {
+            notStarted.keySet().forEach(row -> out.set(row, GenerateResult.failed(f.getMessage())));
+            notStarted.clear();
+          }
           continue;
         }
         Map<Integer, List<CompletableFuture<float[]>>> pending = new TreeMap<>();

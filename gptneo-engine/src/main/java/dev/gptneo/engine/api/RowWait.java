@@ -4,6 +4,7 @@ import dev.gptneo.engine.ModelException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,4 +43,12 @@ final class RowWait {
     }
   }
 
+
+  /** A short wait for room in the KV budget; an interrupted caller (a cancelled task) stops waiting. */
+  static void pause() throws RowFailure {
+    LockSupport.parkNanos(1_000_000);
+    if (Thread.currentThread().isInterrupted()) {
+      throw new RowFailure("interrupted while waiting for the engine; the row was cancelled");
+    }
+  }
 }

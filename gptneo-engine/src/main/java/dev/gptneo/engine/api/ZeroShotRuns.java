@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Zero-shot label scores: the summed log-probability of each label's tokens right after a text.
@@ -96,8 +95,14 @@ final class ZeroShotRuns {
         wave.add(next);
       }
       if (wave.isEmpty()) {
-        if (next < texts.length) {
-          LockSupport.parkNanos(1_000_000); // the KV budget is full: wait for others
+        if (next < texts.length) { // the KV budget is full: wait for others
+          try {
+            RowWait.pause();
+          } catch (RowWait.RowFailure f) {
+            for (; next < texts.length; next++) {
+              errors[next] = texts[next] == null ? null : f.getMessage();
+            }
+          }
         }
         continue;
       }

@@ -292,7 +292,7 @@ class GenerationTest {
    * one token per beam.
    */
   @Test
-  void beamSearchesShareTheKvBudget() {
+  void beamSearchesAndZeroShotShareTheKvBudget() {
     List<Input> rows = List.of(Input.text(FREE), Input.text(ONCE), Input.text("The meeting on Friday"));
     GenerationParams beams = GenerationParams.builder().numBeams(3).maxNewTokens(12).build();
     Engine shared = demo();
@@ -306,6 +306,26 @@ class GenerationTest {
       for (int i = 0; i < rows.size(); i++) {
         assertNull(oneByOne.get(i).error);
         assertArrayEquals(together.get(i).completionIds, oneByOne.get(i).completionIds, "row " + i);
+      }
+      // while others hold the budget, a cancelled (interrupted) caller stops waiting for it
+      assertTrue(small.scheduler().tryReserveCaches(1000));
+      Thread.currentThread().interrupt();
+      List<GenerateResult> cancelled = small.generate(rows, beams, InputPolicy.DEFAULT);
+      assertTrue(Thread.interrupted());
+      small.scheduler().releaseCaches(1000);
+      for (GenerateResult r : cancelled) {
+        assertTrue(r.error != null && r.error.contains("interrupted"), String.valueOf(r.error));
+      }
+      List<ClassifyResult> zeroShot = small.classifyZeroShot(rows, List.of("spam", "ham"), InputPolicy.DEFAULT);
+      assertTrue(small.scheduler().tryReserveCaches(1000));
+      Thread.currentThread().interrupt();
+      List<ClassifyResult> zeroShotCancelled = small.classifyZeroShot(rows, List.of("spam", "ham"),
+          InputPolicy.DEFAULT);
+      assertTrue(Thread.interrupted());
+      small.scheduler().releaseCaches(1000);
+      for (int i = 0; i < rows.size(); i++) {
+        assertNull(zeroShot.get(i).error);
+        assertTrue(zeroShotCancelled.get(i).error.contains("interrupted"), zeroShotCancelled.get(i).error);
       }
     }
   }
