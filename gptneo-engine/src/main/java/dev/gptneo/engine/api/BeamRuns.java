@@ -44,7 +44,9 @@ final class BeamRuns {
     Map<Integer, BeamCaches> caches = new TreeMap<>();
     try {
       while (!notStarted.isEmpty() || !active.isEmpty()) {
-        startBeamSearches(notStarted, active, caches);
+        if (!Thread.currentThread().isInterrupted()) { // a cancelled caller starts nothing new
+          startBeamSearches(notStarted, active, caches);
+        }
         if (active.isEmpty()) { // the KV budget is full: wait
           try {
             RowWait.pause();
