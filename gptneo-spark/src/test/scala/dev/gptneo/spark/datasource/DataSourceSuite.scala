@@ -56,6 +56,16 @@ class DataSourceSuite extends SparkSuite {
     assert(metrics("failedRows").value == 0)
   }
 
+  test("a long prompt, whose start the rows of a batch share, gives the same rows in any batch") {
+    val long = "Dear customer, thank you for your order of the twelfth. We are writing to let you know that"
+    assert(TestModels.engine(TestModels.demo).tokenizer().get().encode(long).length > 16)
+    val options = Seq("prompt" -> long, "rows" -> "6", "max_new_tokens" -> "6", "seed" -> "5")
+    val together = texts(read(options :+ ("partitions" -> "1"): _*))
+    val single = withConf("spark.gptneo.batch.rows" -> "1") { texts(read(options :+ ("partitions" -> "2"): _*)) }
+    assert(together == single)
+    assert(together.map(_._2).distinct.length > 1)
+  }
+
   test("SQL: a temporary view USING gptneo; greedy rows are all the engine's greedy text") {
     sql(s"""CREATE OR REPLACE TEMPORARY VIEW drafts USING gptneo
         OPTIONS (prompt '$prompt', rows '4', max_new_tokens '5', greedy 'true')""")
