@@ -1,5 +1,6 @@
 package dev.gptneo.engine.api;
 
+import dev.gptneo.engine.ModelException;
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
@@ -63,9 +64,13 @@ final class BeamRuns {
             BeamCaches beamCaches = caches.get(e.getKey());
             List<CompletableFuture<float[]>> fs = new ArrayList<>();
             for (int b : search.beamsToScore()) {
-              fs.add(scheduler.submit(beamCaches == null
-                  ? new HeadRowsJob(search.sequence(b), Head.LM, config.vocabSize, true)
-                  : new HeadRowsJob(beamCaches.of(b), search.sequence(b), Head.LM, config.vocabSize)));
+              try {
+                fs.add(scheduler.submit(beamCaches == null
+                    ? new HeadRowsJob(search.sequence(b), Head.LM, config.vocabSize, true)
+                    : new HeadRowsJob(beamCaches.of(b), search.sequence(b), Head.LM, config.vocabSize)));
+              } catch (ModelException noMemory) { // its cache: the row fails when its jobs are awaited
+                fs.add(CompletableFuture.failedFuture(noMemory));
+              }
             }
             pending.put(e.getKey(), fs);
           }
@@ -90,6 +95,8 @@ final class BeamRuns {
           } catch (RowWait.RowFailure failure) {
             e.getValue().forEach(f -> f.exceptionally(t -> null).join()); // none still uses the caches
             out.set(row, GenerateResult.failed(failure.getMessage()));
+          } catch (ModelException noMemory) { // a copy for a new beam
+            out.set(row, GenerateResult.failed(noMemory.getMessage()));
           }
           if (out.get(row) != null) {
             active.remove(row);
@@ -114,7 +121,7 @@ final class BeamRuns {
     for (Iterator<Map.Entry<Integer, BeamSearch>> it = notStarted.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<Integer, BeamSearch> e = it.next();
       if (ops.copiesCaches()) {
-        BeamCaches reserved = BeamCaches.reserve(ops, config, scheduler, e.getValue());
+        BeamCaches reserved = BeamCaches.reserve(ops, scheduler, e.getValue());
         if (reserved == null) {
           return;
         }

@@ -1,5 +1,6 @@
 package dev.gptneo.engine.api;
 
+import dev.gptneo.engine.ModelException;
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
@@ -54,7 +55,12 @@ final class SharedStarts implements AutoCloseable {
           break; // the KV budget is full: the rest run whole
         }
         reserved += bytes;
-        SequenceCache cache = ops.newSequenceCache(config, length);
+        SequenceCache cache;
+        try {
+          cache = scheduler.newReservedCache(length);
+        } catch (ModelException noMemory) {
+          break; // the rest run whole
+        }
         caches.add(cache);
         int[] start = Arrays.copyOf(prompts.get(group[1]), length);
         runs.add(scheduler.submit(new HeadRowsJob(cache, start, Head.LM, config.vocabSize)));

@@ -1,5 +1,6 @@
 package dev.gptneo.engine.api;
 
+import dev.gptneo.engine.ModelException;
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
@@ -123,8 +124,12 @@ final class ZeroShotRuns {
       try (Scheduler.Hold hold = scheduler.hold()) {
         for (int w = 0; w < wave.size(); w++) {
           int[] text = texts[wave.get(w)];
-          caches[w][0] = ops.newSequenceCache(config, text.length + longest);
-          textLogits.add(scheduler.submit(new HeadRowsJob(caches[w][0], text, Head.LM, config.vocabSize)));
+          try {
+            caches[w][0] = scheduler.newReservedCache(text.length + longest);
+            textLogits.add(scheduler.submit(new HeadRowsJob(caches[w][0], text, Head.LM, config.vocabSize)));
+          } catch (ModelException noMemory) { // the row fails when awaited
+            textLogits.add(CompletableFuture.failedFuture(noMemory));
+          }
         }
       }
       double[][] first = new double[wave.size()][];  // (rows, labels) log-prob of each label's first token
@@ -143,7 +148,11 @@ final class ZeroShotRuns {
             errors[row] = e.getMessage();
             continue;
           }
-          rest.set(w, continueLabels(texts[row], labels, caches[w]));
+          try {
+            rest.set(w, continueLabels(texts[row], labels, caches[w]));
+          } catch (ModelException noMemory) { // a label's copy
+            errors[row] = noMemory.getMessage();
+          }
         }
       }
       for (int w = 0; w < wave.size(); w++) {
@@ -188,7 +197,7 @@ final class ZeroShotRuns {
       }
       SequenceCache cache = caches[0];
       if (j != last) { // the last longer label takes the text's cache itself
-        cache = caches[++copies] = ops.newSequenceCache(config, cache.capacity());
+        cache = caches[++copies] = scheduler.newReservedCache(cache.capacity());
         ops.copyCache(caches[0], cache);
       }
       out.add(scheduler.submit(new ScoreJob(cache, concat(text, labels[j]), text.length + 1)));

@@ -4,6 +4,7 @@ import dev.gptneo.engine.ModelException;
 import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.model.GptNeoModel;
 import dev.gptneo.engine.model.GptNeoWeights;
+import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
 import dev.gptneo.engine.ops.TokenChoice;
 import java.util.ArrayDeque;
@@ -170,6 +171,19 @@ public final class Scheduler implements AutoCloseable {
       }
       kvUsedBytes += bytes;
       return true;
+    }
+  }
+
+  /**
+   * A KV cache for a caller to keep across its jobs, on the caller's thread (a backend that copies
+   * caches: the CPU); its bytes come from a {@link #tryReserveCaches} reservation.
+   */
+  public SequenceCache newReservedCache(int capacity) {
+    try {
+      return model.ops().newSequenceCache(config, capacity);
+    } catch (OutOfMemoryError e) {
+      throw new ModelException("not enough memory for a " + capacity + "-token KV cache (" + e.getMessage()
+          + "); lower max_new_tokens, num_beams or the batch size, or give it more memory (-Xmx)");
     }
   }
 

@@ -1,7 +1,6 @@
 package dev.gptneo.engine.generate;
 
 import dev.gptneo.engine.batching.Scheduler;
-import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
 import java.util.ArrayDeque;
@@ -15,16 +14,14 @@ import java.util.ArrayDeque;
  */
 public final class BeamCaches implements AutoCloseable {
   private final Ops ops;
-  private final GptNeoConfig config;
   private final Scheduler scheduler;
   private final int capacity;
   private final long reservedBytes;
   private SequenceCache[] caches;                            // (beams) by running beam; null if none
   private final ArrayDeque<SequenceCache> spare = new ArrayDeque<>(); // caches no beam holds now
 
-  private BeamCaches(Ops ops, GptNeoConfig config, Scheduler scheduler, BeamSearch search, long bytes) {
+  private BeamCaches(Ops ops, Scheduler scheduler, BeamSearch search, long bytes) {
     this.ops = ops;
-    this.config = config;
     this.scheduler = scheduler;
     this.capacity = search.maxLength();
     this.reservedBytes = bytes;
@@ -32,15 +29,15 @@ public final class BeamCaches implements AutoCloseable {
   }
 
   /** The caches of a search if the KV budget has room for them now, else null (try again later). */
-  public static BeamCaches reserve(Ops ops, GptNeoConfig config, Scheduler scheduler, BeamSearch search) {
+  public static BeamCaches reserve(Ops ops, Scheduler scheduler, BeamSearch search) {
     long bytes = search.beams() * scheduler.cacheBytes(search.maxLength());
-    return scheduler.tryReserveCaches(bytes) ? new BeamCaches(ops, config, scheduler, search, bytes) : null;
+    return scheduler.tryReserveCaches(bytes) ? new BeamCaches(ops, scheduler, search, bytes) : null;
   }
 
   /** Running beam b's cache: the tokens of its sequence that already went through the model. */
   public SequenceCache of(int beam) {
     if (caches[beam] == null) { // beam 0 at the first step
-      caches[beam] = ops.newSequenceCache(config, capacity);
+      caches[beam] = scheduler.newReservedCache(capacity);
     }
     return caches[beam];
   }
@@ -74,7 +71,7 @@ public final class BeamCaches implements AutoCloseable {
   }
 
   private SequenceCache take() {
-    return spare.isEmpty() ? ops.newSequenceCache(config, capacity) : spare.pop();
+    return spare.isEmpty() ? scheduler.newReservedCache(capacity) : spare.pop();
   }
 
   @Override
