@@ -101,8 +101,8 @@ final class SharedStarts implements AutoCloseable {
       int to = from + 1;
       for (; to < rows.size(); to++) {
         int[] next = prompts.get(rows.get(to));
-        int shared = Math.min(Math.min(length, next.length - 1), Arrays.mismatch(first, next) < 0
-            ? first.length : Arrays.mismatch(first, next));
+        int mismatch = Arrays.mismatch(first, next); // -1: equal
+        int shared = Math.min(Math.min(length, next.length - 1), mismatch < 0 ? first.length : mismatch);
         if (shared < MIN_TOKENS || 2 * shared < length) {
           break;
         }
