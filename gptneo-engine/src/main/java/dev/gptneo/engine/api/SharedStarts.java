@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The prompts of one call that begin with the same tokens (one prompt for every row of the gptneo
@@ -20,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
  * sequence was split into steps. The starts' caches come out of the KV budget until closed.
  */
 final class SharedStarts implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SharedStarts.class);
   /** Shorter shared starts are not worth a cache of their own. */
   static final int MIN_TOKENS = 16;
 
@@ -67,6 +70,7 @@ final class SharedStarts implements AutoCloseable {
         running.add(group);
       }
     }
+    long saved = 0;
     for (int g = 0; g < running.size(); g++) {
       try {
         RowWait.await(runs.get(g));
@@ -77,6 +81,11 @@ final class SharedStarts implements AutoCloseable {
       for (int i = 1; i < group.length; i++) {
         starts[group[i]] = caches.get(g);
       }
+      saved += (long) (group.length - 2) * group[0];
+    }
+    if (!running.isEmpty()) {
+      LOG.debug("shared prompt starts: {} of {} groups ran once; {} prompt tokens not run again", running.size(),
+          groups.size(), saved);
     }
     return starts;
   }
