@@ -9,8 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Fewer rows than the 8-row kernel (decode): memory-bound, so four panels are streamed together
- * to keep more cache-line loads in flight (about 1.5x the bandwidth of one stream here), and
- * 16-bit weights are widened in registers. The kernels run over k in chunks of {@link #KC}: a
+ * to keep more cache-line loads in flight (about 1.5x the bandwidth of one stream here); bf16
+ * weights are widened in registers, fp16 ones a chunk at a time into a scratch. The kernels run over k in chunks of {@link #KC}: a
  * call that looped over all of a large k (GPT-Neo-1.3B's 2048 and 8192) was compiled by C2
  * with its vector accumulators boxed (on-stack replacement of the long loop, it seems; the
  * decode ran at a quarter of the bandwidth), and short calls are not. Every element is the same
@@ -29,6 +29,7 @@ final class DecodeGemm {
   /** Per-thread scratch: each row's output tiles of a group of panels, and room for gelu. */
   private static final class Scratch {
     final float[] tiles = new float[PanelGemm.MR * GROUP * NR]; // (rows, GROUP, NR)
+    final float[] wide = new float[GROUP * KC * NR];             // (GROUP, KC, NR) f16 rows, widened
     final float[] gelu = new float[NR + L];
   }
 
@@ -57,8 +58,11 @@ final class DecodeGemm {
             case BF16:
               kernel1x4Bf16(x, m * k, k0, k1, p.s16, panel * panelSize, panelSize, tiles, t);
               break;
-            default:
-              kernel1x4F16(x, m * k, k0, k1, p.s16, panel * panelSize, panelSize, tiles, t);
+            default: // F16: widened first (the chunk's rows of the four panels), then the f32 kernel
+              if (m == 0) {
+                widenF16(p.s16, panel * panelSize, panelSize, k0, k1, s.wide);
+              }
+              kernel1x4(x, m * k, k0, k1, s.wide, -k0 * NR, KC * NR, tiles, t);
           }
         }
       }
@@ -136,27 +140,22 @@ final class DecodeGemm {
     storeTiles(tiles, t, a0, a1, b0, b1, c0, c1, d0, d1);
   }
 
-  /** As {@link #kernel1x4}, four fp16 panels widened in registers. */
-  private static void kernel1x4F16(float[] x, int xOff, int k0, int k1, short[] p, int pOff, int stride,
-      float[] tiles, int t) {
-    FloatVector a0 = FloatVector.fromArray(F, tiles, t), a1 = FloatVector.fromArray(F, tiles, t + L);
-    FloatVector b0 = FloatVector.fromArray(F, tiles, t + NR), b1 = FloatVector.fromArray(F, tiles, t + NR + L);
-    FloatVector c0 = FloatVector.fromArray(F, tiles, t + 2 * NR), c1 = FloatVector.fromArray(F, tiles, t + 2 * NR + L);
-    FloatVector d0 = FloatVector.fromArray(F, tiles, t + 3 * NR), d1 = FloatVector.fromArray(F, tiles, t + 3 * NR + L);
-    int p1 = pOff + stride, p2 = p1 + stride, p3 = p2 + stride;
-    for (int i = k0; i < k1; i++) {
-      FloatVector v = FloatVector.broadcast(F, x[xOff + i]);
-      int at = i * NR;
-      a0 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, pOff + at)).fma(v, a0);
-      a1 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, pOff + at + L)).fma(v, a1);
-      b0 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, p1 + at)).fma(v, b0);
-      b1 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, p1 + at + L)).fma(v, b1);
-      c0 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, p2 + at)).fma(v, c0);
-      c1 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, p2 + at + L)).fma(v, c1);
-      d0 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, p3 + at)).fma(v, d0);
-      d1 = PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, p3 + at + L)).fma(v, d1);
+  /**
+   * wide (GROUP, KC, NR) = rows [k0, k1) of four fp16 panels (pOff and the next three at stride), as
+   * floats. fp16 widening takes more Vector API calls than bf16's, and inside the four-panel kernel
+   * C2 ran out of inlining budget and boxed its vectors (7x slower); a plain loop keeps them unboxed.
+   */
+  private static void widenF16(short[] p, int pOff, int stride, int k0, int k1, float[] wide) {
+    int count = (k1 - k0) * NR;
+    int from = pOff + k0 * NR;
+    int w1 = KC * NR, w2 = 2 * w1, w3 = 3 * w1;
+    for (int i = 0; i < count; i += L) { // the four panels side by side: four streams from memory
+      int at = from + i;
+      PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, at)).intoArray(wide, i);
+      PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, at + stride)).intoArray(wide, w1 + i);
+      PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, at + 2 * stride)).intoArray(wide, w2 + i);
+      PanelGemm.f16ToFloat(ShortVector.fromArray(S, p, at + 3 * stride)).intoArray(wide, w3 + i);
     }
-    storeTiles(tiles, t, a0, a1, b0, b1, c0, c1, d0, d1);
   }
 
   private static void storeTiles(float[] tiles, int t, FloatVector a0, FloatVector a1, FloatVector b0,

@@ -56,12 +56,20 @@ final class MappedGemm {
     for (int m0 = 0; m0 < rows; m0 += blockRows) {
       int m1 = Math.min(rows, m0 + blockRows);
       for (int n = n0; n + TILE <= n1; n += TILE) {
-        if (m1 - m0 < 4 && k % L == 0 && contiguous(w, n)) { // decode: straight from the mapped bytes
+        // decode: straight from the mapped bytes (fp16 is widened into the tile first: widening it
+        // inside the 8-stream kernel left C2 without the inlining budget, its vectors boxed, 3x slower)
+        if (m1 - m0 < 4 && k % L == 0 && w.dtype != DType.F16 && contiguous(w, n)) {
           int at = (int) w.rowByteOffset(n);
           int rowBytes = k * w.dtype.bytes;
           for (int m = m0; m < m1; m++) { // (rows 2 and 3 find the weights in cache)
             for (int c = 0; c < TILE; c += 8) {
-              tile1x8(x, m * k, k, w.partOf(n), at + c * rowBytes, rowBytes, w.dtype, s.acc, c);
+              ByteBuffer part = w.partOf(n);
+              int from = at + c * rowBytes;
+              if (w.dtype == DType.BF16) {
+                tile1x8Bf16(x, m * k, k, part, from, rowBytes, s.acc, c);
+              } else {
+                tile1x8(x, m * k, k, part, from, rowBytes, s.acc, c);
+              }
             }
             finish(x, m, 1, k, s.weights, 0, TILE, w.rows, n, bias, out, perElement, s);
           }
@@ -309,26 +317,25 @@ final class MappedGemm {
   }
 
   /**
-   * acc[(first + j) * L ..] = lanes of one x row times weight row j (8 rows from byte at of part, rowBytes
-   * apart), read straight from the mapped bytes: eight streams from memory for decode (more would not fit
-   * C2's inlining budget, and its vectors would be boxed).
+   * acc[(first + j) * L ..] = lanes of one x row times F32 weight row j (8 rows from byte at of part,
+   * rowBytes apart), read straight from the mapped bytes: eight streams from memory for decode (more
+   * would not fit C2's inlining budget, and its vectors would be boxed).
    */
-  private static void tile1x8(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, DType dtype,
-      float[] acc, int first) {
+  private static void tile1x8(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, float[] acc,
+      int first) {
     FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
     FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-    int eb = dtype.bytes;
     for (int i = 0; i + L <= k; i += L) {
       FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-      int wAt = at + i * eb;
-      a0 = xv.fma(load(part, wAt, dtype), a0);
-      a1 = xv.fma(load(part, wAt + rowBytes, dtype), a1);
-      a2 = xv.fma(load(part, wAt + 2 * rowBytes, dtype), a2);
-      a3 = xv.fma(load(part, wAt + 3 * rowBytes, dtype), a3);
-      a4 = xv.fma(load(part, wAt + 4 * rowBytes, dtype), a4);
-      a5 = xv.fma(load(part, wAt + 5 * rowBytes, dtype), a5);
-      a6 = xv.fma(load(part, wAt + 6 * rowBytes, dtype), a6);
-      a7 = xv.fma(load(part, wAt + 7 * rowBytes, dtype), a7);
+      int wAt = at + 4 * i;
+      a0 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt, LE), a0);
+      a1 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + rowBytes, LE), a1);
+      a2 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 2 * rowBytes, LE), a2);
+      a3 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 3 * rowBytes, LE), a3);
+      a4 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 4 * rowBytes, LE), a4);
+      a5 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 5 * rowBytes, LE), a5);
+      a6 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 6 * rowBytes, LE), a6);
+      a7 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 7 * rowBytes, LE), a7);
     }
     a0.intoArray(acc, first * L);
     a1.intoArray(acc, (first + 1) * L);
@@ -340,15 +347,31 @@ final class MappedGemm {
     a7.intoArray(acc, (first + 7) * L);
   }
 
-  private static FloatVector load(ByteBuffer part, int at, DType dtype) {
-    switch (dtype) {
-      case F32:
-        return FloatVector.fromByteBuffer(F, part, at, LE);
-      case BF16:
-        return PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, at, LE));
-      default:
-        return PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, at, LE));
+  /** tile1x8 for BF16 weights, widened in registers: the same chains (a kernel per dtype, no switch per load). */
+  private static void tile1x8Bf16(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, float[] acc,
+      int first) {
+    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+    for (int i = 0; i + L <= k; i += L) {
+      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+      int wAt = at + 2 * i;
+      a0 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt, LE)), a0);
+      a1 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + rowBytes, LE)), a1);
+      a2 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 2 * rowBytes, LE)), a2);
+      a3 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 3 * rowBytes, LE)), a3);
+      a4 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 4 * rowBytes, LE)), a4);
+      a5 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 5 * rowBytes, LE)), a5);
+      a6 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 6 * rowBytes, LE)), a6);
+      a7 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 7 * rowBytes, LE)), a7);
     }
+    a0.intoArray(acc, first * L);
+    a1.intoArray(acc, (first + 1) * L);
+    a2.intoArray(acc, (first + 2) * L);
+    a3.intoArray(acc, (first + 3) * L);
+    a4.intoArray(acc, (first + 4) * L);
+    a5.intoArray(acc, (first + 5) * L);
+    a6.intoArray(acc, (first + 6) * L);
+    a7.intoArray(acc, (first + 7) * L);
   }
 
   /** One element: the same chain as the tiles, its lanes summed by {@link VectorMath#sum}. */

@@ -317,6 +317,10 @@ final class PanelGemm {
   static FloatVector f16ToFloat(ShortVector s) {
     IntVector i = (IntVector) s.convertShape(VectorOperators.S2I, I, 0); // sign-extended
     IntVector bits = i.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
-    return ((FloatVector) bits.reinterpretShape(F, 0)).mul(0x1p112f);
+    // the constant is the receiver: C2 knows its class, so the multiply is intrinsified even where
+    // the cast's result class is not known (inside the decode kernels it was not: 7x slower)
+    return F16_SCALE.mul((FloatVector) bits.reinterpretShape(F, 0));
   }
+
+  private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
 }
