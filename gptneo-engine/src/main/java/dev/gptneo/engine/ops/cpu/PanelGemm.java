@@ -10,10 +10,11 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * out = epilogue(x W^T + b) over packed panels, taken two at a time. Rows 0-3 run over both panels
- * at once (two weight streams from DRAM keep more loads in flight than one), then the rest of the
- * rows in 8-row register blocks (16 vector accumulators) per panel from cache, then 4-row blocks
- * over both panels, then single rows. Every output element
+ * out = epilogue(x W^T + b) over packed panels. Up to {@link #PAIR_ROWS} rows (batched decode)
+ * the panels go two at a time: rows 0-3 over both at once (two weight streams from DRAM keep more
+ * loads in flight than one), then the rest in 8-row register blocks (16 vector accumulators) per
+ * panel from cache, then 4-row blocks over both panels, then single rows. More rows (prefill):
+ * one panel at a time, 8-row blocks, then single rows. Every output element
  * is the same chain of fused multiply-adds over k = 0, 1, ..., whichever kernel computes it, so a
  * row's result does not depend on the other rows in the call.
  */
@@ -23,6 +24,8 @@ final class PanelGemm {
   /** Panel width: two vectors. */
   static final int NR = 2 * L;
   static final int MR = 8;
+  /** Most rows for which panels go in pairs. */
+  static final int PAIR_ROWS = 64;
   private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
   static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED; // F's shape, for bit casts (VectorMath)
 
@@ -49,7 +52,9 @@ final class PanelGemm {
     }
     int panelFloats = k * NR;
     for (int panel = n0 / NR; panel * NR < n1; ) {
-      int count = (panel + 1) * NR < n1 ? 2 : 1; // panels in this pass
+      // panels in this pass: two where each panel's first pass from DRAM is a large share of its
+      // work (decode-sized batches); one for prefill, which reads a panel from cache many times
+      int count = rows <= PAIR_ROWS && (panel + 1) * NR < n1 ? 2 : 1;
       float[] weights;
       int wOff;
       if (p.dtype == DType.F32) {
@@ -289,17 +294,31 @@ final class PanelGemm {
    */
   private static void widen(short[] src, int from, int panels, int size, DType dtype, float[] dst) {
     assert size % L == 0 : "a panel is k rows of two vectors";
-    int i = 0;
-    int second = panels == 2 ? size : 0; // one panel: each lane is widened twice, harmlessly
+    if (panels == 1) {
+      widenOne(src, from, size, dtype, dst);
+      return;
+    }
     if (dtype == DType.BF16) {
-      for (; i + L <= size; i += L) {
+      for (int i = 0; i < size; i += L) {
         bf16ToFloat(ShortVector.fromArray(S, src, from + i)).intoArray(dst, i);
-        bf16ToFloat(ShortVector.fromArray(S, src, from + second + i)).intoArray(dst, second + i);
+        bf16ToFloat(ShortVector.fromArray(S, src, from + size + i)).intoArray(dst, size + i);
       }
     } else {
-      for (; i + L <= size; i += L) {
+      for (int i = 0; i < size; i += L) {
         f16ToFloat(ShortVector.fromArray(S, src, from + i)).intoArray(dst, i);
-        f16ToFloat(ShortVector.fromArray(S, src, from + second + i)).intoArray(dst, second + i);
+        f16ToFloat(ShortVector.fromArray(S, src, from + size + i)).intoArray(dst, size + i);
+      }
+    }
+  }
+
+  private static void widenOne(short[] src, int from, int size, DType dtype, float[] dst) {
+    if (dtype == DType.BF16) {
+      for (int i = 0; i < size; i += L) {
+        bf16ToFloat(ShortVector.fromArray(S, src, from + i)).intoArray(dst, i);
+      }
+    } else {
+      for (int i = 0; i < size; i += L) {
+        f16ToFloat(ShortVector.fromArray(S, src, from + i)).intoArray(dst, i);
       }
     }
   }

@@ -31,7 +31,7 @@ class FastKernelsTest {
     fast = VectorSupport.kernels();
   }
 
-  static final int[] ROWS = {1, 2, 4, 5, 6, 7, 13, 32};
+  static final int[] ROWS = {1, 2, 4, 5, 6, 7, 13, 32, 70};
   static final int[][] SHAPES = {{1, 1}, {31, 17}, {32, 16}, {33, 64}, {100, 100}, {64, 200}, {200, 64}, {48, 96}};
 
   /** |a - b| <= tol * (1 + |b|): float sums in different orders over k terms. */
