@@ -1,6 +1,5 @@
 package dev.gptneo.engine.generate;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -20,7 +19,7 @@ import java.util.List;
  *       when every continuation hit the maximum length.
  * </ul>
  * The result is the best finished hypothesis. The model is asked for the logits of each running
- * beam's sequence every step ({@link #sequencesToScore}); where the backend copies KV caches,
+ * beam's sequence every step ({@link #beamsToScore}); where the backend copies KV caches,
  * {@link BeamCaches} keeps one per beam, so only the new token goes through the model.
  * Not thread-safe; one search per prompt.
  */
@@ -76,18 +75,9 @@ public final class BeamSearch {
   }
 
   /**
-   * The sequences whose next-token logits the next {@link #step} needs, one per running beam that
-   * can still contribute (at the first step only beam 0: the others are copies scored NEG).
+   * The running beams whose next-token logits the next {@link #step} needs, in order: those that can
+   * still contribute (at the first step only beam 0: the others are copies scored NEG).
    */
-  public List<int[]> sequencesToScore() {
-    List<int[]> out = new ArrayList<>();
-    for (int b : beamsToScore()) {
-      out.add(running[b]);
-    }
-    return out;
-  }
-
-  /** The running beams whose sequences {@link #sequencesToScore} returns, in its order. */
   public int[] beamsToScore() {
     int[] out = new int[beams];
     int n = 0;
@@ -119,7 +109,7 @@ public final class BeamSearch {
     return maxLength;
   }
 
-  /** One step, given the logits (vocab) of each sequence {@link #sequencesToScore} returned, in that order. */
+  /** One step, given the logits (vocab) of each beam {@link #beamsToScore} returned, in that order. */
   public void step(List<float[]> logits) {
     assert !done;
     float[] acc = new float[beams * vocab]; // (beams, vocab) accumulated log-probs
