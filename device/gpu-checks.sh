@@ -106,6 +106,7 @@ gpu_tests() {
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaKeptCachesTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaSupportTest
   local model=$?
   # the goldens again on the other kernels (fp32 prefill attention, 256-thread gemv), with the defaults

@@ -60,7 +60,7 @@ final class SharedStarts implements AutoCloseable {
         reserved += bytes;
         SequenceCache cache;
         try {
-          cache = scheduler.newReservedCache(length);
+          cache = scheduler.keptCaches().create(length);
         } catch (ModelException noMemory) {
           break; // the rest run whole
         }
@@ -132,7 +132,7 @@ final class SharedStarts implements AutoCloseable {
 
   @Override
   public void close() {
-    caches.forEach(SequenceCache::close);
+    scheduler.keptCaches().close(caches);
     caches.clear();
     scheduler.releaseCaches(reserved);
     reserved = 0;

@@ -2,6 +2,7 @@ package dev.gptneo.engine.api;
 
 import dev.gptneo.engine.ModelException;
 import dev.gptneo.engine.batching.Head;
+import dev.gptneo.engine.batching.KeptCaches;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.generate.LogitsProcessors;
@@ -24,11 +25,13 @@ import java.util.concurrent.CompletableFuture;
  */
 final class ZeroShotRuns {
   private final Scheduler scheduler;
+  private final KeptCaches kept;
   private final Ops ops;
   private final GptNeoConfig config;
 
   ZeroShotRuns(Scheduler scheduler, Ops ops, GptNeoConfig config) {
     this.scheduler = scheduler;
+    this.kept = scheduler.keptCaches();
     this.ops = ops;
     this.config = config;
   }
@@ -120,16 +123,22 @@ final class ZeroShotRuns {
       float[][] scores, String[] errors) {
     SequenceCache[][] caches = new SequenceCache[wave.size()][cachesPerRow]; // (rows of the wave, caches)
     try {
+      ModelException[] cacheFailed = new ModelException[wave.size()]; // the row fails when awaited
+      kept.run(() -> { // the wave's caches in one go: on a GPU the scheduler's thread makes them
+        for (int w = 0; w < wave.size(); w++) {
+          try {
+            caches[w][0] = kept.create(texts[wave.get(w)].length + longest);
+          } catch (ModelException e) {
+            cacheFailed[w] = e;
+          }
+        }
+        return null;
+      });
       List<CompletableFuture<float[]>> textLogits = new ArrayList<>();
       try (Scheduler.Hold hold = scheduler.hold()) {
         for (int w = 0; w < wave.size(); w++) {
-          int[] text = texts[wave.get(w)];
-          try {
-            caches[w][0] = scheduler.newReservedCache(text.length + longest);
-            textLogits.add(scheduler.submit(new HeadRowsJob(caches[w][0], text, Head.LM, config.vocabSize)));
-          } catch (ModelException noMemory) { // the row fails when awaited
-            textLogits.add(CompletableFuture.failedFuture(noMemory));
-          }
+          textLogits.add(cacheFailed[w] != null ? CompletableFuture.failedFuture(cacheFailed[w])
+              : scheduler.submit(new HeadRowsJob(caches[w][0], texts[wave.get(w)], Head.LM, config.vocabSize)));
         }
       }
       double[][] first = new double[wave.size()][];  // (rows, labels) log-prob of each label's first token
@@ -172,13 +181,11 @@ final class ZeroShotRuns {
         }
       }
     } finally {
+      List<SequenceCache> all = new ArrayList<>();
       for (SequenceCache[] row : caches) {
-        for (SequenceCache c : row) {
-          if (c != null) {
-            c.close();
-          }
-        }
+        all.addAll(Arrays.asList(row));
       }
+      kept.close(all);
     }
   }
 
@@ -188,19 +195,20 @@ final class ZeroShotRuns {
     for (int j = 0; j < labels.length; j++) {
       last = labels[j].length > 1 ? j : last;
     }
+    SequenceCache[] of = new SequenceCache[labels.length]; // (labels) the cache each longer label continues
+    int lastLonger = last;
+    kept.run(() -> {
+      int copies = 0;
+      for (int j = 0; j < labels.length; j++) {
+        if (labels[j].length > 1) { // the last longer label takes the text's cache itself
+          of[j] = j == lastLonger ? caches[0] : (caches[++copies] = kept.copyOf(caches[0]));
+        }
+      }
+      return null;
+    });
     List<CompletableFuture<double[]>> out = new ArrayList<>();
-    int copies = 0;
     for (int j = 0; j < labels.length; j++) {
-      if (labels[j].length == 1) {
-        out.add(null);
-        continue;
-      }
-      SequenceCache cache = caches[0];
-      if (j != last) { // the last longer label takes the text's cache itself
-        cache = caches[++copies] = scheduler.newReservedCache(cache.capacity());
-        ops.copyCache(caches[0], cache);
-      }
-      out.add(scheduler.submit(new ScoreJob(cache, concat(text, labels[j]), text.length + 1)));
+      out.add(of[j] == null ? null : scheduler.submit(new ScoreJob(of[j], concat(text, labels[j]), text.length + 1)));
     }
     return out;
   }

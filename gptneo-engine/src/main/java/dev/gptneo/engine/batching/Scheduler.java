@@ -37,6 +37,7 @@ public final class Scheduler implements AutoCloseable {
   private final List<Job<?>> active = new ArrayList<>();
   private final Thread thread;
   private volatile boolean closed;
+  private final KeptCaches keptCaches;
   private final Object kvLock = new Object();
   private long kvUsedBytes; // guarded by kvLock: the loop's caches and callers' reservations
 
@@ -84,6 +85,7 @@ public final class Scheduler implements AutoCloseable {
     this.sumJobs = summing ? new Job<?>[maxSeqs] : null;
     this.rowSums = summing ? new double[maxSeqs * config.hiddenSize] : null;
     this.thread = new Thread(this::loop, "gptneo-scheduler");
+    this.keptCaches = new KeptCaches(model.ops(), config, thread, () -> closed);
     this.thread.setDaemon(true);
     this.thread.start();
   }
@@ -174,17 +176,9 @@ public final class Scheduler implements AutoCloseable {
     }
   }
 
-  /**
-   * A KV cache for a caller to keep across its jobs, on the caller's thread (a backend that copies
-   * caches: the CPU); its bytes come from a {@link #tryReserveCaches} reservation.
-   */
-  public SequenceCache newReservedCache(int capacity) {
-    try {
-      return model.ops().newSequenceCache(config, capacity);
-    } catch (OutOfMemoryError e) {
-      throw new ModelException("not enough memory for a " + capacity + "-token KV cache (" + e.getMessage()
-          + "); lower max_new_tokens, num_beams or the batch size, or give it more memory (-Xmx)");
-    }
+  /** Makes, copies and closes the caches that callers keep across jobs, on the thread the backend allows. */
+  public KeptCaches keptCaches() {
+    return keptCaches;
   }
 
   /** Returns what {@link #tryReserveCaches} reserved. */
@@ -212,12 +206,16 @@ public final class Scheduler implements AutoCloseable {
 
   private void loop() {
     while (!closed) {
+      keptCaches.runQueued();
       synchronized (incoming) {
         for (Job<?> j; (j = incoming.poll()) != null; ) {
           waiting.add(j);
         }
       }
       if (active.isEmpty() && waiting.isEmpty()) {
+        if (keptCaches.queued()) {
+          continue;
+        }
         LockSupport.park(this);
         continue;
       }
@@ -261,6 +259,7 @@ public final class Scheduler implements AutoCloseable {
       busyNanos.addAndGet(System.nanoTime() - t0);
     }
     failAll(new IllegalStateException("the engine was closed before this request finished"));
+    keptCaches.runQueued(); // work queued before closed was set; later work sees closed
   }
 
   /** Fills the step: one token per generating sequence first, then prompt chunks. Returns sequences. */

@@ -1,9 +1,13 @@
 package dev.gptneo.engine.generate;
 
+import dev.gptneo.engine.batching.KeptCaches;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * The KV caches of one beam search's running beams, on a backend that copies caches. After each
@@ -15,6 +19,7 @@ import java.util.ArrayDeque;
 public final class BeamCaches implements AutoCloseable {
   private final Ops ops;
   private final Scheduler scheduler;
+  private final KeptCaches kept;
   private final int capacity;
   private final long reservedBytes;
   private SequenceCache[] caches;                            // (beams) by running beam; null if none
@@ -23,6 +28,7 @@ public final class BeamCaches implements AutoCloseable {
   private BeamCaches(Ops ops, Scheduler scheduler, BeamSearch search, long bytes) {
     this.ops = ops;
     this.scheduler = scheduler;
+    this.kept = scheduler.keptCaches();
     this.capacity = search.maxLength();
     this.reservedBytes = bytes;
     this.caches = new SequenceCache[search.beams()];
@@ -37,7 +43,7 @@ public final class BeamCaches implements AutoCloseable {
   /** Running beam b's cache: the tokens of its sequence that already went through the model. */
   public SequenceCache of(int beam) {
     if (caches[beam] == null) { // beam 0 at the first step
-      caches[beam] = scheduler.newReservedCache(capacity);
+      caches[beam] = kept.create(capacity);
     }
     return caches[beam];
   }
@@ -56,32 +62,31 @@ public final class BeamCaches implements AutoCloseable {
     }
     SequenceCache[] followed = new SequenceCache[caches.length];
     boolean[] taken = new boolean[caches.length];
-    for (int b : next) {
-      int p = search.parent(b);
-      assert caches[p] != null : "a parent beam that was not scored";
-      if (!taken[p]) {
-        followed[b] = caches[p];
-        taken[p] = true;
-      } else {
-        followed[b] = take();
-        ops.copyCache(caches[p], followed[b]);
+    kept.run(() -> { // the copies in one go: on a GPU the scheduler's thread makes them
+      for (int b : next) {
+        int p = search.parent(b);
+        assert caches[p] != null : "a parent beam that was not scored";
+        if (!taken[p]) {
+          followed[b] = caches[p];
+          taken[p] = true;
+        } else {
+          if (spare.isEmpty()) {
+            spare.push(kept.create(capacity));
+          }
+          ops.copyCache(caches[p], spare.peek()); // stays a spare (closed with the rest) if this fails
+          followed[b] = spare.pop();
+        }
       }
-    }
+      return null;
+    });
     caches = followed;
-  }
-
-  private SequenceCache take() {
-    return spare.isEmpty() ? scheduler.newReservedCache(capacity) : spare.pop();
   }
 
   @Override
   public void close() {
-    for (SequenceCache c : caches) {
-      if (c != null) {
-        c.close();
-      }
-    }
-    spare.forEach(SequenceCache::close);
+    List<SequenceCache> all = new ArrayList<>(Arrays.asList(caches));
+    all.addAll(spare);
+    kept.close(all);
     spare.clear();
     caches = new SequenceCache[caches.length];
     scheduler.releaseCaches(reservedBytes);

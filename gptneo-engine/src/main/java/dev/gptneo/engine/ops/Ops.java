@@ -63,6 +63,14 @@ public interface Ops extends AutoCloseable {
   }
 
   /**
+   * Whether any thread may make, copy and close sequence caches (the CPU: heap arrays). Where not
+   * (the GPU, driven by one thread), the scheduler's thread does it for callers between steps.
+   */
+  default boolean cachesFromAnyThread() {
+    return true;
+  }
+
+  /**
    * to := from, length and contents; both made here, to at least as long as from's length, neither
    * in use by a step.
    */

@@ -216,6 +216,19 @@ final class CudaKernels {
         t.cacheBase, t.capacity, a.hidden, a.headDim, a.globalsBefore, a.localsBefore, a.local ? 1 : 0, a.window);
   }
 
+  /**
+   * Copies one layer of a sequence's cache into another's block: the last {@code kept} positions
+   * of from, each to its slot in to (kv_copy in attention_decode.cu). Nothing when kept is 0.
+   */
+  void kvCopy(Precision p, CudaSequenceCache from, CudaSequenceCache to, int kept, int globalsBefore,
+      int localsBefore, boolean local) {
+    if (kept > 0) {
+      launch("kv_copy_" + p.suffix, (kept * from.headDim + 255) / 256, 2 * from.heads, 256, 0, from.address,
+          from.capacity, to.address, to.capacity, from.length, from.heads * from.headDim, from.headDim, globalsBefore,
+          localsBefore, local ? 1 : 0, from.window);
+    }
+  }
+
   /** gemm_rows' two stages of shared memory: 2 x (x and w: 128 rows x (64 + 8) 16-bit values). */
   private static final int GEMM_ROWS_SHARED = 2 * 2 * 128 * (64 + 8) * 2;
 

@@ -38,6 +38,11 @@ public final class CudaOps implements Ops {
    * anyway: half the attention's reads; see {@link #linear}).
    */
   public static final String HALF_QKV_PROPERTY = "gptneo.cuda.halfQkv";
+  /**
+   * System property: false makes beam search, zero-shot labels and shared prompt starts run whole
+   * sequences again (default true: they continue from device copies of a cache, kv_copy).
+   */
+  public static final String COPY_CACHES_PROPERTY = "gptneo.cuda.copyCaches";
   /** System property: true fuses the layer norms into the one-row gemv (default false). */
   public static final String FUSE_NORM_PROPERTY = CudaLinear.FUSE_NORM_PROPERTY;
   /** System property: off (default), auto or 2-8: GEMMs of 5-256 rows on cuBLAS split over k (see CudaLinear). */
@@ -70,6 +75,7 @@ public final class CudaOps implements Ops {
   private final boolean kvInAttention =
       !"false".equalsIgnoreCase(System.getProperty(KV_IN_ATTENTION_PROPERTY, "true"));
   private final boolean halfQkv = !"false".equalsIgnoreCase(System.getProperty(HALF_QKV_PROPERTY, "true"));
+  private final boolean copyCaches = !"false".equalsIgnoreCase(System.getProperty(COPY_CACHES_PROPERTY, "true"));
   private int headDim;                // the model's, from its first sequence cache (0 before)
 
   CudaOps(Gpu gpu, Precision requested) {
@@ -264,17 +270,46 @@ public final class CudaOps implements Ops {
       precision = requested != null ? requested : Precision.F32; // no weights yet (kernel tests)
     }
     headDim = config.hiddenSize / config.numHeads;
-    boolean[] local = new boolean[config.numLayers];
-    for (int l = 0; l < local.length; l++) {
-      local[l] = config.isLocal(l);
-    }
     long bytes = CudaSequenceCache.bytes(config, capacityTokens, precision);
     try {
-      return new CudaSequenceCache(cachePool, cachePool.take(bytes), bytes, capacityTokens, local);
+      return new CudaSequenceCache(cachePool, cachePool.take(bytes), bytes, capacityTokens, config);
     } catch (OutOfMemoryError e) {
       throw new OutOfMemoryError("GPU memory for the KV cache of a " + capacityTokens + "-token sequence ("
           + (bytes >> 20) + " MiB): " + e.getMessage());
     }
+  }
+
+  @Override
+  public boolean copiesCaches() {
+    return copyCaches;
+  }
+
+  @Override
+  public boolean cachesFromAnyThread() {
+    return false; // one thread drives the device (Gpu): the scheduler's
+  }
+
+  /** One kv_copy launch a layer: the positions from keeps, into to's slots; on the stream, after from's writes. */
+  @Override
+  public void copyCache(SequenceCache from, SequenceCache to) {
+    CudaSequenceCache src = (CudaSequenceCache) from;
+    CudaSequenceCache dst = (CudaSequenceCache) to;
+    if (!src.sameModelAs(dst) || src.length > dst.capacity) {
+      throw new IllegalArgumentException("KV caches of different models, or " + src.length
+          + " positions into a cache of " + dst.capacity);
+    }
+    int globals = 0;
+    int locals = 0;
+    for (int l = 0; l < src.localLayers.length; l++) {
+      kernels.kvCopy(activePrecision(), src, dst, Math.min(src.length, src.slots(l)), globals, locals,
+          src.localLayers[l]);
+      if (src.localLayers[l]) {
+        locals++;
+      } else {
+        globals++;
+      }
+    }
+    dst.length = src.length;
   }
 
   @Override

@@ -306,6 +306,24 @@ __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_
   }
 }
 
+// Copies one layer of a sequence's cache into another sequence's block, whose capacity may differ
+// (beam search, shared prompt starts): the positions the source keeps, the last min(length, slots),
+// each to its slot in the destination. A layer's keys and values are 2 * heads runs of
+// (slots, head_dim) one after another. Grid (ceil(kept * head_dim / blockDim), 2 * heads).
+template <typename T>
+__device__ void kv_copy(unsigned long long from, int from_capacity, unsigned long long to, int to_capacity,
+                        int length, int hidden, int head_dim, int globals_before, int locals_before, int local,
+                        int window) {
+  const LayerCache<T> src = layer_cache<T>(from, from_capacity, hidden, globals_before, locals_before, local, window);
+  const LayerCache<T> dst = layer_cache<T>(to, to_capacity, hidden, globals_before, locals_before, local, window);
+  const int kept = imin(length, src.slots), run = blockIdx.y;  // run: keys of head run, or values of head run - heads
+  const long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (long long) kept * head_dim) return;
+  const int pos = length - kept + (int) (i / head_dim), d = (int) (i % head_dim);
+  dst.keys[((long long) run * dst.slots + pos % dst.slots) * head_dim + d] =
+      src.keys[((long long) run * src.slots + pos % src.slots) * head_dim + d];
+}
+
 #define DECODE_ONLINE(T, G)                                                                                      \
   attention_decode_online<T, G>(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity, hidden, \
                                 globals_before, locals_before, local, window, store_kv, partial, tickets)
@@ -334,6 +352,13 @@ __device__ void kv_store(const float* qkv, const int* token_seq, const int* seq_
     after_previous_kernel();                                                                                     \
     kv_store<T>(qkv, token_seq, seq_start, past_len, cache_base, capacity, hidden, head_dim, globals_before,     \
                 locals_before, local, window);                                                                  \
+  }                                                                                                              \
+  extern "C" __global__ void kv_copy_##S(unsigned long long from, int from_capacity, unsigned long long to,     \
+                                         int to_capacity, int length, int hidden, int head_dim,                 \
+                                         int globals_before, int locals_before, int local, int window) {        \
+    after_previous_kernel();                                                                                     \
+    kv_copy<T>(from, from_capacity, to, to_capacity, length, hidden, head_dim, globals_before, locals_before,   \
+               local, window);                                                                                  \
   }
 
 DECODE(f32, float, 2)

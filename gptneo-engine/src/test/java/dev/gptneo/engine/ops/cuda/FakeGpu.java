@@ -49,6 +49,10 @@ final class FakeGpu implements Gpu {
   int discarded;
   int syncs;
   boolean closed;
+  // Gpu is not thread-safe: once a test calls oneThread(), every device call must come from one thread
+  private volatile boolean oneThread;
+  private volatile Thread owner;
+  final List<String> wrongThreadCalls = java.util.Collections.synchronizedList(new ArrayList<>());
 
   FakeGpu(long capacity) {
     this.capacity = capacity;
@@ -107,6 +111,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public long malloc(long bytes) {
+    onOneThread("malloc");
     notRecording("malloc");
     if (bytes <= 0) {
       throw new IllegalArgumentException("malloc of " + bytes + " bytes");
@@ -124,6 +129,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void free(long address) {
+    onOneThread("free");
     notRecording("free");
     Long bytes = live.remove(address);
     if (bytes == null) {
@@ -144,12 +150,14 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void upload(long dst, ByteBuffer src) {
+    onOneThread("upload");
     notRecording("upload");
     checkRange("upload", dst, src.remaining());
   }
 
   @Override
   public ByteBuffer download(long src, long bytes) {
+    onOneThread("download");
     notRecording("download");
     checkRange("download", src, bytes);
     downloads.add(bytes);
@@ -180,6 +188,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void launch(KernelFunction f, int gridX, int gridY, int block, int sharedBytes, long[] args) {
+    onOneThread("launch");
     if (recording != null) {
       long[] copy = args.clone();
       recording.add(() -> checkLaunch(f, gridX, gridY, block, sharedBytes, copy));
@@ -211,6 +220,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void gemm(Precision p, long x, int rows, int in, long w, int out, long y, int ldy, boolean accumulate) {
+    onOneThread("gemm");
     if (recording != null) {
       recording.add(() -> checkGemm(p, x, rows, in, w, out, y, ldy, 4));
       return;
@@ -220,6 +230,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void gemmTo16(Precision p, long x, int rows, int in, long w, int out, long y, int ldy) {
+    onOneThread("gemmTo16");
     if (!p.isHalf()) {
       throw new IllegalStateException("gemmTo16 in " + p);
     }
@@ -236,6 +247,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void gemmSplitK(Precision p, long x, int rows, int in, long w, int out, long partial, int slices) {
+    onOneThread("gemmSplitK");
     if (!p.isHalf() || slices < 2 || in % slices != 0) {
       throw new IllegalStateException("gemmSplitK: " + p + ", " + in + " in " + slices + " slices");
     }
@@ -298,6 +310,7 @@ final class FakeGpu implements Gpu {
 
   @Override
   public void synchronize() {
+    onOneThread("synchronize");
     notRecording("synchronize");
     syncs++;
   }
@@ -332,6 +345,7 @@ final class FakeGpu implements Gpu {
   /** Replays re-check every recorded launch and GEMM against the memory live now. */
   @Override
   public void replay(long handle) {
+    onOneThread("replay");
     notRecording("replay");
     List<Runnable> r = recordings.get((int) handle);
     if (r == null) {
@@ -345,6 +359,24 @@ final class FakeGpu implements Gpu {
   public void discard(long handle) {
     recordings.set((int) handle, null);
     discarded++;
+  }
+
+  /** From now on every device call must come from the thread that makes the next one. */
+  void oneThread() {
+    owner = null;
+    oneThread = true;
+  }
+
+  private void onOneThread(String what) {
+    if (!oneThread) {
+      return;
+    }
+    Thread t = Thread.currentThread();
+    if (owner == null) {
+      owner = t;
+    } else if (owner != t && wrongThreadCalls.size() < 5) { // the first few say enough
+      wrongThreadCalls.add(what + " on " + t.getName() + " (device calls so far on " + owner.getName() + ")");
+    }
   }
 
   private void notRecording(String what) {

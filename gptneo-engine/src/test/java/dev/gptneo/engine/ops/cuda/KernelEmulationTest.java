@@ -35,7 +35,7 @@ class KernelEmulationTest {
     Path gpp = Paths.get("/usr/bin/g++");
     assumeTrue(Files.isExecutable(gpp), "g++ not found: kernel emulation skipped");
     Path src = Nvcc.sources(tmp.resolve("src"));
-    for (String f : List.of("emu.h", "emu_test.cpp")) {
+    for (String f : List.of("emu.h", "attention_checks.h", "emu_test.cpp")) {
       try (InputStream in = KernelEmulationTest.class.getResourceAsStream("emu/" + f)) {
         Files.copy(in, src.resolve(f));
       }
