@@ -10,6 +10,9 @@ public final class CudaBackend {
    */
   public static final String PRECISION_PROPERTY = "gptneo.cuda.precision";
 
+  /** How a device index becomes a {@link Gpu}: the driver's. Tests of the whole engine put a fake device here. */
+  static volatile java.util.function.IntFunction<Gpu> devices = DriverGpu::new;
+
   private CudaBackend() {}
 
   /** @throws IllegalStateException with the reason when CUDA cannot run in this JVM */
@@ -22,7 +25,7 @@ public final class CudaBackend {
           + CudaSupport.deviceCount() + " CUDA device(s), numbered from 0");
     }
     Precision precision = Precision.parse(System.getProperty(PRECISION_PROPERTY, "auto"));
-    DriverGpu gpu = new DriverGpu(device);
+    Gpu gpu = devices.apply(device);
     try {
       return new CudaOps(gpu, precision);
     } catch (RuntimeException | Error e) {

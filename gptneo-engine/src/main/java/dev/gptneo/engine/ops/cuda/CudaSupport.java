@@ -12,7 +12,7 @@ public final class CudaSupport {
   /** The kernels convert to bf16 in PTX (cvt.rn.bf16.f32): Ampere (compute capability 8.0) or newer. */
   static final int MIN_COMPUTE_CAPABILITY = 80;
 
-  private static volatile Status status;
+  static volatile Status status; // checked once; tests of the whole engine on a fake device replace it
 
   private CudaSupport() {}
 

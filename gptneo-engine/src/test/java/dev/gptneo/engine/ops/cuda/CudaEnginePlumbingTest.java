@@ -1,0 +1,64 @@
+package dev.gptneo.engine.ops.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gptneo.engine.api.Engine;
+import dev.gptneo.engine.api.EngineOptions;
+import dev.gptneo.engine.api.Input;
+import dev.gptneo.engine.api.InputPolicy;
+import dev.gptneo.engine.api.Result;
+import dev.gptneo.engine.api.Truncation;
+import dev.gptneo.engine.generate.GenerationParams;
+import dev.gptneo.engine.testing.Goldens;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntFunction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The whole engine with device cuda on {@link FakeGpu} (nothing computes: logits read as zeros):
+ * every task completes, the work that continues from cache copies launches kv_copy, every device
+ * call after loading comes from the scheduler's thread, and closing the engine frees the device.
+ */
+class CudaEnginePlumbingTest {
+  @Test
+  void everyTaskDrivesTheDeviceFromTheSchedulersThreadOnly() {
+    FakeGpu gpu = new FakeGpu(4L << 30);
+    CudaSupport.Status status = CudaSupport.status();
+    IntFunction<Gpu> devices = CudaBackend.devices;
+    CudaSupport.status = new CudaSupport.Status(true, "fake GPU", 1);
+    CudaBackend.devices = device -> gpu;
+    try (Engine e = Engine.open(Goldens.demoModel(), EngineOptions.builder().threads(1).device("cuda").build())) {
+      assertTrue(e.scheduler() != null && gpu.describe().equals("fake GPU"));
+      gpu.oneThread(); // loading ran on this thread; from here on only the scheduler's
+      String template = "Label this email as spam or ham. Reply with a single word and nothing more. Email: ";
+      List<Input> emails = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        emails.add(Input.text(template + "meeting at " + (i + 2) + " pm tomorrow, bring the slides"));
+      }
+      InputPolicy policy = new InputPolicy(128, Truncation.RIGHT);
+      List<Result> results = new ArrayList<>();
+      results.addAll(e.generate(emails, GenerationParams.builder().maxNewTokens(3).build(), policy));
+      results.addAll(e.generate(emails.subList(0, 2), GenerationParams.builder().numBeams(3).maxNewTokens(3).build(),
+          policy));
+      results.addAll(e.generate(emails.subList(0, 2),
+          GenerationParams.builder().doSample(true).seed(5).maxNewTokens(3).build(), policy));
+      results.addAll(e.classifyZeroShot(emails, List.of("spam", "a note from a colleague"), policy));
+      results.addAll(e.classify(emails, policy));
+      results.addAll(e.embed(emails, policy));
+      results.addAll(e.score(emails, policy));
+      for (Result r : results) {
+        assertNull(r.error);
+      }
+      assertTrue(gpu.launches.contains("kv_copy_f16"), "shared starts, beams and labels continue from copies");
+      assertEquals(List.of(), gpu.wrongThreadCalls);
+    } finally {
+      CudaSupport.status = status;
+      CudaBackend.devices = devices;
+    }
+    assertTrue(gpu.closed);
+    assertEquals(0, gpu.liveAllocations(), "closing the engine frees the device");
+  }
+}
