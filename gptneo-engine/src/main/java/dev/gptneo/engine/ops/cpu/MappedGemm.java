@@ -56,19 +56,26 @@ final class MappedGemm {
     for (int m0 = 0; m0 < rows; m0 += blockRows) {
       int m1 = Math.min(rows, m0 + blockRows);
       for (int n = n0; n + TILE <= n1; n += TILE) {
-        // decode: straight from the mapped bytes (fp16 is widened into the tile first: widening it
-        // inside the 8-stream kernel left C2 without the inlining budget, its vectors boxed, 3x slower)
-        if (m1 - m0 < 4 && k % L == 0 && w.dtype != DType.F16 && contiguous(w, n)) {
+        // decode: straight from the mapped bytes, 8 rows a kernel (fp16: 4, as 8 streams of its widening
+        // left C2 without inlining budget, vectors boxed, 3x slower; and only for one x row, as its
+        // widening costs more: two or three rows share one widened tile)
+        if (m1 - m0 < (w.dtype == DType.F16 ? 2 : 4) && k % L == 0 && contiguous(w, n)) {
           int at = (int) w.rowByteOffset(n);
           int rowBytes = k * w.dtype.bytes;
           for (int m = m0; m < m1; m++) { // (rows 2 and 3 find the weights in cache)
-            for (int c = 0; c < TILE; c += 8) {
-              ByteBuffer part = w.partOf(n);
-              int from = at + c * rowBytes;
-              if (w.dtype == DType.BF16) {
-                tile1x8Bf16(x, m * k, k, part, from, rowBytes, s.acc, c);
-              } else {
-                tile1x8(x, m * k, k, part, from, rowBytes, s.acc, c);
+            ByteBuffer part = w.partOf(n);
+            if (w.dtype == DType.F16) {
+              for (int c = 0; c < TILE; c += 4) {
+                tile1x4F16(x, m * k, k, part, at + c * rowBytes, rowBytes, s.acc, c);
+              }
+            } else {
+              for (int c = 0; c < TILE; c += 8) {
+                int from = at + c * rowBytes;
+                if (w.dtype == DType.BF16) {
+                  tile1x8Bf16(x, m * k, k, part, from, rowBytes, s.acc, c);
+                } else {
+                  tile1x8(x, m * k, k, part, from, rowBytes, s.acc, c);
+                }
               }
             }
             finish(x, m, 1, k, s.weights, 0, TILE, w.rows, n, bias, out, perElement, s);
@@ -372,6 +379,27 @@ final class MappedGemm {
     a5.intoArray(acc, (first + 5) * L);
     a6.intoArray(acc, (first + 6) * L);
     a7.intoArray(acc, (first + 7) * L);
+  }
+
+  /**
+   * tile1x8 for F16 weights, four rows: fp16's widening takes more operations than bf16's, and eight
+   * streams of it would not fit C2's inlining budget (its vectors would be boxed).
+   */
+  private static void tile1x4F16(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, float[] acc,
+      int first) {
+    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    for (int i = 0; i + L <= k; i += L) {
+      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+      int wAt = at + 2 * i;
+      a0 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, wAt, LE)), a0);
+      a1 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + rowBytes, LE)), a1);
+      a2 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 2 * rowBytes, LE)), a2);
+      a3 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 3 * rowBytes, LE)), a3);
+    }
+    a0.intoArray(acc, first * L);
+    a1.intoArray(acc, (first + 1) * L);
+    a2.intoArray(acc, (first + 2) * L);
+    a3.intoArray(acc, (first + 3) * L);
   }
 
   /** One element: the same chain as the tiles, its lanes summed by {@link VectorMath#sum}. */
