@@ -19,12 +19,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The whole engine with device cuda on {@link FakeGpu} (nothing computes: logits read as zeros):
- * every task completes, the work that continues from cache copies launches kv_copy, every device
- * call after loading comes from the scheduler's thread, and closing the engine frees the device.
+ * every task completes, alone and from three threads at once (an executor's Spark tasks), the work
+ * that continues from cache copies launches kv_copy, every device call after loading comes from the
+ * scheduler's thread, and closing the engine frees the device.
  */
 class CudaEnginePlumbingTest {
   @Test
-  void everyTaskDrivesTheDeviceFromTheSchedulersThreadOnly() {
+  void everyTaskDrivesTheDeviceFromTheSchedulersThreadOnly() throws Exception {
     FakeGpu gpu = new FakeGpu(4L << 30);
     CudaSupport.Status status = CudaSupport.status();
     IntFunction<Gpu> devices = CudaBackend.devices;
@@ -49,6 +50,24 @@ class CudaEnginePlumbingTest {
       results.addAll(e.classify(emails, policy));
       results.addAll(e.embed(emails, policy));
       results.addAll(e.score(emails, policy));
+      // Spark tasks share an executor's engine: three threads at once, each beams, labels and a template
+      List<java.util.concurrent.Future<List<? extends Result>>> calls = new ArrayList<>();
+      java.util.concurrent.ExecutorService tasks = java.util.concurrent.Executors.newFixedThreadPool(3);
+      try {
+        for (int t = 0; t < 3; t++) {
+          calls.add(tasks.submit(() -> e.generate(emails, GenerationParams.builder().numBeams(2).maxNewTokens(2)
+              .build(), policy)));
+          calls.add(tasks.submit(() -> e.classifyZeroShot(emails, List.of("spam", "a note from a colleague"),
+              policy)));
+          calls.add(tasks.submit(() -> e.generate(emails, GenerationParams.builder().maxNewTokens(2).build(),
+              policy)));
+        }
+        for (java.util.concurrent.Future<List<? extends Result>> call : calls) {
+          results.addAll(call.get(120, java.util.concurrent.TimeUnit.SECONDS));
+        }
+      } finally {
+        tasks.shutdownNow();
+      }
       for (Result r : results) {
         assertNull(r.error);
       }
