@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import org.slf4j.LoggerFactory;
 
 /**
  * The KV caches that callers keep across their jobs (beam search, zero-shot labels, shared prompt
@@ -104,8 +105,12 @@ public final class KeptCaches {
     List<SequenceCache> open = new ArrayList<>(caches);
     Runnable task = () -> {
       for (SequenceCache c : open) {
-        if (c != null) {
-          c.close();
+        try {
+          if (c != null) {
+            c.close();
+          }
+        } catch (RuntimeException e) { // on the loop's thread nothing may escape
+          LoggerFactory.getLogger(KeptCaches.class).warn("closing a KV cache failed", e);
         }
       }
     };
