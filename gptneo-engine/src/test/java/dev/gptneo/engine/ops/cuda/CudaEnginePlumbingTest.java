@@ -80,4 +80,36 @@ class CudaEnginePlumbingTest {
     assertTrue(gpu.closed);
     assertEquals(0, gpu.liveAllocations(), "closing the engine frees the device");
   }
+
+  /** A KV budget that holds one search's beam caches at a time: the other searches wait, none fails. */
+  @Test
+  void keptCachesWaitForRoomInASmallBudget() {
+    FakeGpu gpu = new FakeGpu(4L << 30);
+    CudaSupport.Status status = CudaSupport.status();
+    IntFunction<Gpu> devices = CudaBackend.devices;
+    CudaSupport.status = new CudaSupport.Status(true, "fake GPU", 1);
+    CudaBackend.devices = device -> gpu;
+    try (Engine e = Engine.open(Goldens.demoModel(), EngineOptions.builder().threads(1).device("cuda")
+        .kvCacheBytes(400_000).build())) {
+      List<Input> rows = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        rows.add(Input.text("Dear team, the invoice number " + i + " is attached, please pay it by Friday. Our bank"
+            + " details have not changed since the last order, and the amount is the same.")); // 34 tokens
+      }
+      long oneSearch = 3 * e.scheduler().cacheBytes(34 + 3);
+      assertTrue(oneSearch <= 400_000 && 2 * oneSearch > 400_000, "the budget holds one search: " + oneSearch);
+      for (Result r : e.generate(rows, GenerationParams.builder().numBeams(3).maxNewTokens(3).build(),
+          InputPolicy.DEFAULT)) {
+        assertNull(r.error);
+      }
+      for (Result r : e.classifyZeroShot(rows, List.of("an invoice to pay", "a note from a colleague"),
+          InputPolicy.DEFAULT)) {
+        assertNull(r.error);
+      }
+    } finally {
+      CudaSupport.status = status;
+      CudaBackend.devices = devices;
+    }
+    assertEquals(0, gpu.liveAllocations());
+  }
 }
