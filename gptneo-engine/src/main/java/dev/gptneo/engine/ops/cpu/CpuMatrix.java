@@ -20,6 +20,7 @@ public final class CpuMatrix implements Ops.Matrix {
   public final int cols;          // in features
   public final DType dtype;
   final ByteBuffer[] parts;       // (parts) little-endian bytes of each stacked tensor
+  private final java.nio.Buffer[] elementViews; // (parts) the same bytes as floats (F32) or shorts (F16, BF16)
   final int partRows;             // rows per part (all parts have the same shape)
   /** A kernel-specific layout built once at load, or null to read the mapped weights. */
   PackedPanels packed;
@@ -47,6 +48,20 @@ public final class CpuMatrix implements Ops.Matrix {
     if (!dtype.isFloatWeight()) {
       throw new IllegalArgumentException(first.name + " has dtype " + dtype + "; weights must be F32, F16 or BF16");
     }
+    elementViews = new java.nio.Buffer[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      elementViews[i] = dtype == DType.F32 ? parts[i].asFloatBuffer() : parts[i].asShortBuffer();
+    }
+  }
+
+  /** dst[off, off + count) = elements [c0, c0 + count) of row r of an F32 matrix: one bulk copy. */
+  void copyFloats(int r, int c0, float[] dst, int off, int count) {
+    ((java.nio.FloatBuffer) elementViews[r / partRows]).get((r % partRows) * cols + c0, dst, off, count);
+  }
+
+  /** dst[off, off + count) = the raw 16-bit elements [c0, c0 + count) of row r (F16, BF16): one bulk copy. */
+  void copyBits(int r, int c0, short[] dst, int off, int count) {
+    ((java.nio.ShortBuffer) elementViews[r / partRows]).get((r % partRows) * cols + c0, dst, off, count);
   }
 
   @Override

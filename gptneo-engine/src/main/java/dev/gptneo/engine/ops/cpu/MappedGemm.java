@@ -38,9 +38,31 @@ final class MappedGemm {
     final float[] sums = new float[TILE];
     final float[] lanes = new float[L];
     float[] gelu = new float[0];
+    short[] bits = new short[0];    // (k) a 16-bit row copied from the mapping (without directLoads)
   }
 
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  /**
+   * Whether 16-bit weights load straight from the mapped bytes ({@code fromByteBuffer}, JDK 17 and
+   * 18). JDK 19 replaced that with {@code fromMemorySegment}; there each row is bulk-copied into the
+   * heap first (the same values, so the same chains and bits). F32 rows are always copied: a bulk
+   * copy then the heap kernels measured 1.2-1.3x faster at batch 1-2 than vector loads from the
+   * mapping. Tests switch it to check both ways on any JDK.
+   */
+  static volatile boolean directLoads = byteBufferLoads();
+
+  static boolean byteBufferLoads() {
+    try {
+      ShortVector.class.getMethod("fromByteBuffer", VectorSpecies.class, ByteBuffer.class, int.class, ByteOrder.class);
+      return true;
+    } catch (NoSuchMethodException e) {
+      org.slf4j.LoggerFactory.getLogger(MappedGemm.class).info("memory-mapped weights on Java {}: rows are copied"
+          + " from the mapping before the vector kernels read them (the Vector API loads from buffers only up to"
+          + " Java 18)", Runtime.version().feature());
+      return false;
+    }
+  }
 
   private MappedGemm() {}
 
@@ -56,34 +78,44 @@ final class MappedGemm {
     for (int m0 = 0; m0 < rows; m0 += blockRows) {
       int m1 = Math.min(rows, m0 + blockRows);
       for (int n = n0; n + TILE <= n1; n += TILE) {
-        // decode: straight from the mapped bytes, 8 rows a kernel (fp16: 4, as 8 streams of its widening
-        // left C2 without inlining budget, vectors boxed, 3x slower; and only for one x row, as its
-        // widening costs more: two or three rows share one widened tile)
-        if (m1 - m0 < (w.dtype == DType.F16 ? 2 : 4) && k % L == 0 && contiguous(w, n)) {
+        // 16-bit decode: straight from the mapped bytes, 8 rows a kernel (fp16: 4, as 8 streams of its
+        // widening left C2 without inlining budget, vectors boxed, 3x slower; and only for one x row,
+        // as its widening costs more: two or three rows share one widened tile)
+        if (directLoads && w.dtype != DType.F32 && m1 - m0 < (w.dtype == DType.F16 ? 2 : 4) && k % L == 0
+            && contiguous(w, n)) {
           int at = (int) w.rowByteOffset(n);
           int rowBytes = k * w.dtype.bytes;
+          ByteBuffer part = w.partOf(n);
           for (int m = m0; m < m1; m++) { // (rows 2 and 3 find the weights in cache)
-            ByteBuffer part = w.partOf(n);
             if (w.dtype == DType.F16) {
               for (int c = 0; c < TILE; c += 4) {
                 tile1x4F16(x, m * k, k, part, at + c * rowBytes, rowBytes, s.acc, c);
               }
             } else {
-              for (int c = 0; c < TILE; c += 8) {
-                int from = at + c * rowBytes;
-                if (w.dtype == DType.BF16) {
-                  tile1x8Bf16(x, m * k, k, part, from, rowBytes, s.acc, c);
-                } else {
-                  tile1x8(x, m * k, k, part, from, rowBytes, s.acc, c);
-                }
-              }
+              tile1x8Bf16(x, m * k, k, part, at, rowBytes, s.acc, 0);
+              tile1x8Bf16(x, m * k, k, part, at + 8 * rowBytes, rowBytes, s.acc, 8);
             }
             finish(x, m, 1, k, s.weights, 0, TILE, w.rows, n, bias, out, perElement, s);
           }
           continue;
         }
+        if (!directLoads && w.dtype == DType.BF16 && m1 - m0 < 4 && k % L == 0) {
+          // decode without direct loads: the 16 rows' bits copied once, widened in registers
+          if (s.bits.length < TILE * k) {
+            s.bits = new short[TILE * k];
+          }
+          for (int j = 0; j < TILE; j++) {
+            w.copyBits(n + j, 0, s.bits, j * k, k);
+          }
+          for (int m = m0; m < m1; m++) {
+            tile1x8Bf16Bits(x, m * k, k, s.bits, 0, s.acc, 0);
+            tile1x8Bf16Bits(x, m * k, k, s.bits, 8 * k, s.acc, 8);
+            finish(x, m, 1, k, s.weights, 0, TILE, w.rows, n, bias, out, perElement, s);
+          }
+          continue;
+        }
         for (int j = 0; j < TILE; j++) {
-          widen(w, n + j, s.weights, j * k);
+          widen(w, n + j, s.weights, j * k, s);
         }
         int m = m0;
         for (; m + 4 <= m1; m += 4) {
@@ -160,7 +192,7 @@ final class MappedGemm {
       Epilogue epilogue, Scratch s) {
     int k = w.cols;
     for (int n = from; n < to; n++) {
-      widen(w, n, s.weights, (n - from) * k);
+      widen(w, n, s.weights, (n - from) * k, s);
     }
     for (int m = 0; m < rows; m++) {
       for (int n = from; n < to; n++) {
@@ -173,27 +205,46 @@ final class MappedGemm {
   }
 
   /** dst[off, off + k) = weight row n as floats. */
-  private static void widen(CpuMatrix w, int n, float[] dst, int off) {
+  private static void widen(CpuMatrix w, int n, float[] dst, int off, Scratch s) {
+    if (!directLoads || w.dtype == DType.F32) {
+      widenCopied(w, n, dst, off, s);
+      return;
+    }
     ByteBuffer part = w.partOf(n);
     int at = (int) w.rowByteOffset(n);
-    switch (w.dtype) {
-      case F32:
-        widenF32(part, at, w.cols, dst, off);
-        break;
-      case BF16:
-        widenBf16(part, at, w.cols, dst, off);
-        break;
-      default:
-        widenF16(part, at, w.cols, dst, off);
+    if (w.dtype == DType.BF16) {
+      widenBf16(part, at, w.cols, dst, off);
+    } else {
+      widenF16(part, at, w.cols, dst, off);
     }
     for (int i = w.cols - w.cols % L; i < w.cols; i++) {
       dst[off + i] = tailWeight(w, n, i);
     }
   }
 
-  private static void widenF32(ByteBuffer part, int at, int k, float[] dst, int off) {
-    for (int i = 0; i + L <= k; i += L) {
-      FloatVector.fromByteBuffer(F, part, at + 4 * i, LE).intoArray(dst, off + i);
+  /** {@link #widen} through a bulk copy of the row (no vector loads from the mapping). */
+  private static void widenCopied(CpuMatrix w, int n, float[] dst, int off, Scratch s) {
+    int k = w.cols;
+    if (w.dtype == DType.F32) {
+      w.copyFloats(n, 0, dst, off, k);
+      return;
+    }
+    if (s.bits.length < k) {
+      s.bits = new short[k];
+    }
+    w.copyBits(n, 0, s.bits, 0, k);
+    int whole = k - k % L;
+    if (w.dtype == DType.BF16) {
+      for (int i = 0; i < whole; i += L) {
+        PanelGemm.bf16ToFloat(ShortVector.fromArray(S, s.bits, i)).intoArray(dst, off + i);
+      }
+    } else {
+      for (int i = 0; i < whole; i += L) {
+        PanelGemm.f16ToFloat(ShortVector.fromArray(S, s.bits, i)).intoArray(dst, off + i);
+      }
+    }
+    for (int i = whole; i < k; i++) {
+      dst[off + i] = tailWeight(w, n, i);
     }
   }
 
@@ -324,37 +375,10 @@ final class MappedGemm {
   }
 
   /**
-   * acc[(first + j) * L ..] = lanes of one x row times F32 weight row j (8 rows from byte at of part,
-   * rowBytes apart), read straight from the mapped bytes: eight streams from memory for decode (more
-   * would not fit C2's inlining budget, and its vectors would be boxed).
+   * acc[(first + j) * L ..] = lanes of one x row times BF16 weight row j (8 rows from byte at of part,
+   * rowBytes apart), widened in registers straight from the mapped bytes: eight streams from memory
+   * for decode (more would not fit C2's inlining budget, and its vectors would be boxed).
    */
-  private static void tile1x8(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, float[] acc,
-      int first) {
-    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-    FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-    for (int i = 0; i + L <= k; i += L) {
-      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-      int wAt = at + 4 * i;
-      a0 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt, LE), a0);
-      a1 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + rowBytes, LE), a1);
-      a2 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 2 * rowBytes, LE), a2);
-      a3 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 3 * rowBytes, LE), a3);
-      a4 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 4 * rowBytes, LE), a4);
-      a5 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 5 * rowBytes, LE), a5);
-      a6 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 6 * rowBytes, LE), a6);
-      a7 = xv.fma(FloatVector.fromByteBuffer(F, part, wAt + 7 * rowBytes, LE), a7);
-    }
-    a0.intoArray(acc, first * L);
-    a1.intoArray(acc, (first + 1) * L);
-    a2.intoArray(acc, (first + 2) * L);
-    a3.intoArray(acc, (first + 3) * L);
-    a4.intoArray(acc, (first + 4) * L);
-    a5.intoArray(acc, (first + 5) * L);
-    a6.intoArray(acc, (first + 6) * L);
-    a7.intoArray(acc, (first + 7) * L);
-  }
-
-  /** tile1x8 for BF16 weights, widened in registers: the same chains (a kernel per dtype, no switch per load). */
   private static void tile1x8Bf16(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, float[] acc,
       int first) {
     FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
@@ -381,8 +405,34 @@ final class MappedGemm {
     a7.intoArray(acc, (first + 7) * L);
   }
 
+  /** tile1x8Bf16 over bf16 rows copied to the heap (bits at off, k apart): the same chains. */
+  private static void tile1x8Bf16Bits(float[] x, int xOff, int k, short[] bits, int off, float[] acc, int first) {
+    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+    for (int i = 0; i + L <= k; i += L) {
+      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+      int at = off + i;
+      a0 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromArray(S, bits, at)), a0);
+      a1 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromArray(S, bits, at + k)), a1);
+      a2 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromArray(S, bits, at + 2 * k)), a2);
+      a3 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromArray(S, bits, at + 3 * k)), a3);
+      a4 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromArray(S, bits, at + 4 * k)), a4);
+      a5 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromArray(S, bits, at + 5 * k)), a5);
+      a6 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromArray(S, bits, at + 6 * k)), a6);
+      a7 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromArray(S, bits, at + 7 * k)), a7);
+    }
+    a0.intoArray(acc, first * L);
+    a1.intoArray(acc, (first + 1) * L);
+    a2.intoArray(acc, (first + 2) * L);
+    a3.intoArray(acc, (first + 3) * L);
+    a4.intoArray(acc, (first + 4) * L);
+    a5.intoArray(acc, (first + 5) * L);
+    a6.intoArray(acc, (first + 6) * L);
+    a7.intoArray(acc, (first + 7) * L);
+  }
+
   /**
-   * tile1x8 for F16 weights, four rows: fp16's widening takes more operations than bf16's, and eight
+   * tile1x8Bf16 for F16 weights, four rows: fp16's widening takes more operations than bf16's, and eight
    * streams of it would not fit C2's inlining budget (its vectors would be boxed).
    */
   private static void tile1x4F16(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, float[] acc,
