@@ -3,7 +3,6 @@ package dev.gptneo.engine.ops.cpu;
 import dev.gptneo.engine.ops.Epilogue;
 import dev.gptneo.engine.weights.DType;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorShape;
@@ -13,8 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  * out = epilogue(x W^T + b) reading W in HF's [out, in] layout from the memory-mapped checkpoint: the
  * low-memory path, used when a packed copy would not fit the heap.
  *
- * <p>Weight rows go 16 at a time: widened from the mapped bytes into a heap tile (16, k), then 4 x
- * rows by 4 weight rows share each load (prefill), or one x row meets all 16 (decode). Every output
+ * <p>Weight rows go 16 at a time, bulk-copied from the mapping (the Vector API's loads from buffers
+ * were slower, and are gone since Java 19): widened into a heap tile (16, k), then 4 x rows by 4
+ * weight rows share each load (prefill), or one x row meets all 16 (decode; 16-bit rows are widened
+ * in registers from the copied bits, 8 or 4 at a time, more would not fit C2's inlining budget). Every output
  * element is one chain, whichever kernel computes it: lane l of a vector accumulator sums x[i] w[i]
  * over i = l, l + L, ... (k rounded down to L) with fused multiply-adds, the lanes are added in the
  * fixed tree of {@link VectorMath#sum} (16 accumulators at once, {@link LaneSums}), then the last
@@ -25,7 +26,6 @@ final class MappedGemm {
   private static final int L = F.length();
   private static final VectorSpecies<Short> S =
       VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
   /** Weight rows per tile: 16 accumulators, one lane-sum pass. */
   private static final int TILE = 16;
   /** Floats of x rows a prefill block keeps in L2 while every weight tile of the task passes over it. */
@@ -38,31 +38,10 @@ final class MappedGemm {
     final float[] sums = new float[TILE];
     final float[] lanes = new float[L];
     float[] gelu = new float[0];
-    short[] bits = new short[0];    // (k) a 16-bit row copied from the mapping (without directLoads)
+    short[] bits = new short[0];    // (TILE, k) 16-bit rows copied from the mapping
   }
 
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
-  /**
-   * Whether 16-bit weights load straight from the mapped bytes ({@code fromByteBuffer}, JDK 17 and
-   * 18). JDK 19 replaced that with {@code fromMemorySegment}; there each row is bulk-copied into the
-   * heap first (the same values, so the same chains and bits). F32 rows are always copied: a bulk
-   * copy then the heap kernels measured 1.2-1.3x faster at batch 1-2 than vector loads from the
-   * mapping. Tests switch it to check both ways on any JDK.
-   */
-  static volatile boolean directLoads = byteBufferLoads();
-
-  static boolean byteBufferLoads() {
-    try {
-      ShortVector.class.getMethod("fromByteBuffer", VectorSpecies.class, ByteBuffer.class, int.class, ByteOrder.class);
-      return true;
-    } catch (NoSuchMethodException e) {
-      org.slf4j.LoggerFactory.getLogger(MappedGemm.class).info("memory-mapped weights on Java {}: rows are copied"
-          + " from the mapping before the vector kernels read them (the Vector API loads from buffers only up to"
-          + " Java 18)", Runtime.version().feature());
-      return false;
-    }
-  }
 
   private MappedGemm() {}
 
@@ -78,29 +57,8 @@ final class MappedGemm {
     for (int m0 = 0; m0 < rows; m0 += blockRows) {
       int m1 = Math.min(rows, m0 + blockRows);
       for (int n = n0; n + TILE <= n1; n += TILE) {
-        // 16-bit decode: straight from the mapped bytes, 8 rows a kernel (fp16: 4, as 8 streams of its
-        // widening left C2 without inlining budget, vectors boxed, 3x slower; and only for one x row,
-        // as its widening costs more: two or three rows share one widened tile)
-        if (directLoads && w.dtype != DType.F32 && m1 - m0 < (w.dtype == DType.F16 ? 2 : 4) && k % L == 0
-            && contiguous(w, n)) {
-          int at = (int) w.rowByteOffset(n);
-          int rowBytes = k * w.dtype.bytes;
-          ByteBuffer part = w.partOf(n);
-          for (int m = m0; m < m1; m++) { // (rows 2 and 3 find the weights in cache)
-            if (w.dtype == DType.F16) {
-              for (int c = 0; c < TILE; c += 4) {
-                tile1x4F16(x, m * k, k, part, at + c * rowBytes, rowBytes, s.acc, c);
-              }
-            } else {
-              tile1x8Bf16(x, m * k, k, part, at, rowBytes, s.acc, 0);
-              tile1x8Bf16(x, m * k, k, part, at + 8 * rowBytes, rowBytes, s.acc, 8);
-            }
-            finish(x, m, 1, k, s.weights, 0, TILE, w.rows, n, bias, out, perElement, s);
-          }
-          continue;
-        }
-        if (!directLoads && w.dtype == DType.BF16 && m1 - m0 < 4 && k % L == 0) {
-          // decode without direct loads: the 16 rows' bits copied once, widened in registers
+        if (w.dtype != DType.F32 && m1 - m0 < 4 && k % L == 0) {
+          // 16-bit decode: the 16 rows' bits copied from the mapping once, widened in registers per x row
           if (s.bits.length < TILE * k) {
             s.bits = new short[TILE * k];
           }
@@ -108,8 +66,14 @@ final class MappedGemm {
             w.copyBits(n + j, 0, s.bits, j * k, k);
           }
           for (int m = m0; m < m1; m++) {
-            tile1x8Bf16Bits(x, m * k, k, s.bits, 0, s.acc, 0);
-            tile1x8Bf16Bits(x, m * k, k, s.bits, 8 * k, s.acc, 8);
+            if (w.dtype == DType.F16) {
+              for (int c = 0; c < TILE; c += 4) {
+                tile1x4F16Bits(x, m * k, k, s.bits, c * k, s.acc, c);
+              }
+            } else {
+              tile1x8Bf16Bits(x, m * k, k, s.bits, 0, s.acc, 0);
+              tile1x8Bf16Bits(x, m * k, k, s.bits, 8 * k, s.acc, 8);
+            }
             finish(x, m, 1, k, s.weights, 0, TILE, w.rows, n, bias, out, perElement, s);
           }
           continue;
@@ -181,12 +145,6 @@ final class MappedGemm {
     }
   }
 
-  /** Whether weight rows [n, n + TILE) lie back to back in one part. */
-  private static boolean contiguous(CpuMatrix w, int n) {
-    return w.partOf(n) == w.partOf(n + TILE - 1)
-        && w.rowByteOffset(n + TILE - 1) - w.rowByteOffset(n) == (TILE - 1L) * w.cols * w.dtype.bytes;
-  }
-
   /** Weight rows [from, to), fewer than a tile (a matrix's last rows): one element at a time. */
   private static void edge(float[] x, int rows, CpuMatrix w, int from, int to, float[] bias, float[] out,
       Epilogue epilogue, Scratch s) {
@@ -204,26 +162,11 @@ final class MappedGemm {
     }
   }
 
-  /** dst[off, off + k) = weight row n as floats. */
+  /**
+   * dst[off, off + k) = weight row n as floats: a bulk copy of the row from the mapping, widened from
+   * the heap. (The Vector API's loads from buffers were slower, and are gone since Java 19.)
+   */
   private static void widen(CpuMatrix w, int n, float[] dst, int off, Scratch s) {
-    if (!directLoads || w.dtype == DType.F32) {
-      widenCopied(w, n, dst, off, s);
-      return;
-    }
-    ByteBuffer part = w.partOf(n);
-    int at = (int) w.rowByteOffset(n);
-    if (w.dtype == DType.BF16) {
-      widenBf16(part, at, w.cols, dst, off);
-    } else {
-      widenF16(part, at, w.cols, dst, off);
-    }
-    for (int i = w.cols - w.cols % L; i < w.cols; i++) {
-      dst[off + i] = tailWeight(w, n, i);
-    }
-  }
-
-  /** {@link #widen} through a bulk copy of the row (no vector loads from the mapping). */
-  private static void widenCopied(CpuMatrix w, int n, float[] dst, int off, Scratch s) {
     int k = w.cols;
     if (w.dtype == DType.F32) {
       w.copyFloats(n, 0, dst, off, k);
@@ -245,18 +188,6 @@ final class MappedGemm {
     }
     for (int i = whole; i < k; i++) {
       dst[off + i] = tailWeight(w, n, i);
-    }
-  }
-
-  private static void widenBf16(ByteBuffer part, int at, int k, float[] dst, int off) {
-    for (int i = 0; i + L <= k; i += L) {
-      PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, at + 2 * i, LE)).intoArray(dst, off + i);
-    }
-  }
-
-  private static void widenF16(ByteBuffer part, int at, int k, float[] dst, int off) {
-    for (int i = 0; i + L <= k; i += L) {
-      PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, at + 2 * i, LE)).intoArray(dst, off + i);
     }
   }
 
@@ -374,37 +305,6 @@ final class MappedGemm {
     a15.intoArray(acc, 15 * L);
   }
 
-  /**
-   * acc[(first + j) * L ..] = lanes of one x row times BF16 weight row j (8 rows from byte at of part,
-   * rowBytes apart), widened in registers straight from the mapped bytes: eight streams from memory
-   * for decode (more would not fit C2's inlining budget, and its vectors would be boxed).
-   */
-  private static void tile1x8Bf16(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, float[] acc,
-      int first) {
-    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-    FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-    for (int i = 0; i + L <= k; i += L) {
-      FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-      int wAt = at + 2 * i;
-      a0 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt, LE)), a0);
-      a1 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + rowBytes, LE)), a1);
-      a2 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 2 * rowBytes, LE)), a2);
-      a3 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 3 * rowBytes, LE)), a3);
-      a4 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 4 * rowBytes, LE)), a4);
-      a5 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 5 * rowBytes, LE)), a5);
-      a6 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 6 * rowBytes, LE)), a6);
-      a7 = xv.fma(PanelGemm.bf16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 7 * rowBytes, LE)), a7);
-    }
-    a0.intoArray(acc, first * L);
-    a1.intoArray(acc, (first + 1) * L);
-    a2.intoArray(acc, (first + 2) * L);
-    a3.intoArray(acc, (first + 3) * L);
-    a4.intoArray(acc, (first + 4) * L);
-    a5.intoArray(acc, (first + 5) * L);
-    a6.intoArray(acc, (first + 6) * L);
-    a7.intoArray(acc, (first + 7) * L);
-  }
-
   /** tile1x8Bf16 over bf16 rows copied to the heap (bits at off, k apart): the same chains. */
   private static void tile1x8Bf16Bits(float[] x, int xOff, int k, short[] bits, int off, float[] acc, int first) {
     FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
@@ -431,20 +331,16 @@ final class MappedGemm {
     a7.intoArray(acc, (first + 7) * L);
   }
 
-  /**
-   * tile1x8Bf16 for F16 weights, four rows: fp16's widening takes more operations than bf16's, and eight
-   * streams of it would not fit C2's inlining budget (its vectors would be boxed).
-   */
-  private static void tile1x4F16(float[] x, int xOff, int k, ByteBuffer part, int at, int rowBytes, float[] acc,
-      int first) {
+  /** tile1x4F16 over fp16 rows copied to the heap (bits at off, k apart): the same chains. */
+  private static void tile1x4F16Bits(float[] x, int xOff, int k, short[] bits, int off, float[] acc, int first) {
     FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
     for (int i = 0; i + L <= k; i += L) {
       FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-      int wAt = at + 2 * i;
-      a0 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, wAt, LE)), a0);
-      a1 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + rowBytes, LE)), a1);
-      a2 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 2 * rowBytes, LE)), a2);
-      a3 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromByteBuffer(S, part, wAt + 3 * rowBytes, LE)), a3);
+      int at = off + i;
+      a0 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromArray(S, bits, at)), a0);
+      a1 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromArray(S, bits, at + k)), a1);
+      a2 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromArray(S, bits, at + 2 * k)), a2);
+      a3 = xv.fma(PanelGemm.f16ToFloat(ShortVector.fromArray(S, bits, at + 3 * k)), a3);
     }
     a0.intoArray(acc, first * L);
     a1.intoArray(acc, (first + 1) * L);

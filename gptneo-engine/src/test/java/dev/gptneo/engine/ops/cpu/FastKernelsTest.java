@@ -156,42 +156,6 @@ class FastKernelsTest {
     }
   }
 
-  /**
-   * Rows copied from the mapping before the kernels (Java 19 and later, where the Vector API no
-   * longer loads from buffers) give the bits of direct loads: the same values, the same chains.
-   */
-  @ParameterizedTest
-  @EnumSource(value = DType.class, names = {"F16", "BF16"}) // (F32 rows are always copied)
-  void mappedRowsCopiedFirstGiveTheBitsOfDirectLoads(DType dtype) {
-    org.junit.jupiter.api.Assumptions.assumeTrue(MappedGemm.byteBufferLoads(), "direct loads need Java 17 or 18");
-    Random rnd = new Random(19);
-    int lanes = PanelGemm.L;
-    boolean saved = MappedGemm.directLoads;
-    try {
-      for (int[] nk : new int[][] {{48, 4 * lanes}, {37, 3 * lanes + 5}, {16, 7}, {64, 40 * lanes}}) {
-        int n = nk[0];
-        int k = nk[1];
-        CpuMatrix w = new CpuMatrix(TestMatrices.random(dir, rnd, dtype, n, k, 0.5f));
-        for (int rows : new int[] {1, 2, 3, 5, 64}) {
-          float[] x = TestMatrices.randomArray(rnd, rows * k, 1f);
-          float[] bias = TestMatrices.randomArray(rnd, n, 0.1f);
-          float[] init = TestMatrices.randomArray(rnd, rows * n, 1f);
-          for (Epilogue e : Epilogue.values()) {
-            float[] direct = init.clone();
-            MappedGemm.directLoads = true;
-            fast.linear(x, rows, w, 0, n, bias, direct, e);
-            float[] copied = init.clone();
-            MappedGemm.directLoads = false;
-            fast.linear(x, rows, w, 0, n, bias, copied, e);
-            assertArrayEquals(direct, copied, dtype + " " + n + "x" + k + " rows=" + rows + " " + e);
-          }
-        }
-      }
-    } finally {
-      MappedGemm.directLoads = saved;
-    }
-  }
-
   /** LaneSums gives each accumulator the bits of VectorMath.sum, whichever accumulators share its pass. */
   @Test
   void laneSumsMatchTheTreeOfEachVector() {
