@@ -2,7 +2,7 @@ package dev.gptneo.engine.ops.cpu;
 
 import dev.gptneo.engine.ops.Epilogue;
 import dev.gptneo.engine.weights.DType;
-import java.nio.ByteBuffer;
+import dev.gptneo.engine.weights.Half;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorShape;
@@ -187,20 +187,7 @@ final class MappedGemm {
       }
     }
     for (int i = whole; i < k; i++) {
-      dst[off + i] = tailWeight(w, n, i);
-    }
-  }
-
-  private static float tailWeight(CpuMatrix w, int n, int i) {
-    ByteBuffer part = w.partOf(n);
-    int at = (int) w.rowByteOffset(n) + i * w.dtype.bytes;
-    switch (w.dtype) {
-      case F32:
-        return part.getFloat(at);
-      case BF16:
-        return dev.gptneo.engine.weights.Half.bf16ToFloat(part.getShort(at));
-      default:
-        return dev.gptneo.engine.weights.Half.f16ToFloat(part.getShort(at));
+      dst[off + i] = w.dtype == DType.BF16 ? Half.bf16ToFloat(s.bits[i]) : Half.f16ToFloat(s.bits[i]);
     }
   }
 
@@ -305,7 +292,11 @@ final class MappedGemm {
     a15.intoArray(acc, 15 * L);
   }
 
-  /** tile1x8Bf16 over bf16 rows copied to the heap (bits at off, k apart): the same chains. */
+  /**
+   * acc[(first + j) * L ..] = lanes of one x row times bf16 weight row j (8 rows of copied bits from
+   * off, k apart), widened in registers: eight streams, as many as C2's inlining budget allows
+   * before it boxes the vectors.
+   */
   private static void tile1x8Bf16Bits(float[] x, int xOff, int k, short[] bits, int off, float[] acc, int first) {
     FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
     FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
@@ -331,7 +322,10 @@ final class MappedGemm {
     a7.intoArray(acc, (first + 7) * L);
   }
 
-  /** tile1x4F16 over fp16 rows copied to the heap (bits at off, k apart): the same chains. */
+  /**
+   * {@link #tile1x8Bf16Bits} for fp16 rows, four of them: fp16's widening takes more operations, and
+   * eight streams of it would not fit C2's inlining budget.
+   */
   private static void tile1x4F16Bits(float[] x, int xOff, int k, short[] bits, int off, float[] acc, int first) {
     FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
     for (int i = 0; i + L <= k; i += L) {

@@ -1,5 +1,6 @@
 package dev.gptneo.engine.ops.cuda;
 
+import dev.gptneo.engine.config.GptNeoConfig;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -223,9 +224,10 @@ final class CudaKernels {
   void kvCopy(Precision p, CudaSequenceCache from, CudaSequenceCache to, int kept, int globalsBefore,
       int localsBefore, boolean local) {
     if (kept > 0) {
-      launch("kv_copy_" + p.suffix, (kept * from.headDim + 255) / 256, 2 * from.heads, 256, 0, from.address,
-          from.capacity, to.address, to.capacity, from.length, from.heads * from.headDim, from.headDim, globalsBefore,
-          localsBefore, local ? 1 : 0, from.window);
+      GptNeoConfig c = from.config;
+      launch("kv_copy_" + p.suffix, (kept * c.headDim + 255) / 256, 2 * c.numHeads, 256, 0, from.address,
+          from.capacity, to.address, to.capacity, from.length, c.hiddenSize, c.headDim, globalsBefore, localsBefore,
+          local ? 1 : 0, c.windowSize);
     }
   }
 

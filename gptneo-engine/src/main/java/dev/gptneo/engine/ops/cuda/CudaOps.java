@@ -294,16 +294,17 @@ public final class CudaOps implements Ops {
   public void copyCache(SequenceCache from, SequenceCache to) {
     CudaSequenceCache src = (CudaSequenceCache) from;
     CudaSequenceCache dst = (CudaSequenceCache) to;
-    if (!src.sameModelAs(dst) || src.length > dst.capacity) {
+    GptNeoConfig model = src.config;
+    if (dst.config != model || src.length > dst.capacity) {
       throw new IllegalArgumentException("KV caches of different models, or " + src.length
           + " positions into a cache of " + dst.capacity);
     }
     int globals = 0;
     int locals = 0;
-    for (int l = 0; l < src.localLayers.length; l++) {
-      kernels.kvCopy(activePrecision(), src, dst, Math.min(src.length, src.slots(l)), globals, locals,
-          src.localLayers[l]);
-      if (src.localLayers[l]) {
+    for (int l = 0; l < model.numLayers; l++) {
+      int kept = Math.min(src.length, model.cacheSlots(l, src.capacity));
+      kernels.kvCopy(activePrecision(), src, dst, kept, globals, locals, model.isLocal(l));
+      if (model.isLocal(l)) {
         locals++;
       } else {
         globals++;
@@ -408,9 +409,9 @@ public final class CudaOps implements Ops {
     a.window = window;
     a.globalsBefore = 0;
     a.localsBefore = 0;
-    boolean[] pattern = ((CudaSequenceCache) step.caches[0]).localLayers; // one model: one pattern
+    GptNeoConfig model = ((CudaSequenceCache) step.caches[0]).config; // one model: one layer pattern
     for (int l = 0; l < layerIndex; l++) {
-      if (pattern[l]) {
+      if (model.isLocal(l)) {
         a.localsBefore++;
       } else {
         a.globalsBefore++;

@@ -1,7 +1,6 @@
 package dev.gptneo.engine.ops.cuda;
 
 import dev.gptneo.engine.config.GptNeoConfig;
-
 import dev.gptneo.engine.ops.SequenceCache;
 
 /**
@@ -13,10 +12,7 @@ final class CudaSequenceCache implements SequenceCache {
   final long address;
   final long bytes;
   final int capacity;
-  final boolean[] localLayers; // (layers) the model's pattern: where each layer sits in the block
-  final int heads;
-  final int headDim;
-  final int window;            // slots of a local layer's ring, at most the capacity
+  final GptNeoConfig config;  // the model's: its layer pattern places each layer in the block
   int length;
   private DevicePool pool;
 
@@ -25,24 +21,7 @@ final class CudaSequenceCache implements SequenceCache {
     this.address = address;
     this.bytes = bytes;
     this.capacity = capacity;
-    this.localLayers = new boolean[config.numLayers];
-    for (int l = 0; l < localLayers.length; l++) {
-      localLayers[l] = config.isLocal(l);
-    }
-    this.heads = config.numHeads;
-    this.headDim = config.hiddenSize / config.numHeads;
-    this.window = config.windowSize;
-  }
-
-  /** Slots of layer l: position p lives in slot p % slots. */
-  int slots(int layer) {
-    return localLayers[layer] ? Math.min(window, capacity) : capacity;
-  }
-
-  /** Whether a copy between these two caches keeps their layout (one model, one precision). */
-  boolean sameModelAs(CudaSequenceCache other) {
-    return java.util.Arrays.equals(localLayers, other.localLayers) && heads == other.heads
-        && headDim == other.headDim && window == other.window;
+    this.config = config;
   }
 
   /** Block size: per layer 2 * slots * hidden elements. */
