@@ -39,8 +39,10 @@ class CudaCacheBudgetTest {
       assertEquals(perSequence, scheduler.cacheBytes(PROMPT + NEW_TOKENS), "accounted in the cache's real precision");
       gpu.capacity = gpu.liveBytes() + perSequence + perSequence / 2; // one idle cache is live: room for 2.5
       List<CompletableFuture<GenerateJob.Output>> outs = new ArrayList<>();
-      for (int i = 0; i < 6; i++) {
-        outs.add(scheduler.submit(job(config, PROMPT + NEW_TOKENS)));
+      try (Scheduler.Hold hold = scheduler.hold()) { // all six reach the loop at once, so some must wait
+        for (int i = 0; i < 6; i++) {
+          outs.add(scheduler.submit(job(config, PROMPT + NEW_TOKENS)));
+        }
       }
       for (CompletableFuture<GenerateJob.Output> f : outs) {
         assertEquals(NEW_TOKENS, f.get(60, TimeUnit.SECONDS).completionIds.length, "every request completes");
