@@ -13,7 +13,8 @@
 # GPU_CHECKS_MODE=tune runs 2.7B alone on every kernel variant (no HF), then the kernel tests and the
 # goldens with the opt-ins, a sweep of decode's kernels alone (KernelSweep: gemv block sizes and
 # slices, cuBLAS whole and split over k), cuBLASLt's survey of its candidate algorithms per GEMM
-# shape and the launch profiles: the extra call for tuning, after the full one.
+# shape and the launch profiles: the extra call for tuning, after the full one. GPU_CHECKS_MODE=cpu
+# compares the engine with HF on the machine's CPU cores (125M fp32, ~1.5 min): a call for time left over.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -78,6 +79,27 @@ fi
 step env 60 bash -c "nvidia-smi; '$java' -version; echo LD_LIBRARY_PATH=\$LD_LIBRARY_PATH; \
   ls \${LD_LIBRARY_PATH//:/ } 2>/dev/null | grep -E 'libcublas|libnvrtc|libcudart'; '$python' -c \
   'import torch, transformers; print(torch.__version__, transformers.__version__, torch.cuda.get_device_name(0))'"
+
+# GPU_CHECKS_MODE=cpu: the engine on the device machine's CPU cores against HF fp32 there (125M,
+# anchors.json's "cpu_16core_hf_eager_fp32_125M" workloads), every core for both; no GPU used
+if [ "${GPU_CHECKS_MODE:-full}" = cpu ]; then
+  threads=$(nproc)
+  cpu_bench() { # cpu_bench NAME FLAGS...: ours, 125M fp32, with the calibration (the % of the cores' limits)
+    local name=$1
+    shift
+    step "bench/ours-cpu-125M-$name" 120 bash -c "bin/gptneo bench --random 125M --dtype f32 --device cpu \
+      --threads $threads --iterations 3 --warmup 1 $* > '$work/bench/ours-cpu-125M-$name.json'"
+  }
+  cpu_bench prefill-b8-p256 --task prefill --batch-size 8 --prompt-tokens 256
+  cpu_bench generate-b1-p64-n32 --task generate --batch-size 1 --prompt-tokens 64 --new-tokens 32
+  cpu_bench generate-b8-p64-n32 --task generate --batch-size 8 --prompt-tokens 64 --new-tokens 32
+  [ "${GPU_CHECKS_HF:-1}" = 1 ] && step bench/hf-cpu-125M 200 "$python" device/hf_bench.py --size 125M --device cpu \
+    --threads "$threads" --out "$work/bench/hf-cpu-125M.json"
+  echo "total: $(($(date +%s) - start))s" >> "$summary"
+  publish
+  cat "$OUT/summary.txt"
+  exit 0
+fi
 
 step probe 120 bin/gptneo info --model datasets-sample/models/gpt-neo-demo --device cuda
 
