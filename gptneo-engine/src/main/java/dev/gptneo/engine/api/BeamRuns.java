@@ -16,16 +16,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /** The beam-search rows of one generate call, run together step by step. */
 final class BeamRuns {
   private final Scheduler scheduler;
   private final Ops ops;
   private final GptNeoConfig config;
-  private final Function<int[], String> decode;
+  private final BiFunction<int[], Boolean, String> decode; // (ids, skip special tokens) -> text
 
-  BeamRuns(Scheduler scheduler, Ops ops, GptNeoConfig config, Function<int[], String> decode) {
+  BeamRuns(Scheduler scheduler, Ops ops, GptNeoConfig config, BiFunction<int[], Boolean, String> decode) {
     this.scheduler = scheduler;
     this.ops = ops;
     this.config = config;
@@ -87,7 +87,7 @@ final class BeamRuns {
             if (search.done()) {
               int[] ids = search.completion();
               boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
-              out.set(row, new GenerateResult(decode.apply(ids), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
+              out.set(row, new GenerateResult(decode.apply(ids, search.params().skipSpecialTokens), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
                   prompts.get(row).length));
             } else if (caches.containsKey(row)) {
               caches.get(row).follow(search);

@@ -181,7 +181,7 @@ public final class Engine implements AutoCloseable {
         }
         try {
           GenerateJob.Output o = RowWait.await(futures.get(i));
-          out.set(i, new GenerateResult(decode(o.completionIds), o.completionIds, o.finishReason,
+          out.set(i, new GenerateResult(decode(o.completionIds, params.get(i).skipSpecialTokens), o.completionIds, o.finishReason,
               prompts.get(i).length));
         } catch (RowWait.RowFailure e) {
           out.set(i, GenerateResult.failed(e.getMessage()));
@@ -401,9 +401,9 @@ public final class Engine implements AutoCloseable {
     return "max_position_embeddings " + config.maxPositionEmbeddings;
   }
 
-  /** HF's tokenizer.decode default: special tokens (eos) are kept, so text and ids agree. */
-  private String decode(int[] ids) {
-    return tokenizer.map(t -> t.decode(ids)).orElse(null);
+  /** HF's tokenizer.decode: special tokens (eos) are kept, so text and ids agree, unless skipped. */
+  private String decode(int[] ids, boolean skipSpecialTokens) {
+    return tokenizer.map(t -> t.decode(ids, 0, ids.length, skipSpecialTokens)).orElse(null);
   }
 
   private List<String> labelNames(int count) {

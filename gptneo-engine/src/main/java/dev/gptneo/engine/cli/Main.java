@@ -47,6 +47,7 @@ public final class Main {
       "                  (--temperature, --top-k or --top-p turn sampling on)",
       "                  --num-beams N (beam search, greedy)  --length-penalty L (1.0)",
       "                  --early-stopping true|false|never (false)",
+      "                  --skip-special-tokens  leave <|endoftext|> out of \"text\" (ids keep it)",
       "                  (a model's generation_config.json sets the defaults, as in HF's generate())",
       "  classify        {\"text\"|\"input_ids\"} -> {id, label, probabilities, logits}",
       "                  --labels a,b,c  zero-shot with the LM head instead of the classification head",
@@ -119,6 +120,7 @@ public final class Main {
       case "generate":
         valued.addAll(GENERATE);
         booleans.add("greedy");
+        booleans.add("skip-special-tokens");
         break;
       case "classify":
         valued.add("labels");
@@ -247,7 +249,8 @@ public final class Main {
         .noRepeatNgramSize(flags.getInt("no-repeat-ngram-size", base.noRepeatNgramSize, 0))
         .numBeams(flags.getInt("num-beams", base.numBeams, 1))
         .lengthPenalty(flags.getDouble("length-penalty", base.lengthPenalty))
-        .earlyStopping(flags.get("early-stopping", base.earlyStopping));
+        .earlyStopping(flags.get("early-stopping", base.earlyStopping))
+        .skipSpecialTokens(flags.has("skip-special-tokens"));
     if (flags.has("stop")) {
       b.stopStrings(flags.all("stop"));
     }

@@ -45,6 +45,11 @@ public final class BeamSearch {
   private boolean done;
   private int cur;                 // length of the running sequences
 
+  /** The settings this search runs with. */
+  public GenerationParams params() {
+    return params;
+  }
+
   public BeamSearch(int[] prompt, GenerationParams params, int[] eosIds, int vocab, int maxPositions) {
     this.prompt = prompt.clone();
     this.params = params;

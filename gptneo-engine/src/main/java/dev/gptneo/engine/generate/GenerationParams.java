@@ -27,6 +27,7 @@ public final class GenerationParams {
   public final int numBeams;             // default 1; > 1: beam search (BeamSearch), greedy only
   public final double lengthPenalty;     // default 1.0: beam scores are divided by generated length ** this
   public final String earlyStopping;     // default "false"; "true" or "never", as HF's early_stopping
+  public final boolean skipSpecialTokens; // default false: the text keeps eos (HF decode's default)
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -43,6 +44,7 @@ public final class GenerationParams {
     numBeams = b.numBeams;
     lengthPenalty = b.lengthPenalty;
     earlyStopping = b.earlyStopping;
+    skipSpecialTokens = b.skipSpecialTokens;
   }
 
   public static Builder builder() {
@@ -65,6 +67,7 @@ public final class GenerationParams {
     b.numBeams = numBeams;
     b.lengthPenalty = lengthPenalty;
     b.earlyStopping = earlyStopping;
+    b.skipSpecialTokens = skipSpecialTokens;
     return b;
   }
 
@@ -83,6 +86,7 @@ public final class GenerationParams {
     private int numBeams = 1;
     private double lengthPenalty = 1.0;
     private String earlyStopping = "false";
+    private boolean skipSpecialTokens = false;
 
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
@@ -155,6 +159,16 @@ public final class GenerationParams {
     }
 
     /** HF's early_stopping: "false" (default), "true" or "never". */
+    /**
+     * Leave special tokens such as {@code <|endoftext|>} out of the decoded text, as HF's
+     * {@code decode(..., skip_special_tokens=True)} (and its text-generation pipeline) does; the ids
+     * keep them. Generation itself does not change.
+     */
+    public Builder skipSpecialTokens(boolean v) {
+      skipSpecialTokens = v;
+      return this;
+    }
+
     public Builder earlyStopping(String v) {
       earlyStopping = v == null ? null : v.trim().toLowerCase(java.util.Locale.ROOT);
       return this;
@@ -201,14 +215,15 @@ public final class GenerationParams {
         && temperature == p.temperature && topK == p.topK && topP == p.topP
         && repetitionPenalty == p.repetitionPenalty && noRepeatNgramSize == p.noRepeatNgramSize && seed == p.seed
         && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds)
-        && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping);
+        && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping)
+        && skipSpecialTokens == p.skipSpecialTokens;
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
         noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
-        earlyStopping);
+        earlyStopping, skipSpecialTokens);
   }
 
   @Override
@@ -218,6 +233,6 @@ public final class GenerationParams {
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize
         + ", seed=" + seed + ", stop=" + stopStrings
         + (numBeams > 1 ? ", beams(" + numBeams + ", length_penalty=" + lengthPenalty + ", early_stopping="
-            + earlyStopping + ")" : "") + "}";
+            + earlyStopping + ")" : "") + (skipSpecialTokens ? ", skip_special_tokens" : "") + "}";
   }
 }

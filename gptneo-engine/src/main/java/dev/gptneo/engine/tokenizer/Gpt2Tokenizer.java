@@ -32,6 +32,7 @@ public final class Gpt2Tokenizer {
 
   private final String[] tokenById;
   private final byte[][] bytesById;
+  private final boolean[] specialById; // (vocab) added tokens marked special: decode may skip them
   private final Map<String, Integer> idByToken;
   private final BpeModel bpe;
   private final AddedTokenSplitter addedTokens;
@@ -54,9 +55,11 @@ public final class Gpt2Tokenizer {
       size = Math.max(size, t.id() + 1);
     }
     tokenById = new String[size];
+    specialById = new boolean[size];
     modelVocab.forEach((token, id) -> tokenById[id] = token);
     for (AddedToken t : added) {
       tokenById[t.id()] = t.content(); // HF looks ids up in the added tokens first
+      specialById[t.id()] = t.special();
     }
     bytesById = new byte[size][];
     for (int id = 0; id < size; id++) {
@@ -124,15 +127,23 @@ public final class Gpt2Tokenizer {
    * no token are skipped, as HF skips them.
    */
   public String decode(int[] ids, int from, int to) {
+    return decode(ids, from, to, false);
+  }
+
+  /**
+   * As {@link #decode(int[], int, int)}; with {@code skipSpecialTokens}, special tokens (such as
+   * {@code <|endoftext|>}) are left out, as HF's {@code decode(ids, skip_special_tokens=True)}.
+   */
+  public String decode(int[] ids, int from, int to, boolean skipSpecialTokens) {
     Objects.checkFromToIndex(from, to, ids.length);
     int length = 0;
     for (int i = from; i < to; i++) {
-      length += bytesOf(ids[i]).length;
+      length += bytesOf(ids[i], skipSpecialTokens).length;
     }
     byte[] joined = new byte[length];
     int at = 0;
     for (int i = from; i < to; i++) {
-      byte[] b = bytesOf(ids[i]);
+      byte[] b = bytesOf(ids[i], skipSpecialTokens);
       System.arraycopy(b, 0, joined, at, b.length);
       at += b.length;
     }
@@ -147,6 +158,15 @@ public final class Gpt2Tokenizer {
   /** The raw bytes of one token (a copy); empty for an id with no token. */
   public byte[] tokenBytes(int id) {
     return bytesOf(id).clone();
+  }
+
+  private byte[] bytesOf(int id, boolean skipSpecial) {
+    return skipSpecial && isSpecial(id) ? EMPTY : bytesOf(id);
+  }
+
+  /** Whether id is an added token marked special (GPT-2: {@code <|endoftext|>}). */
+  public boolean isSpecial(int id) {
+    return id >= 0 && id < specialById.length && specialById[id];
   }
 
   /** Shared, never-written bytes of a token, for this package's hot paths. */

@@ -163,6 +163,22 @@ class GenerationTest {
     assertTrue(r.text.endsWith("<|endoftext|>"), r.text); // HF decodes with special tokens kept
   }
 
+  /** skip_special_tokens changes the text only, as HF's decode(..., skip_special_tokens=True); beams too. */
+  @Test
+  void skipSpecialTokensLeavesEosOutOfTheTextOnly() {
+    String eos = "<|endoftext|>";
+    for (GenerationParams p : List.of(greedy(64), GenerationParams.builder().numBeams(2).maxNewTokens(64).build())) {
+      String prompt = p.numBeams > 1 ? "Thanks" : FREE; // both end on eos (beams: after 55 tokens)
+      GenerateResult kept = one(demo(), Input.text(prompt), p);
+      GenerateResult skipped = one(demo(), Input.text(prompt), p.toBuilder().skipSpecialTokens(true).build());
+      assertEquals(FinishReason.EOS, kept.finishReason, p.toString());
+      assertArrayEquals(kept.completionIds, skipped.completionIds);
+      assertEquals(kept.finishReason, skipped.finishReason);
+      assertTrue(kept.text.endsWith(eos), kept.text);
+      assertEquals(kept.text.substring(0, kept.text.length() - eos.length()), skipped.text, p.toString());
+    }
+  }
+
   @Test
   void minNewTokensSuppressesEos() {
     GenerateResult r = one(demo(), Input.text(FREE), GenerationParams.builder().maxNewTokens(18).minNewTokens(18)

@@ -121,6 +121,14 @@ class MainTest {
     assertEquals(2, l.get(4).get("prompt_tokens").asInt());
     assertFields(l.get(5), "id", "error");
     assertTrue(l.get(5).get("error").asText().contains("more than the limit of 10"), l.get(5).toString());
+    assertTrue(l.get(1).get("text").asText().endsWith("<|endoftext|>"), "HF's decode keeps eos by default");
+
+    // --skip-special-tokens: the same ids, the text without eos
+    JsonNode skipped = ok(in, "generate", "--model", demo, "--max-new-tokens", "20", "--max-input-tokens", "10",
+        "--skip-special-tokens").lines().get(1);
+    assertEquals(ids, skipped.get("completion_ids"));
+    String text = l.get(1).get("text").asText();
+    assertEquals(text.substring(0, text.length() - "<|endoftext|>".length()), skipped.get("text").asText());
   }
 
   /**

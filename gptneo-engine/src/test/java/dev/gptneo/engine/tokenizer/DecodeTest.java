@@ -54,6 +54,21 @@ class DecodeTest {
     assertEquals(text, tokenizer.decode(tokenizer.encode(text)));
   }
 
+  /** HF: tok.decode(tok.encode("Hello<|endoftext|> world"), skip_special_tokens=True) == "Hello world". */
+  @Test
+  void skipSpecialTokensLeavesEndOfTextOut() {
+    int[] ids = tokenizer.encode("Hello<|endoftext|> world");
+    assertArrayEquals(new int[] {15496, 50256, 995}, ids);
+    assertEquals("Hello<|endoftext|> world", tokenizer.decode(ids));
+    assertEquals("Hello world", tokenizer.decode(ids, 0, ids.length, true));
+    assertEquals("Hello<|endoftext|> world", tokenizer.decode(ids, 0, ids.length, false));
+    assertTrue(tokenizer.isSpecial(50256));
+    assertTrue(!tokenizer.isSpecial(15496) && !tokenizer.isSpecial(-1) && !tokenizer.isSpecial(50257));
+    Gpt2Tokenizer fromVocab = Gpt2Tokenizer.fromVocabAndMerges(SharedFiles.demoModel().resolve("vocab.json"),
+        SharedFiles.demoModel().resolve("merges.txt"));
+    assertEquals("Hello world", fromVocab.decode(ids, 0, ids.length, true)); // <|endoftext|> is special there too
+  }
+
   @Test
   void unknownIdsAreSkippedLikeHf() {
     assertEquals("Hello", tokenizer.decode(new int[] {-1, 15496, 1_000_000}));

@@ -119,7 +119,7 @@ public enum GptNeoFunction {
     static final List<String> TEXT = COMMON;
     static final List<String> GENERATE = concat(List.of("max_new_tokens", "min_new_tokens", "do_sample", "greedy",
         "temperature", "top_k", "top_p", "seed", "repetition_penalty", "no_repeat_ngram_size", "stop", "num_beams",
-        "length_penalty", "early_stopping"), COMMON);
+        "length_penalty", "early_stopping", "skip_special_tokens"), COMMON);
     static final List<String> ANSWER = concat(List.of("max_answer_tokens"), COMMON);
 
     private static List<String> concat(List<String> a, List<String> b) {

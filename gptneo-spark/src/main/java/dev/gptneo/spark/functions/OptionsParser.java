@@ -105,6 +105,7 @@ public final class OptionsParser {
           break;
         case "do_sample":
         case "greedy":
+        case "skip_special_tokens":
           out.put(k, Boolean.toString(bool(v, k)));
           break;
         case "stop":
@@ -133,6 +134,7 @@ public final class OptionsParser {
         case "num_beams": b.numBeams(Integer.parseInt(v)); break;
         case "length_penalty": b.lengthPenalty(Double.parseDouble(v)); break;
         case "early_stopping": b.earlyStopping(v); break;
+        case "skip_special_tokens": b.skipSpecialTokens(Boolean.parseBoolean(v)); break;
         case "seed": b.seed(Long.parseLong(v)); break;
         case "temperature": b.temperature(Double.parseDouble(v)); break;
         case "top_p": b.topP(Double.parseDouble(v)); break;

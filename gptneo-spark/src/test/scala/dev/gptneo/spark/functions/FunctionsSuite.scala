@@ -43,6 +43,18 @@ class FunctionsSuite extends SparkSuite {
     assert(got.toSeq == want.toSeq)
   }
 
+  test("gptneo_generate with 'skip_special_tokens' leaves eos out of the text, as HF's decode") {
+    val q = "SELECT gptneo_generate(p, map('max_new_tokens', '64', 'skip_special_tokens', '%s', 'output', 'struct')) " +
+      "AS g FROM VALUES ('FREE!!! Click here to claim your prize') AS t(p)"
+    val kept = sql(q.format("false")).head().getStruct(0)
+    val skipped = sql(q.format("true")).head().getStruct(0)
+    assert(kept.getString(1) == "eos" && skipped.getString(1) == "eos")
+    assert(kept.getString(0).endsWith("<|endoftext|>"))
+    assert(skipped.getString(0) == kept.getString(0).stripSuffix("<|endoftext|>"))
+    val e = intercept[Exception](sql("SELECT gptneo_generate('x', map('skip_special_tokens', 'maybe'))").collect())
+    assert(e.getMessage.contains("skip_special_tokens"))
+  }
+
   test("gptneo_generate with sampling and 'output' = 'struct' equals the engine with per-row seeds") {
     val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '10', 'temperature', '0.8',
         'top_p', '0.95', 'seed', '7', 'output', 'struct')) AS g FROM prompts ORDER BY id""")
