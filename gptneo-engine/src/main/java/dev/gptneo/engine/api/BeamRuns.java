@@ -85,10 +85,14 @@ final class BeamRuns {
             }
             search.step(logits);
             if (search.done()) {
-              int[] ids = search.completion();
-              boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
-              out.set(row, new GenerateResult(decode.apply(ids, search.params().skipSpecialTokens), ids, eos ? FinishReason.EOS : FinishReason.LENGTH,
-                  prompts.get(row).length));
+              List<GenerateResult> best = new ArrayList<>(); // HF's num_return_sequences, best first
+              for (int rank = 0; rank < search.params().numReturnSequences; rank++) {
+                int[] ids = search.completion(rank);
+                boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
+                best.add(new GenerateResult(decode.apply(ids, search.params().skipSpecialTokens), ids,
+                    eos ? FinishReason.EOS : FinishReason.LENGTH, prompts.get(row).length));
+              }
+              out.set(row, GenerateResult.of(best));
             } else if (caches.containsKey(row)) {
               caches.get(row).follow(search);
             }

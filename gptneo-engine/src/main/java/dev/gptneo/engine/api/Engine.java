@@ -130,9 +130,39 @@ public final class Engine implements AutoCloseable {
     return generate(inputs, Collections.nCopies(inputs.size(), params), policy);
   }
 
-  /** Generates a completion per row, each with its own parameters (and seed). */
+  /**
+   * Generates a completion per row, each with its own parameters (and seed). A row that asks for
+   * several samples (num_return_sequences) runs as that many rows, sample j with seed
+   * {@link GenerationParams#sequenceSeed}; beam search returns its best hypotheses itself.
+   */
   public List<GenerateResult> generate(List<Input> inputs, List<GenerationParams> params, InputPolicy policy) {
     requireSameSize(inputs, params);
+    List<Input> rows = new ArrayList<>();
+    List<GenerationParams> rowParams = new ArrayList<>();
+    int[] firstRow = new int[inputs.size() + 1]; // (inputs + 1) where each input's samples start in rows
+    for (int i = 0; i < inputs.size(); i++) {
+      GenerationParams p = params.get(i);
+      int samples = p.numBeams == 1 ? p.numReturnSequences : 1;
+      firstRow[i] = rows.size();
+      for (int j = 0; j < samples; j++) {
+        rows.add(inputs.get(i));
+        rowParams.add(samples == 1 ? p
+            : p.toBuilder().numReturnSequences(1).seed(GenerationParams.sequenceSeed(p.seed, j)).build());
+      }
+    }
+    firstRow[inputs.size()] = rows.size();
+    if (rows.size() == inputs.size()) {
+      return generateRows(inputs, params, policy);
+    }
+    List<GenerateResult> all = generateRows(rows, rowParams, policy);
+    List<GenerateResult> out = new ArrayList<>(inputs.size());
+    for (int i = 0; i < inputs.size(); i++) {
+      out.add(GenerateResult.of(all.subList(firstRow[i], firstRow[i + 1])));
+    }
+    return out;
+  }
+
+  private List<GenerateResult> generateRows(List<Input> inputs, List<GenerationParams> params, InputPolicy policy) {
     int limit = config.maxPositionEmbeddings - 1;
     String why = "max_position_embeddings " + config.maxPositionEmbeddings + " minus one token to generate";
     List<GenerateResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));

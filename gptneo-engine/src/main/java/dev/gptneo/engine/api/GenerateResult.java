@@ -1,22 +1,34 @@
 package dev.gptneo.engine.api;
 
 import dev.gptneo.engine.generate.FinishReason;
+import java.util.List;
 
-/** A completion. {@code text} is null when the model has no tokenizer. */
+/**
+ * A completion. {@code text} is null when the model has no tokenizer. With num_return_sequences
+ * above 1, the fields are the first sequence's and {@code sequences} holds them all.
+ */
 public final class GenerateResult extends Result {
   public final String text;            // the completion only (not the prompt), decoded as HF decodes (eos kept)
   public final int[] completionIds;    // generated ids, including eos when generation ended on it
   public final FinishReason finishReason;
   public final int promptTokens;       // after truncation
   public final int completionTokens;
+  /** (num_return_sequences) every sequence of the row, the first (or best beam) first; empty for one. */
+  public final List<GenerateResult> sequences;
 
   public GenerateResult(String text, int[] completionIds, FinishReason finishReason, int promptTokens) {
+    this(text, completionIds, finishReason, promptTokens, List.of());
+  }
+
+  private GenerateResult(String text, int[] completionIds, FinishReason finishReason, int promptTokens,
+      List<GenerateResult> sequences) {
     super(null);
     this.text = text;
     this.completionIds = completionIds;
     this.finishReason = finishReason;
     this.promptTokens = promptTokens;
     this.completionTokens = completionIds.length;
+    this.sequences = sequences;
   }
 
   private GenerateResult(String error) {
@@ -26,9 +38,26 @@ public final class GenerateResult extends Result {
     finishReason = null;
     promptTokens = 0;
     completionTokens = 0;
+    sequences = List.of();
   }
 
   public static GenerateResult failed(String error) {
     return new GenerateResult(error);
+  }
+
+  /**
+   * One row's several sequences: the first one's fields, and all of them in {@code sequences}.
+   * A failed sequence fails the row with its error (none is dropped silently).
+   */
+  static GenerateResult of(List<GenerateResult> sequences) {
+    assert !sequences.isEmpty();
+    for (GenerateResult r : sequences) {
+      if (r == null || !r.ok()) {
+        return r;
+      }
+    }
+    GenerateResult first = sequences.get(0);
+    return sequences.size() == 1 ? first : new GenerateResult(first.text, first.completionIds, first.finishReason,
+        first.promptTokens, List.copyOf(sequences));
   }
 }

@@ -75,7 +75,11 @@ public final class ArrowTasks {
         + column.getField().getType() + "; expected utf8 texts or a list of integer token ids");
   }
 
-  /** Columns: text, completion_ids, finish_reason, prompt_tokens, completion_tokens, error. */
+  /**
+   * Columns: text, completion_ids, finish_reason, prompt_tokens, completion_tokens, error; and, for
+   * rows with num_return_sequences > 1 (null for the others), every sequence's sequence_texts,
+   * sequence_finish_reasons and sequence_completion_tokens (lists, the first sequence first).
+   */
   public static VectorSchemaRoot generate(Engine engine, FieldVector input, List<GenerationParams> params,
       InputPolicy policy, BufferAllocator allocator) {
     List<GenerateResult> results = engine.generate(inputs(input), params, policy);
@@ -86,6 +90,9 @@ public final class ArrowTasks {
       IntVector promptTokens = c.int32("prompt_tokens");
       IntVector completionTokens = c.int32("completion_tokens");
       VarCharVector error = c.utf8("error");
+      ListVector texts = c.list("sequence_texts", ArrowType.Utf8.INSTANCE);
+      ListVector finishes = c.list("sequence_finish_reasons", ArrowType.Utf8.INSTANCE);
+      ListVector counts = c.list("sequence_completion_tokens", Columns.INT32);
       for (int i = 0; i < results.size(); i++) {
         GenerateResult r = results.get(i);
         if (setError(error, i, r) || r == null) {
@@ -96,6 +103,13 @@ public final class ArrowTasks {
         Columns.set(finish, i, r.finishReason.json);
         promptTokens.setSafe(i, r.promptTokens);
         completionTokens.setSafe(i, r.completionTokens);
+        if (!r.sequences.isEmpty()) {
+          if (r.text != null) { // null without a tokenizer, for every sequence alike
+            Columns.setStrings(texts, i, r.sequences.stream().map(s -> s.text).toArray(String[]::new));
+          }
+          Columns.setStrings(finishes, i, r.sequences.stream().map(s -> s.finishReason.json).toArray(String[]::new));
+          Columns.setInts(counts, i, r.sequences.stream().mapToInt(s -> s.completionTokens).toArray());
+        }
       }
       return c.finish();
     }

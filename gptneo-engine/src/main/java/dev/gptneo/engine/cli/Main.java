@@ -48,6 +48,7 @@ public final class Main {
       "                  --num-beams N (beam search, greedy)  --length-penalty L (1.0)",
       "                  --early-stopping true|false|never (false)",
       "                  --skip-special-tokens  leave <|endoftext|> out of \"text\" (ids keep it)",
+      "                  --num-return-sequences N  samples (or best beams) per row, in \"sequences\"",
       "                  (a model's generation_config.json sets the defaults, as in HF's generate())",
       "  classify        {\"text\"|\"input_ids\"} -> {id, label, probabilities, logits}",
       "                  --labels a,b,c  zero-shot with the LM head instead of the classification head",
@@ -70,7 +71,7 @@ public final class Main {
       "kv-cache-fraction");
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
-      "length-penalty", "early-stopping");
+      "length-penalty", "early-stopping", "num-return-sequences");
 
   private Main() {}
 
@@ -250,7 +251,8 @@ public final class Main {
         .numBeams(flags.getInt("num-beams", base.numBeams, 1))
         .lengthPenalty(flags.getDouble("length-penalty", base.lengthPenalty))
         .earlyStopping(flags.get("early-stopping", base.earlyStopping))
-        .skipSpecialTokens(flags.has("skip-special-tokens"));
+        .skipSpecialTokens(flags.has("skip-special-tokens"))
+        .numReturnSequences(flags.getInt("num-return-sequences", 1, 1));
     if (flags.has("stop")) {
       b.stopStrings(flags.all("stop"));
     }

@@ -80,6 +80,18 @@ final class RowTasks {
       o.put("finish_reason", r.finishReason.json);
       o.put("prompt_tokens", r.promptTokens);
       o.put("completion_tokens", r.completionTokens);
+      if (!r.sequences.isEmpty()) { // --num-return-sequences N > 1: the fields above are the first's
+        ArrayNode all = o.putArray("sequences");
+        for (GenerateResult s : r.sequences) {
+          ObjectNode one = all.addObject();
+          if (s.text != null) {
+            one.put("text", s.text);
+          }
+          one.set("completion_ids", ints(s.completionIds));
+          one.put("finish_reason", s.finishReason.json);
+          one.put("completion_tokens", s.completionTokens);
+        }
+      }
       return o;
     });
   }

@@ -169,8 +169,14 @@ public final class BeamSearch {
 
   /** The best hypothesis' new tokens (eos included when it ended on one). */
   public int[] completion() {
-    int[] best = finished[0] != null ? finished[0] : running[0];
-    return Arrays.copyOfRange(best, prompt.length, best.length);
+    return completion(0);
+  }
+
+  /** The new tokens of the hypothesis ranked {@code rank} (0 = best), as HF's num_return_sequences. */
+  public int[] completion(int rank) {
+    assert rank < beams;
+    int[] seq = finished[rank] != null ? finished[rank] : running[rank];
+    return Arrays.copyOfRange(seq, prompt.length, seq.length);
   }
 
   /** The first num_beams continuations that hit a stop compete, length-penalized, with the kept hypotheses. */

@@ -28,6 +28,7 @@ public final class GenerationParams {
   public final double lengthPenalty;     // default 1.0: beam scores are divided by generated length ** this
   public final String earlyStopping;     // default "false"; "true" or "never", as HF's early_stopping
   public final boolean skipSpecialTokens; // default false: the text keeps eos (HF decode's default)
+  public final int numReturnSequences;   // default 1; more: that many samples, or the best beams, per row
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -45,6 +46,7 @@ public final class GenerationParams {
     lengthPenalty = b.lengthPenalty;
     earlyStopping = b.earlyStopping;
     skipSpecialTokens = b.skipSpecialTokens;
+    numReturnSequences = b.numReturnSequences;
   }
 
   public static Builder builder() {
@@ -68,6 +70,7 @@ public final class GenerationParams {
     b.lengthPenalty = lengthPenalty;
     b.earlyStopping = earlyStopping;
     b.skipSpecialTokens = skipSpecialTokens;
+    b.numReturnSequences = numReturnSequences;
     return b;
   }
 
@@ -87,6 +90,7 @@ public final class GenerationParams {
     private double lengthPenalty = 1.0;
     private String earlyStopping = "false";
     private boolean skipSpecialTokens = false;
+    private int numReturnSequences = 1;
 
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
@@ -158,7 +162,6 @@ public final class GenerationParams {
       return this;
     }
 
-    /** HF's early_stopping: "false" (default), "true" or "never". */
     /**
      * Leave special tokens such as {@code <|endoftext|>} out of the decoded text, as HF's
      * {@code decode(..., skip_special_tokens=True)} (and its text-generation pipeline) does; the ids
@@ -169,6 +172,17 @@ public final class GenerationParams {
       return this;
     }
 
+    /**
+     * HF's num_return_sequences: with sampling, that many samples of the row (the first with the
+     * row's seed, sample j with {@link #sequenceSeed}); with beam search, the best that many
+     * hypotheses (at most num_beams), best first. Greedy decoding gives one.
+     */
+    public Builder numReturnSequences(int v) {
+      numReturnSequences = v;
+      return this;
+    }
+
+    /** HF's early_stopping: "false" (default), "true" or "never". */
     public Builder earlyStopping(String v) {
       earlyStopping = v == null ? null : v.trim().toLowerCase(java.util.Locale.ROOT);
       return this;
@@ -195,6 +209,13 @@ public final class GenerationParams {
       check(numBeams == 1 || !doSample, "beam search samples nothing here: num_beams > 1 needs greedy decoding"
           + " (do_sample false, no temperature, top_k or top_p)");
       check(numBeams == 1 || stopStrings.isEmpty(), "stop strings are not supported with num_beams > 1");
+      check(numReturnSequences >= 1 && numReturnSequences <= 64,
+          "num_return_sequences must be between 1 and 64, got " + numReturnSequences);
+      check(numReturnSequences == 1 || doSample || numBeams > 1, "greedy decoding gives one sequence:"
+          + " num_return_sequences > 1 needs sampling (do_sample, temperature, top_k or top_p) or beam search"
+          + " (num_beams >= num_return_sequences)");
+      check(numBeams == 1 || numReturnSequences <= numBeams, "num_return_sequences (" + numReturnSequences
+          + ") must be <= num_beams (" + numBeams + "): beam search keeps num_beams hypotheses");
       return new GenerationParams(this);
     }
 
@@ -202,6 +223,24 @@ public final class GenerationParams {
       if (!ok) {
         throw new IllegalArgumentException(message);
       }
+    }
+  }
+
+  /**
+   * The seed of sample j of a row whose seed is {@code seed}: the seed itself for j = 0 (so the
+   * first of several samples is the single one), else the first 8 bytes, big-endian, of
+   * SHA-256(8-byte big-endian seed || 4-byte big-endian j).
+   */
+  public static long sequenceSeed(long seed, int j) {
+    if (j == 0) {
+      return seed;
+    }
+    try {
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      byte[] d = sha.digest(java.nio.ByteBuffer.allocate(12).putLong(seed).putInt(j).array());
+      return java.nio.ByteBuffer.wrap(d).getLong();
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
     }
   }
 
@@ -216,14 +255,14 @@ public final class GenerationParams {
         && repetitionPenalty == p.repetitionPenalty && noRepeatNgramSize == p.noRepeatNgramSize && seed == p.seed
         && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds)
         && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping)
-        && skipSpecialTokens == p.skipSpecialTokens;
+        && skipSpecialTokens == p.skipSpecialTokens && numReturnSequences == p.numReturnSequences;
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
         noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
-        earlyStopping, skipSpecialTokens);
+        earlyStopping, skipSpecialTokens, numReturnSequences);
   }
 
   @Override
@@ -233,6 +272,7 @@ public final class GenerationParams {
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize
         + ", seed=" + seed + ", stop=" + stopStrings
         + (numBeams > 1 ? ", beams(" + numBeams + ", length_penalty=" + lengthPenalty + ", early_stopping="
-            + earlyStopping + ")" : "") + (skipSpecialTokens ? ", skip_special_tokens" : "") + "}";
+            + earlyStopping + ")" : "") + (skipSpecialTokens ? ", skip_special_tokens" : "")
+        + (numReturnSequences > 1 ? ", num_return_sequences=" + numReturnSequences : "") + "}";
   }
 }

@@ -118,6 +118,10 @@ class ArrowTasksTest {
     return v.isNull(row) ? null : v.getObject(row).toString();
   }
 
+  static List<String> strings(ListVector v, int row) {
+    return ((List<?>) v.getObject(row)).stream().map(Object::toString).collect(Collectors.toList());
+  }
+
   static List<Integer> intList(ListVector v, int row) {
     return v.isNull(row) ? null : ((List<?>) v.getObject(row)).stream().map(o -> ((Number) o).intValue())
         .collect(Collectors.toList());
@@ -129,7 +133,8 @@ class ArrowTasksTest {
     try (VarCharVector in = texts(HAM, null, "", SPAM);
         VectorSchemaRoot out = ArrowTasks.generate(demo(), in, params, InputPolicy.DEFAULT, allocator)) {
       assertEquals(List.of("text:utf8", "completion_ids:list<$data$:int>", "finish_reason:utf8", "prompt_tokens:int",
-          "completion_tokens:int", "error:utf8"), schema(out));
+          "completion_tokens:int", "error:utf8", "sequence_texts:list<$data$:utf8>",
+          "sequence_finish_reasons:list<$data$:utf8>", "sequence_completion_tokens:list<$data$:int>"), schema(out));
       assertEquals(4, out.getRowCount());
       List<GenerateResult> expected = demo().generate(List.of(Input.text(HAM), Input.text(SPAM)), params,
           InputPolicy.DEFAULT);
@@ -150,6 +155,26 @@ class ArrowTasksTest {
       assertTrue(string(out.getVector("error"), 2).contains("empty"));
       for (String col : new String[] {"text", "completion_ids", "finish_reason", "prompt_tokens", "completion_tokens"}) {
         assertTrue(out.getVector(col).isNull(2), "error row: " + col + " is null");
+      }
+    }
+  }
+
+  /** num_return_sequences: each sequence in the sequence_* lists, the first also in the row's own columns. */
+  @Test
+  void generateWithSeveralSequencesPerRow() {
+    GenerationParams three = GenerationParams.builder().maxNewTokens(4).doSample(true).seed(3).numReturnSequences(3)
+        .build();
+    GenerationParams one = three.toBuilder().numReturnSequences(1).build();
+    try (VarCharVector in = texts(HAM, SPAM);
+        VectorSchemaRoot out = ArrowTasks.generate(demo(), in, List.of(three, one), InputPolicy.DEFAULT, allocator)) {
+      GenerateResult r = demo().generate(List.of(Input.text(HAM)), three, InputPolicy.DEFAULT).get(0);
+      assertEquals(r.text, string(out.getVector("text"), 0));
+      assertEquals(r.sequences.stream().map(s -> s.text).collect(Collectors.toList()),
+          strings((ListVector) out.getVector("sequence_texts"), 0));
+      assertEquals(List.of("length", "length", "length"), strings((ListVector) out.getVector("sequence_finish_reasons"), 0));
+      assertEquals(List.of(4, 4, 4), intList((ListVector) out.getVector("sequence_completion_tokens"), 0));
+      for (String col : new String[] {"sequence_texts", "sequence_finish_reasons", "sequence_completion_tokens"}) {
+        assertTrue(out.getVector(col).isNull(1), "one sequence: " + col + " is null");
       }
     }
   }

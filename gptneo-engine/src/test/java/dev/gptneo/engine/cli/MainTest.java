@@ -129,6 +129,20 @@ class MainTest {
     assertEquals(ids, skipped.get("completion_ids"));
     String text = l.get(1).get("text").asText();
     assertEquals(text.substring(0, text.length() - "<|endoftext|>".length()), skipped.get("text").asText());
+
+    // --num-return-sequences: the row's fields are its first sample, "sequences" has them all
+    JsonNode three = ok(in, "generate", "--model", demo, "--max-new-tokens", "5", "--temperature", "0.8",
+        "--num-return-sequences", "3").lines().get(0);
+    JsonNode single = ok(in, "generate", "--model", demo, "--max-new-tokens", "5", "--temperature", "0.8")
+        .lines().get(0);
+    assertEquals(3, three.get("sequences").size());
+    assertEquals(single.get("completion_ids"), three.get("completion_ids"));
+    assertEquals(single.get("completion_ids"), three.get("sequences").get(0).get("completion_ids"));
+    assertFields(three.get("sequences").get(1), "text", "completion_ids", "finish_reason", "completion_tokens");
+    assertFalse(single.has("sequences"));
+    Run greedy = run(in, "generate", "--model", demo, "--num-return-sequences", "2");
+    assertEquals(2, greedy.status);
+    assertTrue(greedy.err.contains("needs sampling"), greedy.err);
   }
 
   /**

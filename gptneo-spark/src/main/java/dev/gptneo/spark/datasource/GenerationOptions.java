@@ -39,7 +39,8 @@ final class GenerationOptions implements Serializable {
   /** The keys this source accepts, in the order messages list them. */
   static List<String> keys() {
     List<String> keys = new ArrayList<>(OWN);
-    GptNeoFunction.GENERATE.optionKeys.stream().filter(k -> !k.equals("output")).forEach(keys::add);
+    GptNeoFunction.GENERATE.optionKeys.stream().filter(k -> !k.equals("output") && !k.equals("num_return_sequences"))
+        .forEach(keys::add);
     return keys;
   }
 
@@ -53,6 +54,10 @@ final class GenerationOptions implements Serializable {
     if (rest.containsKey("output")) {
       throw new IllegalArgumentException("option 'output' does not apply to the gptneo source: its columns are "
           + GenerationTable.SCHEMA.simpleString() + ". Valid options: " + String.join(", ", keys()));
+    }
+    if (rest.containsKey("num_return_sequences")) {
+      throw new IllegalArgumentException("option 'num_return_sequences' does not apply to the gptneo source: each "
+          + "row is one sample of the prompt, so set 'rows' to the number of samples you want");
     }
     String prompt = rest.remove("prompt");
     if (prompt == null || prompt.isEmpty()) {

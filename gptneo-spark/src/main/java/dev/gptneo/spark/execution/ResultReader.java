@@ -61,9 +61,14 @@ final class ResultReader {
       if (o.output == CallOptions.Output.VALUE) {
         return null;
       }
-      Object[] fields = new Object[call.function().structType().size()];
+      Object[] fields = new Object[call.function().structType(o).size()];
       fields[fields.length - 1] = error.getUTF8String(i).copy();
       return new GenericInternalRow(fields);
+    }
+    if (call.function() == GptNeoFunction.GENERATE && o.returnSequences() > 1) { // arrays, in sequence order
+      return o.output == CallOptions.Output.VALUE ? array("sequence_texts", i) : new GenericInternalRow(new Object[] {
+          array("sequence_texts", i), array("sequence_finish_reasons", i), integer("prompt_tokens", i),
+          array("sequence_completion_tokens", i), null});
     }
     return o.output == CallOptions.Output.STRUCT ? struct(call.function(), i) : value(call.function(), i);
   }

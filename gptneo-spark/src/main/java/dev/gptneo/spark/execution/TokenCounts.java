@@ -26,7 +26,7 @@ final class TokenCounts {
     FieldVector inputTokens = result.getVector("input_tokens"); // if the engine reports it
     switch (function) {
       case GENERATE:
-        return new TokenCounts(sum(result.getVector("prompt_tokens")), sum(result.getVector("completion_tokens")));
+        return new TokenCounts(sum(result.getVector("prompt_tokens")), generated(result));
       case COUNT_TOKENS:
       case TOKENIZE:
         return new TokenCounts(sum(result.getVector("token_count")), 0);
@@ -59,6 +59,24 @@ final class TokenCounts {
     for (int i = 0; i < ints.getValueCount(); i++) {
       if (!ints.isNull(i)) {
         total += ints.get(i);
+      }
+    }
+    return total;
+  }
+
+  /** completion_tokens, or for rows with several sequences (num_return_sequences) all of theirs. */
+  private static long generated(VectorSchemaRoot result) {
+    IntVector first = (IntVector) result.getVector("completion_tokens");
+    ListVector all = (ListVector) result.getVector("sequence_completion_tokens");
+    IntVector counts = (IntVector) all.getDataVector();
+    long total = 0;
+    for (int i = 0; i < first.getValueCount(); i++) {
+      if (!all.isNull(i)) {
+        for (int e = all.getElementStartIndex(i); e < all.getElementEndIndex(i); e++) {
+          total += counts.get(e);
+        }
+      } else if (!first.isNull(i)) {
+        total += first.get(i);
       }
     }
     return total;

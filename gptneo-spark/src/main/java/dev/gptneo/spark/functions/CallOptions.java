@@ -73,6 +73,12 @@ public final class CallOptions implements Serializable {
     return OptionsParser.generationParams(generation, sampling, defaults);
   }
 
+  /** num_return_sequences (1 unless given): above 1, gptneo_generate returns arrays. */
+  public int returnSequences() {
+    String v = generation.get("num_return_sequences");
+    return v == null ? 1 : Integer.parseInt(v);
+  }
+
   public int maxNewTokens() {
     String v = generation.get("max_new_tokens");
     return v == null ? GenerationParams.DEFAULT.maxNewTokens : Integer.parseInt(v);

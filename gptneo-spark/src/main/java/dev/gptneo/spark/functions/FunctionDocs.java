@@ -49,6 +49,10 @@ final class FunctionDocs {
     s.append("      * options - optional literal MAP<STRING, STRING>. Keys: ")
         .append(String.join(", ", f.optionKeys)).append(".\n");
     s.append("          'output' = 'struct' returns ").append(f.structType().simpleString()).append(".\n");
+    if (f == GptNeoFunction.GENERATE) {
+      s.append("          'num_return_sequences' > 1 (with sampling or num_beams) returns ARRAY<STRING>, or with\n")
+          .append("          'output' = 'struct' ").append(GptNeoFunction.SEQUENCES.simpleString()).append(".\n");
+    }
     s.append("          'on_error' = 'null' gives NULL (or a struct with error set) for a row that fails,\n");
     s.append("          instead of failing the query.\n  ");
     return s.toString();

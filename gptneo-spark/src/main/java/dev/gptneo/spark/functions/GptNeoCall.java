@@ -65,7 +65,7 @@ public final class GptNeoCall extends Expression implements Unevaluable, Seriali
 
   @Override
   public DataType dataType() {
-    return function.resultType(options.output);
+    return function.resultType(options);
   }
 
   @Override

@@ -74,14 +74,39 @@ public enum GptNeoFunction {
     return this == CLASSIFY;
   }
 
-  /** The result type for {@code 'output' = 'value'} (the default) or {@code 'struct'}. */
-  public DataType resultType(CallOptions.Output output) {
-    return output == CallOptions.Output.STRUCT ? structType : valueType;
+  /**
+   * The result type for {@code 'output' = 'value'} (the default) or {@code 'struct'}; for
+   * gptneo_generate with num_return_sequences above 1, arrays with every sequence.
+   */
+  public DataType resultType(CallOptions options) {
+    return options.output == CallOptions.Output.STRUCT ? structType(options) : valueType(options);
   }
 
+  private DataType valueType(CallOptions options) {
+    return severalSequences(options) ? DataTypes.createArrayType(DataTypes.StringType, true) : valueType;
+  }
+
+  /** The struct of {@code 'output' = 'struct'} (its last field is always {@code error}). */
+  public StructType structType(CallOptions options) {
+    return severalSequences(options) ? SEQUENCES : structType;
+  }
+
+  /** The struct of the function's single-result calls (what DESCRIBE FUNCTION shows). */
   public StructType structType() {
     return structType;
   }
+
+  private boolean severalSequences(CallOptions options) {
+    return this == GENERATE && options.returnSequences() > 1;
+  }
+
+  /** gptneo_generate's struct with num_return_sequences > 1: the lists in sequence order. */
+  static final StructType SEQUENCES = struct(
+      field("texts", DataTypes.createArrayType(DataTypes.StringType, true)),
+      field("finish_reasons", DataTypes.createArrayType(DataTypes.StringType, false)),
+      field("prompt_tokens", DataTypes.IntegerType),
+      field("completion_tokens", DataTypes.createArrayType(DataTypes.IntegerType, false)),
+      field("error", DataTypes.StringType));
 
   public static GptNeoFunction bySqlName(String name) {
     for (GptNeoFunction f : values()) {
@@ -119,7 +144,7 @@ public enum GptNeoFunction {
     static final List<String> TEXT = COMMON;
     static final List<String> GENERATE = concat(List.of("max_new_tokens", "min_new_tokens", "do_sample", "greedy",
         "temperature", "top_k", "top_p", "seed", "repetition_penalty", "no_repeat_ngram_size", "stop", "num_beams",
-        "length_penalty", "early_stopping", "skip_special_tokens"), COMMON);
+        "length_penalty", "early_stopping", "skip_special_tokens", "num_return_sequences"), COMMON);
     static final List<String> ANSWER = concat(List.of("max_answer_tokens"), COMMON);
 
     private static List<String> concat(List<String> a, List<String> b) {

@@ -36,7 +36,8 @@ public final class OptionsParser {
       if (e.getValue() == null) {
         throw new IllegalArgumentException("option '" + key + "' is null; give it a value or leave it out");
       }
-      opts.put(key, e.getValue().trim());
+      // a stop string's white space is its content ('\n\n' stops at a blank line); other values are trimmed
+      opts.put(key, key.equals("stop") ? e.getValue() : e.getValue().trim());
     }
 
     String model = opts.remove("model");
@@ -92,6 +93,7 @@ public final class OptionsParser {
         case "top_k":
         case "no_repeat_ngram_size":
         case "num_beams":
+        case "num_return_sequences":
           out.put(k, Integer.toString(integer(v, k, 0, Integer.MIN_VALUE)));
           break;
         case "seed":
@@ -135,6 +137,7 @@ public final class OptionsParser {
         case "length_penalty": b.lengthPenalty(Double.parseDouble(v)); break;
         case "early_stopping": b.earlyStopping(v); break;
         case "skip_special_tokens": b.skipSpecialTokens(Boolean.parseBoolean(v)); break;
+        case "num_return_sequences": b.numReturnSequences(Integer.parseInt(v)); break;
         case "seed": b.seed(Long.parseLong(v)); break;
         case "temperature": b.temperature(Double.parseDouble(v)); break;
         case "top_p": b.topP(Double.parseDouble(v)); break;

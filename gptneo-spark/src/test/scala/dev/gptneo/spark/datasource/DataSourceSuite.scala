@@ -92,6 +92,7 @@ class DataSourceSuite extends SparkSuite {
     assert(message("prompt" -> "x", "temprature" -> "0.5").contains("Valid options of the gptneo source: prompt, rows"))
     assert(message("prompt" -> "x", "rows" -> "0").contains("'rows' must be a whole number from 1"))
     assert(message("prompt" -> "x", "output" -> "struct").contains("does not apply"))
+    assert(message("prompt" -> "x", "num_return_sequences" -> "2").contains("set 'rows'"))
     assert(message("prompt" -> "x", "top_p" -> "2").contains("top_p"))
     assert(intercept[IllegalArgumentException](spark.read.format("gptneo").option("prompt", "x").load("some/file"))
       .getMessage.contains("reads no files"))

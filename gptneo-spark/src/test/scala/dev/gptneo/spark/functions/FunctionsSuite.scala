@@ -43,6 +43,17 @@ class FunctionsSuite extends SparkSuite {
     assert(got.toSeq == want.toSeq)
   }
 
+  test("a stop string of white space ('\\n') is kept as written, as in the engine") {
+    val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '24', 'temperature', '0.8', 'seed', '3',
+        'stop', '\n', 'output', 'struct')) AS g FROM prompts ORDER BY id""").collect().map(_.getStruct(1))
+    val base = GenerationParams.builder().maxNewTokens(24).doSample(true).temperature(0.8).addStopString("\n").build()
+    val params = SampleData.prompts.map(p => base.toBuilder.seed(RowSeeds.seed(3, p.getBytes("UTF-8"))).build())
+    val want = engine.generate(texts(SampleData.prompts), params.asJava, InputPolicy.DEFAULT).asScala
+    got.zip(want).foreach { case (g, w) => assert(g.getString(0) == w.text && g.getString(1) == w.finishReason.json) }
+    assert(got.exists(_.getString(1) == "stop"), "some completion ends at a newline")
+    assert(got.filter(_.getString(1) == "stop").forall(_.getString(0).endsWith("\n")))
+  }
+
   test("gptneo_generate with 'skip_special_tokens' leaves eos out of the text, as HF's decode") {
     val q = "SELECT gptneo_generate(p, map('max_new_tokens', '64', 'skip_special_tokens', '%s', 'output', 'struct')) " +
       "AS g FROM VALUES ('FREE!!! Click here to claim your prize') AS t(p)"
@@ -53,6 +64,40 @@ class FunctionsSuite extends SparkSuite {
     assert(skipped.getString(0) == kept.getString(0).stripSuffix("<|endoftext|>"))
     val e = intercept[Exception](sql("SELECT gptneo_generate('x', map('skip_special_tokens', 'maybe'))").collect())
     assert(e.getMessage.contains("skip_special_tokens"))
+  }
+
+  test("gptneo_generate with 'num_return_sequences' returns every sample or best beam, as the engine") {
+    val sampled = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '6', 'temperature', '0.8',
+        'seed', '7', 'num_return_sequences', '3')) AS texts FROM prompts ORDER BY id""")
+    assert(sampled.schema("texts").dataType.simpleString == "array<string>")
+    val base = GenerationParams.builder().maxNewTokens(6).doSample(true).temperature(0.8).numReturnSequences(3).build()
+    val params = SampleData.prompts.map(p => base.toBuilder.seed(RowSeeds.seed(7, p.getBytes("UTF-8"))).build())
+    val want = engine.generate(texts(SampleData.prompts), params.asJava, InputPolicy.DEFAULT).asScala
+    val got = sampled.collect().map(_.getSeq[String](1))
+    got.zip(want).foreach { case (g, w) => assert(g == w.sequences.asScala.map(_.text).toSeq) }
+    // the first sample is the row's single sample, so adding samples keeps the old one
+    val single = sql("""SELECT gptneo_generate(prompt, map('max_new_tokens', '6', 'temperature', '0.8', 'seed', '7'))
+        FROM prompts ORDER BY id""").collect().map(_.getString(0))
+    assert(got.map(_.head).toSeq == single.toSeq)
+
+    val beams = sql("""SELECT gptneo_generate(prompt, map('max_new_tokens', '8', 'num_beams', '3',
+        'num_return_sequences', '2', 'output', 'struct')) AS g FROM prompts ORDER BY id""")
+    assert(beams.schema("g").dataType.simpleString ==
+      "struct<texts:array<string>,finish_reasons:array<string>,prompt_tokens:int,completion_tokens:array<int>,error:string>")
+    val beamWant = engine.generate(texts(SampleData.prompts), base.toBuilder.doSample(false).numBeams(3)
+      .numReturnSequences(2).maxNewTokens(8).build(), InputPolicy.DEFAULT).asScala
+    beams.collect().map(_.getStruct(0)).zip(beamWant).foreach { case (r, w) =>
+      assert(r.getSeq[String](0) == w.sequences.asScala.map(_.text).toSeq)
+      assert(r.getSeq[String](1) == w.sequences.asScala.map(_.finishReason.json).toSeq)
+      assert(r.getInt(2) == w.promptTokens)
+      assert(r.getSeq[Int](3) == w.sequences.asScala.map(_.completionTokens).toSeq)
+      assert(r.isNullAt(4))
+    }
+    val failed = sql("""SELECT gptneo_generate('', map('temperature', '0.8', 'num_return_sequences', '2',
+        'on_error', 'null', 'output', 'struct')) AS g""").head().getStruct(0)
+    assert(failed.isNullAt(0) && failed.getString(4).contains("empty"))
+    val greedy = intercept[Exception](sql("SELECT gptneo_generate('x', map('num_return_sequences', '2'))").collect())
+    assert(greedy.getMessage.contains("needs sampling"))
   }
 
   test("gptneo_generate with sampling and 'output' = 'struct' equals the engine with per-row seeds") {
