@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * row's result does not depend on the other rows in the call.
  */
 final class PanelGemm {
-  static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  static final VectorSpecies<Float> F = VectorWidth.FLOAT;
   static final int L = F.length();
   /** Panel width: two vectors. */
   static final int NR = 2 * L;
@@ -27,7 +27,7 @@ final class PanelGemm {
   /** Most rows for which panels go in pairs. */
   static final int PAIR_ROWS = 64;
   private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-  static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED; // F's shape, for bit casts (VectorMath)
+  static final VectorSpecies<Integer> I = VectorWidth.INT; // F's shape, for bit casts (VectorMath)
 
   /** Per-thread scratch: a widened panel (cols, NR) and the output tile (MR, NR). */
   private static final class Scratch {

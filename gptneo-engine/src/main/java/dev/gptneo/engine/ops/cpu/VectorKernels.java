@@ -10,13 +10,14 @@ import jdk.incubator.vector.VectorSpecies;
  * Each method is small so that C2 inlines it and keeps vectors in registers.
  */
 final class VectorKernels implements CpuKernels {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = PanelGemm.F;
   private static final int L = F.length();
   private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
 
   @Override
   public String name() {
-    return "vector(" + F.vectorBitSize() + "-bit)";
+    return "vector(" + F.vectorBitSize() + "-bit" + (VectorWidth.pinned() ? ", pinned by -D" + VectorWidth.PROPERTY : "")
+        + ")";
   }
 
   @Override

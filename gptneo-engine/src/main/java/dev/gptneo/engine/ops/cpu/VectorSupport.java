@@ -17,7 +17,9 @@ public final class VectorSupport {
     return AVAILABLE;
   }
 
+  /** The vector kernels; throws when -Dgptneo.cpu.vectorBits asks for a width they cannot use. */
   static CpuKernels kernels() {
+    VectorWidth.check();
     return new VectorKernels();
   }
 
