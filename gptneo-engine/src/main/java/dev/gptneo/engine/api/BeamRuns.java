@@ -88,7 +88,8 @@ final class BeamRuns {
               List<GenerateResult> best = new ArrayList<>(); // HF's num_return_sequences, best first
               for (int rank = 0; rank < search.params().numReturnSequences; rank++) {
                 int[] ids = search.completion(rank);
-                boolean eos = ids.length > 0 && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
+                boolean eos = ids.length > 0
+                    && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
                 best.add(new GenerateResult(decode.apply(ids, search.params().skipSpecialTokens), ids,
                     eos ? FinishReason.EOS : FinishReason.LENGTH, prompts.get(row).length));
               }

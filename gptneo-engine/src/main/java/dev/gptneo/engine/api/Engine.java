@@ -211,8 +211,8 @@ public final class Engine implements AutoCloseable {
         }
         try {
           GenerateJob.Output o = RowWait.await(futures.get(i));
-          out.set(i, new GenerateResult(decode(o.completionIds, params.get(i).skipSpecialTokens), o.completionIds, o.finishReason,
-              prompts.get(i).length));
+          String text = decode(o.completionIds, params.get(i).skipSpecialTokens);
+          out.set(i, new GenerateResult(text, o.completionIds, o.finishReason, prompts.get(i).length));
         } catch (RowWait.RowFailure e) {
           out.set(i, GenerateResult.failed(e.getMessage()));
         }

@@ -16,8 +16,8 @@ final class VectorKernels implements CpuKernels {
 
   @Override
   public String name() {
-    return "vector(" + F.vectorBitSize() + "-bit" + (VectorWidth.pinned() ? ", pinned by -D" + VectorWidth.PROPERTY : "")
-        + ")";
+    String pinned = VectorWidth.pinned() ? ", pinned by -D" + VectorWidth.PROPERTY : "";
+    return "vector(" + F.vectorBitSize() + "-bit" + pinned + ")";
   }
 
   @Override
