@@ -212,7 +212,8 @@ public final class Engine implements AutoCloseable {
         try {
           GenerateJob.Output o = RowWait.await(futures.get(i));
           String text = decode(o.completionIds, params.get(i).skipSpecialTokens);
-          out.set(i, new GenerateResult(text, o.completionIds, o.finishReason, prompts.get(i).length));
+          out.set(i, new GenerateResult(text, o.completionIds, o.finishReason, prompts.get(i).length,
+              o.tokenLogprobs));
         } catch (RowWait.RowFailure e) {
           out.set(i, GenerateResult.failed(e.getMessage()));
         }

@@ -13,21 +13,29 @@ public final class GenerateResult extends Result {
   public final FinishReason finishReason;
   public final int promptTokens;       // after truncation
   public final int completionTokens;
+  /** (completion) with logprobs: each generated token's log-probability; else null. */
+  public final double[] tokenLogprobs;
   /** (num_return_sequences) every sequence of the row, the first (or best beam) first; empty for one. */
   public final List<GenerateResult> sequences;
 
   public GenerateResult(String text, int[] completionIds, FinishReason finishReason, int promptTokens) {
-    this(text, completionIds, finishReason, promptTokens, List.of());
+    this(text, completionIds, finishReason, promptTokens, null, List.of());
+  }
+
+  public GenerateResult(String text, int[] completionIds, FinishReason finishReason, int promptTokens,
+      double[] tokenLogprobs) {
+    this(text, completionIds, finishReason, promptTokens, tokenLogprobs, List.of());
   }
 
   private GenerateResult(String text, int[] completionIds, FinishReason finishReason, int promptTokens,
-      List<GenerateResult> sequences) {
+      double[] tokenLogprobs, List<GenerateResult> sequences) {
     super(null);
     this.text = text;
     this.completionIds = completionIds;
     this.finishReason = finishReason;
     this.promptTokens = promptTokens;
     this.completionTokens = completionIds.length;
+    this.tokenLogprobs = tokenLogprobs;
     this.sequences = sequences;
   }
 
@@ -38,6 +46,7 @@ public final class GenerateResult extends Result {
     finishReason = null;
     promptTokens = 0;
     completionTokens = 0;
+    tokenLogprobs = null;
     sequences = List.of();
   }
 
@@ -58,6 +67,6 @@ public final class GenerateResult extends Result {
     }
     GenerateResult first = sequences.get(0);
     return sequences.size() == 1 ? first : new GenerateResult(first.text, first.completionIds, first.finishReason,
-        first.promptTokens, List.copyOf(sequences));
+        first.promptTokens, first.tokenLogprobs, List.copyOf(sequences));
   }
 }

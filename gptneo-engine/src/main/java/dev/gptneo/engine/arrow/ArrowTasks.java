@@ -78,7 +78,8 @@ public final class ArrowTasks {
   /**
    * Columns: text, completion_ids, finish_reason, prompt_tokens, completion_tokens, error; and, for
    * rows with num_return_sequences > 1 (null for the others), every sequence's sequence_texts,
-   * sequence_finish_reasons and sequence_completion_tokens (lists, the first sequence first).
+   * sequence_finish_reasons and sequence_completion_tokens (lists, the first sequence first). With
+   * logprobs (else null): token_logprobs, and for several sequences sequence_token_logprobs.
    */
   public static VectorSchemaRoot generate(Engine engine, FieldVector input, List<GenerationParams> params,
       InputPolicy policy, BufferAllocator allocator) {
@@ -93,6 +94,8 @@ public final class ArrowTasks {
       ListVector texts = c.list("sequence_texts", ArrowType.Utf8.INSTANCE);
       ListVector finishes = c.list("sequence_finish_reasons", ArrowType.Utf8.INSTANCE);
       ListVector counts = c.list("sequence_completion_tokens", Columns.INT32);
+      ListVector logprobs = c.list("token_logprobs", Columns.FLOAT64);
+      ListVector sequenceLogprobs = c.listOfFloat64Lists("sequence_token_logprobs");
       for (int i = 0; i < results.size(); i++) {
         GenerateResult r = results.get(i);
         if (setError(error, i, r) || r == null) {
@@ -103,6 +106,11 @@ public final class ArrowTasks {
         Columns.set(finish, i, r.finishReason.json);
         promptTokens.setSafe(i, r.promptTokens);
         completionTokens.setSafe(i, r.completionTokens);
+        Columns.setDoubles(logprobs, i, r.tokenLogprobs);
+        if (!r.sequences.isEmpty() && r.tokenLogprobs != null) {
+          Columns.setDoubleLists(sequenceLogprobs, i, r.sequences.stream().map(s -> s.tokenLogprobs)
+              .collect(java.util.stream.Collectors.toList()));
+        }
         if (!r.sequences.isEmpty()) {
           if (r.text != null) { // null without a tokenizer, for every sequence alike
             Columns.setStrings(texts, i, r.sequences.stream().map(s -> s.text).toArray(String[]::new));

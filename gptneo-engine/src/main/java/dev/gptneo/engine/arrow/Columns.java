@@ -57,6 +57,14 @@ final class Columns implements AutoCloseable {
     return add(v);
   }
 
+  /** A list of lists of float64 (one inner list per sequence of a row). */
+  ListVector listOfFloat64Lists(String name) {
+    ListVector v = ListVector.empty(name, allocator);
+    ListVector inner = (ListVector) v.addOrGetVector(FieldType.notNullable(ArrowType.List.INSTANCE)).getVector();
+    inner.addOrGetVector(FieldType.notNullable(FLOAT64));
+    return add(v);
+  }
+
   MapVector mapUtf8ToFloat64(String name) {
     MapVector v = MapVector.empty(name, allocator, false);
     StructVector entries = (StructVector) v.addOrGetVector(FieldType.notNullable(ArrowType.Struct.INSTANCE)).getVector();
@@ -97,6 +105,15 @@ final class Columns implements AutoCloseable {
       child.setSafe(start + i, values[i]);
     }
     v.endValue(row, values.length);
+  }
+
+  static void setDoubleLists(ListVector v, int row, List<double[]> values) {
+    ListVector inner = (ListVector) v.getDataVector();
+    int start = v.startNewValue(row);
+    for (int i = 0; i < values.size(); i++) {
+      setDoubles(inner, start + i, values.get(i));
+    }
+    v.endValue(row, values.size());
   }
 
   static void setDoubles(ListVector v, int row, double[] values) {

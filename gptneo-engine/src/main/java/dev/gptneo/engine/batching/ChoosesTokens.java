@@ -14,4 +14,9 @@ public interface ChoosesTokens {
 
   /** The token the backend chose for the row at {@code position}. */
   void acceptToken(int position, int token);
+
+  /** False when the job needs the logits themselves (they then come through {@link Job#accept}). */
+  default boolean backendMayChoose() {
+    return true;
+  }
 }

@@ -413,7 +413,7 @@ public final class Scheduler implements AutoCloseable {
   }
 
   private boolean choosesOnBackend(Job<?> job) {
-    return choice != null && job instanceof ChoosesTokens;
+    return choice != null && job instanceof ChoosesTokens && ((ChoosesTokens) job).backendMayChoose();
   }
 
   /** Mean pooling on the backend: one call sums every pooling job's rows of the step; only the sums cross. */

@@ -49,6 +49,7 @@ public final class Main {
       "                  --early-stopping true|false|never (false)",
       "                  --skip-special-tokens  leave <|endoftext|> out of \"text\" (ids keep it)",
       "                  --num-return-sequences N  samples (or best beams) per row, in \"sequences\"",
+      "                  --logprobs  each generated token's log-probability, in \"token_logprobs\"",
       "                  (a model's generation_config.json sets the defaults, as in HF's generate())",
       "  classify        {\"text\"|\"input_ids\"} -> {id, label, probabilities, logits}",
       "                  --labels a,b,c  zero-shot with the LM head instead of the classification head",
@@ -122,6 +123,7 @@ public final class Main {
         valued.addAll(GENERATE);
         booleans.add("greedy");
         booleans.add("skip-special-tokens");
+        booleans.add("logprobs");
         break;
       case "classify":
         valued.add("labels");
@@ -252,7 +254,8 @@ public final class Main {
         .lengthPenalty(flags.getDouble("length-penalty", base.lengthPenalty))
         .earlyStopping(flags.get("early-stopping", base.earlyStopping))
         .skipSpecialTokens(flags.has("skip-special-tokens"))
-        .numReturnSequences(flags.getInt("num-return-sequences", 1, 1));
+        .numReturnSequences(flags.getInt("num-return-sequences", 1, 1))
+        .logprobs(flags.has("logprobs"));
     if (flags.has("stop")) {
       b.stopStrings(flags.all("stop"));
     }

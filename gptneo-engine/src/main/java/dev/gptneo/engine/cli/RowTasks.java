@@ -80,6 +80,9 @@ final class RowTasks {
       o.put("finish_reason", r.finishReason.json);
       o.put("prompt_tokens", r.promptTokens);
       o.put("completion_tokens", r.completionTokens);
+      if (r.tokenLogprobs != null) {
+        o.set("token_logprobs", doubles(r.tokenLogprobs));
+      }
       if (!r.sequences.isEmpty()) { // --num-return-sequences N > 1: the fields above are the first's
         ArrayNode all = o.putArray("sequences");
         for (GenerateResult s : r.sequences) {
@@ -90,6 +93,9 @@ final class RowTasks {
           one.set("completion_ids", ints(s.completionIds));
           one.put("finish_reason", s.finishReason.json);
           one.put("completion_tokens", s.completionTokens);
+          if (s.tokenLogprobs != null) {
+            one.set("token_logprobs", doubles(s.tokenLogprobs));
+          }
         }
       }
       return o;
@@ -160,10 +166,7 @@ final class RowTasks {
   static JsonlRows.Task score(Engine e, InputPolicy policy) {
     return task(textOrIds("text"), in -> e.score(in, policy), (ScoreResult r) -> {
       ObjectNode o = JsonlRows.JSON.createObjectNode();
-      ArrayNode lp = o.putArray("token_logprobs");
-      for (double v : r.tokenLogprobs) {
-        lp.add(v);
-      }
+      o.set("token_logprobs", doubles(r.tokenLogprobs));
       if (Double.isNaN(r.meanLogprob)) {
         o.putNull("mean_logprob");
         o.putNull("perplexity");
@@ -186,6 +189,14 @@ final class RowTasks {
   static ArrayNode ints(int[] values) {
     ArrayNode a = JsonlRows.JSON.createArrayNode();
     for (int v : values) {
+      a.add(v);
+    }
+    return a;
+  }
+
+  static ArrayNode doubles(double[] values) {
+    ArrayNode a = JsonlRows.JSON.createArrayNode();
+    for (double v : values) {
       a.add(v);
     }
     return a;

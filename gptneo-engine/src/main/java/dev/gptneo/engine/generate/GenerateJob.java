@@ -14,14 +14,16 @@ import java.util.function.IntFunction;
  * ({@link #describeChoice}) and receiving the token.
  */
 public final class GenerateJob extends Job<GenerateJob.Output> implements ChoosesTokens {
-  /** The generated ids and why generation stopped. */
+  /** The generated ids, why generation stopped, and (when asked) each id's log-probability. */
   public static final class Output {
     public final int[] completionIds;
     public final FinishReason finishReason;
+    public final double[] tokenLogprobs; // (completion) or null
 
-    Output(int[] completionIds, FinishReason finishReason) {
+    Output(int[] completionIds, FinishReason finishReason, double[] tokenLogprobs) {
       this.completionIds = completionIds;
       this.finishReason = finishReason;
+      this.tokenLogprobs = tokenLogprobs;
     }
   }
 
@@ -52,6 +54,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
   private byte[] text = new byte[64];           // the prompt's last bytes, then the completion's, for stop strings
   private int textLength;
   private FinishReason finish;
+  private final double[] logprobs; // (max new tokens) with params.logprobs, else null
   // the distinct tokens so far, for the repetition penalty on the backend (made on first use)
   private BitSet seen;
   private int[] distinct;
@@ -70,6 +73,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     this.eosIds = eosIds;
     this.stopStrings = new StopStrings(params.stopStrings);
     this.tokenBytes = tokenBytes;
+    this.logprobs = params.logprobs ? new double[Math.max(0, capacity - prompt.length)] : null;
     if (!stopStrings.isEmpty() && tokenBytes == null) {
       throw new IllegalArgumentException("stop strings need a tokenizer, and this model folder has none");
     }
@@ -139,7 +143,16 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     } else {
       token = LogitsProcessors.argmax(logits, 0, width);
     }
+    if (logprobs != null) { // over the processed logits, as HF's scores
+      logprobs[generated] = LogitsProcessors.logProb(logits, 0, width, token);
+    }
     acceptToken(position, token);
+  }
+
+  /** Log-probabilities need the logits on the host: such a job's tokens are chosen here. */
+  @Override
+  public boolean backendMayChoose() {
+    return logprobs == null;
   }
 
   /** What {@link #accept} does to the logits, as a row of the backend's choice table. */
@@ -215,6 +228,8 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     if (finish == null) {
       return null;
     }
-    return new Output(Arrays.copyOfRange(tokens, promptLength, length), finish);
+    int generated = length - promptLength;
+    return new Output(Arrays.copyOfRange(tokens, promptLength, length), finish,
+        logprobs == null ? null : Arrays.copyOf(logprobs, generated));
   }
 }

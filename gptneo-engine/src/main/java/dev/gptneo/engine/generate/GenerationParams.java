@@ -29,6 +29,7 @@ public final class GenerationParams {
   public final String earlyStopping;     // default "false"; "true" or "never", as HF's early_stopping
   public final boolean skipSpecialTokens; // default false: the text keeps eos (HF decode's default)
   public final int numReturnSequences;   // default 1; more: that many samples, or the best beams, per row
+  public final boolean logprobs;         // default false: each generated token's log-probability too
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -47,6 +48,7 @@ public final class GenerationParams {
     earlyStopping = b.earlyStopping;
     skipSpecialTokens = b.skipSpecialTokens;
     numReturnSequences = b.numReturnSequences;
+    logprobs = b.logprobs;
   }
 
   public static Builder builder() {
@@ -71,6 +73,7 @@ public final class GenerationParams {
     b.earlyStopping = earlyStopping;
     b.skipSpecialTokens = skipSpecialTokens;
     b.numReturnSequences = numReturnSequences;
+    b.logprobs = logprobs;
     return b;
   }
 
@@ -91,6 +94,7 @@ public final class GenerationParams {
     private String earlyStopping = "false";
     private boolean skipSpecialTokens = false;
     private int numReturnSequences = 1;
+    private boolean logprobs = false;
 
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
@@ -182,6 +186,17 @@ public final class GenerationParams {
       return this;
     }
 
+    /**
+     * Also return each generated token's log-probability under the distribution it was chosen
+     * from: log_softmax of the processed logits (penalties, bans, temperature, top-k, top-p), as
+     * HF's {@code compute_transition_scores(sequences, scores, normalize_logits=True)}. Greedy and
+     * sampling only.
+     */
+    public Builder logprobs(boolean v) {
+      logprobs = v;
+      return this;
+    }
+
     /** HF's early_stopping: "false" (default), "true" or "never". */
     public Builder earlyStopping(String v) {
       earlyStopping = v == null ? null : v.trim().toLowerCase(java.util.Locale.ROOT);
@@ -214,6 +229,8 @@ public final class GenerationParams {
       check(numReturnSequences == 1 || doSample || numBeams > 1, "greedy decoding gives one sequence:"
           + " num_return_sequences > 1 needs sampling (do_sample, temperature, top_k or top_p) or beam search"
           + " (num_beams >= num_return_sequences)");
+      check(numBeams == 1 || !logprobs, "logprobs are for greedy decoding and sampling; beam search scores"
+          + " hypotheses instead (num_beams must be 1)");
       check(numBeams == 1 || numReturnSequences <= numBeams, "num_return_sequences (" + numReturnSequences
           + ") must be <= num_beams (" + numBeams + "): beam search keeps num_beams hypotheses");
       return new GenerationParams(this);
@@ -255,14 +272,15 @@ public final class GenerationParams {
         && repetitionPenalty == p.repetitionPenalty && noRepeatNgramSize == p.noRepeatNgramSize && seed == p.seed
         && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds)
         && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping)
-        && skipSpecialTokens == p.skipSpecialTokens && numReturnSequences == p.numReturnSequences;
+        && skipSpecialTokens == p.skipSpecialTokens && numReturnSequences == p.numReturnSequences
+        && logprobs == p.logprobs;
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
         noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
-        earlyStopping, skipSpecialTokens, numReturnSequences);
+        earlyStopping, skipSpecialTokens, numReturnSequences, logprobs);
   }
 
   @Override
@@ -273,6 +291,7 @@ public final class GenerationParams {
         + ", seed=" + seed + ", stop=" + stopStrings
         + (numBeams > 1 ? ", beams(" + numBeams + ", length_penalty=" + lengthPenalty + ", early_stopping="
             + earlyStopping + ")" : "") + (skipSpecialTokens ? ", skip_special_tokens" : "")
-        + (numReturnSequences > 1 ? ", num_return_sequences=" + numReturnSequences : "") + "}";
+        + (numReturnSequences > 1 ? ", num_return_sequences=" + numReturnSequences : "")
+        + (logprobs ? ", logprobs" : "") + "}";
   }
 }

@@ -134,7 +134,10 @@ class ArrowTasksTest {
         VectorSchemaRoot out = ArrowTasks.generate(demo(), in, params, InputPolicy.DEFAULT, allocator)) {
       assertEquals(List.of("text:utf8", "completion_ids:list<$data$:int>", "finish_reason:utf8", "prompt_tokens:int",
           "completion_tokens:int", "error:utf8", "sequence_texts:list<$data$:utf8>",
-          "sequence_finish_reasons:list<$data$:utf8>", "sequence_completion_tokens:list<$data$:int>"), schema(out));
+          "sequence_finish_reasons:list<$data$:utf8>", "sequence_completion_tokens:list<$data$:int>",
+          "token_logprobs:list<$data$:floatingpoint>",
+          "sequence_token_logprobs:list<$data$:list<$data$:floatingpoint>>"),
+          schema(out));
       assertEquals(4, out.getRowCount());
       List<GenerateResult> expected = demo().generate(List.of(Input.text(HAM), Input.text(SPAM)), params,
           InputPolicy.DEFAULT);
@@ -163,7 +166,7 @@ class ArrowTasksTest {
   @Test
   void generateWithSeveralSequencesPerRow() {
     GenerationParams three = GenerationParams.builder().maxNewTokens(4).doSample(true).seed(3).numReturnSequences(3)
-        .build();
+        .logprobs(true).build();
     GenerationParams one = three.toBuilder().numReturnSequences(1).build();
     try (VarCharVector in = texts(HAM, SPAM);
         VectorSchemaRoot out = ArrowTasks.generate(demo(), in, List.of(three, one), InputPolicy.DEFAULT, allocator)) {
@@ -173,9 +176,18 @@ class ArrowTasksTest {
           strings((ListVector) out.getVector("sequence_texts"), 0));
       assertEquals(List.of("length", "length", "length"), strings((ListVector) out.getVector("sequence_finish_reasons"), 0));
       assertEquals(List.of(4, 4, 4), intList((ListVector) out.getVector("sequence_completion_tokens"), 0));
-      for (String col : new String[] {"sequence_texts", "sequence_finish_reasons", "sequence_completion_tokens"}) {
+      for (String col : new String[] {"sequence_texts", "sequence_finish_reasons", "sequence_completion_tokens",
+          "sequence_token_logprobs"}) {
         assertTrue(out.getVector(col).isNull(1), "one sequence: " + col + " is null");
       }
+      List<?> perSequence = (List<?>) out.getVector("sequence_token_logprobs").getObject(0);
+      assertEquals(3, perSequence.size());
+      for (int j = 0; j < 3; j++) {
+        assertEquals(java.util.Arrays.stream(r.sequences.get(j).tokenLogprobs).boxed().collect(Collectors.toList()),
+            perSequence.get(j));
+      }
+      assertEquals(perSequence.get(0), out.getVector("token_logprobs").getObject(0));
+      assertEquals(4, ((List<?>) out.getVector("token_logprobs").getObject(1)).size(), "the one-sequence row");
     }
   }
 

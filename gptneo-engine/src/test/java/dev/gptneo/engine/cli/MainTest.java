@@ -140,6 +140,10 @@ class MainTest {
     assertEquals(single.get("completion_ids"), three.get("sequences").get(0).get("completion_ids"));
     assertFields(three.get("sequences").get(1), "text", "completion_ids", "finish_reason", "completion_tokens");
     assertFalse(single.has("sequences"));
+    JsonNode logprobs = ok(in, "generate", "--model", demo, "--max-new-tokens", "5", "--logprobs").lines().get(0);
+    assertEquals(5, logprobs.get("token_logprobs").size());
+    assertTrue(logprobs.get("token_logprobs").get(0).asDouble() < 0);
+    assertFalse(single.has("token_logprobs"));
     Run greedy = run(in, "generate", "--model", demo, "--num-return-sequences", "2");
     assertEquals(2, greedy.status);
     assertTrue(greedy.err.contains("needs sampling"), greedy.err);

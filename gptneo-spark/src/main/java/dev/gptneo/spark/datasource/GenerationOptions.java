@@ -39,7 +39,8 @@ final class GenerationOptions implements Serializable {
   /** The keys this source accepts, in the order messages list them. */
   static List<String> keys() {
     List<String> keys = new ArrayList<>(OWN);
-    GptNeoFunction.GENERATE.optionKeys.stream().filter(k -> !k.equals("output") && !k.equals("num_return_sequences"))
+    GptNeoFunction.GENERATE.optionKeys.stream()
+        .filter(k -> !k.equals("output") && !k.equals("num_return_sequences") && !k.equals("logprobs"))
         .forEach(keys::add);
     return keys;
   }
@@ -51,9 +52,11 @@ final class GenerationOptions implements Serializable {
       throw new IllegalArgumentException("the gptneo source reads no files: give option 'prompt' (and 'rows'). "
           + "To generate for a table of prompts, use gptneo_generate(prompt) in a query");
     }
-    if (rest.containsKey("output")) {
-      throw new IllegalArgumentException("option 'output' does not apply to the gptneo source: its columns are "
-          + GenerationTable.SCHEMA.simpleString() + ". Valid options: " + String.join(", ", keys()));
+    for (String fixed : new String[] {"output", "logprobs"}) {
+      if (rest.containsKey(fixed)) {
+        throw new IllegalArgumentException("option '" + fixed + "' does not apply to the gptneo source: its columns "
+            + "are " + GenerationTable.SCHEMA.simpleString() + ". Valid options: " + String.join(", ", keys()));
+      }
     }
     if (rest.containsKey("num_return_sequences")) {
       throw new IllegalArgumentException("option 'num_return_sequences' does not apply to the gptneo source: each "

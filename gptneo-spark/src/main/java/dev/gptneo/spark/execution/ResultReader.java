@@ -66,9 +66,13 @@ final class ResultReader {
       return new GenericInternalRow(fields);
     }
     if (call.function() == GptNeoFunction.GENERATE && o.returnSequences() > 1) { // arrays, in sequence order
-      return o.output == CallOptions.Output.VALUE ? array("sequence_texts", i) : new GenericInternalRow(new Object[] {
+      return o.output == CallOptions.Output.VALUE ? array("sequence_texts", i) : generated(o, i, new Object[] {
           array("sequence_texts", i), array("sequence_finish_reasons", i), integer("prompt_tokens", i),
-          array("sequence_completion_tokens", i), null});
+          array("sequence_completion_tokens", i)}, "sequence_token_logprobs");
+    }
+    if (call.function() == GptNeoFunction.GENERATE && o.output == CallOptions.Output.STRUCT) {
+      return generated(o, i, new Object[] {string("text", i), string("finish_reason", i), integer("prompt_tokens", i),
+          integer("completion_tokens", i)}, "token_logprobs");
     }
     return o.output == CallOptions.Output.STRUCT ? struct(call.function(), i) : value(call.function(), i);
   }
@@ -95,10 +99,6 @@ final class ResultReader {
   private InternalRow struct(GptNeoFunction f, int i) {
     Object[] v;
     switch (f) {
-      case GENERATE:
-        v = new Object[] {string("text", i), string("finish_reason", i), integer("prompt_tokens", i),
-            integer("completion_tokens", i), null};
-        break;
       case CLASSIFY:
         v = new Object[] {string("label", i), col("probabilities").isNullAt(i) ? null : col("probabilities").getMap(i),
             null};
@@ -123,6 +123,15 @@ final class ResultReader {
         break;
       default:
         throw new IllegalStateException(f.name());
+    }
+    return new GenericInternalRow(v);
+  }
+
+  /** gptneo_generate's struct: the fields, then token_logprobs when asked, then error (null). */
+  private InternalRow generated(CallOptions o, int i, Object[] fields, String logprobsColumn) {
+    Object[] v = java.util.Arrays.copyOf(fields, fields.length + (o.logprobs() ? 2 : 1));
+    if (o.logprobs()) {
+      v[fields.length] = array(logprobsColumn, i);
     }
     return new GenericInternalRow(v);
   }

@@ -79,6 +79,11 @@ public final class CallOptions implements Serializable {
     return v == null ? 1 : Integer.parseInt(v);
   }
 
+  /** logprobs: gptneo_generate's struct also carries token_logprobs. */
+  public boolean logprobs() {
+    return Boolean.parseBoolean(generation.get("logprobs"));
+  }
+
   public int maxNewTokens() {
     String v = generation.get("max_new_tokens");
     return v == null ? GenerationParams.DEFAULT.maxNewTokens : Integer.parseInt(v);

@@ -51,7 +51,9 @@ final class FunctionDocs {
     s.append("          'output' = 'struct' returns ").append(f.structType().simpleString()).append(".\n");
     if (f == GptNeoFunction.GENERATE) {
       s.append("          'num_return_sequences' > 1 (with sampling or num_beams) returns ARRAY<STRING>, or with\n")
-          .append("          'output' = 'struct' ").append(GptNeoFunction.SEQUENCES.simpleString()).append(".\n");
+          .append("          'output' = 'struct' ").append(GptNeoFunction.SEQUENCES.simpleString()).append(".\n")
+          .append("          'logprobs' (with 'output' = 'struct') adds token_logprobs, each generated token's\n")
+          .append("          log-probability (ARRAY<DOUBLE>, one per sequence with num_return_sequences).\n");
     }
     s.append("          'on_error' = 'null' gives NULL (or a struct with error set) for a row that fails,\n");
     s.append("          instead of failing the query.\n  ");

@@ -86,9 +86,22 @@ public enum GptNeoFunction {
     return severalSequences(options) ? DataTypes.createArrayType(DataTypes.StringType, true) : valueType;
   }
 
-  /** The struct of {@code 'output' = 'struct'} (its last field is always {@code error}). */
+  /**
+   * The struct of {@code 'output' = 'struct'} (its last field is always {@code error}); with
+   * logprobs, token_logprobs comes before it (an array per sequence when there are several).
+   */
   public StructType structType(CallOptions options) {
-    return severalSequences(options) ? SEQUENCES : structType;
+    StructType base = severalSequences(options) ? SEQUENCES : structType;
+    if (this != GENERATE || !options.logprobs()) {
+      return base;
+    }
+    DataType logprobs = DataTypes.createArrayType(DataTypes.DoubleType, false);
+    StructField[] fields = base.fields();
+    StructField[] out = java.util.Arrays.copyOf(fields, fields.length + 1);
+    out[fields.length - 1] = field("token_logprobs",
+        severalSequences(options) ? DataTypes.createArrayType(logprobs, false) : logprobs);
+    out[fields.length] = fields[fields.length - 1]; // error stays last
+    return struct(out);
   }
 
   /** The struct of the function's single-result calls (what DESCRIBE FUNCTION shows). */
@@ -144,7 +157,7 @@ public enum GptNeoFunction {
     static final List<String> TEXT = COMMON;
     static final List<String> GENERATE = concat(List.of("max_new_tokens", "min_new_tokens", "do_sample", "greedy",
         "temperature", "top_k", "top_p", "seed", "repetition_penalty", "no_repeat_ngram_size", "stop", "num_beams",
-        "length_penalty", "early_stopping", "skip_special_tokens", "num_return_sequences"), COMMON);
+        "length_penalty", "early_stopping", "skip_special_tokens", "num_return_sequences", "logprobs"), COMMON);
     static final List<String> ANSWER = concat(List.of("max_answer_tokens"), COMMON);
 
     private static List<String> concat(List<String> a, List<String> b) {

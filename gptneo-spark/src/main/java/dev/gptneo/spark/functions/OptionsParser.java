@@ -57,6 +57,10 @@ public final class OptionsParser {
     Map<String, String> generation = normalizeGeneration(opts);
     Boolean sampling = sampling(generation);
     generationParams(generation, sampling, GenerationDefaults.none()); // validates with the engine's rules
+    if (Boolean.parseBoolean(generation.get("logprobs")) && output != CallOptions.Output.STRUCT) {
+      throw new IllegalArgumentException("option 'logprobs' adds token_logprobs to the result struct: give 'output' = "
+          + "'struct' too");
+    }
     return new CallOptions(model, output, onError, maxInputTokens, truncation, maxAnswerTokens, null, generation,
         sampling);
   }
@@ -108,6 +112,7 @@ public final class OptionsParser {
         case "do_sample":
         case "greedy":
         case "skip_special_tokens":
+        case "logprobs":
           out.put(k, Boolean.toString(bool(v, k)));
           break;
         case "stop":
@@ -138,6 +143,7 @@ public final class OptionsParser {
         case "early_stopping": b.earlyStopping(v); break;
         case "skip_special_tokens": b.skipSpecialTokens(Boolean.parseBoolean(v)); break;
         case "num_return_sequences": b.numReturnSequences(Integer.parseInt(v)); break;
+        case "logprobs": b.logprobs(Boolean.parseBoolean(v)); break;
         case "seed": b.seed(Long.parseLong(v)); break;
         case "temperature": b.temperature(Double.parseDouble(v)); break;
         case "top_p": b.topP(Double.parseDouble(v)); break;

@@ -93,6 +93,7 @@ class DataSourceSuite extends SparkSuite {
     assert(message("prompt" -> "x", "rows" -> "0").contains("'rows' must be a whole number from 1"))
     assert(message("prompt" -> "x", "output" -> "struct").contains("does not apply"))
     assert(message("prompt" -> "x", "num_return_sequences" -> "2").contains("set 'rows'"))
+    assert(message("prompt" -> "x", "logprobs" -> "true").contains("option 'logprobs' does not apply"))
     assert(message("prompt" -> "x", "top_p" -> "2").contains("top_p"))
     assert(intercept[IllegalArgumentException](spark.read.format("gptneo").option("prompt", "x").load("some/file"))
       .getMessage.contains("reads no files"))

@@ -100,6 +100,31 @@ class FunctionsSuite extends SparkSuite {
     assert(greedy.getMessage.contains("needs sampling"))
   }
 
+  test("gptneo_generate with 'logprobs' adds each token's log-probability to the struct, as the engine") {
+    val single = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '6', 'logprobs', 'true',
+        'output', 'struct')) AS g FROM prompts ORDER BY id""")
+    assert(single.schema("g").dataType.simpleString == "struct<text:string,finish_reason:string,prompt_tokens:int," +
+      "completion_tokens:int,token_logprobs:array<double>,error:string>")
+    val greedy = GenerationParams.builder().maxNewTokens(6).logprobs(true).build()
+    val want = engine.generate(texts(SampleData.prompts), greedy, InputPolicy.DEFAULT).asScala
+    single.collect().map(_.getStruct(1)).zip(want).foreach { case (g, w) =>
+      assert(g.getString(0) == w.text && g.isNullAt(5))
+      assert(g.getSeq[Double](4) == w.tokenLogprobs.toSeq)
+    }
+    val several = sql("""SELECT gptneo_generate(prompt, map('max_new_tokens', '4', 'temperature', '0.8', 'seed', '2',
+        'num_return_sequences', '2', 'logprobs', 'true', 'output', 'struct')) AS g FROM prompts ORDER BY id""")
+    assert(several.schema("g").dataType.simpleString.contains("token_logprobs:array<array<double>>,error:string"))
+    val base = GenerationParams.builder().maxNewTokens(4).doSample(true).temperature(0.8).numReturnSequences(2)
+      .logprobs(true).build()
+    val params = SampleData.prompts.map(p => base.toBuilder.seed(RowSeeds.seed(2, p.getBytes("UTF-8"))).build())
+    val sampled = engine.generate(texts(SampleData.prompts), params.asJava, InputPolicy.DEFAULT).asScala
+    several.collect().map(_.getStruct(0)).zip(sampled).foreach { case (g, w) =>
+      assert(g.getSeq[Seq[Double]](4) == w.sequences.asScala.map(_.tokenLogprobs.toSeq).toSeq)
+    }
+    val value = intercept[Exception](sql("SELECT gptneo_generate('x', map('logprobs', 'true'))").collect())
+    assert(value.getMessage.contains("give 'output' = 'struct' too"))
+  }
+
   test("gptneo_generate with sampling and 'output' = 'struct' equals the engine with per-row seeds") {
     val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '10', 'temperature', '0.8',
         'top_p', '0.95', 'seed', '7', 'output', 'struct')) AS g FROM prompts ORDER BY id""")

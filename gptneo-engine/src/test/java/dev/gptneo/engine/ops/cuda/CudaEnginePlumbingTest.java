@@ -46,6 +46,14 @@ class CudaEnginePlumbingTest {
           policy));
       results.addAll(e.generate(emails.subList(0, 2),
           GenerationParams.builder().doSample(true).seed(5).maxNewTokens(3).build(), policy));
+      // logprobs need the logits: those rows' tokens are chosen on the host, from the logits read back
+      List<dev.gptneo.engine.api.GenerateResult> withLogprobs = e.generate(emails.subList(0, 2),
+          GenerationParams.builder().maxNewTokens(2).logprobs(true).build(), policy);
+      for (dev.gptneo.engine.api.GenerateResult r : withLogprobs) {
+        assertEquals(2, r.tokenLogprobs.length, String.valueOf(r.error));
+        assertEquals(-Math.log(50257), r.tokenLogprobs[0], 1e-9, "zero logits: uniform over the vocabulary");
+      }
+      results.addAll(withLogprobs);
       results.addAll(e.classifyZeroShot(emails, List.of("spam", "a note from a colleague"), policy));
       results.addAll(e.classify(emails, policy));
       results.addAll(e.embed(emails, policy));
