@@ -130,6 +130,32 @@ class CudaGoldenTest {
     }
   }
 
+  /**
+   * logprobs on the GPU: those rows read their logits back and choose on the host. The greedy ids
+   * are the golden's, and each log-probability is the CPU's within twice the fp32 logit tolerance
+   * (a log-softmax moves by at most twice its logits' largest error).
+   */
+  @Test
+  void tinyNeoGreedyLogprobsFp32AsTheCpu() {
+    SafetensorsFile golden = Goldens.tensors("golden/tiny-neo/golden.safetensors");
+    Path dir = Goldens.path("golden/tiny-neo/causal-lm");
+    GenerationParams params = GenerationParams.builder().maxNewTokens(30).logprobs(true).build();
+    try (Engine gpu = engine(dir, "f32"); Engine cpu = Engine.open(dir, EngineOptions.builder().threads(2).build())) {
+      for (int p = 0; p < 4; p++) {
+        List<Input> in = List.of(Input.ids(golden.get("forward." + p + ".input_ids").toIntArray()));
+        GenerateResult got = ok(gpu.generate(in, params, InputPolicy.DEFAULT).get(0));
+        GenerateResult want = ok(cpu.generate(in, params, InputPolicy.DEFAULT).get(0));
+        assertArrayEquals(want.completionIds, got.completionIds, "prompt " + p);
+        double worst = 0;
+        for (int t = 0; t < want.tokenLogprobs.length; t++) {
+          worst = Math.max(worst, Math.abs(want.tokenLogprobs[t] - got.tokenLogprobs[t]));
+        }
+        System.out.printf(Locale.ROOT, "GPU golden: tiny-neo fp32 logprobs, prompt %d: max |GPU - CPU| %.3g%n", p, worst);
+        assertTrue(worst <= 2 * TOL_F32, "prompt " + p + ": " + worst);
+      }
+    }
+  }
+
   /** fp32 on the GPU: HF's beam search (tiny-neo's beam4 golden), beams scored through the LM head's logits. */
   @Test
   void tinyNeoBeamSearchFp32() {
