@@ -20,23 +20,23 @@ import xml.etree.ElementTree as ET
 
 SOURCE = "gptneo-engine/src/main/java/dev/gptneo/engine/ops/cuda/"
 # decision: (property, where its default is, default now, value when the variant wins,
-#            variant bench, baseline bench, junit reports dirs that must pass, extra tests that must pass)
+#            variant bench, baseline bench, junit reports dirs that must pass)
 DECISIONS = [
     ("gptneo.cuda.gemm", "CudaLinear.java (GEMM_PROPERTY)", "cublas", "lt",
-     "prefill-b64-p256-lt", "prefill-b64-p256", ["junit-model-optin"], []),
+     "prefill-b64-p256-lt", "prefill-b64-p256", ["junit-model-optin"]),
     ("gptneo.cuda.fuseNorm", "CudaLinear.java (FUSE_NORM_PROPERTY)", "false", "true",
-     "generate-b1-p128-n128-fusenorm", "generate-b1-p128-n128", ["junit-model-optin"], []),
+     "generate-b1-p128-n128-fusenorm", "generate-b1-p128-n128", ["junit-model-optin"]),
     ("gptneo.cuda.pdl", "DriverGpu.java (PROGRAMMATIC_PROPERTY)", "false", "true",
-     "generate-b1-p128-n128-pdl", "generate-b1-p128-n128", ["junit-model-pdl-splitk"], []),
+     "generate-b1-p128-n128-pdl", "generate-b1-p128-n128", ["junit-model-pdl-splitk"]),
     ("gptneo.cuda.splitK", "CudaLinear.java (SPLIT_K_PROPERTY)", "off", "auto",
-     "generate-b128-p128-n128-splitk", "generate-b128-p128-n128", ["junit-kernels", "junit-model-pdl-splitk"], []),
+     "generate-b128-p128-n128-splitk", "generate-b128-p128-n128", ["junit-kernels", "junit-model-pdl-splitk"]),
     # defaults built blind: the variant is the old way; it wins (and the default flips off) only if faster
     ("gptneo.cuda.kvInAttention", "CudaOps.java (KV_IN_ATTENTION_PROPERTY)", "true", "false",
-     "prefill-b64-p256-kvstore", "prefill-b64-p256", [], []),
+     "prefill-b64-p256-kvstore", "prefill-b64-p256", []),
     ("gptneo.cuda.halfQkv", "CudaOps.java (HALF_QKV_PROPERTY)", "true", "false",
-     "prefill-b64-p256-qkv32", "prefill-b64-p256", [], []),
+     "prefill-b64-p256-qkv32", "prefill-b64-p256", []),
     ("gptneo.cuda.splitDecode", "CudaKernels.java (SPLIT_DECODE_PROPERTY)", "true", "false",
-     "generate-b1-p128-n128-nosplit", "generate-b1-p128-n128", [], []),
+     "generate-b1-p128-n128-nosplit", "generate-b1-p128-n128", []),
 ]
 # defaults that stand on tests alone: they flip off where these fail
 TEST_ONLY = [
@@ -99,7 +99,7 @@ def passed(results, reports):
 
 def decide(results, size, margin):
     lines = []
-    for prop, where, now, variant_value, variant, base, reports, _ in DECISIONS:
+    for prop, where, now, variant_value, variant, base, reports in DECISIONS:
         a, b = results.tokens_per_s(size, variant), results.tokens_per_s(size, base)
         checks = [passed(results, r) for r in reports]
         evidence = ["%s %s tokens/s against %s %s" % (variant, "%.0f" % a if a else "missing", base,

@@ -84,14 +84,14 @@ def run(size, out_path, device="cuda", threads=None):
     if device == "cpu":
         torch.set_num_threads(threads or os.cpu_count())
         prefill, prompt_tokens, new_tokens, batches, repeats = (8, 256), 64, 32, (1, 8), 3
-        name = "%s (%d threads)" % (cpu_model(), torch.get_num_threads())
+        device_name = "%s (%d threads)" % (cpu_model(), torch.get_num_threads())
         impl = "hf-eager-fp32-cpu"
     else:
         prefill, prompt_tokens, new_tokens, batches, repeats = (64, 256), 128, 128, (1, 32, 128), 1
-        name = torch.cuda.get_device_name(0)
+        device_name = torch.cuda.get_device_name(0)
         impl = "hf-eager-fp16"
     model = build(size, device)
-    common = {"impl": impl, "model": size, "device": name, "threads": torch.get_num_threads(),
+    common = {"impl": impl, "model": size, "device": device_name, "threads": torch.get_num_threads(),
               "transformers": transformers.__version__, "torch": torch.__version__,
               "attn_implementation": getattr(model.config, "_attn_implementation", "?")}
     gen = torch.Generator(device=device).manual_seed(1)

@@ -37,6 +37,8 @@ public final class CallOptions implements Serializable {
   /** Generation settings by their option key, values normalized (see OptionsParser). */
   public final SortedMap<String, String> generation;
   public final Boolean sampling;          // null: the model's default (generation_config.json's do_sample)
+  private final int returnSequences;      // from generation: read for every result row
+  private final boolean logprobs;
 
   CallOptions(String model, Output output, OnError onError, int maxInputTokens, Truncation truncation,
       int maxAnswerTokens, List<String> labels, Map<String, String> generation, Boolean sampling) {
@@ -49,6 +51,9 @@ public final class CallOptions implements Serializable {
     this.labels = labels == null ? null : List.copyOf(labels);
     this.generation = Collections.unmodifiableSortedMap(new TreeMap<>(generation));
     this.sampling = sampling;
+    String n = this.generation.get("num_return_sequences");
+    this.returnSequences = n == null ? 1 : Integer.parseInt(n);
+    this.logprobs = Boolean.parseBoolean(this.generation.get("logprobs"));
   }
 
   public static CallOptions defaults() {
@@ -75,13 +80,12 @@ public final class CallOptions implements Serializable {
 
   /** num_return_sequences (1 unless given): above 1, gptneo_generate returns arrays. */
   public int returnSequences() {
-    String v = generation.get("num_return_sequences");
-    return v == null ? 1 : Integer.parseInt(v);
+    return returnSequences;
   }
 
   /** logprobs: gptneo_generate's struct also carries token_logprobs. */
   public boolean logprobs() {
-    return Boolean.parseBoolean(generation.get("logprobs"));
+    return logprobs;
   }
 
   public int maxNewTokens() {
