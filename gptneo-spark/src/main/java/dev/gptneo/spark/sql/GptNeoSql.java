@@ -57,6 +57,7 @@ public final class GptNeoSql {
       err.println("gptneo-sql: no statements to run");
       return 2;
     }
+    RowFailureLogFilter.install();
     SparkSession spark = session(args);
     try {
       return runStatements(spark, statements, args.output, out, err);

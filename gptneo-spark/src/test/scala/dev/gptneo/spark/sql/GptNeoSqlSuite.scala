@@ -7,6 +7,11 @@ import scala.jdk.CollectionConverters._
 
 import com.fasterxml.jackson.databind.ObjectMapper
 
+import org.apache.logging.log4j.LogManager
+import org.apache.logging.log4j.core.{LogEvent, LoggerContext}
+import org.apache.logging.log4j.core.appender.AbstractAppender
+import org.apache.logging.log4j.core.config.Property
+
 import dev.gptneo.spark.testing.{SparkSuite, TestModels}
 
 /** bin/gptneo-sql's runner: arguments, statement splitting, output formats, the quick start. */
@@ -77,6 +82,39 @@ class GptNeoSqlSuite extends SparkSuite {
     val (status, _, err) = runSql("SELECT 1; SELECT gptneo_generate('x', map('nope', '1'))")
     assert(status == 1)
     assert(err.contains("statement 2 failed") && err.contains("unknown option 'nope'"), err)
+  }
+
+  test("a task failed by a bad row logs no Spark stack trace (the message is printed once); others keep theirs") {
+    RowFailureLogFilter.install()
+    RowFailureLogFilter.install() // once is enough; twice must not stack filters
+    val context = LogManager.getContext(false).asInstanceOf[LoggerContext]
+    val logged = new java.util.concurrent.ConcurrentLinkedQueue[String]()
+    val capture = new AbstractAppender("capture", null, null, true, Property.EMPTY_ARRAY) {
+      override def append(event: LogEvent): Unit = if (event.getThrown != null || event.getMessage != null) {
+        logged.add(event.getLoggerName + ": " + event.getMessage.getFormattedMessage
+          + Option(event.getThrown).map(t => " / " + t).getOrElse(""))
+      }
+    }
+    capture.start()
+    val root = context.getConfiguration.getRootLogger
+    root.addAppender(capture, null, null)
+    context.updateLoggers()
+    try {
+      val (status, _, err) = runSql("SELECT gptneo_classify(repeat('spam ', 300), map('max_input_tokens', '16')) "
+        + "FROM range(2)")
+      assert(status == 1 && err.contains("gptneo_classify failed on a row: the input has "), err)
+      assert(!logged.asScala.exists(_.contains("GptNeoRowException")), logged)
+      assert(runSql("SELECT raise_error(concat('boom', id)) FROM range(2)")._1 == 1)
+      assert(logged.asScala.exists(l => l.startsWith("org.apache.spark.executor.Executor: Exception in task")
+        && l.contains("boom")), logged)
+      for (name <- RowFailureLogFilter.TASK_FAILURE_LOGGERS.asScala) {
+        val filters = context.getConfiguration.getLoggerConfig(name).getFilter
+        assert(filters.isInstanceOf[RowFailureLogFilter], s"$name: $filters")
+      }
+    } finally {
+      root.removeAppender("capture")
+      context.updateLoggers()
+    }
   }
 
   test("the quick start labels the sample emails and completes the prompts, with rows/s") {
