@@ -29,6 +29,11 @@ public final class GptNeoSpark {
    * without the extension. Idempotent. (The rule then runs in the session's extra optimizations.)
    */
   public static synchronized void register(SparkSession spark) {
+    if (!(spark instanceof org.apache.spark.sql.classic.SparkSession)) {
+      throw new IllegalArgumentException("GptNeoSpark.register needs a session of the JVM that runs Spark, not "
+          + spark.getClass().getName() + ". For Spark Connect, start the Connect server with "
+          + "--conf spark.sql.extensions=" + EXTENSIONS + " (and the two jars); its clients then have the functions");
+    }
     org.apache.spark.sql.classic.SparkSession session = (org.apache.spark.sql.classic.SparkSession) spark;
     // the same registration path as spark.sql.extensions takes
     SparkSessionExtensions functions = new SparkSessionExtensions();
