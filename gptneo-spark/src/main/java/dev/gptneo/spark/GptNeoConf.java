@@ -38,6 +38,7 @@ public final class GptNeoConf implements Serializable {
   public static final String LOCAL_DIR = PREFIX + "localDir";
   public static final String VERIFY_PATH = PREFIX + "path.verifyHash";
   public static final String PROGRESS_INTERVAL = PREFIX + "progress.interval";
+  public static final String HUB_CACHE = PREFIX + "hubCache";
 
   /** How executors get a model's files. */
   public enum Distribution {
@@ -67,6 +68,7 @@ public final class GptNeoConf implements Serializable {
   public final String localDir;              // null: the executor's Spark work folder
   public final boolean verifyPath;
   public final long progressIntervalMs;
+  public final String hubCache;              // null: HF's own rules (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/...)
   public final boolean localMaster;
 
   private GptNeoConf(Function<String, String> conf, Map<String, String> all) {
@@ -96,6 +98,7 @@ public final class GptNeoConf implements Serializable {
     localDir = blankToNull(conf.apply(LOCAL_DIR));
     verifyPath = Boolean.parseBoolean(String.valueOf(conf.apply(VERIFY_PATH)));
     progressIntervalMs = JavaUtils.timeStringAsMs(orDefault(conf.apply(PROGRESS_INTERVAL), "5s"));
+    hubCache = blankToNull(conf.apply(HUB_CACHE));
   }
 
   /** The value of key (null when unset), checked now by the engine's own option parser; errors name the key. */

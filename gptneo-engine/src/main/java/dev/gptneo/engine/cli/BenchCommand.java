@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gptneo.engine.ModelException;
+import dev.gptneo.engine.api.HubCache;
 import dev.gptneo.engine.bench.Bench;
 import dev.gptneo.engine.bench.ModelSize;
 import dev.gptneo.engine.weights.DType;
@@ -32,7 +33,7 @@ final class BenchCommand {
       "  --random SIZE       random weights of a real GPT-Neo size, written once to",
       "                      ${GPTNEO_BENCH_CACHE:-~/.cache/gptneo/bench}/SIZE-DTYPE (125M f32: 0.5 GB,",
       "                      1.3B: 5.3 GB f32 / 2.6 GB bf16, 2.7B: 10.6 GB f32 / 5.3 GB bf16)",
-      "  --model DIR         a Hugging Face GPT-Neo folder instead",
+      "  --model DIR         a Hugging Face GPT-Neo folder instead (or a Hub id in HF's local cache)",
       "  --dtype             weights of --random (default f32); with --model it must match the checkpoint",
       "  --task prefill      the transformer body on B x P prompt tokens, no LM head (default);",
       "                      tokens_per_s counts prompt tokens. Defaults B 8, P 256",
@@ -106,7 +107,7 @@ final class BenchCommand {
       }
     }
     if (flags.has("model")) {
-      s.model = Path.of(flags.get("model", ""));
+      s.model = HubCache.resolve(flags.get("model", ""));
     }
     if (s.random != null && s.model != null) {
       throw new UsageException("give --random or --model, not both");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gptneo.engine.ModelException;
 import dev.gptneo.engine.api.Engine;
 import dev.gptneo.engine.api.EngineOptions;
+import dev.gptneo.engine.api.HubCache;
 import dev.gptneo.engine.api.InputPolicy;
 import dev.gptneo.engine.api.ModelInfo;
 import dev.gptneo.engine.api.Truncation;
@@ -22,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -65,6 +65,8 @@ public final class Main {
       "engine flags: --kernels auto|vector|scalar  --device cpu|cuda|auto|cuda:N  --max-batch-tokens N",
       "              --weights auto|packed|mapped (CPU: packed on the heap when they fit in half of it)",
       "              --kv-cache-fraction F (GPU: share of free device memory for the KV cache, default 0.9)",
+      "--model DIR: a Hugging Face GPT-Neo folder, or a Hub id (ORG/NAME[@REVISION]) that HF's local cache",
+      "              already holds (HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub); nothing is downloaded",
       "Logs go to stderr. Exit status: 0 ok, 1 model/file problem, 2 bad command line.");
 
   private static final Set<String> COMMON = Set.of("model", "input", "output", "batch-size", "threads",
@@ -149,22 +151,23 @@ public final class Main {
     String model = flags.get("model", null);
     if (model == null) {
       throw new UsageException("--model DIR is required (a Hugging Face GPT-Neo folder, e.g."
-          + " datasets-sample/models/gpt-neo-demo)");
+          + " datasets-sample/models/gpt-neo-demo, or a Hub id such as EleutherAI/gpt-neo-125M that HF's cache holds)");
     }
     EngineOptions options = engineOptions(flags);
     InputPolicy policy = inputPolicy(flags);
+    Path modelDir = HubCache.resolve(model); // a folder, or a Hub id already in HF's cache
     int batchSize = flags.getInt("batch-size", 32, 1);
     // Validate every flag before the model loads, so a typo fails fast.
     JsonlRows.Task[] task = new JsonlRows.Task[1];
     GenerationParams params = command.equals("generate")
-        ? generationParams(flags, GenerationDefaults.load(Paths.get(model))) : null;
+        ? generationParams(flags, GenerationDefaults.load(modelDir)) : null;
     List<String> labels = flags.has("labels") ? labels(flags.get("labels", "")) : null;
     int maxAnswer = flags.getInt("max-answer-tokens", 30, 1);
     String pooling = flags.get("pooling", "mean");
     if (!pooling.equals("mean") && !pooling.equals("last")) {
       throw new UsageException("--pooling must be mean or last, got '" + pooling + "'");
     }
-    try (Engine engine = Engine.open(Paths.get(model), options)) {
+    try (Engine engine = Engine.open(modelDir, options)) {
       if (command.equals("info")) {
         stdout.println(JsonlRows.JSON.writeValueAsString(InfoJson.of(engine.info())));
         return 0;

@@ -389,6 +389,13 @@ class MainTest {
     assertEquals(1, r.status);
     assertTrue(r.err.contains("gptneo: model folder " + missing + " does not exist"), r.err);
     assertFalse(r.err.contains("usage"), "not a usage error");
+    for (String[] command : List.of(new String[] {"info", "--model", "gptneo-tests/no-such-model"},
+        new String[] {"bench", "--model", "gptneo-tests/no-such-model", "--task", "prefill"})) {
+      Run hub = run("", command); // a Hub id HF's cache does not hold: never downloaded
+      assertEquals(1, hub.status, hub.err);
+      assertTrue(hub.err.contains("model gptneo-tests/no-such-model is not a folder, and the Hugging Face cache")
+          && hub.err.contains("nothing is downloaded at run time"), hub.err);
+    }
     Path pickle = tmp.resolve("pickle");
     TinyCheckpoints.writeConfig(pickle, TinyCheckpoints.config(TinyCheckpoints.spec()));
     Files.write(pickle.resolve("pytorch_model.bin"), new byte[] {1, 2, 3});

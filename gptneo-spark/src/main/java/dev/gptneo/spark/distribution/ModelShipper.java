@@ -49,7 +49,7 @@ public final class ModelShipper {
   public static synchronized ModelHandle prepare(SparkContext sc, Configuration hadoopConf, GptNeoConf conf,
       String modelRef) {
     String uri = ModelRegistry.of(conf).resolve(modelRef);
-    ModelFolder folder = ModelFolder.inspect(uri, hadoopConf);
+    ModelFolder folder = ModelFolder.inspect(HubSnapshots.orCached(uri, hadoopConf, conf), hadoopConf);
     Distribution mode = choose(conf, folder.uri);
     String name = modelRef == null ? "default model" : modelRef;
     if (mode == Distribution.BROADCAST) {

@@ -40,6 +40,30 @@ class DistributionSuite extends SparkSuite {
     intercept[IllegalArgumentException](ModelChunks.plan(files, 3L << 30))
   }
 
+  test("a Hugging Face Hub id runs the driver's cached snapshot (links into blobs/), downloading nothing") {
+    val cache = java.nio.file.Files.createTempDirectory("hf-hub")
+    val repo = cache.resolve("models--acme--demo-neo")
+    val commit = "0123456789abcdef0123456789abcdef01234567"
+    val snapshot = java.nio.file.Files.createDirectories(repo.resolve("snapshots").resolve(commit))
+    java.nio.file.Files.createDirectories(repo.resolve("blobs"))
+    java.nio.file.Files.createDirectories(repo.resolve("refs"))
+    java.nio.file.Files.writeString(repo.resolve("refs/main"), commit)
+    for (f <- TestModels.demo.listFiles() if ModelFolder.isModelFile(f.getName)) {
+      val blob = repo.resolve("blobs").resolve("b" + f.getName.hashCode.toHexString)
+      java.nio.file.Files.copy(f.toPath, blob)
+      java.nio.file.Files.createSymbolicLink(snapshot.resolve(f.getName),
+        java.nio.file.Paths.get("../../blobs").resolve(blob.getFileName))
+    }
+    withConf("spark.gptneo.hubCache" -> cache.toString, "spark.gptneo.models.hub" -> "acme/demo-neo") {
+      assert(classify("hub")._1 == demoLabels)
+      assert(classify("acme/demo-neo")._1 == demoLabels)
+      assert(ModelFolder.inspect(snapshot.toUri.toString, hadoopConf).contentHash == hashOf(TestModels.demo))
+      val missing = intercept[Exception](classify("acme/not-cached")).getMessage
+      assert(missing.contains("model acme/not-cached is not a folder, and the Hugging Face cache (" + cache)
+        && missing.contains("spark.gptneo.hubCache"), missing)
+    }
+  }
+
   test("a model is identified by the content hash of its files") {
     val demo = ModelFolder.inspect(TestModels.demo.getAbsolutePath, hadoopConf)
     assert(demo.contentHash.matches("[0-9a-f]{64}"))
