@@ -104,9 +104,10 @@ public final class HubCache {
 
   /** The message for a model that is neither a folder nor a cached Hub id. */
   public static String notFound(String model, String cache) {
-    String id = model.contains("@") ? model.substring(0, model.indexOf('@')) : model;
+    int at = model.indexOf('@');
+    String download = at < 0 ? model : model.substring(0, at) + " --revision " + model.substring(at + 1);
     return "model " + model + " is not a folder, and the Hugging Face cache (" + cache + ") has no snapshot "
-        + "of it; nothing is downloaded at run time: fetch it first (huggingface-cli download " + id
+        + "of it; nothing is downloaded at run time: fetch it first (huggingface-cli download " + download
         + ", or from_pretrained once in Python; HF_HUB_CACHE or HF_HOME say where the cache is), or pass the "
         + "model's folder";
   }
