@@ -82,7 +82,8 @@ class HubCacheTest {
     assertTrue(e.getMessage().contains("model EleutherAI/gpt-neo-125M is not a folder, and the Hugging Face cache ("
         + cache + ") has no snapshot of it; nothing is downloaded at run time: fetch it first (huggingface-cli "
         + "download EleutherAI/gpt-neo-125M, or from_pretrained"), e.getMessage());
-    assertTrue(HubCache.notFound("acme/demo-neo@v2", "/c").contains("huggingface-cli download acme/demo-neo --revision v2,"));
+    assertTrue(HubCache.notFound("acme/demo-neo@v2", "/c")
+        .contains("huggingface-cli download acme/demo-neo --revision v2,"));
   }
 
   @Test
