@@ -62,7 +62,8 @@ public final class Bench {
   /** What to run. Fields left at their defaults take the documented defaults. */
   public static final class Spec {
     public ModelSize random;          // --random
-    public Path model;                // --model
+    public Path model;                // --model, as a folder
+    public String hubId;              // --model when it named a Hub id (the "model" field); else null
     public DType dtype;               // --dtype; null: F32 for --random, the checkpoint's own for --model
     public String task = "prefill";
     public int batchSize = -1;        // default 8 (prefill, classify), 1 (generate)
@@ -236,7 +237,8 @@ public final class Bench {
   }
 
   private static String modelName(Spec spec, Path dir) {
-    return spec.random != null ? spec.random.name : dir.toAbsolutePath().normalize().getFileName().toString();
+    return spec.random != null ? spec.random.name : spec.hubId != null ? spec.hubId
+        : dir.toAbsolutePath().normalize().getFileName().toString();
   }
 
   /** B prompts of P token ids, uniform over the vocabulary, seeded. */
@@ -460,9 +462,7 @@ public final class Bench {
     double peakRss = ProcessStats.peakRssMb();
     double bestRate = rates.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
     ObjectNode out = JSON.createObjectNode();
-    String model = spec.random != null ? spec.random.name
-        : spec.model.toAbsolutePath().normalize().getFileName().toString();
-    header(out, spec, model, spec.dtype == null ? null : spec.dtype.name().toLowerCase(Locale.ROOT), "cpu",
+    header(out, spec, modelName(spec, spec.model), spec.dtype == null ? null : spec.dtype.name().toLowerCase(Locale.ROOT), "cpu",
         texts.size(), (int) Math.min(Integer.MAX_VALUE, tokensPerPass), 0);
     num(out, "tokens_per_s", bestRate, 1);
     num(out, "seconds", tokensPerPass / bestRate, 4);

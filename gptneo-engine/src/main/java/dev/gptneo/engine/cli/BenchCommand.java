@@ -107,7 +107,9 @@ final class BenchCommand {
       }
     }
     if (flags.has("model")) {
-      s.model = HubCache.resolve(flags.get("model", ""));
+      String model = flags.get("model", "");
+      s.model = HubCache.resolve(model);
+      s.hubId = s.model.equals(Path.of(model)) ? null : model;
     }
     if (s.random != null && s.model != null) {
       throw new UsageException("give --random or --model, not both");

@@ -100,6 +100,35 @@ class HubCacheTest {
   }
 
   @Test
+  void bothCommandLinesTakeAnIdThroughHuggingFacesEnvironment() throws Exception {
+    Path cache = fakeCache(tmp.resolve("hub"));
+    String classify = childMain(cache, "{\"id\": 1, \"text\": \"WIN cash now\"}\n",
+        "classify", "--model", "acme/demo-neo", "--threads", "1");
+    assertTrue(classify.matches("(?s)\\{\"id\":1,\"label\":\"(ham|spam)\".*"), classify);
+    String bench = childMain(cache, "", "bench", "--model", "acme/demo-neo", "--task",
+        "prefill", "--batch-size", "1", "--prompt-tokens", "4", "--iterations", "1", "--warmup", "0",
+        "--threads", "1", "--calibration-seconds", "0");
+    assertTrue(bench.contains("\"model\":\"acme/demo-neo\""), bench); // the id, not the snapshot's hash
+  }
+
+  /** bin/gptneo's Main in a child JVM whose environment points HF_HUB_CACHE at {@code cache}; its stdout. */
+  private String childMain(Path cache, String stdin, String... args) throws Exception {
+    List<String> command = new java.util.ArrayList<>(List.of(
+        Paths.get(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules", "jdk.incubator.vector",
+        "-cp", System.getProperty("java.class.path"), "dev.gptneo.engine.cli.Main"));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectError(tmp.resolve("child.log").toFile());
+    builder.environment().put("HF_HUB_CACHE", cache.toString());
+    Process child = builder.start();
+    try (var in = child.getOutputStream()) {
+      in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    String out = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, child.waitFor(), out + Files.readString(tmp.resolve("child.log")));
+    return out.strip();
+  }
+
+  @Test
   void theCacheFolderFollowsHuggingFaceHubsEnvironment() {
     assertEquals(Paths.get("/c"), HubCache.cacheDir(Map.of("HF_HUB_CACHE", "/c", "HF_HOME", "/h"), "/u"));
     assertEquals(Paths.get("/h/hub"), HubCache.cacheDir(Map.of("HF_HOME", "/h", "XDG_CACHE_HOME", "/x"), "/u"));
