@@ -17,10 +17,11 @@ class ConnectSuite extends SparkSuite {
 
   override def beforeAll(): Unit = {
     super.beforeAll()
-    val port = { val socket = new java.net.ServerSocket(0); try socket.getLocalPort finally socket.close() }
     val sc = spark.sparkContext // the shared session first: the server runs on its SparkContext
-    SparkEnv.get.conf.set("spark.connect.grpc.binding.port", port.toString)
+    SparkEnv.get.conf.set("spark.connect.grpc.binding.port", "0") // a free port, chosen by the server
     SparkConnectService.start(sc)
+    // localPort is private[spark] to Scala, public in the bytecode
+    val port = SparkConnectService.getClass.getMethod("localPort").invoke(SparkConnectService)
     client = ConnectSession.builder().remote(s"sc://localhost:$port").create()
   }
 
