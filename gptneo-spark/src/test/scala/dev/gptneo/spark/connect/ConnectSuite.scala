@@ -51,6 +51,11 @@ class ConnectSuite extends SparkSuite {
     val want = spark.range(3).select(expr("id"), expr("gptneo_generate(concat('Number ', id), "
       + "map('max_new_tokens', '4')) AS text"))
     assert(df.collect().toSeq == want.collect().toSeq)
+    // call_function: the functions by name, with Column arguments (PySpark has it too)
+    import org.apache.spark.sql.functions.{call_function, col, concat, lit, map}
+    val byName = client.range(3).select(col("id"), call_function("gptneo_generate", concat(lit("Number "), col("id")),
+      map(lit("max_new_tokens"), lit("4"))).as("text"))
+    assert(byName.collect().toSeq == want.collect().toSeq)
     client.conf.set("spark.gptneo.models.named", TestModels.demo.getAbsolutePath) // read when planned
     try {
       val named = client.sql("SELECT gptneo_generate('Number 1', map('max_new_tokens', '4', 'model', 'named'))")
