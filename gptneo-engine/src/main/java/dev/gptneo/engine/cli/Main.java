@@ -44,7 +44,10 @@ public final class Main {
       "                  --max-new-tokens N (64)  --min-new-tokens N  --greedy (default)  --temperature T",
       "                  --top-k K (50 when sampling)  --top-p P  --seed S  --repetition-penalty R",
       "                  --no-repeat-ngram-size N  --stop STR (repeatable)  --stop-token-id ID (repeatable)",
-      "                  (--temperature, --top-k or --top-p turn sampling on)",
+      "                  --min-p P  --epsilon-cutoff E  --eta-cutoff E  (HF's min_p, epsilon_cutoff, eta_cutoff)",
+      "                  (--temperature, --top-k, --top-p, --min-p and the cutoffs turn sampling on)",
+      "                  --suppress-tokens IDS  --begin-suppress-tokens IDS  (comma-separated ids never chosen,",
+      "                  or not as the first new token)",
       "                  --num-beams N (beam search, greedy)  --length-penalty L (1.0)",
       "                  --early-stopping true|false|never (false)",
       "                  --skip-special-tokens  leave <|endoftext|> out of \"text\" (ids keep it)",
@@ -74,7 +77,8 @@ public final class Main {
       "kv-cache-fraction");
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
-      "length-penalty", "early-stopping", "num-return-sequences");
+      "length-penalty", "early-stopping", "num-return-sequences", "min-p", "epsilon-cutoff", "eta-cutoff",
+      "suppress-tokens", "begin-suppress-tokens");
 
   private Main() {}
 
@@ -241,7 +245,8 @@ public final class Main {
   /** The flags over the model's own defaults (generation_config.json, as HF's generate() applies them). */
   static GenerationParams generationParams(Flags flags, GenerationDefaults defaults) {
     boolean sample = flags.has("greedy") ? false
-        : flags.has("temperature") || flags.has("top-k") || flags.has("top-p") || defaults.sampling;
+        : flags.has("temperature") || flags.has("top-k") || flags.has("top-p") || flags.has("min-p")
+            || flags.has("epsilon-cutoff") || flags.has("eta-cutoff") || defaults.sampling;
     GenerationParams base = defaults.params;
     GenerationParams.Builder b = base.toBuilder()
         .maxNewTokens(flags.getInt("max-new-tokens", base.maxNewTokens, 1))
@@ -258,7 +263,16 @@ public final class Main {
         .earlyStopping(flags.get("early-stopping", base.earlyStopping))
         .skipSpecialTokens(flags.has("skip-special-tokens"))
         .numReturnSequences(flags.getInt("num-return-sequences", 1, 1))
-        .logprobs(flags.has("logprobs"));
+        .logprobs(flags.has("logprobs"))
+        .minP(flags.getDouble("min-p", base.minP))
+        .epsilonCutoff(flags.getDouble("epsilon-cutoff", base.epsilonCutoff))
+        .etaCutoff(flags.getDouble("eta-cutoff", base.etaCutoff));
+    if (flags.has("suppress-tokens")) {
+      b.suppressTokens(tokenIds(flags.get("suppress-tokens", ""), "--suppress-tokens"));
+    }
+    if (flags.has("begin-suppress-tokens")) {
+      b.beginSuppressTokens(tokenIds(flags.get("begin-suppress-tokens", ""), "--begin-suppress-tokens"));
+    }
     if (flags.has("stop")) {
       b.stopStrings(flags.all("stop"));
     }
@@ -279,6 +293,20 @@ public final class Main {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage().replace('_', '-').replace("max-new-tokens", "--max-new-tokens"));
     }
+  }
+
+  /** Comma-separated token ids, e.g. 50256,198. */
+  private static int[] tokenIds(String csv, String flag) {
+    String[] parts = csv.split(",");
+    int[] ids = new int[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      try {
+        ids[i] = Integer.parseInt(parts[i].trim());
+      } catch (NumberFormatException e) {
+        throw new UsageException(flag + " must be comma-separated token ids such as 50256,198; got '" + csv + "'");
+      }
+    }
+    return ids;
   }
 
   private static List<String> labels(String csv) {

@@ -226,7 +226,7 @@ public final class BeamSearch {
     return false;
   }
 
-  /** HF's processors for greedy search, on log-probabilities: penalty, n-gram bans, min_new_tokens. */
+  /** HF's processors for greedy search, on log-probabilities: penalty, n-gram bans, min_new_tokens, suppression. */
   private void process(int[] seq, float[] row) {
     if (params.repetitionPenalty != 1.0) {
       LogitsProcessors.repetitionPenalty(row, seq, seq.length, (float) params.repetitionPenalty, seen);
@@ -236,6 +236,10 @@ public final class BeamSearch {
     }
     if (seq.length - prompt.length < params.minNewTokens) {
       LogitsProcessors.suppressEos(row, eosIds);
+    }
+    LogitsProcessors.suppress(row, params.suppressTokens);
+    if (seq.length == prompt.length) {
+      LogitsProcessors.suppress(row, params.beginSuppressTokens);
     }
   }
 

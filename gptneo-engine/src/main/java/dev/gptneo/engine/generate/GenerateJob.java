@@ -134,11 +134,18 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     if (generated < params.minNewTokens) {
       LogitsProcessors.suppressEos(logits, eosIds);
     }
+    LogitsProcessors.suppress(logits, params.suppressTokens);
+    if (generated == 0) {
+      LogitsProcessors.suppress(logits, params.beginSuppressTokens);
+    }
     int token;
     if (params.doSample) {
       LogitsProcessors.temperature(logits, (float) params.temperature);
       LogitsProcessors.topK(logits, params.topK, s.select);
       LogitsProcessors.topP(logits, params.topP, s.keys, s.probs);
+      LogitsProcessors.minP(logits, params.minP, s.probs);
+      LogitsProcessors.epsilonCutoff(logits, params.epsilonCutoff, s.probs);
+      LogitsProcessors.etaCutoff(logits, params.etaCutoff, s.probs);
       token = Sampler.sample(logits, s.probs, Sampler.uniform(params.seed, generated));
     } else {
       token = LogitsProcessors.argmax(logits, 0, width);
@@ -149,10 +156,10 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     acceptToken(position, token);
   }
 
-  /** Log-probabilities need the logits on the host: such a job's tokens are chosen here. */
+  /** Log-probabilities and the min-p / epsilon / eta warpers need the logits on the host: chosen here. */
   @Override
   public boolean backendMayChoose() {
-    return logprobs == null;
+    return logprobs == null && !params.hasHostWarpers();
   }
 
   /** What {@link #accept} does to the logits, as a row of the backend's choice table. */
@@ -174,6 +181,14 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     if (generated < params.minNewTokens) {
       for (int e : eosIds) {
         choice.ban(e);
+      }
+    }
+    for (int t : params.suppressTokens) {
+      choice.ban(t);
+    }
+    if (generated == 0) {
+      for (int t : params.beginSuppressTokens) {
+        choice.ban(t);
       }
     }
   }

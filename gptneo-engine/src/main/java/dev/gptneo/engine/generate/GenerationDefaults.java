@@ -26,10 +26,8 @@ public final class GenerationDefaults {
   /** Keys that change HF's output but are not implemented here, with the value HF treats as "off". */
   private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
       Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"),
-      Map.entry("typical_p", "1.0"), Map.entry("epsilon_cutoff", "0.0"), Map.entry("eta_cutoff", "0.0"),
-      Map.entry("min_p", "null"), Map.entry("diversity_penalty", "0.0"), Map.entry("bad_words_ids", "null"),
-      Map.entry("force_words_ids", "null"), Map.entry("suppress_tokens", "null"),
-      Map.entry("begin_suppress_tokens", "null"), Map.entry("forced_bos_token_id", "null"),
+      Map.entry("typical_p", "1.0"), Map.entry("diversity_penalty", "0.0"), Map.entry("bad_words_ids", "null"),
+      Map.entry("force_words_ids", "null"), Map.entry("forced_bos_token_id", "null"),
       Map.entry("forced_eos_token_id", "null"), Map.entry("sequence_bias", "null"),
       Map.entry("exponential_decay_length_penalty", "null"), Map.entry("renormalize_logits", "false"),
       Map.entry("num_return_sequences", "1"), Map.entry("max_length", "20"), Map.entry("min_length", "0"),
@@ -110,6 +108,11 @@ public final class GenerationDefaults {
           }
           b.earlyStopping(v.asText());
           break;
+        case "min_p": b.minP(v.isNull() ? 0 : number(file, key, v)); break;
+        case "epsilon_cutoff": b.epsilonCutoff(v.isNull() ? 0 : number(file, key, v)); break;
+        case "eta_cutoff": b.etaCutoff(v.isNull() ? 0 : number(file, key, v)); break;
+        case "suppress_tokens": b.suppressTokens(ids(file, key, v)); break;
+        case "begin_suppress_tokens": b.beginSuppressTokens(ids(file, key, v)); break;
         case "eos_token_id":
           if (v.isArray()) {
             v.forEach(id -> eos.add(integer(file, key, id)));
@@ -168,6 +171,21 @@ public final class GenerationDefaults {
       throw bad(file, key, v, "a number");
     }
     return v.doubleValue();
+  }
+
+  /** A list of token ids (null: none). */
+  private static int[] ids(Path file, String key, JsonNode v) {
+    if (v.isNull()) {
+      return new int[0];
+    }
+    if (!v.isArray()) {
+      throw bad(file, key, v, "a list of token ids");
+    }
+    int[] out = new int[v.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = integer(file, key, v.get(i));
+    }
+    return out;
   }
 
   private static List<String> strings(Path file, String key, JsonNode v) {

@@ -30,6 +30,11 @@ public final class GenerationParams {
   public final boolean skipSpecialTokens; // default false: the text keeps eos (HF decode's default)
   public final int numReturnSequences;   // default 1; more: that many samples, or the best beams, per row
   public final boolean logprobs;         // default false: each generated token's log-probability too
+  public final double minP;              // default 0 (disabled); sampling: HF's min_p
+  public final double epsilonCutoff;     // default 0 (disabled); sampling: HF's epsilon_cutoff
+  public final double etaCutoff;         // default 0 (disabled); sampling: HF's eta_cutoff
+  public final int[] suppressTokens;     // never chosen (HF's suppress_tokens)
+  public final int[] beginSuppressTokens; // not chosen as the first generated token (begin_suppress_tokens)
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -49,6 +54,16 @@ public final class GenerationParams {
     skipSpecialTokens = b.skipSpecialTokens;
     numReturnSequences = b.numReturnSequences;
     logprobs = b.logprobs;
+    minP = b.minP;
+    epsilonCutoff = b.epsilonCutoff;
+    etaCutoff = b.etaCutoff;
+    suppressTokens = b.suppressTokens.clone();
+    beginSuppressTokens = b.beginSuppressTokens.clone();
+  }
+
+  /** Whether a sampling warper needs the host (min_p, epsilon or eta cutoff): backends sample without them. */
+  public boolean hasHostWarpers() {
+    return doSample && (minP > 0 || epsilonCutoff > 0 || etaCutoff > 0);
   }
 
   public static Builder builder() {
@@ -74,6 +89,11 @@ public final class GenerationParams {
     b.skipSpecialTokens = skipSpecialTokens;
     b.numReturnSequences = numReturnSequences;
     b.logprobs = logprobs;
+    b.minP = minP;
+    b.epsilonCutoff = epsilonCutoff;
+    b.etaCutoff = etaCutoff;
+    b.suppressTokens = suppressTokens.clone();
+    b.beginSuppressTokens = beginSuppressTokens.clone();
     return b;
   }
 
@@ -95,6 +115,11 @@ public final class GenerationParams {
     private boolean skipSpecialTokens = false;
     private int numReturnSequences = 1;
     private boolean logprobs = false;
+    private double minP = 0;
+    private double epsilonCutoff = 0;
+    private double etaCutoff = 0;
+    private int[] suppressTokens = new int[0];
+    private int[] beginSuppressTokens = new int[0];
 
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
@@ -197,6 +222,42 @@ public final class GenerationParams {
       return this;
     }
 
+    /**
+     * HF's min_p (sampling): after top-p, drops tokens whose probability is below min_p times the
+     * most likely token's. 0 disables it.
+     */
+    public Builder minP(double v) {
+      minP = v;
+      return this;
+    }
+
+    /** HF's epsilon_cutoff (sampling): drops tokens of probability below it, keeping the most likely. 0: off. */
+    public Builder epsilonCutoff(double v) {
+      epsilonCutoff = v;
+      return this;
+    }
+
+    /**
+     * HF's eta_cutoff (sampling): drops tokens of probability below min(eta, sqrt(eta) * exp(-entropy)),
+     * keeping the most likely. 0: off.
+     */
+    public Builder etaCutoff(double v) {
+      etaCutoff = v;
+      return this;
+    }
+
+    /** HF's suppress_tokens: these ids are never generated (ids outside the vocabulary are ignored). */
+    public Builder suppressTokens(int... v) {
+      suppressTokens = v.clone();
+      return this;
+    }
+
+    /** HF's begin_suppress_tokens: these ids are not generated as the first new token. */
+    public Builder beginSuppressTokens(int... v) {
+      beginSuppressTokens = v.clone();
+      return this;
+    }
+
     /** HF's early_stopping: "false" (default), "true" or "never". */
     public Builder earlyStopping(String v) {
       earlyStopping = v == null ? null : v.trim().toLowerCase(java.util.Locale.ROOT);
@@ -231,6 +292,16 @@ public final class GenerationParams {
           + " (num_beams >= num_return_sequences)");
       check(numBeams == 1 || !logprobs, "logprobs are for greedy decoding and sampling; beam search scores"
           + " hypotheses instead (num_beams must be 1)");
+      check(minP >= 0 && minP <= 1, "min_p must be in [0, 1] (0 disables it), got " + minP);
+      check(epsilonCutoff >= 0 && epsilonCutoff < 1, "epsilon_cutoff must be in [0, 1) (0 disables it), got "
+          + epsilonCutoff);
+      check(etaCutoff >= 0 && etaCutoff < 1, "eta_cutoff must be in [0, 1) (0 disables it), got " + etaCutoff);
+      for (int t : suppressTokens) {
+        check(t >= 0, "suppress_tokens must be token ids >= 0, got " + t);
+      }
+      for (int t : beginSuppressTokens) {
+        check(t >= 0, "begin_suppress_tokens must be token ids >= 0, got " + t);
+      }
       check(numBeams == 1 || numReturnSequences <= numBeams, "num_return_sequences (" + numReturnSequences
           + ") must be <= num_beams (" + numBeams + "): beam search keeps num_beams hypotheses");
       return new GenerationParams(this);
@@ -273,25 +344,33 @@ public final class GenerationParams {
         && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds)
         && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping)
         && skipSpecialTokens == p.skipSpecialTokens && numReturnSequences == p.numReturnSequences
-        && logprobs == p.logprobs;
+        && logprobs == p.logprobs && minP == p.minP && epsilonCutoff == p.epsilonCutoff && etaCutoff == p.etaCutoff
+        && java.util.Arrays.equals(suppressTokens, p.suppressTokens)
+        && java.util.Arrays.equals(beginSuppressTokens, p.beginSuppressTokens);
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
         noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
-        earlyStopping, skipSpecialTokens, numReturnSequences, logprobs);
+        earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, epsilonCutoff, etaCutoff,
+        java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens));
   }
 
   @Override
   public String toString() {
     return "GenerationParams{max_new_tokens=" + maxNewTokens + ", min_new_tokens=" + minNewTokens
-        + (doSample ? ", sample(temperature=" + temperature + ", top_k=" + topK + ", top_p=" + topP + ")" : ", greedy")
+        + (doSample ? ", sample(temperature=" + temperature + ", top_k=" + topK + ", top_p=" + topP
+            + (minP > 0 ? ", min_p=" + minP : "") + (epsilonCutoff > 0 ? ", epsilon_cutoff=" + epsilonCutoff : "")
+            + (etaCutoff > 0 ? ", eta_cutoff=" + etaCutoff : "") + ")" : ", greedy")
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize
         + ", seed=" + seed + ", stop=" + stopStrings
         + (numBeams > 1 ? ", beams(" + numBeams + ", length_penalty=" + lengthPenalty + ", early_stopping="
             + earlyStopping + ")" : "") + (skipSpecialTokens ? ", skip_special_tokens" : "")
         + (numReturnSequences > 1 ? ", num_return_sequences=" + numReturnSequences : "")
-        + (logprobs ? ", logprobs" : "") + "}";
+        + (logprobs ? ", logprobs" : "")
+        + (suppressTokens.length > 0 ? ", suppress_tokens=" + java.util.Arrays.toString(suppressTokens) : "")
+        + (beginSuppressTokens.length > 0 ? ", begin_suppress_tokens=" + java.util.Arrays.toString(beginSuppressTokens)
+            : "") + "}";
   }
 }

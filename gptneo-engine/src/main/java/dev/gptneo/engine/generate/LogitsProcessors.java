@@ -5,8 +5,9 @@ import java.util.Arrays;
 
 /**
  * Hugging Face's logits processors and warpers, in HF's order: repetition penalty, no-repeat
- * n-gram, min-new-tokens (eos suppression); then, when sampling, temperature, top-k, top-p. Each
- * works in place on one row of logits, {@code logits[0..vocab)}.
+ * n-gram, min-new-tokens (eos suppression), suppressed tokens; then, when sampling, temperature,
+ * top-k, top-p, min-p, epsilon and eta cutoffs. Each works in place on one row of logits,
+ * {@code logits[0..vocab)}.
  */
 public final class LogitsProcessors {
   private LogitsProcessors() {}
@@ -126,6 +127,72 @@ public final class LogitsProcessors {
         break;
       }
       logits[t] = Float.NEGATIVE_INFINITY;
+    }
+  }
+
+  /**
+   * HF MinPLogitsWarper: drops tokens whose probability is below {@code minP} times the most likely
+   * token's (in float, as HF's fp32 tensors); the most likely token stays. {@code probs} is scratch.
+   */
+  public static void minP(float[] logits, double minP, float[] probs) {
+    if (minP <= 0) {
+      return;
+    }
+    softmax(logits, probs);
+    float top = 0;
+    for (float p : probs) {
+      top = Math.max(top, p);
+    }
+    cutBelow(logits, probs, (float) minP * top); // the top tokens' probability is never below it
+  }
+
+  /** HF EpsilonLogitsWarper: drops tokens of probability below epsilon, except those at the top score. */
+  public static void epsilonCutoff(float[] logits, double epsilon, float[] probs) {
+    if (epsilon <= 0) {
+      return;
+    }
+    softmax(logits, probs);
+    cutBelow(logits, probs, (float) epsilon);
+  }
+
+  /**
+   * HF EtaLogitsWarper: drops tokens of probability below min(eta, sqrt(eta) * exp(-entropy)), the
+   * entropy of the current distribution, except those at the top score.
+   */
+  public static void etaCutoff(float[] logits, double eta, float[] probs) {
+    if (eta <= 0) {
+      return;
+    }
+    softmax(logits, probs);
+    double entropy = 0;
+    for (float p : probs) {
+      if (p > 0) {
+        entropy -= p * Math.log(p);
+      }
+    }
+    float e = (float) eta;
+    cutBelow(logits, probs, Math.min(e, (float) (Math.sqrt(e) * Math.exp(-entropy))));
+  }
+
+  /** Sets logits[i] = -inf where probs[i] < cutoff and logits[i] is below the largest logit. */
+  private static void cutBelow(float[] logits, float[] probs, float cutoff) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (float l : logits) {
+      max = Math.max(max, l);
+    }
+    for (int i = 0; i < logits.length; i++) {
+      if (probs[i] < cutoff && logits[i] < max) {
+        logits[i] = Float.NEGATIVE_INFINITY;
+      }
+    }
+  }
+
+  /** HF SuppressTokensLogitsProcessor (and, at the first new token, SuppressTokensAtBegin): bans ids. */
+  public static void suppress(float[] logits, int[] ids) {
+    for (int t : ids) {
+      if (t >= 0 && t < logits.length) {
+        logits[t] = Float.NEGATIVE_INFINITY;
+      }
     }
   }
 

@@ -147,6 +147,18 @@ class MainTest {
     Run greedy = run(in, "generate", "--model", demo, "--num-return-sequences", "2");
     assertEquals(2, greedy.status);
     assertTrue(greedy.err.contains("needs sampling"), greedy.err);
+    // --min-p turns sampling on; at 1.0 only the most likely token survives: the greedy completion
+    JsonNode plain = ok(in, "generate", "--model", demo, "--max-new-tokens", "6").lines().get(0);
+    JsonNode minP = ok(in, "generate", "--model", demo, "--max-new-tokens", "6", "--min-p", "1", "--top-k", "0",
+        "--seed", "3").lines().get(0);
+    assertEquals(plain.get("completion_ids"), minP.get("completion_ids"));
+    int first = plain.get("completion_ids").get(0).asInt();
+    JsonNode suppressed = ok(in, "generate", "--model", demo, "--max-new-tokens", "6", "--suppress-tokens",
+        first + ",50256", "--begin-suppress-tokens", "13").lines().get(0);
+    for (JsonNode id : suppressed.get("completion_ids")) {
+      assertTrue(id.asInt() != first && id.asInt() != 50256, suppressed.toString());
+    }
+    assertTrue(suppressed.get("completion_ids").get(0).asInt() != 13);
   }
 
   /**
@@ -362,6 +374,9 @@ class MainTest {
         {"generate", "--model", demo, "--max-new-tokens", "zero"},
         {"generate", "--model", demo, "--max-new-tokens", "0"},
         {"generate", "--model", demo, "--temperature", "0"},
+        {"generate", "--model", demo, "--min-p", "2"},
+        {"generate", "--model", demo, "--eta-cutoff", "1"},
+        {"generate", "--model", demo, "--suppress-tokens", "1,x"},
         {"generate", "--model", demo, "--max-new-tokens"},
         {"classify", "--model", demo, "--stop", "x"},
         {"tokenize", "--model", demo, "--truncation", "middle"},

@@ -32,6 +32,9 @@ class ChoiceDescriptionTest {
         base.toBuilder().doSample(true).seed(8).topK(200).temperature(2.5).repetitionPenalty(1.2).build(),
         base.toBuilder().doSample(true).seed(9).topK(1).build(),
         base.toBuilder().doSample(true).seed(10).topK(0).topP(1e-9).build(),
+        // suppressed ids: the few that win most (4-6 are the large logits' values' ids too), and eos at first
+        base.toBuilder().suppressTokens(0, 1, 2, 500).beginSuppressTokens(96, 3, 4).build(),
+        base.toBuilder().doSample(true).seed(11).topK(5).suppressTokens(7, 8).beginSuppressTokens(9).build(),
     };
     Random random = new Random(42);
     HostChoice host = new HostChoice(VOCAB);
@@ -61,6 +64,20 @@ class ChoiceDescriptionTest {
       assertArrayEquals(a.completionIds, b.completionIds, "setting " + s);
       assertEquals(a.finishReason, b.finishReason, "setting " + s);
     }
+  }
+
+  @Test
+  void minPAndTheCutoffsChooseOnTheHost() {
+    GenerationParams sampling = GenerationParams.builder().doSample(true).build();
+    int[] prompt = {5, 7};
+    assertEquals(true, new GenerateJob(prompt, 8, sampling, EOS, null).backendMayChoose());
+    for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().minP(0.1).build(),
+        sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build()}) {
+      assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());
+    }
+    // HF applies the warpers only when sampling: greedy rows with them set still choose on the backend
+    GenerationParams greedy = GenerationParams.builder().minP(0.1).etaCutoff(0.01).build();
+    assertEquals(true, new GenerateJob(prompt, 8, greedy, EOS, null).backendMayChoose());
   }
 
   @Test

@@ -52,6 +52,25 @@ class GenerationDefaultsTest {
   }
 
   @Test
+  void minPTheCutoffsAndSuppressedTokensAreApplied() throws IOException {
+    GenerationDefaults d = load("{\"do_sample\": true, \"min_p\": 0.05, \"epsilon_cutoff\": 0.0003,"
+        + " \"eta_cutoff\": 0.0002, \"suppress_tokens\": [50256, 198], \"begin_suppress_tokens\": [13]}");
+    assertEquals(List.of(), d.ignored);
+    assertEquals(0.05, d.params.minP);
+    assertEquals(0.0003, d.params.epsilonCutoff);
+    assertEquals(0.0002, d.params.etaCutoff);
+    assertArrayEquals(new int[] {50256, 198}, d.params.suppressTokens);
+    assertArrayEquals(new int[] {13}, d.params.beginSuppressTokens);
+    GenerationDefaults off = load("{\"min_p\": null, \"epsilon_cutoff\": 0.0, \"eta_cutoff\": 0.0,"
+        + " \"suppress_tokens\": null, \"begin_suppress_tokens\": null}"); // HF's own "off" values
+    assertEquals(GenerationParams.DEFAULT, off.params);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load("{\"min_p\": 1.5}"));
+    assertTrue(e.getMessage().contains("generation_config.json: min_p must be in [0, 1]"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> load("{\"suppress_tokens\": 5}"));
+    assertTrue(e.getMessage().contains("'suppress_tokens' must be a list of token ids"), e.getMessage());
+  }
+
+  @Test
   void settingsHfAppliesButGptneoLacksAreListed() throws IOException {
     GenerationDefaults d = load("{\"num_beam_groups\": 2, \"max_length\": 100, \"typical_p\": 0.5, \"shiny\": 1,"
         + " \"repetition_penalty\": 1.2, \"num_beams\": 3, \"early_stopping\": \"never\"}");

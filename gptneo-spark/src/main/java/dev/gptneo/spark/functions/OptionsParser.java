@@ -17,7 +17,8 @@ import java.util.function.Predicate;
  * engine's own {@link GenerationParams}, so the rules (and messages) are the engine's.
  */
 public final class OptionsParser {
-  private static final Set<String> SAMPLING_KEYS = Set.of("temperature", "top_k", "top_p");
+  private static final Set<String> SAMPLING_KEYS = Set.of("temperature", "top_k", "top_p", "min_p", "epsilon_cutoff",
+      "eta_cutoff");
 
   private OptionsParser() {}
 
@@ -66,7 +67,7 @@ public final class OptionsParser {
   }
 
   /**
-   * Sampling is on when do_sample is true, or when temperature, top_k or top_p is set (unless
+   * Sampling is on when do_sample is true, or when temperature, top_k, top_p, min_p or a cutoff is set (unless
    * do_sample is false or greedy is true); off with greedy or do_sample false. Null when none of
    * these is given: then the model's default decides (greedy unless its generation_config.json
    * says do_sample).
@@ -107,7 +108,14 @@ public final class OptionsParser {
         case "top_p":
         case "repetition_penalty":
         case "length_penalty":
+        case "min_p":
+        case "epsilon_cutoff":
+        case "eta_cutoff":
           out.put(k, Double.toString(parseDouble(v, k)));
+          break;
+        case "suppress_tokens":
+        case "begin_suppress_tokens":
+          out.put(k, tokenIds(v, k));
           break;
         case "do_sample":
         case "greedy":
@@ -149,10 +157,37 @@ public final class OptionsParser {
         case "top_p": b.topP(Double.parseDouble(v)); break;
         case "repetition_penalty": b.repetitionPenalty(Double.parseDouble(v)); break;
         case "stop": b.stopStrings(List.of(v.split("\u0000", -1))); break;
+        case "min_p": b.minP(Double.parseDouble(v)); break;
+        case "epsilon_cutoff": b.epsilonCutoff(Double.parseDouble(v)); break;
+        case "eta_cutoff": b.etaCutoff(Double.parseDouble(v)); break;
+        case "suppress_tokens": b.suppressTokens(parseIds(v)); break;
+        case "begin_suppress_tokens": b.beginSuppressTokens(parseIds(v)); break;
         default: break; // do_sample / greedy: already folded into `sampling`
       }
     });
     return b.build();
+  }
+
+  /** Token ids as "50256, 198" or "[50256, 198]", written back as "50256,198". */
+  private static String tokenIds(String v, String key) {
+    String s = v.trim();
+    if (s.startsWith("[") && s.endsWith("]")) {
+      s = s.substring(1, s.length() - 1);
+    }
+    List<String> ids = new ArrayList<>();
+    for (String part : s.split(",")) {
+      try {
+        ids.add(Integer.toString(Integer.parseInt(part.trim())));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("option '" + key + "' must be token ids such as '50256, 198' (or "
+            + "[50256, 198]); got '" + v + "'");
+      }
+    }
+    return String.join(",", ids);
+  }
+
+  private static int[] parseIds(String canonical) {
+    return java.util.Arrays.stream(canonical.split(",")).mapToInt(Integer::parseInt).toArray();
   }
 
   /** One stop string, or several as a JSON-style array: ["\n\n", "END"]. */

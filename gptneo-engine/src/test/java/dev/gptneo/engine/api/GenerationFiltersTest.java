@@ -1,0 +1,73 @@
+package dev.gptneo.engine.api;
+
+import static dev.gptneo.engine.api.GenerationTest.FREE;
+import static dev.gptneo.engine.api.GenerationTest.ONCE;
+import static dev.gptneo.engine.api.GenerationTest.demo;
+import static dev.gptneo.engine.api.GenerationTest.one;
+import static dev.gptneo.engine.api.GenerationTest.sampling;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gptneo.engine.generate.GenerationParams;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** HF's suppress_tokens, begin_suppress_tokens, min_p, epsilon_cutoff and eta_cutoff through the demo model. */
+class GenerationFiltersTest {
+  static final GenerationParams GREEDY = GenerationParams.builder().maxNewTokens(12).build();
+
+  static boolean contains(int[] ids, int id) {
+    return Arrays.stream(ids).anyMatch(t -> t == id);
+  }
+
+  @Test
+  void suppressedTokensNeverAppearAndTheFirstTokenCanBeSuppressedAlone() {
+    for (String prompt : List.of(ONCE, FREE)) {
+      int[] free = one(demo(), Input.text(prompt), GREEDY).completionIds;
+      int first = free[0];
+      int[] banned = {first, free[1]};
+      int[] suppressed = one(demo(), Input.text(prompt), GREEDY.toBuilder().suppressTokens(banned).build())
+          .completionIds;
+      assertFalse(contains(suppressed, banned[0]) || contains(suppressed, banned[1]), Arrays.toString(suppressed));
+      int[] atBegin = one(demo(), Input.text(prompt), GREEDY.toBuilder().beginSuppressTokens(first).build())
+          .completionIds;
+      assertNotEquals(first, atBegin[0]);
+      // beam search applies the same processors
+      GenerateResult beams = one(demo(), Input.text(prompt), GREEDY.toBuilder().numBeams(3).numReturnSequences(3)
+          .suppressTokens(banned).build());
+      for (GenerateResult b : beams.sequences) {
+        assertFalse(contains(b.completionIds, banned[0]) || contains(b.completionIds, banned[1]));
+      }
+    }
+  }
+
+  /** min_p 1 and epsilon 0.999 keep only the most likely token: sampling then decodes greedily. */
+  @Test
+  void filtersThatKeepOnlyTheTopTokenSampleTheGreedyCompletion() {
+    for (String prompt : List.of(ONCE, FREE)) {
+      int[] greedy = one(demo(), Input.text(prompt), GREEDY).completionIds;
+      for (GenerationParams p : List.of(sampling(3, 12).toBuilder().topK(0).minP(1.0).build(),
+          sampling(4, 12).toBuilder().topK(0).temperature(1.7).epsilonCutoff(0.999).build())) {
+        assertArrayEquals(greedy, one(demo(), Input.text(prompt), p).completionIds, p.toString());
+      }
+    }
+  }
+
+  /** Looser filters change samples, not determinism: the same seed gives the same completion. */
+  @Test
+  void filteredSamplesAreSeededAndLogprobsSeeTheFilteredDistribution() {
+    GenerationParams p = sampling(9, 12).toBuilder().topK(0).minP(0.05).etaCutoff(0.0009).logprobs(true).build();
+    GenerateResult a = one(demo(), Input.text(ONCE), p);
+    GenerateResult b = one(demo(), Input.text(ONCE), p);
+    assertArrayEquals(a.completionIds, b.completionIds);
+    GenerateResult unfiltered = one(demo(), Input.text(ONCE), p.toBuilder().minP(0).etaCutoff(0).build());
+    // the first token's distribution loses mass to the filters, so its renormalized logprob can only grow
+    if (a.completionIds[0] == unfiltered.completionIds[0]) {
+      assertTrue(a.tokenLogprobs[0] >= unfiltered.tokenLogprobs[0], a.tokenLogprobs[0] + " < "
+          + unfiltered.tokenLogprobs[0]);
+    }
+  }
+}

@@ -1,0 +1,133 @@
+package dev.gptneo.engine.generate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * HF's min_p, epsilon_cutoff and eta_cutoff warpers and suppress_tokens against a plain double
+ * precision reference of HF's definitions (transformers' MinPLogitsWarper, EpsilonLogitsWarper,
+ * EtaLogitsWarper with min_tokens_to_keep 1), on random rows with a fixed seed. Rows whose
+ * probabilities lie within float rounding of a cutoff are skipped: there fp32 rounding decides.
+ */
+class SamplingWarpersTest {
+  static final float NEG_INF = Float.NEGATIVE_INFINITY;
+
+  interface Warper {
+    void apply(float[] logits, double value, float[] probs);
+  }
+
+  /** The reference: softmax in double over the finite logits. */
+  static double[] probs(float[] logits) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (float l : logits) {
+      max = Math.max(max, l);
+    }
+    double[] p = new double[logits.length];
+    double sum = 0;
+    for (int i = 0; i < logits.length; i++) {
+      p[i] = logits[i] == NEG_INF ? 0 : Math.exp(logits[i] - max);
+      sum += p[i];
+    }
+    for (int i = 0; i < p.length; i++) {
+      p[i] /= sum;
+    }
+    return p;
+  }
+
+  static float[] randomRow(Random rnd) {
+    int n = 2 + rnd.nextInt(200);
+    float[] logits = new float[n];
+    for (int i = 0; i < n; i++) {
+      logits[i] = rnd.nextInt(10) == 0 ? NEG_INF : (float) (rnd.nextGaussian() * 2.5);
+    }
+    logits[rnd.nextInt(n)] = 1f; // at least one finite
+    return logits;
+  }
+
+  /** Checks the warper against keep = !(p < cutoff) || isTop over random rows; returns rows checked. */
+  static int check(Warper warper, java.util.function.BiFunction<double[], Double, Double> cutoff, boolean keepTop,
+      long seed) {
+    Random rnd = new Random(seed);
+    int checked = 0;
+    for (int trial = 0; trial < 500; trial++) {
+      float[] logits = randomRow(rnd);
+      double value = rnd.nextDouble() * 0.5;
+      double[] p = probs(logits);
+      double threshold = cutoff.apply(p, value);
+      boolean nearBoundary = false;
+      for (double q : p) {
+        nearBoundary |= q > 0 && Math.abs(q - threshold) <= 1e-6 * Math.max(threshold, 1e-30);
+      }
+      if (nearBoundary) {
+        continue;
+      }
+      float max = NEG_INF;
+      for (float l : logits) {
+        max = Math.max(max, l);
+      }
+      float[] got = logits.clone();
+      warper.apply(got, value, new float[logits.length]);
+      for (int i = 0; i < logits.length; i++) {
+        boolean keep = logits[i] != NEG_INF && (p[i] >= threshold || (keepTop && logits[i] == max));
+        assertEquals(keep, got[i] != NEG_INF, "trial " + trial + " token " + i + " p " + p[i] + " cut " + threshold);
+        if (keep) {
+          assertEquals(logits[i], got[i], "kept logits are unchanged");
+        }
+      }
+      checked++;
+    }
+    return checked;
+  }
+
+  @Test
+  void minPDropsTokensBelowMinPTimesTheTopProbability() {
+    int checked = check(LogitsProcessors::minP, (p, v) -> {
+      double top = 0;
+      for (double q : p) {
+        top = Math.max(top, q);
+      }
+      return v * top;
+    }, false, 1);
+    assertTrue(checked > 400, "rows checked: " + checked);
+  }
+
+  @Test
+  void epsilonCutoffDropsImprobableTokensButNeverTheTop() {
+    assertTrue(check(LogitsProcessors::epsilonCutoff, (p, v) -> v, true, 2) > 400);
+  }
+
+  @Test
+  void etaCutoffScalesWithTheEntropy() {
+    assertTrue(check(LogitsProcessors::etaCutoff, (p, v) -> {
+      double entropy = 0;
+      for (double q : p) {
+        entropy -= q > 0 ? q * Math.log(q) : 0;
+      }
+      return Math.min(v, Math.sqrt(v) * Math.exp(-entropy));
+    }, true, 3) > 400);
+  }
+
+  @Test
+  void zeroTurnsEachOffAndMinPOneKeepsOnlyTheMostLikely() {
+    float[] logits = {1f, 3f, 2f, NEG_INF, 3f};
+    for (Warper w : new Warper[] {LogitsProcessors::minP, LogitsProcessors::epsilonCutoff,
+        LogitsProcessors::etaCutoff}) {
+      float[] row = logits.clone();
+      w.apply(row, 0, new float[5]);
+      assertEquals(java.util.Arrays.toString(logits), java.util.Arrays.toString(row));
+    }
+    float[] row = logits.clone();
+    LogitsProcessors.minP(row, 1.0, new float[5]);
+    assertEquals("[-Infinity, 3.0, -Infinity, -Infinity, 3.0]", java.util.Arrays.toString(row), "ties at the top stay");
+  }
+
+  @Test
+  void suppressBansIdsInTheVocabularyAndIgnoresOthers() {
+    float[] row = {1f, 2f, 3f};
+    LogitsProcessors.suppress(row, new int[] {2, 7, 0});
+    assertEquals("[-Infinity, 2.0, -Infinity]", java.util.Arrays.toString(row));
+  }
+}
