@@ -44,8 +44,8 @@ public final class Main {
       "                  --max-new-tokens N (64)  --min-new-tokens N  --greedy (default)  --temperature T",
       "                  --top-k K (50 when sampling)  --top-p P  --seed S  --repetition-penalty R",
       "                  --no-repeat-ngram-size N  --stop STR (repeatable)  --stop-token-id ID (repeatable)",
-      "                  --min-p P  --epsilon-cutoff E  --eta-cutoff E  (HF's min_p, epsilon_cutoff, eta_cutoff)",
-      "                  (--temperature, --top-k, --top-p, --min-p and the cutoffs turn sampling on)",
+      "                  --min-p P  --typical-p P  --epsilon-cutoff E  --eta-cutoff E  (as HF's generate())",
+      "                  (--temperature, --top-k, --top-p, --min-p, --typical-p and the cutoffs turn sampling on)",
       "                  --suppress-tokens IDS  --begin-suppress-tokens IDS  (comma-separated ids never chosen,",
       "                  or not as the first new token)",
       "                  --num-beams N (beam search, greedy)  --length-penalty L (1.0)",
@@ -77,8 +77,8 @@ public final class Main {
       "kv-cache-fraction");
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
-      "length-penalty", "early-stopping", "num-return-sequences", "min-p", "epsilon-cutoff", "eta-cutoff",
-      "suppress-tokens", "begin-suppress-tokens");
+      "length-penalty", "early-stopping", "num-return-sequences", "min-p", "typical-p", "epsilon-cutoff",
+      "eta-cutoff", "suppress-tokens", "begin-suppress-tokens");
 
   private Main() {}
 
@@ -246,7 +246,7 @@ public final class Main {
   static GenerationParams generationParams(Flags flags, GenerationDefaults defaults) {
     boolean sample = flags.has("greedy") ? false
         : flags.has("temperature") || flags.has("top-k") || flags.has("top-p") || flags.has("min-p")
-            || flags.has("epsilon-cutoff") || flags.has("eta-cutoff") || defaults.sampling;
+            || flags.has("typical-p") || flags.has("epsilon-cutoff") || flags.has("eta-cutoff") || defaults.sampling;
     GenerationParams base = defaults.params;
     GenerationParams.Builder b = base.toBuilder()
         .maxNewTokens(flags.getInt("max-new-tokens", base.maxNewTokens, 1))
@@ -265,6 +265,7 @@ public final class Main {
         .numReturnSequences(flags.getInt("num-return-sequences", 1, 1))
         .logprobs(flags.has("logprobs"))
         .minP(flags.getDouble("min-p", base.minP))
+        .typicalP(flags.getDouble("typical-p", base.typicalP))
         .epsilonCutoff(flags.getDouble("epsilon-cutoff", base.epsilonCutoff))
         .etaCutoff(flags.getDouble("eta-cutoff", base.etaCutoff));
     if (flags.has("suppress-tokens")) {

@@ -144,6 +144,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
       LogitsProcessors.topK(logits, params.topK, s.select);
       LogitsProcessors.topP(logits, params.topP, s.keys, s.probs);
       LogitsProcessors.minP(logits, params.minP, s.probs);
+      LogitsProcessors.typicalP(logits, params.typicalP, s.keys, s.probs);
       LogitsProcessors.epsilonCutoff(logits, params.epsilonCutoff, s.probs);
       LogitsProcessors.etaCutoff(logits, params.etaCutoff, s.probs);
       token = Sampler.sample(logits, s.probs, Sampler.uniform(params.seed, generated));
@@ -156,7 +157,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     acceptToken(position, token);
   }
 
-  /** Log-probabilities and the min-p / epsilon / eta warpers need the logits on the host: chosen here. */
+  /** Log-probabilities and the min-p, typical-p, epsilon and eta warpers need the logits here: chosen here. */
   @Override
   public boolean backendMayChoose() {
     return logprobs == null && !params.hasHostWarpers();

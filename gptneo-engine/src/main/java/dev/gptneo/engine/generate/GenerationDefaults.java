@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * A model's own generation settings, read from its generation_config.json as HF's generate() reads
  * them: they replace {@link GenerationParams}' defaults, and settings given with a call replace them
  * in turn. A folder without the file has GenerationParams' defaults. Settings HF would apply but
- * gptneo does not implement (max_length, typical_p, ...) are listed in {@link #ignored}, which
+ * gptneo does not implement (max_length, bad_words_ids, ...) are listed in {@link #ignored}, which
  * the engine logs as a warning.
  */
 public final class GenerationDefaults {
@@ -26,7 +26,7 @@ public final class GenerationDefaults {
   /** Keys that change HF's output but are not implemented here, with the value HF treats as "off". */
   private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
       Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"),
-      Map.entry("typical_p", "1.0"), Map.entry("diversity_penalty", "0.0"), Map.entry("bad_words_ids", "null"),
+      Map.entry("diversity_penalty", "0.0"), Map.entry("bad_words_ids", "null"),
       Map.entry("force_words_ids", "null"), Map.entry("forced_bos_token_id", "null"),
       Map.entry("forced_eos_token_id", "null"), Map.entry("sequence_bias", "null"),
       Map.entry("exponential_decay_length_penalty", "null"), Map.entry("renormalize_logits", "false"),
@@ -109,6 +109,7 @@ public final class GenerationDefaults {
           b.earlyStopping(v.asText());
           break;
         case "min_p": b.minP(v.isNull() ? 0 : number(file, key, v)); break;
+        case "typical_p": b.typicalP(v.isNull() ? 1 : number(file, key, v)); break;
         case "epsilon_cutoff": b.epsilonCutoff(v.isNull() ? 0 : number(file, key, v)); break;
         case "eta_cutoff": b.etaCutoff(v.isNull() ? 0 : number(file, key, v)); break;
         case "suppress_tokens": b.suppressTokens(ids(file, key, v)); break;

@@ -31,6 +31,7 @@ public final class GenerationParams {
   public final int numReturnSequences;   // default 1; more: that many samples, or the best beams, per row
   public final boolean logprobs;         // default false: each generated token's log-probability too
   public final double minP;              // default 0 (disabled); sampling: HF's min_p
+  public final double typicalP;          // default 1 (disabled); sampling: HF's typical_p
   public final double epsilonCutoff;     // default 0 (disabled); sampling: HF's epsilon_cutoff
   public final double etaCutoff;         // default 0 (disabled); sampling: HF's eta_cutoff
   public final int[] suppressTokens;     // never chosen (HF's suppress_tokens)
@@ -55,15 +56,16 @@ public final class GenerationParams {
     numReturnSequences = b.numReturnSequences;
     logprobs = b.logprobs;
     minP = b.minP;
+    typicalP = b.typicalP;
     epsilonCutoff = b.epsilonCutoff;
     etaCutoff = b.etaCutoff;
     suppressTokens = b.suppressTokens.clone();
     beginSuppressTokens = b.beginSuppressTokens.clone();
   }
 
-  /** Whether a sampling warper needs the host (min_p, epsilon or eta cutoff): backends sample without them. */
+  /** Whether a sampling warper needs the host (min_p, typical_p, the cutoffs): backends sample without them. */
   public boolean hasHostWarpers() {
-    return doSample && (minP > 0 || epsilonCutoff > 0 || etaCutoff > 0);
+    return doSample && (minP > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0);
   }
 
   public static Builder builder() {
@@ -90,6 +92,7 @@ public final class GenerationParams {
     b.numReturnSequences = numReturnSequences;
     b.logprobs = logprobs;
     b.minP = minP;
+    b.typicalP = typicalP;
     b.epsilonCutoff = epsilonCutoff;
     b.etaCutoff = etaCutoff;
     b.suppressTokens = suppressTokens.clone();
@@ -116,6 +119,7 @@ public final class GenerationParams {
     private int numReturnSequences = 1;
     private boolean logprobs = false;
     private double minP = 0;
+    private double typicalP = 1;
     private double epsilonCutoff = 0;
     private double etaCutoff = 0;
     private int[] suppressTokens = new int[0];
@@ -231,6 +235,15 @@ public final class GenerationParams {
       return this;
     }
 
+    /**
+     * HF's typical_p (sampling, locally typical): keeps the tokens whose -log p is nearest the
+     * entropy until their probabilities reach it. 1 disables it.
+     */
+    public Builder typicalP(double v) {
+      typicalP = v;
+      return this;
+    }
+
     /** HF's epsilon_cutoff (sampling): drops tokens of probability below it, keeping the most likely. 0: off. */
     public Builder epsilonCutoff(double v) {
       epsilonCutoff = v;
@@ -293,6 +306,7 @@ public final class GenerationParams {
       check(numBeams == 1 || !logprobs, "logprobs are for greedy decoding and sampling; beam search scores"
           + " hypotheses instead (num_beams must be 1)");
       check(minP >= 0 && minP <= 1, "min_p must be in [0, 1] (0 disables it), got " + minP);
+      check(typicalP > 0 && typicalP <= 1, "typical_p must be in (0, 1] (1 disables it), got " + typicalP);
       check(epsilonCutoff >= 0 && epsilonCutoff < 1, "epsilon_cutoff must be in [0, 1) (0 disables it), got "
           + epsilonCutoff);
       check(etaCutoff >= 0 && etaCutoff < 1, "eta_cutoff must be in [0, 1) (0 disables it), got " + etaCutoff);
@@ -344,7 +358,8 @@ public final class GenerationParams {
         && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds)
         && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping)
         && skipSpecialTokens == p.skipSpecialTokens && numReturnSequences == p.numReturnSequences
-        && logprobs == p.logprobs && minP == p.minP && epsilonCutoff == p.epsilonCutoff && etaCutoff == p.etaCutoff
+        && logprobs == p.logprobs && minP == p.minP && typicalP == p.typicalP && epsilonCutoff == p.epsilonCutoff
+        && etaCutoff == p.etaCutoff
         && java.util.Arrays.equals(suppressTokens, p.suppressTokens)
         && java.util.Arrays.equals(beginSuppressTokens, p.beginSuppressTokens);
   }
@@ -353,7 +368,7 @@ public final class GenerationParams {
   public int hashCode() {
     return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
         noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
-        earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, epsilonCutoff, etaCutoff,
+        earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
         java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens));
   }
 
@@ -361,7 +376,8 @@ public final class GenerationParams {
   public String toString() {
     return "GenerationParams{max_new_tokens=" + maxNewTokens + ", min_new_tokens=" + minNewTokens
         + (doSample ? ", sample(temperature=" + temperature + ", top_k=" + topK + ", top_p=" + topP
-            + (minP > 0 ? ", min_p=" + minP : "") + (epsilonCutoff > 0 ? ", epsilon_cutoff=" + epsilonCutoff : "")
+            + (minP > 0 ? ", min_p=" + minP : "") + (typicalP < 1 ? ", typical_p=" + typicalP : "")
+            + (epsilonCutoff > 0 ? ", epsilon_cutoff=" + epsilonCutoff : "")
             + (etaCutoff > 0 ? ", eta_cutoff=" + etaCutoff : "") + ")" : ", greedy")
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize
         + ", seed=" + seed + ", stop=" + stopStrings

@@ -6,7 +6,7 @@ import java.util.Arrays;
 /**
  * Hugging Face's logits processors and warpers, in HF's order: repetition penalty, no-repeat
  * n-gram, min-new-tokens (eos suppression), suppressed tokens; then, when sampling, temperature,
- * top-k, top-p, min-p, epsilon and eta cutoffs. Each works in place on one row of logits,
+ * top-k, top-p, min-p, typical-p, epsilon and eta cutoffs. Each works in place on one row of logits,
  * {@code logits[0..vocab)}.
  */
 public final class LogitsProcessors {
@@ -144,6 +144,58 @@ public final class LogitsProcessors {
       top = Math.max(top, p);
     }
     cutBelow(logits, probs, (float) minP * top); // the top tokens' probability is never below it
+  }
+
+  /**
+   * HF TypicalLogitsWarper (locally typical sampling): ranks tokens by |-log p - entropy| and keeps
+   * the best-ranked ones whose probabilities first reach {@code mass}, ties at the cut included.
+   * {@code keys} and {@code probs} are scratch of vocab size.
+   */
+  public static void typicalP(float[] logits, double mass, long[] keys, float[] probs) {
+    if (mass >= 1.0) {
+      return;
+    }
+    softmax(logits, probs);
+    float max = Float.NEGATIVE_INFINITY;
+    for (float l : logits) {
+      max = Math.max(max, l);
+    }
+    double sum = 0;
+    for (float l : logits) {
+      sum += l == Float.NEGATIVE_INFINITY ? 0 : Math.exp(l - max);
+    }
+    double logSum = Math.log(sum);
+    double entropy = 0;
+    for (float l : logits) {
+      if (l != Float.NEGATIVE_INFINITY) {
+        float logP = (float) (l - max - logSum);
+        entropy -= logP * (float) Math.exp(logP);
+      }
+    }
+    float ent = (float) entropy;
+    int n = 0;
+    for (int i = 0; i < logits.length; i++) {
+      if (logits[i] != Float.NEGATIVE_INFINITY) {
+        float shifted = Math.abs(-(float) (logits[i] - max - logSum) - ent); // >= 0: its bits sort as floats
+        keys[n++] = ((long) Float.floatToIntBits(shifted) << 32) | i;
+      }
+    }
+    Arrays.sort(keys, 0, n);
+    double cumulative = 0;
+    int last = 0; // how many sorted tokens have a cumulative probability below mass
+    while (last < n - 1) {
+      cumulative += probs[(int) keys[last]];
+      if (cumulative >= mass) {
+        break;
+      }
+      last++;
+    }
+    long cut = keys[last] >>> 32;
+    for (int j = last + 1; j < n; j++) {
+      if (keys[j] >>> 32 > cut) {
+        logits[(int) keys[j]] = Float.NEGATIVE_INFINITY;
+      }
+    }
   }
 
   /** HF EpsilonLogitsWarper: drops tokens of probability below epsilon, except those at the top score. */

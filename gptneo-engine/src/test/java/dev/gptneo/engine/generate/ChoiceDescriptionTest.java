@@ -72,7 +72,8 @@ class ChoiceDescriptionTest {
     int[] prompt = {5, 7};
     assertEquals(true, new GenerateJob(prompt, 8, sampling, EOS, null).backendMayChoose());
     for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().minP(0.1).build(),
-        sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build()}) {
+        sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build(),
+        sampling.toBuilder().typicalP(0.9).build()}) {
       assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());
     }
     // HF applies the warpers only when sampling: greedy rows with them set still choose on the backend

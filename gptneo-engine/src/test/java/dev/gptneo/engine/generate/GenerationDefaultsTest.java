@@ -53,10 +53,11 @@ class GenerationDefaultsTest {
 
   @Test
   void minPTheCutoffsAndSuppressedTokensAreApplied() throws IOException {
-    GenerationDefaults d = load("{\"do_sample\": true, \"min_p\": 0.05, \"epsilon_cutoff\": 0.0003,"
+    GenerationDefaults d = load("{\"do_sample\": true, \"min_p\": 0.05, \"typical_p\": 0.9, \"epsilon_cutoff\": 0.0003,"
         + " \"eta_cutoff\": 0.0002, \"suppress_tokens\": [50256, 198], \"begin_suppress_tokens\": [13]}");
     assertEquals(List.of(), d.ignored);
     assertEquals(0.05, d.params.minP);
+    assertEquals(0.9, d.params.typicalP);
     assertEquals(0.0003, d.params.epsilonCutoff);
     assertEquals(0.0002, d.params.etaCutoff);
     assertArrayEquals(new int[] {50256, 198}, d.params.suppressTokens);
@@ -72,9 +73,10 @@ class GenerationDefaultsTest {
 
   @Test
   void settingsHfAppliesButGptneoLacksAreListed() throws IOException {
-    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"max_length\": 100, \"typical_p\": 0.5, \"shiny\": 1,"
-        + " \"repetition_penalty\": 1.2, \"num_beams\": 3, \"early_stopping\": \"never\"}");
-    assertEquals(List.of("num_beam_groups=2", "max_length=100", "typical_p=0.5", "shiny=1 (unknown)"), d.ignored);
+    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"max_length\": 100, \"sequence_bias\": [[[5], 1.0]],"
+        + " \"shiny\": 1, \"repetition_penalty\": 1.2, \"num_beams\": 3, \"early_stopping\": \"never\"}");
+    assertEquals(List.of("num_beam_groups=2", "max_length=100", "sequence_bias=[[[5],1.0]]", "shiny=1 (unknown)"),
+        d.ignored);
     assertEquals(1.2, d.params.repetitionPenalty, "the rest still applies");
     assertEquals(3, d.params.numBeams);
     assertEquals("never", d.params.earlyStopping);

@@ -3,12 +3,14 @@ package dev.gptneo.engine.generate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Comparator;
 import java.util.Random;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
- * HF's min_p, epsilon_cutoff and eta_cutoff warpers and suppress_tokens against a plain double
- * precision reference of HF's definitions (transformers' MinPLogitsWarper, EpsilonLogitsWarper,
+ * HF's min_p, typical_p, epsilon_cutoff and eta_cutoff warpers and suppress_tokens against a plain double
+ * precision reference of HF's definitions (transformers' MinPLogitsWarper, TypicalLogitsWarper, EpsilonLogitsWarper,
  * EtaLogitsWarper with min_tokens_to_keep 1), on random rows with a fixed seed. Rows whose
  * probabilities lie within float rounding of a cutoff are skipped: there fp32 rounding decides.
  */
@@ -110,6 +112,60 @@ class SamplingWarpersTest {
     }, true, 3) > 400);
   }
 
+  /**
+   * typical_p against a plain reference: double precision, boxed indices sorted by |-log p - H|, the
+   * first cumulative sum >= mass marks the cut, and every token ranked at or before the cut's score stays.
+   */
+  @Test
+  void typicalPKeepsTheTokensNearestTheEntropyUpToTheMass() {
+    Random rnd = new Random(4);
+    int checked = 0;
+    for (int trial = 0; trial < 500; trial++) {
+      float[] logits = randomRow(rnd);
+      if (trial % 5 == 0) {
+        logits[rnd.nextInt(logits.length)] = logits[rnd.nextInt(logits.length)]; // ties
+      }
+      double mass = 0.05 + 0.9 * rnd.nextDouble();
+      double[] p = probs(logits);
+      double entropy = 0;
+      for (double q : p) {
+        entropy -= q > 0 ? q * Math.log(q) : 0;
+      }
+      double[] shifted = new double[logits.length];
+      for (int i = 0; i < logits.length; i++) {
+        shifted[i] = p[i] > 0 ? Math.abs(-Math.log(p[i]) - entropy) : Double.POSITIVE_INFINITY;
+      }
+      Integer[] order = IntStream.range(0, logits.length).boxed()
+          .sorted(Comparator.comparingDouble((Integer i) -> shifted[i]).thenComparing(i -> i)).toArray(Integer[]::new);
+      double cumulative = 0;
+      int cut = order.length - 1;
+      boolean nearBoundary = false;
+      for (int j = 0; j < order.length; j++) {
+        cumulative += p[order[j]];
+        nearBoundary |= Math.abs(cumulative - mass) < 1e-5;
+        if (cumulative >= mass) {
+          cut = j;
+          break;
+        }
+      }
+      double threshold = shifted[order[cut]];
+      for (double v : shifted) {
+        nearBoundary |= v != threshold && Math.abs(v - threshold) < 1e-4;
+      }
+      if (nearBoundary) {
+        continue;
+      }
+      float[] got = logits.clone();
+      LogitsProcessors.typicalP(got, mass, new long[logits.length], new float[logits.length]);
+      for (int i = 0; i < logits.length; i++) {
+        boolean keep = p[i] > 0 && shifted[i] <= threshold;
+        assertEquals(keep, got[i] != NEG_INF, "trial " + trial + " token " + i);
+      }
+      checked++;
+    }
+    assertTrue(checked > 350, "rows checked: " + checked);
+  }
+
   @Test
   void zeroTurnsEachOffAndMinPOneKeepsOnlyTheMostLikely() {
     float[] logits = {1f, 3f, 2f, NEG_INF, 3f};
@@ -119,6 +175,9 @@ class SamplingWarpersTest {
       w.apply(row, 0, new float[5]);
       assertEquals(java.util.Arrays.toString(logits), java.util.Arrays.toString(row));
     }
+    float[] typical = logits.clone();
+    LogitsProcessors.typicalP(typical, 1.0, new long[5], new float[5]);
+    assertEquals(java.util.Arrays.toString(logits), java.util.Arrays.toString(typical), "typical_p 1 is off");
     float[] row = logits.clone();
     LogitsProcessors.minP(row, 1.0, new float[5]);
     assertEquals("[-Infinity, 3.0, -Infinity, -Infinity, 3.0]", java.util.Arrays.toString(row), "ties at the top stay");

@@ -17,8 +17,8 @@ import java.util.function.Predicate;
  * engine's own {@link GenerationParams}, so the rules (and messages) are the engine's.
  */
 public final class OptionsParser {
-  private static final Set<String> SAMPLING_KEYS = Set.of("temperature", "top_k", "top_p", "min_p", "epsilon_cutoff",
-      "eta_cutoff");
+  private static final Set<String> SAMPLING_KEYS = Set.of("temperature", "top_k", "top_p", "min_p", "typical_p",
+      "epsilon_cutoff", "eta_cutoff");
 
   private OptionsParser() {}
 
@@ -67,10 +67,10 @@ public final class OptionsParser {
   }
 
   /**
-   * Sampling is on when do_sample is true, or when temperature, top_k, top_p, min_p or a cutoff is set (unless
-   * do_sample is false or greedy is true); off with greedy or do_sample false. Null when none of
-   * these is given: then the model's default decides (greedy unless its generation_config.json
-   * says do_sample).
+   * Sampling is on when do_sample is true, or when temperature, top_k, top_p, min_p, typical_p or a
+   * cutoff is set (unless do_sample is false or greedy is true); off with greedy or do_sample false.
+   * Null when none of these is given: then the model's default decides (greedy unless its
+   * generation_config.json says do_sample).
    */
   private static Boolean sampling(Map<String, String> g) {
     if (g.containsKey("greedy")) {
@@ -109,6 +109,7 @@ public final class OptionsParser {
         case "repetition_penalty":
         case "length_penalty":
         case "min_p":
+        case "typical_p":
         case "epsilon_cutoff":
         case "eta_cutoff":
           out.put(k, Double.toString(parseDouble(v, k)));
@@ -158,6 +159,7 @@ public final class OptionsParser {
         case "repetition_penalty": b.repetitionPenalty(Double.parseDouble(v)); break;
         case "stop": b.stopStrings(List.of(v.split("\u0000", -1))); break;
         case "min_p": b.minP(Double.parseDouble(v)); break;
+        case "typical_p": b.typicalP(Double.parseDouble(v)); break;
         case "epsilon_cutoff": b.epsilonCutoff(Double.parseDouble(v)); break;
         case "eta_cutoff": b.etaCutoff(Double.parseDouble(v)); break;
         case "suppress_tokens": b.suppressTokens(parseIds(v)); break;
