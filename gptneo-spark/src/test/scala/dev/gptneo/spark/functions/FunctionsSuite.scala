@@ -143,10 +143,10 @@ class FunctionsSuite extends SparkSuite {
     }
   }
 
-  test("min_p, the cutoffs and suppressed tokens equal the engine; min_p alone turns sampling on") {
+  test("min_p, typical_p, the cutoffs and suppressed tokens equal the engine; they turn sampling on") {
     val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '10', 'min_p', '0.05',
-        'eta_cutoff', '0.0005', 'typical_p', '0.95', 'seed', '7', 'suppress_tokens', '[13, 198]', 'begin_suppress_tokens', '262'))
-        AS g FROM prompts ORDER BY id""").as[(Int, String)].collect().map(_._2)
+        'eta_cutoff', '0.0005', 'typical_p', '0.95', 'seed', '7', 'suppress_tokens', '[13, 198]',
+        'begin_suppress_tokens', '262')) AS g FROM prompts ORDER BY id""").as[(Int, String)].collect().map(_._2)
     val base = GenerationParams.builder().maxNewTokens(10).doSample(true).minP(0.05).etaCutoff(0.0005).typicalP(0.95)
       .suppressTokens(13, 198).beginSuppressTokens(262).build()
     val params = SampleData.prompts.map(p => base.toBuilder.seed(RowSeeds.seed(7, p.getBytes("UTF-8"))).build())
