@@ -47,7 +47,8 @@ public final class Main {
       "                  --min-p P  --typical-p P  --epsilon-cutoff E  --eta-cutoff E  (as HF's generate())",
       "                  (--temperature, --top-k, --top-p, --min-p, --typical-p and the cutoffs turn sampling on)",
       "                  --suppress-tokens IDS  --begin-suppress-tokens IDS  (comma-separated ids never chosen,",
-      "                  or not as the first new token)",
+      "                  or not as the first new token)  --bad-words-ids JSON  token sequences never completed,",
+      "                  as HF's bad_words_ids: [[1, 2], [3]]",
       "                  --num-beams N (beam search, greedy)  --length-penalty L (1.0)",
       "                  --early-stopping true|false|never (false)",
       "                  --skip-special-tokens  leave <|endoftext|> out of \"text\" (ids keep it)",
@@ -78,7 +79,7 @@ public final class Main {
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
       "length-penalty", "early-stopping", "num-return-sequences", "min-p", "typical-p", "epsilon-cutoff",
-      "eta-cutoff", "suppress-tokens", "begin-suppress-tokens");
+      "eta-cutoff", "suppress-tokens", "begin-suppress-tokens", "bad-words-ids");
 
   private Main() {}
 
@@ -270,6 +271,13 @@ public final class Main {
         .etaCutoff(flags.getDouble("eta-cutoff", base.etaCutoff));
     if (flags.has("suppress-tokens")) {
       b.suppressTokens(tokenIds(flags.get("suppress-tokens", ""), "--suppress-tokens"));
+    }
+    if (flags.has("bad-words-ids")) {
+      try {
+        b.badWordsIds(GenerationParams.parseWordIds(flags.get("bad-words-ids", "")));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("--" + e.getMessage().replace("bad_words_ids", "bad-words-ids"));
+      }
     }
     if (flags.has("begin-suppress-tokens")) {
       b.beginSuppressTokens(tokenIds(flags.get("begin-suppress-tokens", ""), "--begin-suppress-tokens"));

@@ -237,6 +237,13 @@ public final class BeamSearch {
     if (seq.length - prompt.length < params.minNewTokens) {
       LogitsProcessors.suppressEos(row, eosIds);
     }
+    if (params.badWordsIds.length > 0) {
+      LogitsProcessors.badWordBans(seq, seq.length, params.badWordsIds, eosIds, t -> {
+        if (t < row.length) {
+          row[t] = Float.NEGATIVE_INFINITY;
+        }
+      });
+    }
     LogitsProcessors.suppress(row, params.suppressTokens);
     if (seq.length == prompt.length) {
       LogitsProcessors.suppress(row, params.beginSuppressTokens);

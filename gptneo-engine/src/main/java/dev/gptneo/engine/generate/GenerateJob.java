@@ -134,6 +134,13 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     if (generated < params.minNewTokens) {
       LogitsProcessors.suppressEos(logits, eosIds);
     }
+    if (params.badWordsIds.length > 0) {
+      LogitsProcessors.badWordBans(tokens, length, params.badWordsIds, eosIds, t -> {
+        if (t < logits.length) {
+          logits[t] = Float.NEGATIVE_INFINITY;
+        }
+      });
+    }
     LogitsProcessors.suppress(logits, params.suppressTokens);
     if (generated == 0) {
       LogitsProcessors.suppress(logits, params.beginSuppressTokens);
@@ -184,6 +191,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
         choice.ban(e);
       }
     }
+    LogitsProcessors.badWordBans(tokens, length, params.badWordsIds, eosIds, choice::ban);
     for (int t : params.suppressTokens) {
       choice.ban(t);
     }

@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * A model's own generation settings, read from its generation_config.json as HF's generate() reads
  * them: they replace {@link GenerationParams}' defaults, and settings given with a call replace them
  * in turn. A folder without the file has GenerationParams' defaults. Settings HF would apply but
- * gptneo does not implement (max_length, bad_words_ids, ...) are listed in {@link #ignored}, which
+ * gptneo does not implement (max_length, sequence_bias, ...) are listed in {@link #ignored}, which
  * the engine logs as a warning.
  */
 public final class GenerationDefaults {
@@ -26,7 +26,7 @@ public final class GenerationDefaults {
   /** Keys that change HF's output but are not implemented here, with the value HF treats as "off". */
   private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
       Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"),
-      Map.entry("diversity_penalty", "0.0"), Map.entry("bad_words_ids", "null"),
+      Map.entry("diversity_penalty", "0.0"),
       Map.entry("force_words_ids", "null"), Map.entry("forced_bos_token_id", "null"),
       Map.entry("forced_eos_token_id", "null"), Map.entry("sequence_bias", "null"),
       Map.entry("exponential_decay_length_penalty", "null"), Map.entry("renormalize_logits", "false"),
@@ -114,6 +114,7 @@ public final class GenerationDefaults {
         case "eta_cutoff": b.etaCutoff(v.isNull() ? 0 : number(file, key, v)); break;
         case "suppress_tokens": b.suppressTokens(ids(file, key, v)); break;
         case "begin_suppress_tokens": b.beginSuppressTokens(ids(file, key, v)); break;
+        case "bad_words_ids": b.badWordsIds(idLists(file, key, v)); break;
         case "eos_token_id":
           if (v.isArray()) {
             v.forEach(id -> eos.add(integer(file, key, id)));
@@ -185,6 +186,24 @@ public final class GenerationDefaults {
     int[] out = new int[v.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = integer(file, key, v.get(i));
+    }
+    return out;
+  }
+
+  /** A list of lists of token ids (null: none). */
+  private static int[][] idLists(Path file, String key, JsonNode v) {
+    if (v.isNull()) {
+      return new int[0][];
+    }
+    if (!v.isArray()) {
+      throw bad(file, key, v, "a list of lists of token ids");
+    }
+    int[][] out = new int[v.size()][];
+    for (int i = 0; i < out.length; i++) {
+      if (!v.get(i).isArray()) {
+        throw bad(file, key, v, "a list of lists of token ids");
+      }
+      out[i] = ids(file, key, v.get(i));
     }
     return out;
   }

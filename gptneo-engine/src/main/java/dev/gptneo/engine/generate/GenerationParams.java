@@ -36,6 +36,7 @@ public final class GenerationParams {
   public final double etaCutoff;         // default 0 (disabled); sampling: HF's eta_cutoff
   public final int[] suppressTokens;     // never chosen (HF's suppress_tokens)
   public final int[] beginSuppressTokens; // not chosen as the first generated token (begin_suppress_tokens)
+  public final int[][] badWordsIds;      // token sequences never completed (HF's bad_words_ids)
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -61,6 +62,32 @@ public final class GenerationParams {
     etaCutoff = b.etaCutoff;
     suppressTokens = b.suppressTokens.clone();
     beginSuppressTokens = b.beginSuppressTokens.clone();
+    badWordsIds = deepCopy(b.badWordsIds);
+  }
+
+  /**
+   * bad_words_ids as JSON, the way generation_config.json and HF write them: {@code [[1, 2], [3]]}.
+   * @throws IllegalArgumentException naming the expected form
+   */
+  public static int[][] parseWordIds(String json) {
+    try {
+      int[][] words = new com.fasterxml.jackson.databind.ObjectMapper().readValue(json.trim(), int[][].class);
+      if (words == null) {
+        throw new IllegalArgumentException("null");
+      }
+      return words;
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new IllegalArgumentException("bad_words_ids must be a JSON list of token id lists such as [[1, 2], [3]]; "
+          + "got '" + json + "'");
+    }
+  }
+
+  private static int[][] deepCopy(int[][] a) {
+    int[][] out = new int[a.length][];
+    for (int i = 0; i < a.length; i++) {
+      out[i] = a[i].clone();
+    }
+    return out;
   }
 
   /** Whether a sampling warper needs the host (min_p, typical_p, the cutoffs): backends sample without them. */
@@ -97,6 +124,7 @@ public final class GenerationParams {
     b.etaCutoff = etaCutoff;
     b.suppressTokens = suppressTokens.clone();
     b.beginSuppressTokens = beginSuppressTokens.clone();
+    b.badWordsIds = deepCopy(badWordsIds);
     return b;
   }
 
@@ -124,6 +152,7 @@ public final class GenerationParams {
     private double etaCutoff = 0;
     private int[] suppressTokens = new int[0];
     private int[] beginSuppressTokens = new int[0];
+    private int[][] badWordsIds = new int[0][];
 
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
@@ -271,6 +300,16 @@ public final class GenerationParams {
       return this;
     }
 
+    /**
+     * HF's bad_words_ids: token sequences that are never completed. A one-token word is banned at every
+     * step (except one that is the model's eos, as HF drops those); a longer one's last token is
+     * banned where the sequence ends with the rest of it. Ids outside the vocabulary ban nothing.
+     */
+    public Builder badWordsIds(int[]... v) {
+      badWordsIds = deepCopy(v);
+      return this;
+    }
+
     /** HF's early_stopping: "false" (default), "true" or "never". */
     public Builder earlyStopping(String v) {
       earlyStopping = v == null ? null : v.trim().toLowerCase(java.util.Locale.ROOT);
@@ -315,6 +354,12 @@ public final class GenerationParams {
       }
       for (int t : beginSuppressTokens) {
         check(t >= 0, "begin_suppress_tokens must be token ids >= 0, got " + t);
+      }
+      for (int[] word : badWordsIds) {
+        check(word != null && word.length > 0, "bad_words_ids must be non-empty lists of token ids");
+        for (int t : word) {
+          check(t >= 0, "bad_words_ids must hold token ids >= 0, got " + t);
+        }
       }
       check(numBeams == 1 || numReturnSequences <= numBeams, "num_return_sequences (" + numReturnSequences
           + ") must be <= num_beams (" + numBeams + "): beam search keeps num_beams hypotheses");
@@ -361,7 +406,8 @@ public final class GenerationParams {
         && logprobs == p.logprobs && minP == p.minP && typicalP == p.typicalP && epsilonCutoff == p.epsilonCutoff
         && etaCutoff == p.etaCutoff
         && java.util.Arrays.equals(suppressTokens, p.suppressTokens)
-        && java.util.Arrays.equals(beginSuppressTokens, p.beginSuppressTokens);
+        && java.util.Arrays.equals(beginSuppressTokens, p.beginSuppressTokens)
+        && java.util.Arrays.deepEquals(badWordsIds, p.badWordsIds);
   }
 
   @Override
@@ -369,7 +415,8 @@ public final class GenerationParams {
     return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
         noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
         earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
-        java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens));
+        java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens),
+        java.util.Arrays.deepHashCode(badWordsIds));
   }
 
   @Override
@@ -387,6 +434,7 @@ public final class GenerationParams {
         + (logprobs ? ", logprobs" : "")
         + (suppressTokens.length > 0 ? ", suppress_tokens=" + java.util.Arrays.toString(suppressTokens) : "")
         + (beginSuppressTokens.length > 0 ? ", begin_suppress_tokens=" + java.util.Arrays.toString(beginSuppressTokens)
-            : "") + "}";
+            : "")
+        + (badWordsIds.length > 0 ? ", bad_words_ids=" + java.util.Arrays.deepToString(badWordsIds) : "") + "}";
   }
 }

@@ -2,6 +2,7 @@ package dev.gptneo.engine.generate;
 
 import dev.gptneo.engine.ops.TokenChoice;
 import java.util.Arrays;
+import java.util.function.IntConsumer;
 
 /**
  * Hugging Face's logits processors and warpers, in HF's order: repetition penalty, no-repeat
@@ -235,6 +236,33 @@ public final class LogitsProcessors {
     for (int i = 0; i < logits.length; i++) {
       if (probs[i] < cutoff && logits[i] < max) {
         logits[i] = Float.NEGATIVE_INFINITY;
+      }
+    }
+  }
+
+  /**
+   * HF NoBadWordsLogitsProcessor: the ids to ban after {@code seq[0..len)}: each one-token word that is
+   * not an eos id, and each longer word's last token where the sequence ends with the rest of it.
+   */
+  public static void badWordBans(int[] seq, int len, int[][] words, int[] eosIds, IntConsumer ban) {
+    for (int[] word : words) {
+      int prefix = word.length - 1;
+      if (prefix == 0) {
+        boolean eos = false;
+        for (int e : eosIds) {
+          eos |= e == word[0];
+        }
+        if (!eos) {
+          ban.accept(word[0]);
+        }
+      } else if (word.length <= len) {
+        boolean match = true;
+        for (int i = 0; i < prefix && match; i++) {
+          match = seq[len - prefix + i] == word[i];
+        }
+        if (match) {
+          ban.accept(word[prefix]);
+        }
       }
     }
   }

@@ -15,7 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** HF's suppress_tokens, begin_suppress_tokens, min_p, epsilon_cutoff and eta_cutoff through the demo model. */
+/** HF's suppress_tokens, begin_suppress_tokens, bad_words_ids, min_p and the cutoffs through the demo model. */
 class GenerationFiltersTest {
   static final GenerationParams GREEDY = GenerationParams.builder().maxNewTokens(12).build();
 
@@ -40,6 +40,24 @@ class GenerationFiltersTest {
           .suppressTokens(banned).build());
       for (GenerateResult b : beams.sequences) {
         assertFalse(contains(b.completionIds, banned[0]) || contains(b.completionIds, banned[1]));
+      }
+    }
+  }
+
+  /** A two-token bad word: its first token may come, never followed by its second; beams too. */
+  @Test
+  void aBadWordIsNeverCompleted() {
+    for (String prompt : List.of(ONCE, FREE)) {
+      int[] free = one(demo(), Input.text(prompt), GREEDY).completionIds;
+      int[] word = {free[0], free[1]};
+      int[] plain = one(demo(), Input.text(prompt), GREEDY.toBuilder().badWordsIds(word).build()).completionIds;
+      assertTrue(plain[0] == word[0] && plain[1] != word[1], Arrays.toString(plain));
+      GenerateResult beams = one(demo(), Input.text(prompt), GREEDY.toBuilder().numBeams(3).numReturnSequences(3)
+          .badWordsIds(word).build());
+      for (GenerateResult b : beams.sequences) {
+        for (int i = 0; i + 1 < b.completionIds.length; i++) {
+          assertFalse(b.completionIds[i] == word[0] && b.completionIds[i + 1] == word[1]);
+        }
       }
     }
   }

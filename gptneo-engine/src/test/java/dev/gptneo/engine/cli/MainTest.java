@@ -159,6 +159,9 @@ class MainTest {
       assertTrue(id.asInt() != first && id.asInt() != 50256, suppressed.toString());
     }
     assertTrue(suppressed.get("completion_ids").get(0).asInt() != 13);
+    JsonNode bad = ok(in, "generate", "--model", demo, "--max-new-tokens", "6", "--bad-words-ids",
+        "[[" + first + "]]").lines().get(0);
+    assertTrue(bad.get("completion_ids").get(0).asInt() != first);
   }
 
   /**
@@ -377,6 +380,8 @@ class MainTest {
         {"generate", "--model", demo, "--min-p", "2"},
         {"generate", "--model", demo, "--eta-cutoff", "1"},
         {"generate", "--model", demo, "--suppress-tokens", "1,x"},
+        {"generate", "--model", demo, "--bad-words-ids", "[1, 2]"},
+        {"generate", "--model", demo, "--bad-words-ids", "[[]]"},
         {"generate", "--model", demo, "--max-new-tokens"},
         {"classify", "--model", demo, "--stop", "x"},
         {"tokenize", "--model", demo, "--truncation", "middle"},

@@ -35,6 +35,8 @@ class ChoiceDescriptionTest {
         // suppressed ids: the few that win most (4-6 are the large logits' values' ids too), and eos at first
         base.toBuilder().suppressTokens(0, 1, 2, 500).beginSuppressTokens(96, 3, 4).build(),
         base.toBuilder().doSample(true).seed(11).topK(5).suppressTokens(7, 8).beginSuppressTokens(9).build(),
+        base.toBuilder().badWordsIds(new int[] {0}, new int[] {1, 2}, new int[] {2, 1}, new int[] {96},
+            new int[] {5, 9, 3, 96, 4}).build(),
     };
     Random random = new Random(42);
     HostChoice host = new HostChoice(VOCAB);

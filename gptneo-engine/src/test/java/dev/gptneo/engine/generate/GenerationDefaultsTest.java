@@ -54,7 +54,8 @@ class GenerationDefaultsTest {
   @Test
   void minPTheCutoffsAndSuppressedTokensAreApplied() throws IOException {
     GenerationDefaults d = load("{\"do_sample\": true, \"min_p\": 0.05, \"typical_p\": 0.9, \"epsilon_cutoff\": 0.0003,"
-        + " \"eta_cutoff\": 0.0002, \"suppress_tokens\": [50256, 198], \"begin_suppress_tokens\": [13]}");
+        + " \"eta_cutoff\": 0.0002, \"suppress_tokens\": [50256, 198], \"begin_suppress_tokens\": [13],"
+        + " \"bad_words_ids\": [[1, 2], [3]]}");
     assertEquals(List.of(), d.ignored);
     assertEquals(0.05, d.params.minP);
     assertEquals(0.9, d.params.typicalP);
@@ -62,8 +63,9 @@ class GenerationDefaultsTest {
     assertEquals(0.0002, d.params.etaCutoff);
     assertArrayEquals(new int[] {50256, 198}, d.params.suppressTokens);
     assertArrayEquals(new int[] {13}, d.params.beginSuppressTokens);
+    assertArrayEquals(new int[][] {{1, 2}, {3}}, d.params.badWordsIds);
     GenerationDefaults off = load("{\"min_p\": null, \"epsilon_cutoff\": 0.0, \"eta_cutoff\": 0.0,"
-        + " \"suppress_tokens\": null, \"begin_suppress_tokens\": null}"); // HF's own "off" values
+        + " \"suppress_tokens\": null, \"begin_suppress_tokens\": null, \"bad_words_ids\": null}"); // HF's "off"
     assertEquals(GenerationParams.DEFAULT, off.params);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load("{\"min_p\": 1.5}"));
     assertTrue(e.getMessage().contains("generation_config.json: min_p must be in [0, 1]"), e.getMessage());

@@ -184,6 +184,18 @@ class SamplingWarpersTest {
   }
 
   @Test
+  void badWordsBanOneTokenWordsAlwaysAndLongerOnesAfterTheirPrefix() {
+    int[] seq = {4, 8, 15, 16, 23, 42, 0, 0}; // 6 tokens used
+    int[][] words = {{7}, {50256}, {23, 42, 99}, {42, 5}, {16, 42, 6}, {4, 8, 15, 16, 23, 42, 3},
+        {8, 15, 16, 23, 42, 9}};
+    java.util.List<Integer> banned = new java.util.ArrayList<>();
+    LogitsProcessors.badWordBans(seq, 6, words, new int[] {50256}, banned::add);
+    // 7 alone; not the eos word (HF drops it); 99 after 23 42; 5 after 42; not 6 (16 42 is no suffix);
+    // a word longer than the sequence is skipped (as HF); 9 after the five before it
+    assertEquals(java.util.List.of(7, 99, 5, 9), banned);
+  }
+
+  @Test
   void suppressBansIdsInTheVocabularyAndIgnoresOthers() {
     float[] row = {1f, 2f, 3f};
     LogitsProcessors.suppress(row, new int[] {2, 7, 0});

@@ -118,6 +118,14 @@ public final class OptionsParser {
         case "begin_suppress_tokens":
           out.put(k, tokenIds(v, k));
           break;
+        case "bad_words_ids":
+          try {
+            out.put(k, java.util.Arrays.deepToString(GenerationParams.parseWordIds(v)));
+          } catch (IllegalArgumentException bad) {
+            throw new IllegalArgumentException("option 'bad_words_ids' must be a JSON list of token id lists such as "
+                + "[[1, 2], [3]]; got '" + v + "'");
+          }
+          break;
         case "do_sample":
         case "greedy":
         case "skip_special_tokens":
@@ -164,6 +172,7 @@ public final class OptionsParser {
         case "eta_cutoff": b.etaCutoff(Double.parseDouble(v)); break;
         case "suppress_tokens": b.suppressTokens(parseIds(v)); break;
         case "begin_suppress_tokens": b.beginSuppressTokens(parseIds(v)); break;
+        case "bad_words_ids": b.badWordsIds(GenerationParams.parseWordIds(v)); break;
         default: break; // do_sample / greedy: already folded into `sampling`
       }
     });

@@ -38,6 +38,8 @@ class AnalysisSuite extends SparkSuite {
       "map('epsilon_cutoff', '1')" -> "epsilon_cutoff must be in [0, 1)",
       "map('suppress_tokens', '13, x')" -> "option 'suppress_tokens' must be token ids",
       "map('begin_suppress_tokens', '-4')" -> "begin_suppress_tokens must be token ids >= 0",
+      "map('bad_words_ids', '[1, 2]')" -> "option 'bad_words_ids' must be a JSON list of token id lists",
+      "map('bad_words_ids', '[[-1]]')" -> "bad_words_ids must hold token ids >= 0",
       "map('repetition_penalty', '-2')" -> "repetition_penalty must be > 0",
       "map('truncation', 'middle')" -> "truncation must be one of error, left, right",
       "map('max_input_tokens', '-3')" -> "option 'max_input_tokens' must be >= 0",
