@@ -162,6 +162,19 @@ public final class Engine implements AutoCloseable {
     return out;
   }
 
+  /** As HF (SequenceBiasLogitsProcessor), a bad word with an id outside the vocabulary is an error. */
+  private String badWordOutsideVocab(GenerationParams p) {
+    for (int[] word : p.badWordsIds) {
+      for (int t : word) {
+        if (t >= config.vocabSize) {
+          return "bad_words_ids holds token id " + t + ", outside the model's vocabulary of " + config.vocabSize
+              + "; give ids below " + config.vocabSize;
+        }
+      }
+    }
+    return null;
+  }
+
   private List<GenerateResult> generateRows(List<Input> inputs, List<GenerationParams> params, InputPolicy policy) {
     int limit = config.maxPositionEmbeddings - 1;
     String why = "max_position_embeddings " + config.maxPositionEmbeddings + " minus one token to generate";
@@ -172,8 +185,11 @@ public final class Engine implements AutoCloseable {
     for (int i = 0; i < inputs.size(); i++) {
       PreparedInput in = prepare(inputs.get(i), limit, policy, why);
       prompts.add(in.ids);
+      String outside = in.isNull() ? null : badWordOutsideVocab(params.get(i));
       if (in.error != null) {
         out.set(i, GenerateResult.failed(in.error));
+      } else if (outside != null) {
+        out.set(i, GenerateResult.failed(outside));
       } else if (!in.isNull() && params.get(i).numBeams > 1) {
         beams.put(i, new BeamSearch(in.ids, params.get(i), config.eosTokenIds, config.vocabSize,
             config.maxPositionEmbeddings));

@@ -303,7 +303,8 @@ public final class GenerationParams {
     /**
      * HF's bad_words_ids: token sequences that are never completed. A one-token word is banned at every
      * step (except one that is the model's eos, as HF drops those); a longer one's last token is
-     * banned where the sequence ends with the rest of it. Ids outside the vocabulary ban nothing.
+     * banned where the sequence ends with the rest of it. An id outside the vocabulary fails the row, as
+     * in HF.
      */
     public Builder badWordsIds(int[]... v) {
       badWordsIds = deepCopy(v);

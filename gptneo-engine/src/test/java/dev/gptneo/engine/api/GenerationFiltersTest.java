@@ -54,6 +54,10 @@ class GenerationFiltersTest {
       assertTrue(plain[0] == word[0] && plain[1] != word[1], Arrays.toString(plain));
       GenerateResult beams = one(demo(), Input.text(prompt), GREEDY.toBuilder().numBeams(3).numReturnSequences(3)
           .badWordsIds(word).build());
+      GenerateResult outside = demo().generate(List.of(Input.text(prompt)), GREEDY.toBuilder()
+          .badWordsIds(new int[] {50257}).build(), InputPolicy.DEFAULT).get(0);
+      assertTrue(!outside.ok() && outside.error.contains("bad_words_ids holds token id 50257, outside the model's"
+          + " vocabulary of 50257"), String.valueOf(outside.error));
       for (GenerateResult b : beams.sequences) {
         for (int i = 0; i + 1 < b.completionIds.length; i++) {
           assertFalse(b.completionIds[i] == word[0] && b.completionIds[i + 1] == word[1]);
