@@ -20,6 +20,18 @@ class DataSourceSuite extends SparkSuite {
   private def texts(df: DataFrame): Seq[(Long, String)] =
     df.select("id", "text").orderBy("id").collect().map(r => (r.getLong(0), r.getString(1))).toSeq
 
+  test("HF's filters apply to the source's rows as to the function's (min_p, bad_words_ids)") {
+    val got = read("prompt" -> prompt, "rows" -> "3", "max_new_tokens" -> "8", "seed" -> "4", "min_p" -> "0.1",
+      "bad_words_ids" -> "[[13], [198]]").orderBy("id").collect().map(_.getString(1)).toSeq
+    val base = GenerationParams.builder().maxNewTokens(8).doSample(true).minP(0.1).badWordsIds(Array(13), Array(198))
+      .build()
+    val bytes = prompt.getBytes("UTF-8")
+    val params = (0 until 3).map(i => base.toBuilder.seed(RowSeeds.seed(4L, i.toLong, bytes)).build())
+    val want = TestModels.engine(TestModels.demo)
+      .generate(Seq.fill(3)(Input.text(prompt)).asJava, params.asJava, InputPolicy.DEFAULT).asScala.map(_.text)
+    assert(got == want.toSeq)
+  }
+
   test("rows are the engine's generations, sampled with a seed per row id") {
     val df = read("prompt" -> prompt, "rows" -> "5", "max_new_tokens" -> "8", "seed" -> "3", "partitions" -> "2")
     assert(df.schema == GenerationTable.SCHEMA)
