@@ -182,9 +182,13 @@ public final class Engine implements AutoCloseable {
     List<int[]> prompts = new ArrayList<>();
     List<int[]> plain = new ArrayList<>(Collections.nCopies(inputs.size(), null)); // rows without beams
     Map<Integer, BeamSearch> beams = new java.util.TreeMap<>(); // rows with num_beams > 1
+    params = new ArrayList<>(params);
     for (int i = 0; i < inputs.size(); i++) {
       PreparedInput in = prepare(inputs.get(i), limit, policy, why);
       prompts.add(in.ids);
+      if (in.ids != null) {
+        params.set(i, params.get(i).forPrompt(in.ids.length)); // max_length / min_length to new tokens
+      }
       String outside = in.isNull() ? null : badWordOutsideVocab(params.get(i));
       if (in.error != null) {
         out.set(i, GenerateResult.failed(in.error));

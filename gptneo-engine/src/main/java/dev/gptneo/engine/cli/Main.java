@@ -272,6 +272,9 @@ public final class Main {
     if (flags.has("suppress-tokens")) {
       b.suppressTokens(tokenIds(flags.get("suppress-tokens", ""), "--suppress-tokens"));
     }
+    if (flags.has("max-new-tokens")) {
+      b.maxLength(0); // as in HF, max_new_tokens wins over a generation_config.json max_length
+    }
     if (flags.has("bad-words-ids")) {
       try {
         b.badWordsIds(GenerationParams.parseWordIds(flags.get("bad-words-ids", "")));

@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * A model's own generation settings, read from its generation_config.json as HF's generate() reads
  * them: they replace {@link GenerationParams}' defaults, and settings given with a call replace them
  * in turn. A folder without the file has GenerationParams' defaults. Settings HF would apply but
- * gptneo does not implement (max_length, sequence_bias, ...) are listed in {@link #ignored}, which
+ * gptneo does not implement (sequence_bias, num_beam_groups, ...) are listed in {@link #ignored}, which
  * the engine logs as a warning.
  */
 public final class GenerationDefaults {
@@ -30,7 +30,7 @@ public final class GenerationDefaults {
       Map.entry("force_words_ids", "null"), Map.entry("forced_bos_token_id", "null"),
       Map.entry("forced_eos_token_id", "null"), Map.entry("sequence_bias", "null"),
       Map.entry("exponential_decay_length_penalty", "null"), Map.entry("renormalize_logits", "false"),
-      Map.entry("num_return_sequences", "1"), Map.entry("max_length", "20"), Map.entry("min_length", "0"),
+      Map.entry("num_return_sequences", "1"),
       Map.entry("encoder_repetition_penalty", "1.0"), Map.entry("guidance_scale", "null"));
   /** Keys that do not change what is generated for one prompt (ids, output formats, caching, beam-only knobs). */
   private static final Set<String> NO_EFFECT = Set.of("bos_token_id", "pad_token_id", "decoder_start_token_id",
@@ -90,6 +90,9 @@ public final class GenerationDefaults {
       Map.Entry<String, JsonNode> e = it.next();
       String key = e.getKey();
       JsonNode v = e.getValue();
+      if (v.isNull()) {
+        continue; // HF's None: the setting is unset
+      }
       switch (key) {
         case "do_sample": sampling = bool(file, key, v); break;
         case "max_new_tokens": b.maxNewTokens(integer(file, key, v)); break;
@@ -108,10 +111,17 @@ public final class GenerationDefaults {
           }
           b.earlyStopping(v.asText());
           break;
-        case "min_p": b.minP(v.isNull() ? 0 : number(file, key, v)); break;
-        case "typical_p": b.typicalP(v.isNull() ? 1 : number(file, key, v)); break;
-        case "epsilon_cutoff": b.epsilonCutoff(v.isNull() ? 0 : number(file, key, v)); break;
-        case "eta_cutoff": b.etaCutoff(v.isNull() ? 0 : number(file, key, v)); break;
+        case "max_length":
+          // HF's default (20) leaves the length to max_new_tokens (gptneo's default: 64); max_new_tokens wins
+          if (integer(file, key, v) != 20 && !json.hasNonNull("max_new_tokens")) {
+            b.maxLength(integer(file, key, v));
+          }
+          break;
+        case "min_length": b.minLength(integer(file, key, v)); break;
+        case "min_p": b.minP(number(file, key, v)); break;
+        case "typical_p": b.typicalP(number(file, key, v)); break;
+        case "epsilon_cutoff": b.epsilonCutoff(number(file, key, v)); break;
+        case "eta_cutoff": b.etaCutoff(number(file, key, v)); break;
         case "suppress_tokens": b.suppressTokens(ids(file, key, v)); break;
         case "begin_suppress_tokens": b.beginSuppressTokens(ids(file, key, v)); break;
         case "bad_words_ids": b.badWordsIds(idLists(file, key, v)); break;

@@ -15,6 +15,8 @@ public final class GenerationParams {
 
   public final int maxNewTokens;         // default 64
   public final int minNewTokens;         // default 0: eos is suppressed before this many tokens
+  public final int maxLength;            // default 0 (unset): HF's max_length, prompt included; see forPrompt
+  public final int minLength;            // default 0 (unset): HF's min_length, prompt included
   public final boolean doSample;         // default false (greedy)
   public final double temperature;       // default 1.0
   public final int topK;                 // default 50 when sampling (HF's default); 0 disables
@@ -41,6 +43,8 @@ public final class GenerationParams {
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
     minNewTokens = b.minNewTokens;
+    maxLength = b.maxLength;
+    minLength = b.minLength;
     doSample = b.doSample;
     temperature = b.temperature;
     topK = b.topK;
@@ -90,6 +94,21 @@ public final class GenerationParams {
     return out;
   }
 
+  /**
+   * The parameters for one prompt, with HF's total-length settings turned into new-token counts:
+   * max_length (when set) gives max(1, max_length - prompt) new tokens, as HF generates at least one;
+   * min_length bans eos until the sequence has that many tokens (min_new_tokens and min_length both
+   * apply, so the larger wins; never above max_new_tokens).
+   */
+  public GenerationParams forPrompt(int promptLength) {
+    if (maxLength == 0 && minLength == 0) {
+      return this;
+    }
+    int maxNew = maxLength > 0 ? Math.max(1, maxLength - promptLength) : maxNewTokens;
+    int minNew = Math.min(maxNew, Math.max(minNewTokens, minLength - promptLength));
+    return toBuilder().maxLength(0).minLength(0).maxNewTokens(maxNew).minNewTokens(minNew).build();
+  }
+
   /** Whether a sampling warper needs the host (min_p, typical_p, the cutoffs): backends sample without them. */
   public boolean hasHostWarpers() {
     return doSample && (minP > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0);
@@ -103,6 +122,8 @@ public final class GenerationParams {
     Builder b = new Builder();
     b.maxNewTokens = maxNewTokens;
     b.minNewTokens = minNewTokens;
+    b.maxLength = maxLength;
+    b.minLength = minLength;
     b.doSample = doSample;
     b.temperature = temperature;
     b.topK = topK;
@@ -131,6 +152,8 @@ public final class GenerationParams {
   public static final class Builder {
     private int maxNewTokens = 64;
     private int minNewTokens = 0;
+    private int maxLength = 0;
+    private int minLength = 0;
     private boolean doSample = false;
     private double temperature = 1.0;
     private int topK = 50;
@@ -161,6 +184,22 @@ public final class GenerationParams {
 
     public Builder minNewTokens(int v) {
       minNewTokens = v;
+      return this;
+    }
+
+    /**
+     * HF's max_length: the most tokens of prompt and completion together; when set (> 0) it replaces
+     * max_new_tokens for each prompt ({@link #forPrompt}). A model's generation_config.json sets it;
+     * setting max_new_tokens in a call clears it, as HF's max_new_tokens takes precedence.
+     */
+    public Builder maxLength(int v) {
+      maxLength = v;
+      return this;
+    }
+
+    /** HF's min_length: eos is banned until the sequence, prompt included, has this many tokens. */
+    public Builder minLength(int v) {
+      minLength = v;
       return this;
     }
 
@@ -321,6 +360,8 @@ public final class GenerationParams {
       check(maxNewTokens >= 1, "max_new_tokens must be >= 1, got " + maxNewTokens);
       check(minNewTokens >= 0 && minNewTokens <= maxNewTokens,
           "min_new_tokens must be between 0 and max_new_tokens (" + maxNewTokens + "), got " + minNewTokens);
+      check(maxLength >= 0, "max_length must be >= 1 (0: unset), got " + maxLength);
+      check(minLength >= 0, "min_length must be >= 0, got " + minLength);
       check(temperature > 0 && Double.isFinite(temperature),
           "temperature must be > 0 (use greedy decoding instead of temperature 0), got " + temperature);
       check(topK >= 0, "top_k must be >= 0 (0 disables it), got " + topK);
@@ -398,7 +439,8 @@ public final class GenerationParams {
       return false;
     }
     GenerationParams p = (GenerationParams) o;
-    return maxNewTokens == p.maxNewTokens && minNewTokens == p.minNewTokens && doSample == p.doSample
+    return maxNewTokens == p.maxNewTokens && minNewTokens == p.minNewTokens && maxLength == p.maxLength
+        && minLength == p.minLength && doSample == p.doSample
         && temperature == p.temperature && topK == p.topK && topP == p.topP
         && repetitionPenalty == p.repetitionPenalty && noRepeatNgramSize == p.noRepeatNgramSize && seed == p.seed
         && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds)
@@ -413,7 +455,7 @@ public final class GenerationParams {
 
   @Override
   public int hashCode() {
-    return Objects.hash(maxNewTokens, minNewTokens, doSample, temperature, topK, topP, repetitionPenalty,
+    return Objects.hash(maxNewTokens, minNewTokens, maxLength, minLength, doSample, temperature, topK, topP, repetitionPenalty,
         noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
         earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
         java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens),
@@ -423,6 +465,7 @@ public final class GenerationParams {
   @Override
   public String toString() {
     return "GenerationParams{max_new_tokens=" + maxNewTokens + ", min_new_tokens=" + minNewTokens
+        + (maxLength > 0 ? ", max_length=" + maxLength : "") + (minLength > 0 ? ", min_length=" + minLength : "")
         + (doSample ? ", sample(temperature=" + temperature + ", top_k=" + topK + ", top_p=" + topP
             + (minP > 0 ? ", min_p=" + minP : "") + (typicalP < 1 ? ", typical_p=" + typicalP : "")
             + (epsilonCutoff > 0 ? ", epsilon_cutoff=" + epsilonCutoff : "")

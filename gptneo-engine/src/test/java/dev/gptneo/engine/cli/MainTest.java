@@ -201,6 +201,12 @@ class MainTest {
         .lines().get(0);
     assertEquals(ok(in, "generate", "--model", demo, "--max-new-tokens", "8").lines().get(0).get("completion_ids"),
         greedy.get("completion_ids"), "--greedy overrides do_sample");
+
+    // max_length counts the prompt (4 tokens here), as in HF; --max-new-tokens wins over it
+    Files.writeString(model.resolve("generation_config.json"), "{\"max_length\": 11}");
+    assertEquals(7, ok(in, "generate", "--model", model.toString()).lines().get(0).get("completion_tokens").asInt());
+    assertEquals(3, ok(in, "generate", "--model", model.toString(), "--max-new-tokens", "3").lines().get(0)
+        .get("completion_tokens").asInt());
   }
 
   @Test

@@ -73,12 +73,33 @@ class GenerationDefaultsTest {
     assertTrue(e.getMessage().contains("'suppress_tokens' must be a list of token ids"), e.getMessage());
   }
 
+  /** max_length and min_length count the prompt; HF's default max_length (20) and a max_new_tokens leave it unset. */
+  @Test
+  void maxAndMinLengthBecomeNewTokenCountsPerPrompt() throws IOException {
+    GenerationParams p = load("{\"max_length\": 50, \"min_length\": 12}").params;
+    assertEquals(50, p.maxLength);
+    assertEquals(12, p.minLength);
+    GenerationParams forTen = p.forPrompt(10);
+    assertEquals(40, forTen.maxNewTokens);
+    assertEquals(2, forTen.minNewTokens);
+    assertEquals(0, forTen.maxLength);
+    assertEquals(1, p.forPrompt(60).maxNewTokens, "HF generates one token past a full max_length");
+    assertEquals(0, p.forPrompt(30).minNewTokens);
+    assertEquals(0, load("{\"max_length\": 20}").params.maxLength, "HF's default: max_new_tokens decides");
+    assertEquals(0, load("{\"max_length\": 50, \"max_new_tokens\": 9}").params.maxLength, "max_new_tokens wins");
+    assertEquals(50, load("{\"max_length\": 50, \"max_new_tokens\": null}").params.maxLength);
+    GenerationParams clamp = GenerationParams.builder().maxLength(8).minLength(30).build().forPrompt(4);
+    assertEquals(4, clamp.maxNewTokens);
+    assertEquals(4, clamp.minNewTokens, "min_length never passes max_length");
+    assertSame(GenerationParams.DEFAULT, GenerationParams.DEFAULT.forPrompt(7));
+  }
+
   @Test
   void settingsHfAppliesButGptneoLacksAreListed() throws IOException {
-    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"max_length\": 100, \"sequence_bias\": [[[5], 1.0]],"
+    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"forced_eos_token_id\": 3, \"sequence_bias\": [[[5], 1.0]],"
         + " \"shiny\": 1, \"repetition_penalty\": 1.2, \"num_beams\": 3, \"early_stopping\": \"never\"}");
-    assertEquals(List.of("num_beam_groups=2", "max_length=100", "sequence_bias=[[[5],1.0]]", "shiny=1 (unknown)"),
-        d.ignored);
+    assertEquals(List.of("num_beam_groups=2", "forced_eos_token_id=3", "sequence_bias=[[[5],1.0]]",
+        "shiny=1 (unknown)"), d.ignored);
     assertEquals(1.2, d.params.repetitionPenalty, "the rest still applies");
     assertEquals(3, d.params.numBeams);
     assertEquals("never", d.params.earlyStopping);

@@ -151,7 +151,7 @@ public final class OptionsParser {
         .doSample(sampling != null ? sampling : defaults.sampling);
     g.forEach((k, v) -> {
       switch (k) {
-        case "max_new_tokens": b.maxNewTokens(Integer.parseInt(v)); break;
+        case "max_new_tokens": b.maxNewTokens(Integer.parseInt(v)).maxLength(0); break; // wins, as in HF
         case "min_new_tokens": b.minNewTokens(Integer.parseInt(v)); break;
         case "top_k": b.topK(Integer.parseInt(v)); break;
         case "no_repeat_ngram_size": b.noRepeatNgramSize(Integer.parseInt(v)); break;

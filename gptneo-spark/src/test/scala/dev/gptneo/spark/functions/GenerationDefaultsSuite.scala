@@ -41,4 +41,20 @@ class GenerationDefaultsSuite extends SparkSuite {
       assert(greedy == plain, "options override the file")
     }
   }
+
+  test("a file's max_length counts the prompt, as in HF; 'max_new_tokens' wins over it") {
+    val dir = TestModels.variant(TestModels.demo, "maxlen")
+    Files.writeString(dir.toPath.resolve("generation_config.json"), """{"max_length": 12, "bad_words_ids": [[13]]}""")
+    withConf("spark.gptneo.models.maxlen" -> dir.getAbsolutePath) {
+      val rows = sql("""SELECT gptneo_count_tokens(p), gptneo_generate(p, map('model', 'maxlen', 'output', 'struct')),
+          gptneo_generate(p, map('model', 'maxlen', 'output', 'struct', 'max_new_tokens', '3'))
+          FROM VALUES ('Once upon a time'), ('The meeting on Friday has been moved to') AS t(p)""").collect()
+      for (r <- rows) {
+        val fromFile = r.getStruct(1)
+        assert(fromFile.getAs[Int]("completion_tokens") == 12 - r.getInt(0) || fromFile.getAs[String]("finish_reason")
+          == "eos", fromFile)
+        assert(r.getStruct(2).getAs[Int]("completion_tokens") == 3)
+      }
+    }
+  }
 }
