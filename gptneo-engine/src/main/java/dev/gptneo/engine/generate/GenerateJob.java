@@ -164,7 +164,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     acceptToken(position, token);
   }
 
-  /** Log-probabilities and the min-p, typical-p, epsilon and eta warpers need the logits here: chosen here. */
+  /** Logprobs and the min-p, typical-p, epsilon and eta warpers need the logits on the host: chosen there. */
   @Override
   public boolean backendMayChoose() {
     return logprobs == null && !params.hasHostWarpers();
