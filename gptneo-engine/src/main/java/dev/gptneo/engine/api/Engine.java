@@ -162,13 +162,15 @@ public final class Engine implements AutoCloseable {
     return out;
   }
 
-  /** As HF (SequenceBiasLogitsProcessor), a bad word with an id outside the vocabulary is an error. */
+  /** As HF (SequenceBiasLogitsProcessor), a bad word or biased sequence with an id outside the vocabulary fails. */
   private String badWordOutsideVocab(GenerationParams p) {
-    for (int[] word : p.badWordsIds) {
-      for (int t : word) {
-        if (t >= config.vocabSize) {
-          return "bad_words_ids holds token id " + t + ", outside the model's vocabulary of " + config.vocabSize
-              + "; give ids below " + config.vocabSize;
+    for (int[][] sequences : new int[][][] {p.badWordsIds, p.biasedSequences}) {
+      for (int[] word : sequences) {
+        for (int t : word) {
+          if (t >= config.vocabSize) {
+            return (sequences == p.badWordsIds ? "bad_words_ids" : "sequence_bias") + " holds token id " + t
+                + ", outside the model's vocabulary of " + config.vocabSize + "; give ids below " + config.vocabSize;
+          }
         }
       }
     }

@@ -48,7 +48,8 @@ public final class Main {
       "                  (--temperature, --top-k, --top-p, --min-p, --typical-p and the cutoffs turn sampling on)",
       "                  --suppress-tokens IDS (never chosen)  --begin-suppress-tokens IDS (not chosen first)",
       "                  (IDS: comma-separated, e.g. 50256,198)  --bad-words-ids JSON  token sequences never",
-      "                  completed, e.g. [[1, 2], [3]] (HF's bad_words_ids)",
+      "                  completed, e.g. [[1, 2], [3]] (HF's bad_words_ids)  --sequence-bias JSON  e.g.",
+      "                  [[[1, 2], -3.5]]  --exponential-decay-length-penalty START,FACTOR  e.g. 10,1.05",
       "                  --num-beams N (beam search, greedy)  --length-penalty L (1.0)",
       "                  --early-stopping true|false|never (false)",
       "                  --skip-special-tokens  leave <|endoftext|> out of \"text\" (ids keep it)",
@@ -79,7 +80,8 @@ public final class Main {
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
       "length-penalty", "early-stopping", "num-return-sequences", "min-p", "typical-p", "epsilon-cutoff",
-      "eta-cutoff", "suppress-tokens", "begin-suppress-tokens", "bad-words-ids");
+      "eta-cutoff", "suppress-tokens", "begin-suppress-tokens", "bad-words-ids", "sequence-bias",
+      "exponential-decay-length-penalty");
 
   private Main() {}
 
@@ -281,6 +283,16 @@ public final class Main {
       } catch (IllegalArgumentException e) {
         throw new UsageException("--" + e.getMessage().replace("bad_words_ids", "bad-words-ids"));
       }
+    }
+    try {
+      if (flags.has("sequence-bias")) {
+        GenerationParams.parseSequenceBias(flags.get("sequence-bias", ""), b);
+      }
+      if (flags.has("exponential-decay-length-penalty")) {
+        GenerationParams.parseDecay(flags.get("exponential-decay-length-penalty", ""), b);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--" + e.getMessage().replace('_', '-'));
     }
     if (flags.has("begin-suppress-tokens")) {
       b.beginSuppressTokens(tokenIds(flags.get("begin-suppress-tokens", ""), "--begin-suppress-tokens"));

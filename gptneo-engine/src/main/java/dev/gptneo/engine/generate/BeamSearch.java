@@ -226,8 +226,11 @@ public final class BeamSearch {
     return false;
   }
 
-  /** HF's processors for greedy search, on log-probabilities: penalty, n-gram bans, min_new_tokens, suppression. */
+  /** HF's processors for greedy search, on log-probabilities: biases, penalty, bans, min_new_tokens, length decay. */
   private void process(int[] seq, float[] row) {
+    if (params.sequenceBiases.length > 0) {
+      LogitsProcessors.sequenceBias(row, seq, seq.length, params.biasedSequences, params.sequenceBiases);
+    }
     if (params.repetitionPenalty != 1.0) {
       LogitsProcessors.repetitionPenalty(row, seq, seq.length, (float) params.repetitionPenalty, seen);
     }
@@ -243,6 +246,10 @@ public final class BeamSearch {
           row[t] = Float.NEGATIVE_INFINITY;
         }
       });
+    }
+    if (params.decayStart >= 0) {
+      LogitsProcessors.exponentialDecay(row, eosIds, seq.length - prompt.length - params.decayStart,
+          params.decayFactor);
     }
     LogitsProcessors.suppress(row, params.suppressTokens);
     if (seq.length == prompt.length) {

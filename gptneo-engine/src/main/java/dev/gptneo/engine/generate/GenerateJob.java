@@ -125,6 +125,9 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     float[] logits = s.logits;
     System.arraycopy(out, off, logits, 0, width);
     int generated = length - promptLength;
+    if (params.sequenceBiases.length > 0) {
+      LogitsProcessors.sequenceBias(logits, tokens, length, params.biasedSequences, params.sequenceBiases);
+    }
     if (params.repetitionPenalty != 1.0) {
       LogitsProcessors.repetitionPenalty(logits, tokens, length, (float) params.repetitionPenalty, s.seen);
     }
@@ -140,6 +143,9 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
           logits[t] = Float.NEGATIVE_INFINITY;
         }
       });
+    }
+    if (params.decayStart >= 0) {
+      LogitsProcessors.exponentialDecay(logits, eosIds, generated - params.decayStart, params.decayFactor);
     }
     LogitsProcessors.suppress(logits, params.suppressTokens);
     if (generated == 0) {
@@ -164,10 +170,10 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     acceptToken(position, token);
   }
 
-  /** Logprobs and the min-p, typical-p, epsilon and eta warpers need the logits on the host: chosen there. */
+  /** Logprobs, logit biases and the min-p, typical-p, epsilon and eta warpers need the host: chosen there. */
   @Override
   public boolean backendMayChoose() {
-    return logprobs == null && !params.hasHostWarpers();
+    return logprobs == null && !params.needsHostChoice();
   }
 
   /** What {@link #accept} does to the logits, as a row of the backend's choice table. */

@@ -1,6 +1,7 @@
 package dev.gptneo.engine.generate;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
@@ -39,6 +40,10 @@ public final class GenerationParams {
   public final int[] suppressTokens;     // never chosen (HF's suppress_tokens)
   public final int[] beginSuppressTokens; // not chosen as the first generated token (begin_suppress_tokens)
   public final int[][] badWordsIds;      // token sequences never completed (HF's bad_words_ids)
+  public final int[][] biasedSequences;  // HF's sequence_bias: token sequences ...
+  public final double[] sequenceBiases;  // ... and the bias added to each one's last token
+  public final int decayStart;           // HF's exponential_decay_length_penalty: (start, factor); -1: off
+  public final double decayFactor;
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -67,6 +72,10 @@ public final class GenerationParams {
     suppressTokens = b.suppressTokens.clone();
     beginSuppressTokens = b.beginSuppressTokens.clone();
     badWordsIds = deepCopy(b.badWordsIds);
+    biasedSequences = deepCopy(b.biasedSequences);
+    sequenceBiases = b.sequenceBiases.clone();
+    decayStart = b.decayStart;
+    decayFactor = b.decayFactor;
   }
 
   /**
@@ -84,6 +93,59 @@ public final class GenerationParams {
       throw new IllegalArgumentException("bad_words_ids must be a JSON list of token id lists such as [[1, 2], [3]]; "
           + "got '" + json + "'");
     }
+  }
+
+  /**
+   * sequence_bias as HF writes it in JSON, pairs of a token id list and a bias:
+   * {@code [[[1, 2], -3.5], [[7], 1.0]]}; applied to {@code b}.
+   */
+  public static Builder parseSequenceBias(String json, Builder b) {
+    String form = "sequence_bias must be a JSON list of [token ids, bias] pairs such as [[[1, 2], -3.5], [[7], 1.0]]; "
+        + "got '" + json + "'";
+    com.fasterxml.jackson.databind.JsonNode pairs;
+    try {
+      pairs = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.trim());
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException(form);
+    }
+    if (pairs == null || !pairs.isArray()) {
+      throw new IllegalArgumentException(form);
+    }
+    int[][] sequences = new int[pairs.size()][];
+    double[] biases = new double[pairs.size()];
+    for (int i = 0; i < sequences.length; i++) {
+      com.fasterxml.jackson.databind.JsonNode pair = pairs.get(i);
+      if (!pair.isArray() || pair.size() != 2 || !pair.get(0).isArray() || !pair.get(1).isNumber()) {
+        throw new IllegalArgumentException(form);
+      }
+      sequences[i] = new int[pair.get(0).size()];
+      for (int j = 0; j < sequences[i].length; j++) {
+        if (!pair.get(0).get(j).canConvertToInt() || !pair.get(0).get(j).isIntegralNumber()) {
+          throw new IllegalArgumentException(form);
+        }
+        sequences[i][j] = pair.get(0).get(j).intValue();
+      }
+      biases[i] = pair.get(1).doubleValue();
+    }
+    return b.sequenceBias(sequences, biases);
+  }
+
+  /** exponential_decay_length_penalty as {@code [start, factor]} or {@code start, factor}; applied to {@code b}. */
+  public static Builder parseDecay(String text, Builder b) {
+    String s = text.trim();
+    if (s.startsWith("[") && s.endsWith("]")) {
+      s = s.substring(1, s.length() - 1);
+    }
+    String[] parts = s.split(",");
+    try {
+      if (parts.length == 2) {
+        return b.exponentialDecayLengthPenalty(Integer.parseInt(parts[0].trim()), Double.parseDouble(parts[1].trim()));
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw new IllegalArgumentException("exponential_decay_length_penalty must be [start, factor] such as [10, 1.05]; "
+        + "got '" + text + "'");
   }
 
   private static int[][] deepCopy(int[][] a) {
@@ -109,9 +171,10 @@ public final class GenerationParams {
     return toBuilder().maxLength(0).minLength(0).maxNewTokens(maxNew).minNewTokens(minNew).build();
   }
 
-  /** Whether a sampling warper needs the host (min_p, typical_p, the cutoffs): backends sample without them. */
-  public boolean hasHostWarpers() {
-    return doSample && (minP > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0);
+  /** Whether a setting needs the host: the warpers min_p, typical_p and the cutoffs, and logit biases. */
+  public boolean needsHostChoice() {
+    return doSample && (minP > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0)
+        || sequenceBiases.length > 0 || decayStart >= 0;
   }
 
   public static Builder builder() {
@@ -146,6 +209,10 @@ public final class GenerationParams {
     b.suppressTokens = suppressTokens.clone();
     b.beginSuppressTokens = beginSuppressTokens.clone();
     b.badWordsIds = deepCopy(badWordsIds);
+    b.biasedSequences = deepCopy(biasedSequences);
+    b.sequenceBiases = sequenceBiases.clone();
+    b.decayStart = decayStart;
+    b.decayFactor = decayFactor;
     return b;
   }
 
@@ -176,6 +243,10 @@ public final class GenerationParams {
     private int[] suppressTokens = new int[0];
     private int[] beginSuppressTokens = new int[0];
     private int[][] badWordsIds = new int[0][];
+    private int[][] biasedSequences = new int[0][];
+    private double[] sequenceBiases = new double[0];
+    private int decayStart = -1;
+    private double decayFactor = 1;
 
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
@@ -350,6 +421,27 @@ public final class GenerationParams {
       return this;
     }
 
+    /**
+     * HF's sequence_bias: {@code biases[i]} is added to the last token of {@code sequences[i]} where
+     * the sequence ends with the rest of it (a one-token sequence: at every step), before any other
+     * processing, as HF's SequenceBiasLogitsProcessor.
+     */
+    public Builder sequenceBias(int[][] sequences, double[] biases) {
+      biasedSequences = deepCopy(sequences);
+      sequenceBiases = biases.clone();
+      return this;
+    }
+
+    /**
+     * HF's exponential_decay_length_penalty (start, factor): after {@code start} new tokens, each eos
+     * logit s grows by |s| x (factor^(new tokens - start) - 1), making an end ever likelier.
+     */
+    public Builder exponentialDecayLengthPenalty(int start, double factor) {
+      decayStart = start;
+      decayFactor = factor;
+      return this;
+    }
+
     /** HF's early_stopping: "false" (default), "true" or "never". */
     public Builder earlyStopping(String v) {
       earlyStopping = v == null ? null : v.trim().toLowerCase(java.util.Locale.ROOT);
@@ -397,6 +489,15 @@ public final class GenerationParams {
       for (int t : beginSuppressTokens) {
         check(t >= 0, "begin_suppress_tokens must be token ids >= 0, got " + t);
       }
+      check(biasedSequences.length == sequenceBiases.length, "sequence_bias needs one bias per sequence");
+      for (int i = 0; i < biasedSequences.length; i++) {
+        check(biasedSequences[i].length > 0 && Arrays.stream(biasedSequences[i]).allMatch(t -> t >= 0)
+            && Double.isFinite(sequenceBiases[i]), "sequence_bias must pair non-empty lists of token ids >= 0 with"
+            + " finite biases, as [[[1, 2], -3.5], [[7], 1.0]]");
+      }
+      check(decayStart >= -1 && Double.isFinite(decayFactor) && decayFactor > 0,
+          "exponential_decay_length_penalty must be (start >= 0, factor > 0), got (" + decayStart + ", "
+              + decayFactor + ")");
       for (int[] word : badWordsIds) {
         check(word != null && word.length > 0, "bad_words_ids must be non-empty lists of token ids");
         for (int t : word) {
@@ -450,7 +551,10 @@ public final class GenerationParams {
         && etaCutoff == p.etaCutoff
         && java.util.Arrays.equals(suppressTokens, p.suppressTokens)
         && java.util.Arrays.equals(beginSuppressTokens, p.beginSuppressTokens)
-        && java.util.Arrays.deepEquals(badWordsIds, p.badWordsIds);
+        && java.util.Arrays.deepEquals(badWordsIds, p.badWordsIds)
+        && java.util.Arrays.deepEquals(biasedSequences, p.biasedSequences)
+        && java.util.Arrays.equals(sequenceBiases, p.sequenceBiases) && decayStart == p.decayStart
+        && decayFactor == p.decayFactor;
   }
 
   @Override
@@ -459,7 +563,8 @@ public final class GenerationParams {
         noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
         earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
         java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens),
-        java.util.Arrays.deepHashCode(badWordsIds));
+        java.util.Arrays.deepHashCode(badWordsIds), java.util.Arrays.deepHashCode(biasedSequences),
+        java.util.Arrays.hashCode(sequenceBiases), decayStart, decayFactor);
   }
 
   @Override
@@ -479,6 +584,10 @@ public final class GenerationParams {
         + (suppressTokens.length > 0 ? ", suppress_tokens=" + java.util.Arrays.toString(suppressTokens) : "")
         + (beginSuppressTokens.length > 0 ? ", begin_suppress_tokens=" + java.util.Arrays.toString(beginSuppressTokens)
             : "")
-        + (badWordsIds.length > 0 ? ", bad_words_ids=" + java.util.Arrays.deepToString(badWordsIds) : "") + "}";
+        + (badWordsIds.length > 0 ? ", bad_words_ids=" + java.util.Arrays.deepToString(badWordsIds) : "")
+        + (sequenceBiases.length > 0 ? ", sequence_bias=" + java.util.Arrays.deepToString(biasedSequences) + " "
+            + java.util.Arrays.toString(sequenceBiases) : "")
+        + (decayStart >= 0 ? ", exponential_decay_length_penalty=(" + decayStart + ", " + decayFactor + ")" : "")
+        + "}";
   }
 }

@@ -241,6 +241,65 @@ public final class LogitsProcessors {
   }
 
   /**
+   * HF SequenceBiasLogitsProcessor: adds {@code biases[i]} to the last token of {@code sequences[i]}
+   * where {@code seq[0..len)} ends with the rest of it (one-token sequences always; sequences longer
+   * than {@code len} never). Each token's biases are summed first, in float, then added, as HF's
+   * bias tensor. Ids outside the vocabulary were refused before.
+   */
+  public static void sequenceBias(float[] logits, int[] seq, int len, int[][] sequences, double[] biases) {
+    int[] tokens = new int[sequences.length];
+    float[] sums = new float[sequences.length];
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++) { // HF: the one-token biases first, then the longer ones
+      for (int i = 0; i < sequences.length; i++) {
+        int[] s = sequences[i];
+        if ((s.length == 1) != (pass == 0) || s.length > len || !endsWith(seq, len, s)) {
+          continue;
+        }
+        int t = s[s.length - 1];
+        int at = 0;
+        while (at < n && tokens[at] != t) {
+          at++;
+        }
+        if (at == n) {
+          tokens[n++] = t;
+        }
+        sums[at] += (float) biases[i];
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      logits[tokens[i]] += sums[i];
+    }
+  }
+
+  /** Whether seq[0..len) ends with all of {@code word} but its last token. */
+  private static boolean endsWith(int[] seq, int len, int[] word) {
+    int prefix = word.length - 1;
+    for (int i = 0; i < prefix; i++) {
+      if (seq[len - prefix + i] != word[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * HF ExponentialDecayLengthPenalty: {@code steps} new tokens past its start, each eos logit s
+   * becomes s + |s| x (factor^steps - 1).
+   */
+  public static void exponentialDecay(float[] logits, int[] eosIds, int steps, double factor) {
+    if (steps <= 0) {
+      return;
+    }
+    float grow = (float) (Math.pow(factor, steps) - 1);
+    for (int e : eosIds) {
+      if (e >= 0 && e < logits.length) {
+        logits[e] += Math.abs(logits[e]) * grow;
+      }
+    }
+  }
+
+  /**
    * HF NoBadWordsLogitsProcessor: the ids to ban after {@code seq[0..len)}: each one-token word that is
    * not an eos id, and each longer word's last token where the sequence ends with the rest of it.
    */
@@ -255,14 +314,8 @@ public final class LogitsProcessors {
         if (!eos) {
           ban.accept(word[0]);
         }
-      } else if (word.length <= len) {
-        boolean match = true;
-        for (int i = 0; i < prefix && match; i++) {
-          match = seq[len - prefix + i] == word[i];
-        }
-        if (match) {
-          ban.accept(word[prefix]);
-        }
+      } else if (word.length <= len && endsWith(seq, len, word)) {
+        ban.accept(word[prefix]);
       }
     }
   }

@@ -66,6 +66,18 @@ class GenerationFiltersTest {
     }
   }
 
+  /** A large bias makes greedy pick its token every step; a steep length decay ends at the second token. */
+  @Test
+  void sequenceBiasAndLengthDecayShapeGreedyCompletions() {
+    int[] biased = one(demo(), Input.text(ONCE), GREEDY.toBuilder()
+        .sequenceBias(new int[][] {{262}}, new double[] {1000}).build()).completionIds;
+    assertTrue(Arrays.stream(biased).allMatch(t -> t == 262), Arrays.toString(biased));
+    GenerateResult decayed = one(demo(), Input.text(ONCE), GREEDY.toBuilder().exponentialDecayLengthPenalty(0, 1e6)
+        .build());
+    assertTrue(decayed.completionTokens == 2 && decayed.finishReason == dev.gptneo.engine.generate.FinishReason.EOS,
+        decayed.completionTokens + " " + decayed.finishReason);
+  }
+
   /** min_p 1 and epsilon 0.999 keep only the most likely token: sampling then decodes greedily. */
   @Test
   void filtersThatKeepOnlyTheTopTokenSampleTheGreedyCompletion() {

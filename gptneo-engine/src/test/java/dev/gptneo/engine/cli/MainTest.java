@@ -162,6 +162,9 @@ class MainTest {
     JsonNode bad = ok(in, "generate", "--model", demo, "--max-new-tokens", "6", "--bad-words-ids",
         "[[" + first + "]]").lines().get(0);
     assertTrue(bad.get("completion_ids").get(0).asInt() != first);
+    JsonNode biased = ok(in, "generate", "--model", demo, "--max-new-tokens", "3", "--sequence-bias", "[[[262], 1000]]",
+        "--exponential-decay-length-penalty", "5,1.5").lines().get(0);
+    assertEquals("[262,262,262]", biased.get("completion_ids").toString());
   }
 
   /**
@@ -388,6 +391,8 @@ class MainTest {
         {"generate", "--model", demo, "--suppress-tokens", "1,x"},
         {"generate", "--model", demo, "--bad-words-ids", "[1, 2]"},
         {"generate", "--model", demo, "--bad-words-ids", "[[]]"},
+        {"generate", "--model", demo, "--sequence-bias", "[[5, 1.0]]"},
+        {"generate", "--model", demo, "--exponential-decay-length-penalty", "10"},
         {"generate", "--model", demo, "--max-new-tokens"},
         {"classify", "--model", demo, "--stop", "x"},
         {"tokenize", "--model", demo, "--truncation", "middle"},

@@ -75,7 +75,9 @@ class ChoiceDescriptionTest {
     assertEquals(true, new GenerateJob(prompt, 8, sampling, EOS, null).backendMayChoose());
     for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().minP(0.1).build(),
         sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build(),
-        sampling.toBuilder().typicalP(0.9).build()}) {
+        sampling.toBuilder().typicalP(0.9).build(),
+        GenerationParams.builder().sequenceBias(new int[][] {{4}}, new double[] {1}).build(),
+        GenerationParams.builder().exponentialDecayLengthPenalty(3, 1.1).build()}) {
       assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());
     }
     // HF applies the warpers only when sampling: greedy rows with them set still choose on the backend

@@ -64,6 +64,16 @@ class GenerationDefaultsTest {
     assertArrayEquals(new int[] {50256, 198}, d.params.suppressTokens);
     assertArrayEquals(new int[] {13}, d.params.beginSuppressTokens);
     assertArrayEquals(new int[][] {{1, 2}, {3}}, d.params.badWordsIds);
+    GenerationParams biased = load("{\"sequence_bias\": [[[5, 6], -1.5], [[7], 2.0]],"
+        + " \"exponential_decay_length_penalty\": [10, 1.05]}").params;
+    assertArrayEquals(new int[][] {{5, 6}, {7}}, biased.biasedSequences);
+    assertArrayEquals(new double[] {-1.5, 2.0}, biased.sequenceBiases);
+    assertEquals(10, biased.decayStart);
+    assertEquals(1.05, biased.decayFactor);
+    IllegalArgumentException map = assertThrows(IllegalArgumentException.class,
+        () -> load("{\"sequence_bias\": {\"5\": 1.0}}"));
+    assertTrue(map.getMessage().contains("sequence_bias must be a JSON list of [token ids, bias] pairs"),
+        map.getMessage());
     GenerationDefaults off = load("{\"min_p\": null, \"epsilon_cutoff\": 0.0, \"eta_cutoff\": 0.0,"
         + " \"suppress_tokens\": null, \"begin_suppress_tokens\": null, \"bad_words_ids\": null}"); // HF's "off"
     assertEquals(GenerationParams.DEFAULT, off.params);
@@ -96,9 +106,9 @@ class GenerationDefaultsTest {
 
   @Test
   void settingsHfAppliesButGptneoLacksAreListed() throws IOException {
-    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"forced_eos_token_id\": 3, \"sequence_bias\": [[[5], 1.0]],"
+    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"forced_eos_token_id\": 3, \"diversity_penalty\": 0.5,"
         + " \"shiny\": 1, \"repetition_penalty\": 1.2, \"num_beams\": 3, \"early_stopping\": \"never\"}");
-    assertEquals(List.of("num_beam_groups=2", "forced_eos_token_id=3", "sequence_bias=[[[5],1.0]]",
+    assertEquals(List.of("num_beam_groups=2", "forced_eos_token_id=3", "diversity_penalty=0.5",
         "shiny=1 (unknown)"), d.ignored);
     assertEquals(1.2, d.params.repetitionPenalty, "the rest still applies");
     assertEquals(3, d.params.numBeams);

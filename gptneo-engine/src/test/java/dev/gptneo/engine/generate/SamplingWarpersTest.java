@@ -196,6 +196,27 @@ class SamplingWarpersTest {
   }
 
   @Test
+  void sequenceBiasAddsEachTokensSummedBiasWhereItsPrefixEnds() {
+    int[] seq = {4, 8, 15, 16};
+    float[] row = {0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f};
+    int[][] sequences = {{1}, {16, 1}, {15, 16, 2}, {8, 3}, {4, 8, 15, 16, 5}, {9}};
+    double[] biases = {0.5, 0.25, -1.0, 100.0, 7.0, -9.5};
+    LogitsProcessors.sequenceBias(row, seq, 4, sequences, biases);
+    // 1: 0.5 + 0.25 (16 ends the sequence); 2: -1 (15 16 ends it); 3: no (8 is not last); 5: longer than
+    // the sequence; 9: -9.5
+    assertEquals("[0.0, 1.75, 1.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, -0.5]", java.util.Arrays.toString(row));
+  }
+
+  @Test
+  void exponentialDecayGrowsEosLogitsAfterItsStart() {
+    float[] row = {-2f, 3f, 1f};
+    LogitsProcessors.exponentialDecay(row, new int[] {0, 1}, 0, 1.5);
+    assertEquals("[-2.0, 3.0, 1.0]", java.util.Arrays.toString(row), "not before its start");
+    LogitsProcessors.exponentialDecay(row, new int[] {0, 1}, 2, 1.5); // x (1.5^2 - 1) = 1.25
+    assertEquals("[0.5, 6.75, 1.0]", java.util.Arrays.toString(row));
+  }
+
+  @Test
   void suppressBansIdsInTheVocabularyAndIgnoresOthers() {
     float[] row = {1f, 2f, 3f};
     LogitsProcessors.suppress(row, new int[] {2, 7, 0});

@@ -118,6 +118,20 @@ public final class OptionsParser {
         case "begin_suppress_tokens":
           out.put(k, tokenIds(v, k));
           break;
+        case "sequence_bias":
+        case "exponential_decay_length_penalty":
+          try {
+            GenerationParams.Builder probe = GenerationParams.builder();
+            if (k.equals("sequence_bias")) {
+              GenerationParams.parseSequenceBias(v, probe);
+            } else {
+              GenerationParams.parseDecay(v, probe);
+            }
+          } catch (IllegalArgumentException bad) {
+            throw new IllegalArgumentException("option '" + k + "' " + bad.getMessage().substring(k.length() + 1));
+          }
+          out.put(k, v.trim());
+          break;
         case "bad_words_ids":
           try {
             out.put(k, java.util.Arrays.deepToString(GenerationParams.parseWordIds(v)));
@@ -173,6 +187,8 @@ public final class OptionsParser {
         case "suppress_tokens": b.suppressTokens(parseIds(v)); break;
         case "begin_suppress_tokens": b.beginSuppressTokens(parseIds(v)); break;
         case "bad_words_ids": b.badWordsIds(GenerationParams.parseWordIds(v)); break;
+        case "sequence_bias": GenerationParams.parseSequenceBias(v, b); break;
+        case "exponential_decay_length_penalty": GenerationParams.parseDecay(v, b); break;
         default: break; // do_sample / greedy: already folded into `sampling`
       }
     });

@@ -146,10 +146,12 @@ class FunctionsSuite extends SparkSuite {
   test("min_p, typical_p, the cutoffs, suppressed tokens and bad words equal the engine; sampling turns on") {
     val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '10', 'min_p', '0.05',
         'eta_cutoff', '0.0005', 'typical_p', '0.95', 'seed', '7', 'suppress_tokens', '[13, 198]',
-        'begin_suppress_tokens', '262', 'bad_words_ids', '[[11], [286, 262]]')) AS g FROM prompts ORDER BY id""")
+        'begin_suppress_tokens', '262', 'bad_words_ids', '[[11], [286, 262]]', 'sequence_bias', '[[[287], 2.5]]',
+        'exponential_decay_length_penalty', '[4, 1.3]')) AS g FROM prompts ORDER BY id""")
       .as[(Int, String)].collect().map(_._2)
     val base = GenerationParams.builder().maxNewTokens(10).doSample(true).minP(0.05).etaCutoff(0.0005)
-      .typicalP(0.95).suppressTokens(13, 198).beginSuppressTokens(262).badWordsIds(Array(11), Array(286, 262)).build()
+      .typicalP(0.95).suppressTokens(13, 198).beginSuppressTokens(262).badWordsIds(Array(11), Array(286, 262))
+      .sequenceBias(Array(Array(287)), Array(2.5)).exponentialDecayLengthPenalty(4, 1.3).build()
     val params = SampleData.prompts.map(p => base.toBuilder.seed(RowSeeds.seed(7, p.getBytes("UTF-8"))).build())
     val want = engine.generate(texts(SampleData.prompts), params.asJava, InputPolicy.DEFAULT).asScala
     assert(got.toSeq == want.map(_.text).toSeq)
