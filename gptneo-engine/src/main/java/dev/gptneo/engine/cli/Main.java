@@ -10,6 +10,7 @@ import dev.gptneo.engine.api.ModelInfo;
 import dev.gptneo.engine.api.Truncation;
 import dev.gptneo.engine.generate.GenerationDefaults;
 import dev.gptneo.engine.generate.GenerationParams;
+import dev.gptneo.engine.generate.SettingForms;
 import dev.gptneo.engine.tokenizer.TokenizerException;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -279,17 +280,17 @@ public final class Main {
     }
     if (flags.has("bad-words-ids")) {
       try {
-        b.badWordsIds(GenerationParams.parseWordIds(flags.get("bad-words-ids", "")));
+        b.badWordsIds(SettingForms.wordIds(flags.get("bad-words-ids", "")));
       } catch (IllegalArgumentException e) {
         throw new UsageException("--" + e.getMessage().replace("bad_words_ids", "bad-words-ids"));
       }
     }
     try {
       if (flags.has("sequence-bias")) {
-        GenerationParams.parseSequenceBias(flags.get("sequence-bias", ""), b);
+        SettingForms.sequenceBias(flags.get("sequence-bias", ""), b);
       }
       if (flags.has("exponential-decay-length-penalty")) {
-        GenerationParams.parseDecay(flags.get("exponential-decay-length-penalty", ""), b);
+        SettingForms.decay(flags.get("exponential-decay-length-penalty", ""), b);
       }
     } catch (IllegalArgumentException e) {
       throw new UsageException("--" + e.getMessage().replace('_', '-'));

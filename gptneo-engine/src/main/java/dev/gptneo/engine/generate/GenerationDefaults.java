@@ -127,9 +127,9 @@ public final class GenerationDefaults {
         case "exponential_decay_length_penalty":
           try {
             if (key.equals("sequence_bias")) {
-              GenerationParams.parseSequenceBias(v.toString(), b);
+              SettingForms.sequenceBias(v.toString(), b);
             } else {
-              GenerationParams.parseDecay(v.toString(), b);
+              SettingForms.decay(v.toString(), b);
             }
           } catch (IllegalArgumentException bad) {
             throw new IllegalArgumentException(file + ": " + bad.getMessage());

@@ -78,76 +78,6 @@ public final class GenerationParams {
     decayFactor = b.decayFactor;
   }
 
-  /**
-   * bad_words_ids as JSON, the way generation_config.json and HF write them: {@code [[1, 2], [3]]}.
-   * @throws IllegalArgumentException naming the expected form
-   */
-  public static int[][] parseWordIds(String json) {
-    try {
-      int[][] words = new com.fasterxml.jackson.databind.ObjectMapper().readValue(json.trim(), int[][].class);
-      if (words == null) {
-        throw new IllegalArgumentException("null");
-      }
-      return words;
-    } catch (java.io.IOException | IllegalArgumentException e) {
-      throw new IllegalArgumentException("bad_words_ids must be a JSON list of token id lists such as [[1, 2], [3]]; "
-          + "got '" + json + "'");
-    }
-  }
-
-  /**
-   * sequence_bias as HF writes it in JSON, pairs of a token id list and a bias:
-   * {@code [[[1, 2], -3.5], [[7], 1.0]]}; applied to {@code b}.
-   */
-  public static Builder parseSequenceBias(String json, Builder b) {
-    String form = "sequence_bias must be a JSON list of [token ids, bias] pairs such as [[[1, 2], -3.5], [[7], 1.0]]; "
-        + "got '" + json + "'";
-    com.fasterxml.jackson.databind.JsonNode pairs;
-    try {
-      pairs = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.trim());
-    } catch (java.io.IOException e) {
-      throw new IllegalArgumentException(form);
-    }
-    if (pairs == null || !pairs.isArray()) {
-      throw new IllegalArgumentException(form);
-    }
-    int[][] sequences = new int[pairs.size()][];
-    double[] biases = new double[pairs.size()];
-    for (int i = 0; i < sequences.length; i++) {
-      com.fasterxml.jackson.databind.JsonNode pair = pairs.get(i);
-      if (!pair.isArray() || pair.size() != 2 || !pair.get(0).isArray() || !pair.get(1).isNumber()) {
-        throw new IllegalArgumentException(form);
-      }
-      sequences[i] = new int[pair.get(0).size()];
-      for (int j = 0; j < sequences[i].length; j++) {
-        if (!pair.get(0).get(j).canConvertToInt() || !pair.get(0).get(j).isIntegralNumber()) {
-          throw new IllegalArgumentException(form);
-        }
-        sequences[i][j] = pair.get(0).get(j).intValue();
-      }
-      biases[i] = pair.get(1).doubleValue();
-    }
-    return b.sequenceBias(sequences, biases);
-  }
-
-  /** exponential_decay_length_penalty as {@code [start, factor]} or {@code start, factor}; applied to {@code b}. */
-  public static Builder parseDecay(String text, Builder b) {
-    String s = text.trim();
-    if (s.startsWith("[") && s.endsWith("]")) {
-      s = s.substring(1, s.length() - 1);
-    }
-    String[] parts = s.split(",");
-    try {
-      if (parts.length == 2) {
-        return b.exponentialDecayLengthPenalty(Integer.parseInt(parts[0].trim()), Double.parseDouble(parts[1].trim()));
-      }
-    } catch (NumberFormatException e) {
-      // below
-    }
-    throw new IllegalArgumentException("exponential_decay_length_penalty must be [start, factor] such as [10, 1.05]; "
-        + "got '" + text + "'");
-  }
-
   private static int[][] deepCopy(int[][] a) {
     int[][] out = new int[a.length][];
     for (int i = 0; i < a.length; i++) {
@@ -559,8 +489,8 @@ public final class GenerationParams {
 
   @Override
   public int hashCode() {
-    return Objects.hash(maxNewTokens, minNewTokens, maxLength, minLength, doSample, temperature, topK, topP, repetitionPenalty,
-        noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
+    return Objects.hash(maxNewTokens, minNewTokens, maxLength, minLength, doSample, temperature, topK, topP,
+        repetitionPenalty, noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
         earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
         java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens),
         java.util.Arrays.deepHashCode(badWordsIds), java.util.Arrays.deepHashCode(biasedSequences),

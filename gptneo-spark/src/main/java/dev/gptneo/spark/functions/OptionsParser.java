@@ -3,6 +3,7 @@ package dev.gptneo.spark.functions;
 import dev.gptneo.engine.api.Truncation;
 import dev.gptneo.engine.generate.GenerationDefaults;
 import dev.gptneo.engine.generate.GenerationParams;
+import dev.gptneo.engine.generate.SettingForms;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -123,9 +124,9 @@ public final class OptionsParser {
           try {
             GenerationParams.Builder probe = GenerationParams.builder();
             if (k.equals("sequence_bias")) {
-              GenerationParams.parseSequenceBias(v, probe);
+              SettingForms.sequenceBias(v, probe);
             } else {
-              GenerationParams.parseDecay(v, probe);
+              SettingForms.decay(v, probe);
             }
           } catch (IllegalArgumentException bad) {
             throw new IllegalArgumentException("option '" + k + "' " + bad.getMessage().substring(k.length() + 1));
@@ -134,7 +135,7 @@ public final class OptionsParser {
           break;
         case "bad_words_ids":
           try {
-            out.put(k, java.util.Arrays.deepToString(GenerationParams.parseWordIds(v)));
+            out.put(k, java.util.Arrays.deepToString(SettingForms.wordIds(v)));
           } catch (IllegalArgumentException bad) {
             throw new IllegalArgumentException("option 'bad_words_ids' must be a JSON list of token id lists such as "
                 + "[[1, 2], [3]]; got '" + v + "'");
@@ -186,9 +187,9 @@ public final class OptionsParser {
         case "eta_cutoff": b.etaCutoff(Double.parseDouble(v)); break;
         case "suppress_tokens": b.suppressTokens(parseIds(v)); break;
         case "begin_suppress_tokens": b.beginSuppressTokens(parseIds(v)); break;
-        case "bad_words_ids": b.badWordsIds(GenerationParams.parseWordIds(v)); break;
-        case "sequence_bias": GenerationParams.parseSequenceBias(v, b); break;
-        case "exponential_decay_length_penalty": GenerationParams.parseDecay(v, b); break;
+        case "bad_words_ids": b.badWordsIds(SettingForms.wordIds(v)); break;
+        case "sequence_bias": SettingForms.sequenceBias(v, b); break;
+        case "exponential_decay_length_penalty": SettingForms.decay(v, b); break;
         default: break; // do_sample / greedy: already folded into `sampling`
       }
     });
