@@ -54,6 +54,17 @@ class CudaEnginePlumbingTest {
         assertEquals(-Math.log(50257), r.tokenLogprobs[0], 1e-9, "zero logits: uniform over the vocabulary");
       }
       results.addAll(withLogprobs);
+      // the warpers and biases choose on the host (zero logits read back: all kept, so a draw over the
+      // vocabulary); suppressed ids and bad words go to the device as bans
+      List<dev.gptneo.engine.api.GenerateResult> hostChosen = e.generate(emails.subList(0, 2),
+          GenerationParams.builder().doSample(true).topK(0).minP(0.1).typicalP(0.9)
+              .sequenceBias(new int[][] {{5}}, new double[] {100}).maxNewTokens(2).build(), policy);
+      for (dev.gptneo.engine.api.GenerateResult r : hostChosen) {
+        assertEquals(5, r.completionIds[0], "the +100 bias leaves only id 5 after min_p: chosen on the host");
+      }
+      results.addAll(hostChosen);
+      results.addAll(e.generate(emails.subList(0, 2), GenerationParams.builder().suppressTokens(0)
+          .badWordsIds(new int[] {1}).maxNewTokens(2).build(), policy));
       results.addAll(e.classifyZeroShot(emails, List.of("spam", "a note from a colleague"), policy));
       results.addAll(e.classify(emails, policy));
       results.addAll(e.embed(emails, policy));
