@@ -247,6 +247,12 @@ public final class BeamSearch {
         }
       });
     }
+    if (params.forcedBosTokenId >= 0 && seq.length == 1) {
+      LogitsProcessors.force(row, params.forcedBosTokenId);
+    }
+    if (params.forcedEosTokenIds.length > 0 && seq.length - prompt.length == params.maxNewTokens - 1) {
+      LogitsProcessors.force(row, params.forcedEosTokenIds);
+    }
     if (params.decayStart >= 0) {
       LogitsProcessors.exponentialDecay(row, eosIds, seq.length - prompt.length - params.decayStart,
           params.decayFactor);
@@ -254,6 +260,9 @@ public final class BeamSearch {
     LogitsProcessors.suppress(row, params.suppressTokens);
     if (seq.length == prompt.length) {
       LogitsProcessors.suppress(row, params.beginSuppressTokens);
+    }
+    if (params.renormalizeLogits) {
+      LogitsProcessors.renormalize(row);
     }
   }
 

@@ -144,6 +144,12 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
         }
       });
     }
+    if (params.forcedBosTokenId >= 0 && length == 1) {
+      LogitsProcessors.force(logits, params.forcedBosTokenId);
+    }
+    if (params.forcedEosTokenIds.length > 0 && generated == params.maxNewTokens - 1) {
+      LogitsProcessors.force(logits, params.forcedEosTokenIds);
+    }
     if (params.decayStart >= 0) {
       LogitsProcessors.exponentialDecay(logits, eosIds, generated - params.decayStart, params.decayFactor);
     }
@@ -160,8 +166,14 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
       LogitsProcessors.typicalP(logits, params.typicalP, s.keys, s.probs);
       LogitsProcessors.epsilonCutoff(logits, params.epsilonCutoff, s.probs);
       LogitsProcessors.etaCutoff(logits, params.etaCutoff, s.probs);
+      if (params.renormalizeLogits) {
+        LogitsProcessors.renormalize(logits);
+      }
       token = Sampler.sample(logits, s.probs, Sampler.uniform(params.seed, generated));
     } else {
+      if (params.renormalizeLogits) {
+        LogitsProcessors.renormalize(logits);
+      }
       token = LogitsProcessors.argmax(logits, 0, width);
     }
     if (logprobs != null) { // over the processed logits, as HF's scores

@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * A model's own generation settings, read from its generation_config.json as HF's generate() reads
  * them: they replace {@link GenerationParams}' defaults, and settings given with a call replace them
  * in turn. A folder without the file has GenerationParams' defaults. Settings HF would apply but
- * gptneo does not implement (num_beam_groups, force_words_ids, ...) are listed in {@link #ignored}, which
+ * gptneo does not implement (num_beam_groups, force_words_ids, penalty_alpha, ...) are listed in {@link #ignored}, which
  * the engine logs as a warning.
  */
 public final class GenerationDefaults {
@@ -26,10 +26,8 @@ public final class GenerationDefaults {
   /** Keys that change HF's output but are not implemented here, with the value HF treats as "off". */
   private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
       Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"), Map.entry("diversity_penalty", "0.0"),
-      Map.entry("force_words_ids", "null"), Map.entry("forced_bos_token_id", "null"),
-      Map.entry("forced_eos_token_id", "null"), Map.entry("renormalize_logits", "false"),
-      Map.entry("num_return_sequences", "1"), Map.entry("encoder_repetition_penalty", "1.0"),
-      Map.entry("guidance_scale", "null"));
+      Map.entry("force_words_ids", "null"), Map.entry("num_return_sequences", "1"),
+      Map.entry("encoder_repetition_penalty", "1.0"), Map.entry("guidance_scale", "null"));
   /** Keys that do not change what is generated for one prompt (ids, output formats, caching, beam-only knobs). */
   private static final Set<String> NO_EFFECT = Set.of("bos_token_id", "pad_token_id", "decoder_start_token_id",
       "transformers_version", "_from_model_config", "use_cache", "output_attentions", "output_hidden_states",
@@ -123,6 +121,11 @@ public final class GenerationDefaults {
         case "suppress_tokens": b.suppressTokens(ids(file, key, v)); break;
         case "begin_suppress_tokens": b.beginSuppressTokens(ids(file, key, v)); break;
         case "bad_words_ids": b.badWordsIds(idLists(file, key, v)); break;
+        case "forced_bos_token_id": b.forcedBosTokenId(integer(file, key, v)); break;
+        case "forced_eos_token_id":
+          b.forcedEosTokenIds(v.isArray() ? ids(file, key, v) : new int[] {integer(file, key, v)});
+          break;
+        case "renormalize_logits": b.renormalizeLogits(bool(file, key, v)); break;
         case "sequence_bias":
         case "exponential_decay_length_penalty":
           try {

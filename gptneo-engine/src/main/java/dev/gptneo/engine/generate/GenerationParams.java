@@ -44,6 +44,9 @@ public final class GenerationParams {
   public final double[] sequenceBiases;  // ... and the bias added to each one's last token
   public final int decayStart;           // HF's exponential_decay_length_penalty: (start, factor); -1: off
   public final double decayFactor;
+  public final int forcedBosTokenId;     // HF's forced_bos_token_id (-1: off): the first token of a one-token prompt
+  public final int[] forcedEosTokenIds;  // HF's forced_eos_token_id: the last of max_new_tokens is one of these
+  public final boolean renormalizeLogits; // HF's renormalize_logits: log-softmax after all processing
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -76,6 +79,9 @@ public final class GenerationParams {
     sequenceBiases = b.sequenceBiases.clone();
     decayStart = b.decayStart;
     decayFactor = b.decayFactor;
+    forcedBosTokenId = b.forcedBosTokenId;
+    forcedEosTokenIds = b.forcedEosTokenIds.clone();
+    renormalizeLogits = b.renormalizeLogits;
   }
 
   private static int[][] deepCopy(int[][] a) {
@@ -101,10 +107,11 @@ public final class GenerationParams {
     return toBuilder().maxLength(0).minLength(0).maxNewTokens(maxNew).minNewTokens(minNew).build();
   }
 
-  /** Whether a setting needs the host: the warpers min_p, typical_p and the cutoffs, and logit biases. */
+  /** Whether a setting needs the host: the warpers min_p, typical_p and the cutoffs, biases, forcing, renormalizing. */
   public boolean needsHostChoice() {
     return doSample && (minP > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0)
-        || sequenceBiases.length > 0 || decayStart >= 0;
+        || sequenceBiases.length > 0 || decayStart >= 0 || forcedBosTokenId >= 0 || forcedEosTokenIds.length > 0
+        || renormalizeLogits;
   }
 
   public static Builder builder() {
@@ -143,6 +150,9 @@ public final class GenerationParams {
     b.sequenceBiases = sequenceBiases.clone();
     b.decayStart = decayStart;
     b.decayFactor = decayFactor;
+    b.forcedBosTokenId = forcedBosTokenId;
+    b.forcedEosTokenIds = forcedEosTokenIds.clone();
+    b.renormalizeLogits = renormalizeLogits;
     return b;
   }
 
@@ -177,6 +187,9 @@ public final class GenerationParams {
     private double[] sequenceBiases = new double[0];
     private int decayStart = -1;
     private double decayFactor = 1;
+    private int forcedBosTokenId = -1;
+    private int[] forcedEosTokenIds = new int[0];
+    private boolean renormalizeLogits = false;
 
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
@@ -372,6 +385,24 @@ public final class GenerationParams {
       return this;
     }
 
+    /** HF's forced_bos_token_id: with a one-token prompt, the first new token is this one (-1: off). */
+    public Builder forcedBosTokenId(int v) {
+      forcedBosTokenId = v;
+      return this;
+    }
+
+    /** HF's forced_eos_token_id: the last of max_new_tokens is one of these ids. */
+    public Builder forcedEosTokenIds(int... v) {
+      forcedEosTokenIds = v.clone();
+      return this;
+    }
+
+    /** HF's renormalize_logits: the processed logits become log-probabilities again (beam scores, logprobs). */
+    public Builder renormalizeLogits(boolean v) {
+      renormalizeLogits = v;
+      return this;
+    }
+
     /** HF's early_stopping: "false" (default), "true" or "never". */
     public Builder earlyStopping(String v) {
       earlyStopping = v == null ? null : v.trim().toLowerCase(java.util.Locale.ROOT);
@@ -425,6 +456,8 @@ public final class GenerationParams {
             && Double.isFinite(sequenceBiases[i]), "sequence_bias must pair non-empty lists of token ids >= 0 with"
             + " finite biases, as [[[1, 2], -3.5], [[7], 1.0]]");
       }
+      check(forcedBosTokenId >= -1, "forced_bos_token_id must be a token id >= 0, got " + forcedBosTokenId);
+      check(Arrays.stream(forcedEosTokenIds).allMatch(t -> t >= 0), "forced_eos_token_id must be token ids >= 0");
       check(decayStart >= -1 && Double.isFinite(decayFactor) && decayFactor > 0,
           "exponential_decay_length_penalty must be (start >= 0, factor > 0), got (" + decayStart + ", "
               + decayFactor + ")");
@@ -484,7 +517,8 @@ public final class GenerationParams {
         && java.util.Arrays.deepEquals(badWordsIds, p.badWordsIds)
         && java.util.Arrays.deepEquals(biasedSequences, p.biasedSequences)
         && java.util.Arrays.equals(sequenceBiases, p.sequenceBiases) && decayStart == p.decayStart
-        && decayFactor == p.decayFactor;
+        && decayFactor == p.decayFactor && forcedBosTokenId == p.forcedBosTokenId
+        && Arrays.equals(forcedEosTokenIds, p.forcedEosTokenIds) && renormalizeLogits == p.renormalizeLogits;
   }
 
   @Override
@@ -494,7 +528,8 @@ public final class GenerationParams {
         earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
         java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens),
         java.util.Arrays.deepHashCode(badWordsIds), java.util.Arrays.deepHashCode(biasedSequences),
-        java.util.Arrays.hashCode(sequenceBiases), decayStart, decayFactor);
+        java.util.Arrays.hashCode(sequenceBiases), decayStart, decayFactor, forcedBosTokenId,
+        Arrays.hashCode(forcedEosTokenIds), renormalizeLogits);
   }
 
   @Override
@@ -518,6 +553,9 @@ public final class GenerationParams {
         + (sequenceBiases.length > 0 ? ", sequence_bias=" + java.util.Arrays.deepToString(biasedSequences) + " "
             + java.util.Arrays.toString(sequenceBiases) : "")
         + (decayStart >= 0 ? ", exponential_decay_length_penalty=(" + decayStart + ", " + decayFactor + ")" : "")
+        + (forcedBosTokenId >= 0 ? ", forced_bos_token_id=" + forcedBosTokenId : "")
+        + (forcedEosTokenIds.length > 0 ? ", forced_eos_token_id=" + Arrays.toString(forcedEosTokenIds) : "")
+        + (renormalizeLogits ? ", renormalize_logits" : "")
         + "}";
   }
 }

@@ -320,6 +320,21 @@ public final class LogitsProcessors {
     }
   }
 
+  /** HF ForcedBOS/EOSTokenLogitsProcessor: every logit -inf but these ids', which become 0. */
+  public static void force(float[] logits, int... ids) {
+    Arrays.fill(logits, Float.NEGATIVE_INFINITY);
+    for (int t : ids) {
+      if (t >= 0 && t < logits.length) {
+        logits[t] = 0f;
+      }
+    }
+  }
+
+  /** HF LogitNormalization: logits = log_softmax(logits), in place (fp32, as BeamSearch's). */
+  public static void renormalize(float[] logits) {
+    BeamSearch.logSoftmax(logits, logits);
+  }
+
   /** HF SuppressTokensLogitsProcessor (and, at the first new token, SuppressTokensAtBegin): bans ids. */
   public static void suppress(float[] logits, int[] ids) {
     for (int t : ids) {

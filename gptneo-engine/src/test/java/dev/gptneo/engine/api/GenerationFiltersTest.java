@@ -6,6 +6,7 @@ import static dev.gptneo.engine.api.GenerationTest.demo;
 import static dev.gptneo.engine.api.GenerationTest.one;
 import static dev.gptneo.engine.api.GenerationTest.sampling;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -76,6 +77,31 @@ class GenerationFiltersTest {
         .build());
     assertTrue(decayed.completionTokens == 2 && decayed.finishReason == dev.gptneo.engine.generate.FinishReason.EOS,
         decayed.completionTokens + " " + decayed.finishReason);
+  }
+
+  /** forced_eos_token_id ends at max_new_tokens; forced_bos_token_id starts a one-token prompt; renormalizing. */
+  @Test
+  void forcedTokensAndRenormalizedLogits() {
+    GenerateResult eos = one(demo(), Input.text(ONCE), GREEDY.toBuilder().maxNewTokens(5).forcedEosTokenIds(50256)
+        .build());
+    assertTrue(eos.completionTokens == 5 && eos.completionIds[4] == 50256
+        && eos.finishReason == dev.gptneo.engine.generate.FinishReason.EOS, Arrays.toString(eos.completionIds));
+    GenerateResult other = one(demo(), Input.text(ONCE), GREEDY.toBuilder().maxNewTokens(5).forcedEosTokenIds(262)
+        .build());
+    assertTrue(other.completionIds[4] == 262 && other.finishReason == dev.gptneo.engine.generate.FinishReason.LENGTH);
+    GenerateResult bos = one(demo(), Input.ids(new int[] {464}), GREEDY.toBuilder().forcedBosTokenId(50256)
+        .build());
+    assertEquals(50256, bos.completionIds[0]);
+    int[] two = {464, 318}; // a longer prompt is not forced, as in HF (cur_len == 1 only)
+    assertArrayEquals(one(demo(), Input.ids(two), GREEDY.toBuilder().maxNewTokens(3).build()).completionIds,
+        one(demo(), Input.ids(two), GREEDY.toBuilder().maxNewTokens(3).forcedBosTokenId(13).build()).completionIds);
+    GenerateResult plain = one(demo(), Input.text(FREE), GREEDY.toBuilder().logprobs(true).build());
+    GenerateResult renormalized = one(demo(), Input.text(FREE), GREEDY.toBuilder().logprobs(true)
+        .renormalizeLogits(true).build());
+    assertArrayEquals(plain.completionIds, renormalized.completionIds);
+    for (int i = 0; i < plain.completionTokens; i++) {
+      assertEquals(plain.tokenLogprobs[i], renormalized.tokenLogprobs[i], 1e-5);
+    }
   }
 
   /** min_p 1 and epsilon 0.999 keep only the most likely token: sampling then decodes greedily. */

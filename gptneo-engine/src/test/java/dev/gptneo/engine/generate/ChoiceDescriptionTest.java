@@ -77,7 +77,9 @@ class ChoiceDescriptionTest {
         sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build(),
         sampling.toBuilder().typicalP(0.9).build(),
         GenerationParams.builder().sequenceBias(new int[][] {{4}}, new double[] {1}).build(),
-        GenerationParams.builder().exponentialDecayLengthPenalty(3, 1.1).build()}) {
+        GenerationParams.builder().exponentialDecayLengthPenalty(3, 1.1).build(),
+        GenerationParams.builder().forcedEosTokenIds(3).build(), GenerationParams.builder().forcedBosTokenId(1).build(),
+        GenerationParams.builder().renormalizeLogits(true).build()}) {
       assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());
     }
     // HF applies the warpers only when sampling: greedy rows with them set still choose on the backend

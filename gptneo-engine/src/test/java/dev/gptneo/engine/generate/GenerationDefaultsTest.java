@@ -69,6 +69,12 @@ class GenerationDefaultsTest {
     assertArrayEquals(new int[][] {{5, 6}, {7}}, biased.biasedSequences);
     assertArrayEquals(new double[] {-1.5, 2.0}, biased.sequenceBiases);
     assertEquals(10, biased.decayStart);
+    GenerationParams forced = load("{\"forced_bos_token_id\": 1, \"forced_eos_token_id\": [2, 3],"
+        + " \"renormalize_logits\": true}").params;
+    assertEquals(1, forced.forcedBosTokenId);
+    assertArrayEquals(new int[] {2, 3}, forced.forcedEosTokenIds);
+    assertTrue(forced.renormalizeLogits);
+    assertArrayEquals(new int[] {7}, load("{\"forced_eos_token_id\": 7}").params.forcedEosTokenIds);
     assertEquals(1.05, biased.decayFactor);
     IllegalArgumentException map = assertThrows(IllegalArgumentException.class,
         () -> load("{\"sequence_bias\": {\"5\": 1.0}}"));
@@ -106,9 +112,9 @@ class GenerationDefaultsTest {
 
   @Test
   void settingsHfAppliesButGptneoLacksAreListed() throws IOException {
-    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"forced_eos_token_id\": 3, \"diversity_penalty\": 0.5,"
+    GenerationDefaults d = load("{\"num_beam_groups\": 2, \"penalty_alpha\": 0.6, \"diversity_penalty\": 0.5,"
         + " \"shiny\": 1, \"repetition_penalty\": 1.2, \"num_beams\": 3, \"early_stopping\": \"never\"}");
-    assertEquals(List.of("num_beam_groups=2", "forced_eos_token_id=3", "diversity_penalty=0.5",
+    assertEquals(List.of("num_beam_groups=2", "penalty_alpha=0.6", "diversity_penalty=0.5",
         "shiny=1 (unknown)"), d.ignored);
     assertEquals(1.2, d.params.repetitionPenalty, "the rest still applies");
     assertEquals(3, d.params.numBeams);
