@@ -17,8 +17,8 @@ import java.util.TreeMap;
  * A model's own generation settings, read from its generation_config.json as HF's generate() reads
  * them: they replace {@link GenerationParams}' defaults, and settings given with a call replace them
  * in turn. A folder without the file has GenerationParams' defaults. Settings HF would apply but
- * gptneo does not implement (num_beam_groups, force_words_ids, penalty_alpha, ...) are listed in {@link #ignored}, which
- * the engine logs as a warning.
+ * gptneo does not implement (num_beam_groups, force_words_ids, penalty_alpha, ...) are listed in
+ * {@link #ignored}, which the engine logs as a warning.
  */
 public final class GenerationDefaults {
   public static final String FILE = "generation_config.json";

@@ -524,8 +524,8 @@ public final class GenerationParams {
   @Override
   public int hashCode() {
     return Objects.hash(maxNewTokens, minNewTokens, maxLength, minLength, doSample, temperature, topK, topP,
-        repetitionPenalty, noRepeatNgramSize, seed, stopStrings, java.util.Arrays.hashCode(stopTokenIds), numBeams, lengthPenalty,
-        earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
+        repetitionPenalty, noRepeatNgramSize, seed, stopStrings, Arrays.hashCode(stopTokenIds), numBeams,
+        lengthPenalty, earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
         java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens),
         java.util.Arrays.deepHashCode(badWordsIds), java.util.Arrays.deepHashCode(biasedSequences),
         java.util.Arrays.hashCode(sequenceBiases), decayStart, decayFactor, forcedBosTokenId,
