@@ -43,6 +43,7 @@ public final class Main {
       "  generate        {\"prompt\"|\"text\"|\"input_ids\"} -> {id, text, completion_ids, finish_reason,",
       "                  prompt_tokens, completion_tokens}",
       "                  --max-new-tokens N (64)  --min-new-tokens N  --greedy (default)  --temperature T",
+      "                  --max-length N  --min-length N  (HF's: prompt included; --max-new-tokens wins)",
       "                  --top-k K (50 when sampling)  --top-p P  --seed S  --repetition-penalty R",
       "                  --no-repeat-ngram-size N  --stop STR (repeatable)  --stop-token-id ID (repeatable)",
       "                  --min-p P  --typical-p P  --epsilon-cutoff E  --eta-cutoff E  (HF's sampling filters)",
@@ -81,7 +82,8 @@ public final class Main {
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
       "length-penalty", "early-stopping", "num-return-sequences", "min-p", "typical-p", "epsilon-cutoff",
-      "eta-cutoff", "suppress-tokens", "begin-suppress-tokens", "bad-words-ids", "sequence-bias",
+      "eta-cutoff", "suppress-tokens", "begin-suppress-tokens", "bad-words-ids", "sequence-bias", "max-length",
+      "min-length",
       "exponential-decay-length-penalty");
 
   private Main() {}
@@ -275,8 +277,14 @@ public final class Main {
     if (flags.has("suppress-tokens")) {
       b.suppressTokens(tokenIds(flags.get("suppress-tokens", ""), "--suppress-tokens"));
     }
+    if (flags.has("max-length")) {
+      b.maxLength(flags.getInt("max-length", 0, 1));
+    }
+    if (flags.has("min-length")) {
+      b.minLength(flags.getInt("min-length", 0, 0));
+    }
     if (flags.has("max-new-tokens")) {
-      b.maxLength(0); // as in HF, max_new_tokens wins over a generation_config.json max_length
+      b.maxLength(0); // as in HF, max_new_tokens wins over max_length (a flag's or generation_config.json's)
     }
     if (flags.has("bad-words-ids")) {
       try {

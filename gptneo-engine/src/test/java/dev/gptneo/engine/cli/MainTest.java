@@ -210,6 +210,10 @@ class MainTest {
     assertEquals(7, ok(in, "generate", "--model", model.toString()).lines().get(0).get("completion_tokens").asInt());
     assertEquals(3, ok(in, "generate", "--model", model.toString(), "--max-new-tokens", "3").lines().get(0)
         .get("completion_tokens").asInt());
+    assertEquals(2, ok(in, "generate", "--model", demo, "--max-length", "6").lines().get(0)
+        .get("completion_tokens").asInt(), "--max-length as HF's max_length");
+    assertEquals(5, ok(in, "generate", "--model", demo, "--max-length", "6", "--max-new-tokens", "5").lines().get(0)
+        .get("completion_tokens").asInt(), "--max-new-tokens wins");
   }
 
   @Test

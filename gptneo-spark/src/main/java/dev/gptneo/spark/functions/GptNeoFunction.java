@@ -155,7 +155,8 @@ public enum GptNeoFunction {
   static final class Options {
     static final List<String> COMMON = List.of("model", "output", "on_error", "max_input_tokens", "truncation");
     static final List<String> TEXT = COMMON;
-    static final List<String> GENERATE = concat(List.of("max_new_tokens", "min_new_tokens", "do_sample", "greedy",
+    static final List<String> GENERATE = concat(List.of("max_new_tokens", "min_new_tokens", "max_length", "min_length",
+        "do_sample", "greedy",
         "temperature", "top_k", "top_p", "seed", "repetition_penalty", "no_repeat_ngram_size", "stop", "num_beams",
         "length_penalty", "early_stopping", "skip_special_tokens", "num_return_sequences", "logprobs", "min_p",
         "typical_p", "epsilon_cutoff", "eta_cutoff", "suppress_tokens", "begin_suppress_tokens", "bad_words_ids",

@@ -94,8 +94,12 @@ public final class OptionsParser {
       String k = e.getKey();
       String v = e.getValue();
       switch (k) {
+        case "max_length":
+          out.put(k, Integer.toString(integer(v, k, 0, 1)));
+          break;
         case "max_new_tokens":
         case "min_new_tokens":
+        case "min_length":
         case "top_k":
         case "no_repeat_ngram_size":
         case "num_beams":
@@ -167,6 +171,8 @@ public final class OptionsParser {
     g.forEach((k, v) -> {
       switch (k) {
         case "max_new_tokens": b.maxNewTokens(Integer.parseInt(v)).maxLength(0); break; // wins, as in HF
+        case "max_length": if (!g.containsKey("max_new_tokens")) b.maxLength(Integer.parseInt(v)); break;
+        case "min_length": b.minLength(Integer.parseInt(v)); break;
         case "min_new_tokens": b.minNewTokens(Integer.parseInt(v)); break;
         case "top_k": b.topK(Integer.parseInt(v)); break;
         case "no_repeat_ngram_size": b.noRepeatNgramSize(Integer.parseInt(v)); break;

@@ -34,6 +34,8 @@ class AnalysisSuite extends SparkSuite {
       "map('temperature', 'hot')" -> "option 'temperature' must be a number",
       "map('top_p', '1.5')" -> "top_p must be in (0, 1]",
       "map('top_k', '-1')" -> "top_k must be >= 0",
+      "map('max_length', '0')" -> "option 'max_length' must be >= 1",
+      "map('min_length', '-2')" -> "min_length must be >= 0",
       "map('min_p', '1.5')" -> "min_p must be in [0, 1]",
       "map('epsilon_cutoff', '1')" -> "epsilon_cutoff must be in [0, 1)",
       "map('suppress_tokens', '13, x')" -> "option 'suppress_tokens' must be token ids",

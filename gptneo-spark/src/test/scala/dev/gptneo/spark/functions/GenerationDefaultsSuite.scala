@@ -55,6 +55,12 @@ class GenerationDefaultsSuite extends SparkSuite {
           == "eos", fromFile)
         assert(r.getStruct(2).getAs[Int]("completion_tokens") == 3)
       }
+      // the option, as HF's generate(max_length=...), over the demo model (64 new tokens by default)
+      val option = sql("""SELECT gptneo_generate('Once upon a time', map('max_length', '7', 'output', 'struct')),
+          gptneo_generate('Once upon a time', map('max_length', '7', 'max_new_tokens', '5', 'output', 'struct'))""")
+        .head()
+      assert(option.getStruct(0).getAs[Int]("completion_tokens") == 3 && option.getStruct(1).getAs[Int](
+        "completion_tokens") == 5)
     }
   }
 }
