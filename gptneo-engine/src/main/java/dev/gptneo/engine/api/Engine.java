@@ -163,14 +163,17 @@ public final class Engine implements AutoCloseable {
   }
 
   /** As HF (SequenceBiasLogitsProcessor), a bad word or biased sequence with an id outside the vocabulary fails. */
-  private String badWordOutsideVocab(GenerationParams p) {
-    for (int[][] sequences : new int[][][] {p.badWordsIds, p.biasedSequences}) {
-      for (int[] word : sequences) {
-        for (int t : word) {
-          if (t >= config.vocabSize) {
-            return (sequences == p.badWordsIds ? "bad_words_ids" : "sequence_bias") + " holds token id " + t
-                + ", outside the model's vocabulary of " + config.vocabSize + "; give ids below " + config.vocabSize;
-          }
+  private String outsideVocab(GenerationParams p) {
+    String bad = outsideVocab("bad_words_ids", p.badWordsIds);
+    return bad != null ? bad : outsideVocab("sequence_bias", p.biasedSequences);
+  }
+
+  private String outsideVocab(String setting, int[][] sequences) {
+    for (int[] sequence : sequences) {
+      for (int t : sequence) {
+        if (t >= config.vocabSize) {
+          return setting + " holds token id " + t + ", outside the model's vocabulary of " + config.vocabSize
+              + "; give ids below " + config.vocabSize;
         }
       }
     }
@@ -191,7 +194,7 @@ public final class Engine implements AutoCloseable {
       if (in.ids != null) {
         params.set(i, params.get(i).forPrompt(in.ids.length)); // max_length / min_length to new tokens
       }
-      String outside = in.isNull() ? null : badWordOutsideVocab(params.get(i));
+      String outside = in.isNull() ? null : outsideVocab(params.get(i));
       if (in.error != null) {
         out.set(i, GenerateResult.failed(in.error));
       } else if (outside != null) {

@@ -274,9 +274,6 @@ public final class Main {
         .typicalP(flags.getDouble("typical-p", base.typicalP))
         .epsilonCutoff(flags.getDouble("epsilon-cutoff", base.epsilonCutoff))
         .etaCutoff(flags.getDouble("eta-cutoff", base.etaCutoff));
-    if (flags.has("suppress-tokens")) {
-      b.suppressTokens(tokenIds(flags.get("suppress-tokens", ""), "--suppress-tokens"));
-    }
     if (flags.has("max-length")) {
       b.maxLength(flags.getInt("max-length", 0, 1));
     }
@@ -286,25 +283,15 @@ public final class Main {
     if (flags.has("max-new-tokens")) {
       b.maxLength(0); // as in HF, max_new_tokens wins over max_length (a flag's or generation_config.json's)
     }
-    if (flags.has("bad-words-ids")) {
-      try {
-        b.badWordsIds(SettingForms.wordIds(flags.get("bad-words-ids", "")));
-      } catch (IllegalArgumentException e) {
-        throw new UsageException("--" + e.getMessage().replace("bad_words_ids", "bad-words-ids"));
+    for (String key : SettingForms.KEYS) { // suppressed tokens, bad words, sequence bias, length decay
+      String flag = key.replace('_', '-');
+      if (flags.has(flag)) {
+        try {
+          SettingForms.apply(key, flags.get(flag, ""), b);
+        } catch (IllegalArgumentException e) {
+          throw new UsageException("--" + flag + e.getMessage().substring(key.length()));
+        }
       }
-    }
-    try {
-      if (flags.has("sequence-bias")) {
-        SettingForms.sequenceBias(flags.get("sequence-bias", ""), b);
-      }
-      if (flags.has("exponential-decay-length-penalty")) {
-        SettingForms.decay(flags.get("exponential-decay-length-penalty", ""), b);
-      }
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("--" + e.getMessage().replace('_', '-'));
-    }
-    if (flags.has("begin-suppress-tokens")) {
-      b.beginSuppressTokens(tokenIds(flags.get("begin-suppress-tokens", ""), "--begin-suppress-tokens"));
     }
     if (flags.has("stop")) {
       b.stopStrings(flags.all("stop"));
@@ -326,20 +313,6 @@ public final class Main {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage().replace('_', '-').replace("max-new-tokens", "--max-new-tokens"));
     }
-  }
-
-  /** Comma-separated token ids, e.g. 50256,198. */
-  private static int[] tokenIds(String csv, String flag) {
-    String[] parts = csv.split(",");
-    int[] ids = new int[parts.length];
-    for (int i = 0; i < parts.length; i++) {
-      try {
-        ids[i] = Integer.parseInt(parts[i].trim());
-      } catch (NumberFormatException e) {
-        throw new UsageException(flag + " must be comma-separated token ids such as 50256,198; got '" + csv + "'");
-      }
-    }
-    return ids;
   }
 
   private static List<String> labels(String csv) {

@@ -118,24 +118,20 @@ public final class GenerationDefaults {
         case "typical_p": b.typicalP(number(file, key, v)); break;
         case "epsilon_cutoff": b.epsilonCutoff(number(file, key, v)); break;
         case "eta_cutoff": b.etaCutoff(number(file, key, v)); break;
-        case "suppress_tokens": b.suppressTokens(ids(file, key, v)); break;
-        case "begin_suppress_tokens": b.beginSuppressTokens(ids(file, key, v)); break;
-        case "bad_words_ids": b.badWordsIds(idLists(file, key, v)); break;
         case "forced_bos_token_id": b.forcedBosTokenId(integer(file, key, v)); break;
         case "forced_eos_token_id":
           b.forcedEosTokenIds(v.isArray() ? ids(file, key, v) : new int[] {integer(file, key, v)});
           break;
         case "renormalize_logits": b.renormalizeLogits(bool(file, key, v)); break;
+        case "suppress_tokens": b.suppressTokens(ids(file, key, v)); break;
+        case "begin_suppress_tokens": b.beginSuppressTokens(ids(file, key, v)); break;
+        case "bad_words_ids":
         case "sequence_bias":
         case "exponential_decay_length_penalty":
           try {
-            if (key.equals("sequence_bias")) {
-              SettingForms.sequenceBias(v.toString(), b);
-            } else {
-              SettingForms.decay(v.toString(), b);
-            }
-          } catch (IllegalArgumentException bad) {
-            throw new IllegalArgumentException(file + ": " + bad.getMessage());
+            SettingForms.apply(key, v.toString(), b);
+          } catch (IllegalArgumentException form) {
+            throw new IllegalArgumentException(file + ": " + form.getMessage());
           }
           break;
         case "eos_token_id":
@@ -198,35 +194,14 @@ public final class GenerationDefaults {
     return v.doubleValue();
   }
 
-  /** A list of token ids (null: none). */
+  /** A JSON list of token ids. */
   private static int[] ids(Path file, String key, JsonNode v) {
-    if (v.isNull()) {
-      return new int[0];
-    }
     if (!v.isArray()) {
       throw bad(file, key, v, "a list of token ids");
     }
     int[] out = new int[v.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = integer(file, key, v.get(i));
-    }
-    return out;
-  }
-
-  /** A list of lists of token ids (null: none). */
-  private static int[][] idLists(Path file, String key, JsonNode v) {
-    if (v.isNull()) {
-      return new int[0][];
-    }
-    if (!v.isArray()) {
-      throw bad(file, key, v, "a list of lists of token ids");
-    }
-    int[][] out = new int[v.size()][];
-    for (int i = 0; i < out.length; i++) {
-      if (!v.get(i).isArray()) {
-        throw bad(file, key, v, "a list of lists of token ids");
-      }
-      out[i] = ids(file, key, v.get(i));
     }
     return out;
   }

@@ -2,71 +2,90 @@ package dev.gptneo.engine.generate;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.util.Set;
 
 /**
- * The JSON and text forms of the list-valued generation settings, as HF writes them in
- * generation_config.json, shared by that file's reader, the CLI flags and the SQL options. Each
- * throws IllegalArgumentException naming the setting and the expected form.
+ * The text forms of the list-valued generation settings, as HF writes them in generation_config.json,
+ * shared by that file's reader, the CLI flags and the SQL options. Errors are IllegalArgumentExceptions
+ * whose message starts with the setting's name and says the expected form.
  */
 public final class SettingForms {
+  /** The settings {@link #apply} reads. */
+  public static final Set<String> KEYS = Set.of("suppress_tokens", "begin_suppress_tokens", "bad_words_ids",
+      "sequence_bias", "exponential_decay_length_penalty");
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private SettingForms() {}
 
   /**
-   * bad_words_ids as JSON, the way generation_config.json and HF write them: {@code [[1, 2], [3]]}.
-   * @throws IllegalArgumentException naming the expected form
+   * Sets one of {@link #KEYS} on {@code b} from its text:
+   * <ul>
+   *   <li>suppress_tokens, begin_suppress_tokens: {@code 50256, 198} or {@code [50256, 198]};
+   *   <li>bad_words_ids: {@code [[1, 2], [3]]};
+   *   <li>sequence_bias: pairs of token ids and a bias, {@code [[[1, 2], -3.5], [[7], 1.0]]};
+   *   <li>exponential_decay_length_penalty: {@code [start, factor]} or {@code start, factor}.
+   * </ul>
    */
-  public static int[][] wordIds(String json) {
-    try {
-      int[][] words = JSON.readValue(json.trim(), int[][].class);
-      if (words == null) {
-        throw new IllegalArgumentException("null");
-      }
-      return words;
-    } catch (java.io.IOException | IllegalArgumentException e) {
-      throw new IllegalArgumentException("bad_words_ids must be a JSON list of token id lists such as [[1, 2], [3]]; "
-          + "got '" + json + "'");
+  public static GenerationParams.Builder apply(String key, String text, GenerationParams.Builder b) {
+    switch (key) {
+      case "suppress_tokens": return b.suppressTokens(ids(key, text));
+      case "begin_suppress_tokens": return b.beginSuppressTokens(ids(key, text));
+      case "bad_words_ids": return b.badWordsIds(wordIds(text));
+      case "sequence_bias": return sequenceBias(text, b);
+      case "exponential_decay_length_penalty": return decay(text, b);
+      default: throw new IllegalArgumentException(key + " is not a list-valued generation setting");
     }
   }
 
-  /**
-   * sequence_bias as HF writes it in JSON, pairs of a token id list and a bias:
-   * {@code [[[1, 2], -3.5], [[7], 1.0]]}; applied to {@code b}.
-   */
-  public static GenerationParams.Builder sequenceBias(String json, GenerationParams.Builder b) {
+  /** Token ids as {@code 50256, 198} or {@code [50256, 198]}. */
+  public static int[] ids(String key, String text) {
+    String s = text.trim();
+    if (s.startsWith("[") && s.endsWith("]")) {
+      s = s.substring(1, s.length() - 1);
+    }
+    String[] parts = s.split(",");
+    int[] ids = new int[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      try {
+        ids[i] = Integer.parseInt(parts[i].trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(key + " must be token ids such as 50256, 198 (or [50256, 198]); got '"
+            + text + "'");
+      }
+    }
+    return ids;
+  }
+
+  private static int[][] wordIds(String text) {
+    String form = "bad_words_ids must be a JSON list of token id lists such as [[1, 2], [3]]; got '" + text + "'";
+    JsonNode words = tree(text, form);
+    int[][] out = new int[words.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = ints(words.get(i), form);
+    }
+    return out;
+  }
+
+  private static GenerationParams.Builder sequenceBias(String text, GenerationParams.Builder b) {
     String form = "sequence_bias must be a JSON list of [token ids, bias] pairs such as [[[1, 2], -3.5], [[7], 1.0]]; "
-        + "got '" + json + "'";
-    JsonNode pairs;
-    try {
-      pairs = JSON.readTree(json.trim());
-    } catch (java.io.IOException e) {
-      throw new IllegalArgumentException(form);
-    }
-    if (pairs == null || !pairs.isArray()) {
-      throw new IllegalArgumentException(form);
-    }
+        + "got '" + text + "'";
+    JsonNode pairs = tree(text, form);
     int[][] sequences = new int[pairs.size()][];
     double[] biases = new double[pairs.size()];
     for (int i = 0; i < sequences.length; i++) {
       JsonNode pair = pairs.get(i);
-      if (!pair.isArray() || pair.size() != 2 || !pair.get(0).isArray() || !pair.get(1).isNumber()) {
+      if (!pair.isArray() || pair.size() != 2 || !pair.get(1).isNumber()) {
         throw new IllegalArgumentException(form);
       }
-      sequences[i] = new int[pair.get(0).size()];
-      for (int j = 0; j < sequences[i].length; j++) {
-        if (!pair.get(0).get(j).canConvertToInt() || !pair.get(0).get(j).isIntegralNumber()) {
-          throw new IllegalArgumentException(form);
-        }
-        sequences[i][j] = pair.get(0).get(j).intValue();
-      }
+      sequences[i] = ints(pair.get(0), form);
       biases[i] = pair.get(1).doubleValue();
     }
     return b.sequenceBias(sequences, biases);
   }
 
-  /** exponential_decay_length_penalty as {@code [start, factor]} or {@code start, factor}; applied to {@code b}. */
-  public static GenerationParams.Builder decay(String text, GenerationParams.Builder b) {
+  private static GenerationParams.Builder decay(String text, GenerationParams.Builder b) {
     String s = text.trim();
     if (s.startsWith("[") && s.endsWith("]")) {
       s = s.substring(1, s.length() - 1);
@@ -77,9 +96,37 @@ public final class SettingForms {
         return b.exponentialDecayLengthPenalty(Integer.parseInt(parts[0].trim()), Double.parseDouble(parts[1].trim()));
       }
     } catch (NumberFormatException e) {
-      // below
+      // the message below
     }
     throw new IllegalArgumentException("exponential_decay_length_penalty must be [start, factor] such as [10, 1.05]; "
         + "got '" + text + "'");
+  }
+
+  /** A JSON array, or the form's error. */
+  private static JsonNode tree(String text, String form) {
+    try {
+      JsonNode node = JSON.readTree(text.trim());
+      if (node != null && node.isArray()) {
+        return node;
+      }
+    } catch (IOException e) {
+      // the message below
+    }
+    throw new IllegalArgumentException(form);
+  }
+
+  /** A JSON array of integers, or the form's error. */
+  private static int[] ints(JsonNode list, String form) {
+    if (!list.isArray()) {
+      throw new IllegalArgumentException(form);
+    }
+    int[] out = new int[list.size()];
+    for (int i = 0; i < out.length; i++) {
+      if (!list.get(i).isIntegralNumber() || !list.get(i).canConvertToInt()) {
+        throw new IllegalArgumentException(form);
+      }
+      out[i] = list.get(i).intValue();
+    }
+    return out;
   }
 }

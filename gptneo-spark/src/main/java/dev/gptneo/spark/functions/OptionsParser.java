@@ -121,29 +121,15 @@ public final class OptionsParser {
           break;
         case "suppress_tokens":
         case "begin_suppress_tokens":
-          out.put(k, tokenIds(v, k));
-          break;
+        case "bad_words_ids":
         case "sequence_bias":
         case "exponential_decay_length_penalty":
           try {
-            GenerationParams.Builder probe = GenerationParams.builder();
-            if (k.equals("sequence_bias")) {
-              SettingForms.sequenceBias(v, probe);
-            } else {
-              SettingForms.decay(v, probe);
-            }
+            SettingForms.apply(k, v, GenerationParams.builder()); // the form only; ranges when built below
           } catch (IllegalArgumentException bad) {
-            throw new IllegalArgumentException("option '" + k + "' " + bad.getMessage().substring(k.length() + 1));
+            throw new IllegalArgumentException("option '" + k + "'" + bad.getMessage().substring(k.length()));
           }
-          out.put(k, v.trim());
-          break;
-        case "bad_words_ids":
-          try {
-            out.put(k, java.util.Arrays.deepToString(SettingForms.wordIds(v)));
-          } catch (IllegalArgumentException bad) {
-            throw new IllegalArgumentException("option 'bad_words_ids' must be a JSON list of token id lists such as "
-                + "[[1, 2], [3]]; got '" + v + "'");
-          }
+          out.put(k, v);
           break;
         case "do_sample":
         case "greedy":
@@ -191,37 +177,14 @@ public final class OptionsParser {
         case "typical_p": b.typicalP(Double.parseDouble(v)); break;
         case "epsilon_cutoff": b.epsilonCutoff(Double.parseDouble(v)); break;
         case "eta_cutoff": b.etaCutoff(Double.parseDouble(v)); break;
-        case "suppress_tokens": b.suppressTokens(parseIds(v)); break;
-        case "begin_suppress_tokens": b.beginSuppressTokens(parseIds(v)); break;
-        case "bad_words_ids": b.badWordsIds(SettingForms.wordIds(v)); break;
-        case "sequence_bias": SettingForms.sequenceBias(v, b); break;
-        case "exponential_decay_length_penalty": SettingForms.decay(v, b); break;
-        default: break; // do_sample / greedy: already folded into `sampling`
+        default:
+          if (SettingForms.KEYS.contains(k)) {
+            SettingForms.apply(k, v, b);
+          } // else do_sample / greedy: already folded into `sampling`
+          break;
       }
     });
     return b.build();
-  }
-
-  /** Token ids as "50256, 198" or "[50256, 198]", written back as "50256,198". */
-  private static String tokenIds(String v, String key) {
-    String s = v.trim();
-    if (s.startsWith("[") && s.endsWith("]")) {
-      s = s.substring(1, s.length() - 1);
-    }
-    List<String> ids = new ArrayList<>();
-    for (String part : s.split(",")) {
-      try {
-        ids.add(Integer.toString(Integer.parseInt(part.trim())));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("option '" + key + "' must be token ids such as '50256, 198' (or "
-            + "[50256, 198]); got '" + v + "'");
-      }
-    }
-    return String.join(",", ids);
-  }
-
-  private static int[] parseIds(String canonical) {
-    return java.util.Arrays.stream(canonical.split(",")).mapToInt(Integer::parseInt).toArray();
   }
 
   /** One stop string, or several as a JSON-style array: ["\n\n", "END"]. */
