@@ -89,7 +89,7 @@ final class BeamRuns {
               for (int rank = 0; rank < search.params().numReturnSequences; rank++) {
                 int[] ids = search.completion(rank);
                 boolean eos = ids.length > 0
-                    && Arrays.stream(config.eosTokenIds).anyMatch(t -> t == ids[ids.length - 1]);
+                    && Arrays.stream(search.params().eosOr(config.eosTokenIds)).anyMatch(t -> t == ids[ids.length - 1]);
                 best.add(new GenerateResult(decode.apply(ids, search.params().skipSpecialTokens), ids,
                     eos ? FinishReason.EOS : FinishReason.LENGTH, prompts.get(row).length));
               }

@@ -180,14 +180,15 @@ public final class Engine implements AutoCloseable {
     return null;
   }
 
-  private List<GenerateResult> generateRows(List<Input> inputs, List<GenerationParams> params, InputPolicy policy) {
+  private List<GenerateResult> generateRows(List<Input> inputs, List<GenerationParams> requested,
+      InputPolicy policy) {
     int limit = config.maxPositionEmbeddings - 1;
     String why = "max_position_embeddings " + config.maxPositionEmbeddings + " minus one token to generate";
     List<GenerateResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
     List<int[]> prompts = new ArrayList<>();
     List<int[]> plain = new ArrayList<>(Collections.nCopies(inputs.size(), null)); // rows without beams
     Map<Integer, BeamSearch> beams = new java.util.TreeMap<>(); // rows with num_beams > 1
-    params = new ArrayList<>(params);
+    List<GenerationParams> params = new ArrayList<>(requested); // per prompt: forPrompt applied
     for (int i = 0; i < inputs.size(); i++) {
       PreparedInput in = prepare(inputs.get(i), limit, policy, why);
       prompts.add(in.ids);
@@ -200,7 +201,8 @@ public final class Engine implements AutoCloseable {
       } else if (outside != null) {
         out.set(i, GenerateResult.failed(outside));
       } else if (!in.isNull() && params.get(i).numBeams > 1) {
-        beams.put(i, new BeamSearch(in.ids, params.get(i), config.eosTokenIds, config.vocabSize,
+        GenerationParams p = params.get(i);
+        beams.put(i, new BeamSearch(in.ids, p, p.eosOr(config.eosTokenIds), config.vocabSize,
             config.maxPositionEmbeddings));
       } else if (!in.isNull()) {
         plain.set(i, in.ids);
@@ -218,7 +220,7 @@ public final class Engine implements AutoCloseable {
           int[] ids = plain.get(i);
           int capacity = (int) Math.min(config.maxPositionEmbeddings, (long) ids.length + p.maxNewTokens);
           try {
-            GenerateJob job = new GenerateJob(ids, capacity, p, config.eosTokenIds,
+            GenerateJob job = new GenerateJob(ids, capacity, p, p.eosOr(config.eosTokenIds),
                 tokenizer.map(t -> (java.util.function.IntFunction<byte[]>) t::tokenBytes).orElse(null));
             if (starts[i] != null) {
               job.startFrom(starts[i]);

@@ -46,6 +46,7 @@ public final class Main {
       "                  --max-length N  --min-length N  (HF's: prompt included; --max-new-tokens wins)",
       "                  --top-k K (50 when sampling)  --top-p P  --seed S  --repetition-penalty R",
       "                  --no-repeat-ngram-size N  --stop STR (repeatable)  --stop-token-id ID (repeatable)",
+      "                  --eos-token-id IDS  HF's eos_token_id: replaces the model's eos ids",
       "                  --min-p P  --typical-p P  --epsilon-cutoff E  --eta-cutoff E  (HF's sampling filters)",
       "                  (--temperature, --top-k, --top-p, --min-p, --typical-p and the cutoffs turn sampling on)",
       "                  --suppress-tokens IDS (never chosen)  --begin-suppress-tokens IDS (not chosen first)",
@@ -83,8 +84,7 @@ public final class Main {
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
       "length-penalty", "early-stopping", "num-return-sequences", "min-p", "typical-p", "epsilon-cutoff",
       "eta-cutoff", "suppress-tokens", "begin-suppress-tokens", "bad-words-ids", "sequence-bias", "max-length",
-      "min-length",
-      "exponential-decay-length-penalty");
+      "min-length", "exponential-decay-length-penalty", "eos-token-id");
 
   private Main() {}
 
@@ -283,7 +283,7 @@ public final class Main {
     if (flags.has("max-new-tokens")) {
       b.maxLength(0); // as in HF, max_new_tokens wins over max_length (a flag's or generation_config.json's)
     }
-    for (String key : SettingForms.KEYS) { // suppressed tokens, bad words, sequence bias, length decay
+    for (String key : SettingForms.KEYS) { // suppressed tokens, bad words, sequence bias, length decay, eos
       String flag = key.replace('_', '-');
       if (flags.has(flag)) {
         try {

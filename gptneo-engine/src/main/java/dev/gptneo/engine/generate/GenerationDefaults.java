@@ -152,7 +152,7 @@ public final class GenerationDefaults {
       }
       applied.put(key, v.toString());
     }
-    b.doSample(sampling).stopTokenIds(eos.stream().mapToInt(Integer::intValue).toArray());
+    b.doSample(sampling).eosTokenIds(eos.stream().mapToInt(Integer::intValue).toArray());
     try {
       return new GenerationDefaults(b.build(), sampling, ignored, applied);
     } catch (IllegalArgumentException e) {

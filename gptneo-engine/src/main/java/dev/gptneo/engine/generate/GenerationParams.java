@@ -26,7 +26,8 @@ public final class GenerationParams {
   public final int noRepeatNgramSize;    // default 0 (disabled)
   public final long seed;                // default 0; the sampling stream of a request depends only on this
   public final List<String> stopStrings;
-  public final int[] stopTokenIds;       // besides the model's eos
+  public final int[] stopTokenIds;       // besides eos: stop (finish_reason "stop") after one of these
+  public final int[] eosTokenIds;        // HF's eos_token_id; empty: config.json's (see eosOr)
   public final int numBeams;             // default 1; > 1: beam search (BeamSearch), greedy only
   public final double lengthPenalty;     // default 1.0: beam scores are divided by generated length ** this
   public final String earlyStopping;     // default "false"; "true" or "never", as HF's early_stopping
@@ -62,6 +63,7 @@ public final class GenerationParams {
     seed = b.seed;
     stopStrings = Collections.unmodifiableList(new ArrayList<>(b.stopStrings));
     stopTokenIds = b.stopTokenIds.clone();
+    eosTokenIds = b.eosTokenIds.clone();
     numBeams = b.numBeams;
     lengthPenalty = b.lengthPenalty;
     earlyStopping = b.earlyStopping;
@@ -107,6 +109,11 @@ public final class GenerationParams {
     return toBuilder().maxLength(0).minLength(0).maxNewTokens(maxNew).minNewTokens(minNew).build();
   }
 
+  /** The eos ids of these parameters: their own eos_token_id when set, else the model's (config.json's). */
+  public int[] eosOr(int[] modelEosTokenIds) {
+    return eosTokenIds.length > 0 ? eosTokenIds : modelEosTokenIds;
+  }
+
   /** Whether a setting needs the host: the warpers min_p, typical_p and the cutoffs, biases, forcing, renormalizing. */
   public boolean needsHostChoice() {
     return doSample && (minP > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0)
@@ -133,6 +140,7 @@ public final class GenerationParams {
     b.seed = seed;
     b.stopStrings = new ArrayList<>(stopStrings);
     b.stopTokenIds = stopTokenIds.clone();
+    b.eosTokenIds = eosTokenIds.clone();
     b.numBeams = numBeams;
     b.lengthPenalty = lengthPenalty;
     b.earlyStopping = earlyStopping;
@@ -170,6 +178,7 @@ public final class GenerationParams {
     private long seed = 0;
     private List<String> stopStrings = new ArrayList<>();
     private int[] stopTokenIds = new int[0];
+    private int[] eosTokenIds = new int[0];
     private int numBeams = 1;
     private double lengthPenalty = 1.0;
     private String earlyStopping = "false";
@@ -264,6 +273,15 @@ public final class GenerationParams {
 
     public Builder stopTokenIds(int... v) {
       stopTokenIds = v.clone();
+      return this;
+    }
+
+    /**
+     * HF's eos_token_id (generation_config.json's): these replace config.json's eos ids for stopping,
+     * min_new_tokens / min_length, bad words and the length decay. Empty: config.json's.
+     */
+    public Builder eosTokenIds(int... v) {
+      eosTokenIds = v.clone();
       return this;
     }
 
@@ -458,6 +476,7 @@ public final class GenerationParams {
       }
       check(forcedBosTokenId >= -1, "forced_bos_token_id must be a token id >= 0, got " + forcedBosTokenId);
       check(Arrays.stream(forcedEosTokenIds).allMatch(t -> t >= 0), "forced_eos_token_id must be token ids >= 0");
+      check(Arrays.stream(eosTokenIds).allMatch(t -> t >= 0), "eos_token_id must be token ids >= 0");
       check(decayStart >= -1 && Double.isFinite(decayFactor) && decayFactor > 0,
           "exponential_decay_length_penalty must be (start >= 0, factor > 0), got (" + decayStart + ", "
               + decayFactor + ")");
@@ -507,16 +526,17 @@ public final class GenerationParams {
         && minLength == p.minLength && doSample == p.doSample
         && temperature == p.temperature && topK == p.topK && topP == p.topP
         && repetitionPenalty == p.repetitionPenalty && noRepeatNgramSize == p.noRepeatNgramSize && seed == p.seed
-        && stopStrings.equals(p.stopStrings) && java.util.Arrays.equals(stopTokenIds, p.stopTokenIds)
+        && stopStrings.equals(p.stopStrings) && Arrays.equals(stopTokenIds, p.stopTokenIds)
+        && Arrays.equals(eosTokenIds, p.eosTokenIds)
         && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping)
         && skipSpecialTokens == p.skipSpecialTokens && numReturnSequences == p.numReturnSequences
         && logprobs == p.logprobs && minP == p.minP && typicalP == p.typicalP && epsilonCutoff == p.epsilonCutoff
         && etaCutoff == p.etaCutoff
-        && java.util.Arrays.equals(suppressTokens, p.suppressTokens)
-        && java.util.Arrays.equals(beginSuppressTokens, p.beginSuppressTokens)
-        && java.util.Arrays.deepEquals(badWordsIds, p.badWordsIds)
-        && java.util.Arrays.deepEquals(biasedSequences, p.biasedSequences)
-        && java.util.Arrays.equals(sequenceBiases, p.sequenceBiases) && decayStart == p.decayStart
+        && Arrays.equals(suppressTokens, p.suppressTokens)
+        && Arrays.equals(beginSuppressTokens, p.beginSuppressTokens)
+        && Arrays.deepEquals(badWordsIds, p.badWordsIds)
+        && Arrays.deepEquals(biasedSequences, p.biasedSequences)
+        && Arrays.equals(sequenceBiases, p.sequenceBiases) && decayStart == p.decayStart
         && decayFactor == p.decayFactor && forcedBosTokenId == p.forcedBosTokenId
         && Arrays.equals(forcedEosTokenIds, p.forcedEosTokenIds) && renormalizeLogits == p.renormalizeLogits;
   }
@@ -524,11 +544,13 @@ public final class GenerationParams {
   @Override
   public int hashCode() {
     return Objects.hash(maxNewTokens, minNewTokens, maxLength, minLength, doSample, temperature, topK, topP,
-        repetitionPenalty, noRepeatNgramSize, seed, stopStrings, Arrays.hashCode(stopTokenIds), numBeams,
-        lengthPenalty, earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP, epsilonCutoff, etaCutoff,
-        java.util.Arrays.hashCode(suppressTokens), java.util.Arrays.hashCode(beginSuppressTokens),
-        java.util.Arrays.deepHashCode(badWordsIds), java.util.Arrays.deepHashCode(biasedSequences),
-        java.util.Arrays.hashCode(sequenceBiases), decayStart, decayFactor, forcedBosTokenId,
+        repetitionPenalty, noRepeatNgramSize, seed, stopStrings, Arrays.hashCode(stopTokenIds),
+        Arrays.hashCode(eosTokenIds), numBeams,
+        lengthPenalty, earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP,
+        epsilonCutoff, etaCutoff,
+        Arrays.hashCode(suppressTokens), Arrays.hashCode(beginSuppressTokens),
+        Arrays.deepHashCode(badWordsIds), Arrays.deepHashCode(biasedSequences),
+        Arrays.hashCode(sequenceBiases), decayStart, decayFactor, forcedBosTokenId,
         Arrays.hashCode(forcedEosTokenIds), renormalizeLogits);
   }
 
@@ -542,16 +564,18 @@ public final class GenerationParams {
             + (etaCutoff > 0 ? ", eta_cutoff=" + etaCutoff : "") + ")" : ", greedy")
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize
         + ", seed=" + seed + ", stop=" + stopStrings
+        + (stopTokenIds.length > 0 ? ", stop_token_ids=" + Arrays.toString(stopTokenIds) : "")
+        + (eosTokenIds.length > 0 ? ", eos_token_id=" + Arrays.toString(eosTokenIds) : "")
         + (numBeams > 1 ? ", beams(" + numBeams + ", length_penalty=" + lengthPenalty + ", early_stopping="
             + earlyStopping + ")" : "") + (skipSpecialTokens ? ", skip_special_tokens" : "")
         + (numReturnSequences > 1 ? ", num_return_sequences=" + numReturnSequences : "")
         + (logprobs ? ", logprobs" : "")
-        + (suppressTokens.length > 0 ? ", suppress_tokens=" + java.util.Arrays.toString(suppressTokens) : "")
-        + (beginSuppressTokens.length > 0 ? ", begin_suppress_tokens=" + java.util.Arrays.toString(beginSuppressTokens)
+        + (suppressTokens.length > 0 ? ", suppress_tokens=" + Arrays.toString(suppressTokens) : "")
+        + (beginSuppressTokens.length > 0 ? ", begin_suppress_tokens=" + Arrays.toString(beginSuppressTokens)
             : "")
-        + (badWordsIds.length > 0 ? ", bad_words_ids=" + java.util.Arrays.deepToString(badWordsIds) : "")
-        + (sequenceBiases.length > 0 ? ", sequence_bias=" + java.util.Arrays.deepToString(biasedSequences) + " "
-            + java.util.Arrays.toString(sequenceBiases) : "")
+        + (badWordsIds.length > 0 ? ", bad_words_ids=" + Arrays.deepToString(badWordsIds) : "")
+        + (sequenceBiases.length > 0 ? ", sequence_bias=" + Arrays.deepToString(biasedSequences) + " "
+            + Arrays.toString(sequenceBiases) : "")
         + (decayStart >= 0 ? ", exponential_decay_length_penalty=(" + decayStart + ", " + decayFactor + ")" : "")
         + (forcedBosTokenId >= 0 ? ", forced_bos_token_id=" + forcedBosTokenId : "")
         + (forcedEosTokenIds.length > 0 ? ", forced_eos_token_id=" + Arrays.toString(forcedEosTokenIds) : "")

@@ -13,7 +13,7 @@ import java.util.Set;
 public final class SettingForms {
   /** The settings {@link #apply} reads. */
   public static final Set<String> KEYS = Set.of("suppress_tokens", "begin_suppress_tokens", "bad_words_ids",
-      "sequence_bias", "exponential_decay_length_penalty");
+      "sequence_bias", "exponential_decay_length_penalty", "eos_token_id");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -22,7 +22,7 @@ public final class SettingForms {
   /**
    * Sets one of {@link #KEYS} on {@code b} from its text:
    * <ul>
-   *   <li>suppress_tokens, begin_suppress_tokens: {@code 50256, 198} or {@code [50256, 198]};
+   *   <li>suppress_tokens, begin_suppress_tokens, eos_token_id: {@code 50256, 198} or {@code [50256, 198]};
    *   <li>bad_words_ids: {@code [[1, 2], [3]]};
    *   <li>sequence_bias: pairs of token ids and a bias, {@code [[[1, 2], -3.5], [[7], 1.0]]};
    *   <li>exponential_decay_length_penalty: {@code [start, factor]} or {@code start, factor}.
@@ -32,6 +32,7 @@ public final class SettingForms {
     switch (key) {
       case "suppress_tokens": return b.suppressTokens(ids(key, text));
       case "begin_suppress_tokens": return b.beginSuppressTokens(ids(key, text));
+      case "eos_token_id": return b.eosTokenIds(ids(key, text));
       case "bad_words_ids": return b.badWordsIds(wordIds(text));
       case "sequence_bias": return sequenceBias(text, b);
       case "exponential_decay_length_penalty": return decay(text, b);

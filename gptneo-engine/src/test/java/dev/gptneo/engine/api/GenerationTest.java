@@ -303,6 +303,38 @@ class GenerationTest {
   }
 
   /**
+   * generation_config.json's eos_token_id replaces config.json's, as in HF: it ends generation (as
+   * eos, not as a stop id), min_new_tokens bans it, and config.json's eos no longer ends anything.
+   */
+  @Test
+  void generationConfigEosReplacesTheModelsEos(@TempDir Path tmp) throws java.io.IOException {
+    Engine tiny = Engines.get(Goldens.path("golden/tiny-neo/causal-lm"), EngineOptions.Kernels.AUTO);
+    int[] prompt = {5, 6, 7, 8, 9};
+    int[] g = one(tiny, Input.ids(prompt), greedy(12)).completionIds;
+    Path dir = TinyCheckpoints.copyModel(Goldens.path("golden/tiny-neo/causal-lm"), tmp.resolve("tiny"));
+    TinyCheckpoints.writeConfig(dir, TinyCheckpoints.readConfig(dir).put("eos_token_id", g[0]));
+    java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": " + g[3] + "}");
+    int first = 0;
+    while (g[first] != g[3]) {
+      first++;
+    }
+    try (Engine e = Engine.open(dir, EngineOptions.builder().threads(1).build())) {
+      GenerationParams file = e.generationDefaults().params;
+      assertArrayEquals(new int[] {g[3]}, file.eosTokenIds);
+      assertArrayEquals(new int[0], file.stopTokenIds);
+      GenerateResult r = one(e, Input.ids(prompt), file.toBuilder().maxNewTokens(12).build());
+      assertEquals(FinishReason.EOS, r.finishReason);
+      assertArrayEquals(Arrays.copyOf(g, first + 1), r.completionIds, "config.json's eos (g[0]) does not stop");
+      GenerateResult min = one(e, Input.ids(prompt), file.toBuilder().maxNewTokens(12).minNewTokens(12).build());
+      assertEquals(12, min.completionTokens);
+      assertTrue(Arrays.stream(min.completionIds).noneMatch(id -> id == g[3]), "min_new_tokens bans the file's eos");
+      GenerateResult model = one(e, Input.ids(prompt), greedy(12));
+      assertEquals(FinishReason.EOS, model.finishReason);
+      assertArrayEquals(new int[] {g[0]}, model.completionIds, "without the file's settings: config.json's eos");
+    }
+  }
+
+  /**
    * Beam searches keep a KV cache per beam, reserved from the engine's KV budget: with a budget
    * too small for two searches they run one after another, with the same ids; and each step feeds
    * one token per beam.

@@ -241,6 +241,18 @@ class MainTest {
     JsonNode stopToken = ok(in, "generate", "--model", demo, "--max-new-tokens", "30", "--stop-token-id",
         Integer.toString(stopId)).lines().get(0);
     assertEquals("stop", stopToken.get("finish_reason").asText());
+    JsonNode eosToken = ok(in, "generate", "--model", demo, "--max-new-tokens", "30", "--eos-token-id",
+        "4000," + stopId).lines().get(0);
+    assertEquals("eos", eosToken.get("finish_reason").asText(), "--eos-token-id replaces the model's eos");
+    assertEquals(stopToken.get("completion_ids"), eosToken.get("completion_ids"));
+    JsonNode noEos = ok(in, "generate", "--model", demo, "--max-new-tokens", "30", "--eos-token-id",
+        Integer.toString(stopId), "--min-new-tokens", "30").lines().get(0);
+    for (JsonNode id : noEos.get("completion_ids")) {
+      assertTrue(id.asInt() != stopId, "--min-new-tokens bans the given eos");
+    }
+    Run badEos = run(in, "generate", "--model", demo, "--eos-token-id", "x");
+    assertEquals(2, badEos.status);
+    assertTrue(badEos.err.contains("--eos-token-id must be token ids"), badEos.err);
     JsonNode beams = ok(in, "generate", "--model", demo, "--max-new-tokens", "12", "--num-beams", "3").lines().get(0);
     int[] beamIds = dev.gptneo.engine.testing.Engines.get(Path.of(demo), dev.gptneo.engine.api.EngineOptions.Kernels.AUTO)
         .generate(java.util.List.of(dev.gptneo.engine.api.Input.text("Once upon a time")),

@@ -46,7 +46,8 @@ class GenerationDefaultsTest {
     assertEquals(3, p.noRepeatNgramSize);
     assertEquals(12, p.maxNewTokens);
     assertEquals(2, p.minNewTokens);
-    assertArrayEquals(new int[] {999, 5}, p.stopTokenIds);
+    assertArrayEquals(new int[] {999, 5}, p.eosTokenIds);
+    assertArrayEquals(new int[0], p.stopTokenIds);
     assertEquals(List.of("\n\n"), p.stopStrings);
     assertEquals(List.of(), d.ignored, "ids, versions and HF's 'off' values change nothing");
   }

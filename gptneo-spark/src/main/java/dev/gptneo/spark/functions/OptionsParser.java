@@ -124,6 +124,7 @@ public final class OptionsParser {
         case "bad_words_ids":
         case "sequence_bias":
         case "exponential_decay_length_penalty":
+        case "eos_token_id":
           try {
             SettingForms.apply(k, v, GenerationParams.builder()); // the form only; ranges when built below
           } catch (IllegalArgumentException bad) {

@@ -40,6 +40,8 @@ class AnalysisSuite extends SparkSuite {
       "map('epsilon_cutoff', '1')" -> "epsilon_cutoff must be in [0, 1)",
       "map('suppress_tokens', '13, x')" -> "option 'suppress_tokens' must be token ids",
       "map('begin_suppress_tokens', '-4')" -> "begin_suppress_tokens must be token ids >= 0",
+      "map('eos_token_id', 'eos')" -> "option 'eos_token_id' must be token ids",
+      "map('eos_token_id', '-1')" -> "eos_token_id must be token ids >= 0",
       "map('bad_words_ids', '[1, 2]')" -> "option 'bad_words_ids' must be a JSON list of token id lists",
       "map('bad_words_ids', '[[-1]]')" -> "bad_words_ids must hold token ids >= 0",
       "map('sequence_bias', '[[5, 1.0]]')" -> "option 'sequence_bias' must be a JSON list of [token ids, bias] pairs",

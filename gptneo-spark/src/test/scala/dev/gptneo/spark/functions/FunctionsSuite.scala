@@ -161,6 +161,16 @@ class FunctionsSuite extends SparkSuite {
     }
   }
 
+  test("eos_token_id replaces the model's eos, as HF's generate(eos_token_id=...); equals the engine") {
+    val got = sql("""SELECT id, gptneo_generate(prompt, map('max_new_tokens', '12', 'eos_token_id', '[13, 198]',
+        'output', 'struct')) AS g FROM prompts ORDER BY id""").collect().map(_.getStruct(1))
+    val params = GenerationParams.builder().maxNewTokens(12).eosTokenIds(13, 198).build()
+    val want = engine.generate(texts(SampleData.prompts), params, InputPolicy.DEFAULT).asScala
+    assert(got.map(_.getString(0)).toSeq == want.map(_.text).toSeq)
+    assert(got.map(_.getString(1)).toSeq == want.map(_.finishReason.json).toSeq)
+    assert(want.exists(_.finishReason.json == "eos"), "some prompt reaches '.' or a newline within 12 tokens")
+  }
+
   test("gptneo_classify with the classification head equals the engine, value and struct") {
     val df = sql("""SELECT id, gptneo_classify(concat(subject, '\n', body),
         map('max_input_tokens', '256', 'truncation', 'right')) AS label,
