@@ -61,6 +61,7 @@ public final class Engine implements AutoCloseable {
       LOG.warn("{}: settings HF's generate() would apply that gptneo does not implement, ignored: {}",
           dev.gptneo.engine.generate.GenerationDefaults.FILE, generationDefaults.ignored);
     }
+    generationDefaults.warnings.forEach(LOG::warn);
     this.ops = Backends.create(options, checkpoint.totalBytes());
     try {
       this.weights = new GptNeoWeights(config, checkpoint, ops);

@@ -34,7 +34,7 @@ public final class GenerationDefaults {
       "output_scores", "output_logits", "return_dict_in_generate", "max_time", "cache_implementation", "remove_invalid_values");
 
   private static final GenerationDefaults NONE = new GenerationDefaults(GenerationParams.DEFAULT, false, List.of(),
-      Map.of());
+      Map.of(), List.of());
 
   /** The model's defaults (doSample included). */
   public final GenerationParams params;
@@ -44,13 +44,16 @@ public final class GenerationDefaults {
   public final List<String> ignored;
   /** The applied settings as the file wrote them, for logs. */
   public final Map<String, String> applied;
+  /** What the file does that a user may not expect (the engine logs each as a warning). */
+  public final List<String> warnings;
 
   private GenerationDefaults(GenerationParams params, boolean sampling, List<String> ignored,
-      Map<String, String> applied) {
+      Map<String, String> applied, List<String> warnings) {
     this.params = params;
     this.sampling = sampling;
     this.ignored = List.copyOf(ignored);
     this.applied = Map.copyOf(applied);
+    this.warnings = List.copyOf(warnings);
   }
 
   /** GenerationParams' own defaults: a folder without generation_config.json. */
@@ -152,9 +155,13 @@ public final class GenerationDefaults {
       }
       applied.put(key, v.toString());
     }
+    // HF reads eos only from this file when it exists: without eos_token_id, nothing ends generation early
     b.doSample(sampling).eosTokenIds(eos.stream().mapToInt(Integer::intValue).toArray());
+    List<String> warnings = eos.isEmpty() ? List.of(file + " has no eos_token_id: as in HF's generate(), generation"
+        + " then runs to max_new_tokens past any eos (<|endoftext|>); add \"eos_token_id\": 50256 (or the model's"
+        + " eos) to the file, or pass eos_token_id, to stop there") : List.of();
     try {
-      return new GenerationDefaults(b.build(), sampling, ignored, applied);
+      return new GenerationDefaults(b.build(), sampling, ignored, applied, warnings);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
     }

@@ -27,7 +27,7 @@ public final class GenerationParams {
   public final long seed;                // default 0; the sampling stream of a request depends only on this
   public final List<String> stopStrings;
   public final int[] stopTokenIds;       // besides eos: stop (finish_reason "stop") after one of these
-  public final int[] eosTokenIds;        // HF's eos_token_id; empty: config.json's (see eosOr)
+  public final int[] eosTokenIds;        // HF's eos_token_id; null: config.json's (see eosOr); empty: none
   public final int numBeams;             // default 1; > 1: beam search (BeamSearch), greedy only
   public final double lengthPenalty;     // default 1.0: beam scores are divided by generated length ** this
   public final String earlyStopping;     // default "false"; "true" or "never", as HF's early_stopping
@@ -63,7 +63,7 @@ public final class GenerationParams {
     seed = b.seed;
     stopStrings = Collections.unmodifiableList(new ArrayList<>(b.stopStrings));
     stopTokenIds = b.stopTokenIds.clone();
-    eosTokenIds = b.eosTokenIds.clone();
+    eosTokenIds = b.eosTokenIds == null ? null : b.eosTokenIds.clone();
     numBeams = b.numBeams;
     lengthPenalty = b.lengthPenalty;
     earlyStopping = b.earlyStopping;
@@ -109,9 +109,9 @@ public final class GenerationParams {
     return toBuilder().maxLength(0).minLength(0).maxNewTokens(maxNew).minNewTokens(minNew).build();
   }
 
-  /** The eos ids of these parameters: their own eos_token_id when set, else the model's (config.json's). */
+  /** The eos ids of these parameters: their own eos_token_id when set (maybe none), else config.json's. */
   public int[] eosOr(int[] modelEosTokenIds) {
-    return eosTokenIds.length > 0 ? eosTokenIds : modelEosTokenIds;
+    return eosTokenIds != null ? eosTokenIds : modelEosTokenIds;
   }
 
   /** Whether a setting needs the host: the warpers min_p, typical_p and the cutoffs, biases, forcing, renormalizing. */
@@ -140,7 +140,7 @@ public final class GenerationParams {
     b.seed = seed;
     b.stopStrings = new ArrayList<>(stopStrings);
     b.stopTokenIds = stopTokenIds.clone();
-    b.eosTokenIds = eosTokenIds.clone();
+    b.eosTokenIds = eosTokenIds == null ? null : eosTokenIds.clone();
     b.numBeams = numBeams;
     b.lengthPenalty = lengthPenalty;
     b.earlyStopping = earlyStopping;
@@ -178,7 +178,7 @@ public final class GenerationParams {
     private long seed = 0;
     private List<String> stopStrings = new ArrayList<>();
     private int[] stopTokenIds = new int[0];
-    private int[] eosTokenIds = new int[0];
+    private int[] eosTokenIds = null;
     private int numBeams = 1;
     private double lengthPenalty = 1.0;
     private String earlyStopping = "false";
@@ -278,10 +278,11 @@ public final class GenerationParams {
 
     /**
      * HF's eos_token_id (generation_config.json's): these replace config.json's eos ids for stopping,
-     * min_new_tokens / min_length, bad words and the length decay. Empty: config.json's.
+     * min_new_tokens / min_length, bad words and the length decay. Empty: no eos (HF's, for a
+     * generation_config.json without eos_token_id); null: config.json's (the default).
      */
     public Builder eosTokenIds(int... v) {
-      eosTokenIds = v.clone();
+      eosTokenIds = v == null ? null : v.clone();
       return this;
     }
 
@@ -476,7 +477,8 @@ public final class GenerationParams {
       }
       check(forcedBosTokenId >= -1, "forced_bos_token_id must be a token id >= 0, got " + forcedBosTokenId);
       check(Arrays.stream(forcedEosTokenIds).allMatch(t -> t >= 0), "forced_eos_token_id must be token ids >= 0");
-      check(Arrays.stream(eosTokenIds).allMatch(t -> t >= 0), "eos_token_id must be token ids >= 0");
+      check(eosTokenIds == null || Arrays.stream(eosTokenIds).allMatch(t -> t >= 0),
+          "eos_token_id must be token ids >= 0");
       check(decayStart >= -1 && Double.isFinite(decayFactor) && decayFactor > 0,
           "exponential_decay_length_penalty must be (start >= 0, factor > 0), got (" + decayStart + ", "
               + decayFactor + ")");
@@ -565,7 +567,7 @@ public final class GenerationParams {
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize
         + ", seed=" + seed + ", stop=" + stopStrings
         + (stopTokenIds.length > 0 ? ", stop_token_ids=" + Arrays.toString(stopTokenIds) : "")
-        + (eosTokenIds.length > 0 ? ", eos_token_id=" + Arrays.toString(eosTokenIds) : "")
+        + (eosTokenIds != null ? ", eos_token_id=" + Arrays.toString(eosTokenIds) : "")
         + (numBeams > 1 ? ", beams(" + numBeams + ", length_penalty=" + lengthPenalty + ", early_stopping="
             + earlyStopping + ")" : "") + (skipSpecialTokens ? ", skip_special_tokens" : "")
         + (numReturnSequences > 1 ? ", num_return_sequences=" + numReturnSequences : "")

@@ -332,6 +332,12 @@ class GenerationTest {
       assertEquals(FinishReason.EOS, model.finishReason);
       assertArrayEquals(new int[] {g[0]}, model.completionIds, "without the file's settings: config.json's eos");
     }
+    java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_new_tokens\": 12}");
+    try (Engine e = Engine.open(dir, EngineOptions.builder().threads(1).build())) {
+      GenerateResult none = one(e, Input.ids(prompt), e.generationDefaults().params);
+      assertEquals(FinishReason.LENGTH, none.finishReason, "a file without eos_token_id: no eos, as HF");
+      assertArrayEquals(g, none.completionIds);
+    }
   }
 
   /**

@@ -83,11 +83,27 @@ class GenerationDefaultsTest {
         map.getMessage());
     GenerationDefaults off = load("{\"min_p\": null, \"epsilon_cutoff\": 0.0, \"eta_cutoff\": 0.0,"
         + " \"suppress_tokens\": null, \"begin_suppress_tokens\": null, \"bad_words_ids\": null}"); // HF's "off"
-    assertEquals(GenerationParams.DEFAULT, off.params);
+    assertEquals(GenerationParams.DEFAULT.toBuilder().eosTokenIds().build(), off.params, "no eos_token_id: none");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load("{\"min_p\": 1.5}"));
     assertTrue(e.getMessage().contains("generation_config.json: min_p must be in [0, 1]"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> load("{\"suppress_tokens\": 5}"));
     assertTrue(e.getMessage().contains("'suppress_tokens' must be a list of token ids"), e.getMessage());
+  }
+
+  /** As in HF, the file's eos_token_id is the only one: a file without it means no eos, with a warning. */
+  @Test
+  void aFileWithoutEosTokenIdMeansNoEos() throws IOException {
+    GenerationDefaults without = load("{\"top_k\": 5}");
+    assertArrayEquals(new int[0], without.params.eosTokenIds);
+    assertArrayEquals(new int[0], without.params.eosOr(new int[] {50256}));
+    assertEquals(1, without.warnings.size());
+    assertTrue(without.warnings.get(0).contains("has no eos_token_id") && without.warnings.get(0)
+        .contains("\"eos_token_id\": 50256"), without.warnings.get(0));
+    GenerationDefaults with = load("{\"eos_token_id\": 50256}");
+    assertArrayEquals(new int[] {50256}, with.params.eosOr(new int[] {7}));
+    assertEquals(List.of(), with.warnings);
+    assertArrayEquals(new int[] {7}, GenerationDefaults.none().params.eosOr(new int[] {7}), "no file: config.json's");
+    assertEquals(List.of(), GenerationDefaults.none().warnings);
   }
 
   /** max_length and min_length count the prompt; HF's default max_length (20) and a max_new_tokens leave it unset. */

@@ -16,7 +16,7 @@ class GenerationDefaultsSuite extends SparkSuite {
   private lazy val withConfig = {
     val dir = TestModels.variant(TestModels.demo, "gencfg")
     Files.writeString(dir.toPath.resolve("generation_config.json"),
-      """{"do_sample": true, "top_k": 5, "repetition_penalty": 1.2, "max_new_tokens": 9}""")
+      """{"do_sample": true, "top_k": 5, "repetition_penalty": 1.2, "max_new_tokens": 9, "eos_token_id": 50256}""")
     dir
   }
 
@@ -44,7 +44,8 @@ class GenerationDefaultsSuite extends SparkSuite {
 
   test("a file's max_length counts the prompt, as in HF; 'max_new_tokens' wins over it") {
     val dir = TestModels.variant(TestModels.demo, "maxlen")
-    Files.writeString(dir.toPath.resolve("generation_config.json"), """{"max_length": 12, "bad_words_ids": [[13]]}""")
+    Files.writeString(dir.toPath.resolve("generation_config.json"),
+      """{"max_length": 12, "bad_words_ids": [[13]], "eos_token_id": 50256}""")
     withConf("spark.gptneo.models.maxlen" -> dir.getAbsolutePath) {
       val rows = sql("""SELECT gptneo_count_tokens(p), gptneo_generate(p, map('model', 'maxlen', 'output', 'struct')),
           gptneo_generate(p, map('model', 'maxlen', 'output', 'struct', 'max_new_tokens', '3'))
