@@ -3,15 +3,15 @@ package dev.gptneo.engine.config;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
-/** The MLP activations that GPT-Neo configs use, named as in HF's ACT2FN. */
+/**
+ * The MLP activations the engine runs, named as in HF's ACT2FN: GPT-Neo's gelu_new and its alias.
+ * Others (relu, the erf gelu, ...) are refused at load rather than run with the wrong function.
+ */
 public enum Activation {
   /** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): GPT-Neo's own. */
   GELU_NEW("gelu_new"),
   /** Same tanh formula as gelu_new. */
-  GELU_PYTORCH_TANH("gelu_pytorch_tanh"),
-  /** The exact erf form. */
-  GELU("gelu"),
-  RELU("relu");
+  GELU_PYTORCH_TANH("gelu_pytorch_tanh");
 
   public final String hfName;
 
@@ -29,7 +29,8 @@ public enum Activation {
         return a;
       }
     }
-    throw new IllegalArgumentException("activation_function '" + name + "' is not supported (supported: "
-        + Arrays.stream(values()).map(a -> a.hfName).collect(Collectors.joining(", ")) + ")");
+    throw new IllegalArgumentException("activation_function '" + name + "' is not supported: the engine's kernels"
+        + " run GPT-Neo's tanh gelu only (" + Arrays.stream(values()).map(a -> a.hfName)
+        .collect(Collectors.joining(", ")) + "); use a checkpoint trained with one of those");
   }
 }

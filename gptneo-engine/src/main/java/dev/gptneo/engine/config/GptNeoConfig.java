@@ -15,7 +15,9 @@ import java.util.Map;
 
 /**
  * A GPT-Neo {@code config.json}, with Hugging Face's defaults for every absent field
- * ({@code GPTNeoConfig}). Unknown keys are ignored. Validated on parse.
+ * ({@code GPTNeoConfig}). Unknown keys are ignored. Validated on parse. As in HF, the aliases
+ * num_attention_heads / num_hidden_layers and a stored attention_layers list are applied after the
+ * fields, so they win over num_heads / num_layers / attention_types.
  */
 public final class GptNeoConfig {
   public final int vocabSize;              // default 50257
@@ -49,8 +51,8 @@ public final class GptNeoConfig {
     vocabSize = positive(json, "vocab_size", 50257, source);
     maxPositionEmbeddings = positive(json, "max_position_embeddings", 2048, source);
     hiddenSize = positive(json, "hidden_size", 2048, source);
-    numLayers = positive(json, "num_layers", 24, source);
-    numHeads = positive(json, "num_heads", 16, source);
+    numLayers = positive(json, json.hasNonNull("num_hidden_layers") ? "num_hidden_layers" : "num_layers", 24, source);
+    numHeads = positive(json, json.hasNonNull("num_attention_heads") ? "num_attention_heads" : "num_heads", 16, source);
     if (hiddenSize % numHeads != 0) {
       throw new ModelException(source + ": hidden_size " + hiddenSize + " is not divisible by num_heads " + numHeads);
     }
@@ -58,10 +60,13 @@ public final class GptNeoConfig {
     JsonNode inter = json.get("intermediate_size");
     intermediateSize = inter == null || inter.isNull() ? 4 * hiddenSize : positive(json, "intermediate_size", 0, source);
     windowSize = positive(json, "window_size", 256, source);
-    layerTypes = Collections.unmodifiableList(expandAttentionTypes(json.get("attention_types"), source));
+    JsonNode stored = json.get("attention_layers");
+    layerTypes = Collections.unmodifiableList(stored != null && !stored.isNull() ? attentionLayers(stored, source)
+        : expandAttentionTypes(json.get("attention_types"), source));
     if (layerTypes.size() != numLayers) {
-      throw new ModelException(source + ": attention_types expands to " + layerTypes.size()
-          + " layers but num_layers is " + numLayers + "; they must match");
+      throw new ModelException(source + ": " + (stored != null && !stored.isNull() ? "attention_layers lists "
+          : "attention_types expands to ") + layerTypes.size() + " layers but num_layers is " + numLayers
+          + "; they must match");
     }
     try {
       activation = Activation.parse(text(json, "activation_function", "gelu_new"));
@@ -174,6 +179,22 @@ public final class GptNeoConfig {
             throw new ModelException(source + ": " + e.getMessage());
           }
         }
+      }
+    }
+    return out;
+  }
+
+  /** A stored attention_layers list, ["global", "local", ...]: HF sets it after expanding attention_types. */
+  private static List<AttentionType> attentionLayers(JsonNode node, String source) {
+    List<AttentionType> out = new ArrayList<>();
+    if (!node.isArray()) {
+      throw new ModelException(source + ": attention_layers must be a list like [\"global\", \"local\"]");
+    }
+    for (JsonNode t : node) {
+      try {
+        out.add(AttentionType.parse(t.asText()));
+      } catch (IllegalArgumentException e) {
+        throw new ModelException(source + ": attention_layers: " + e.getMessage());
       }
     }
     return out;

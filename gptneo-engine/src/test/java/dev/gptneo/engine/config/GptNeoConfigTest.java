@@ -129,7 +129,31 @@ class GptNeoConfigTest {
   void unknownActivationListsTheSupportedOnes() {
     String m = failure("{\"model_type\": \"gpt_neo\", \"activation_function\": \"swish\"}");
     assertTrue(m.contains("'swish'") && m.contains("gelu_new"), m);
-    assertEquals(Activation.RELU, parse("{\"model_type\": \"gpt_neo\", \"activation_function\": \"relu\"}").activation);
+    for (String other : new String[] {"relu", "gelu"}) { // real HF activations the kernels do not run: refused
+      String r = failure("{\"model_type\": \"gpt_neo\", \"activation_function\": \"" + other + "\"}");
+      assertTrue(r.contains("'" + other + "' is not supported") && r.contains("gelu_pytorch_tanh"), r);
+    }
+    assertEquals(Activation.GELU_PYTORCH_TANH,
+        parse("{\"model_type\": \"gpt_neo\", \"activation_function\": \"gelu_pytorch_tanh\"}").activation);
+  }
+
+  /** As HF 5.17: the aliases and a stored attention_layers are set after the fields, so they win. */
+  @Test
+  void hfAliasesAndStoredAttentionLayersWin() {
+    GptNeoConfig c = parse("{\"model_type\": \"gpt_neo\", \"hidden_size\": 128, \"num_heads\": 16,"
+        + " \"num_attention_heads\": 4, \"num_layers\": 4, \"num_hidden_layers\": 2,"
+        + " \"attention_types\": [[[\"global\", \"local\"], 1]]}");
+    assertEquals(4, c.numHeads);
+    assertEquals(32, c.headDim);
+    assertEquals(2, c.numLayers);
+    GptNeoConfig stored = parse("{\"model_type\": \"gpt_neo\", \"num_layers\": 3,"
+        + " \"attention_types\": [[[\"global\", \"local\", \"global\"], 1]],"
+        + " \"attention_layers\": [\"local\", \"local\", \"global\"]}");
+    assertEquals(List.of(AttentionType.LOCAL, AttentionType.LOCAL, AttentionType.GLOBAL), stored.layerTypes);
+    String m = failure("{\"model_type\": \"gpt_neo\", \"num_layers\": 3, \"attention_layers\": [\"global\"]}");
+    assertTrue(m.contains("attention_layers lists 1 layers but num_layers is 3"), m);
+    String bad = failure("{\"model_type\": \"gpt_neo\", \"num_layers\": 1, \"attention_layers\": [\"dense\"]}");
+    assertTrue(bad.contains("attention_layers") && bad.contains("'dense'"), bad);
   }
 
   @Test
