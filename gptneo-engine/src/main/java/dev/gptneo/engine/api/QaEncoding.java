@@ -108,7 +108,9 @@ final class QaEncoding {
     }
     // Character (code point) offsets into the caller's context, as Python's str and Spark SQL's
     // strings count them (HF's pipeline): the span's byte range in the context's UTF-8 (byte-level
-    // BPE is lossless), widened to whole characters when a token splits one.
+    // BPE is lossless), without the spaces its first token starts and its last token ends with (HF's
+    // fast GPT-2 tokenizer reports offsets with ByteLevel trim_offsets), widened to whole characters
+    // when a token splits one.
     int first = contextOffset + bestS - contextStart;
     int last = contextOffset + bestE - contextStart; // inclusive
     long byteStart = 0;
@@ -120,6 +122,8 @@ final class QaEncoding {
       }
       byteEnd += bytes;
     }
+    byteStart += spaces(tokenizer.tokenBytes(allContextIds[first]), true);
+    byteEnd = Math.max(byteStart, byteEnd - spaces(tokenizer.tokenBytes(allContextIds[last]), false));
     int[] chars = charRange(context, byteStart, byteEnd);
     if (chars == null) { // the tokens do not spell the context byte for byte (e.g. unpaired surrogates)
       String before = tokenizer.decode(allContextIds, 0, first);
@@ -130,6 +134,15 @@ final class QaEncoding {
     }
     return new AnswerResult(context.substring(chars[0], chars[1]), context.codePointCount(0, chars[0]),
         context.codePointCount(0, chars[1]), bestS, bestE, score, start, end);
+  }
+
+  /** The ASCII spaces a token's bytes start (or end) with: what ByteLevel's trim_offsets leaves out. */
+  private static int spaces(byte[] token, boolean leading) {
+    int n = 0;
+    while (n < token.length && token[leading ? n : token.length - 1 - n] == ' ') {
+      n++;
+    }
+    return n;
   }
 
   /**

@@ -63,7 +63,7 @@ public final class Main {
       "                  --labels a,b,c  zero-shot with the LM head instead of the classification head",
       "  token-classify  {\"text\"|\"input_ids\"} -> {id, labels, logits}",
       "  answer          {\"question\", \"context\"}|{\"input_ids\"} -> {id, answer, start, end, score,",
-      "                  start_logits, end_logits}   --max-answer-tokens N (30)",
+      "                  start_logits, end_logits}   --max-answer-tokens N (15, HF's max_answer_len)",
       "  embed           {\"text\"|\"input_ids\"} -> {id, embedding}   --pooling mean|last (mean)",
       "  score           {\"text\"|\"input_ids\"} -> {id, token_logprobs, mean_logprob, perplexity}",
       "  tokenize        {\"text\"} -> {id, input_ids}",
@@ -172,7 +172,7 @@ public final class Main {
     GenerationParams params = command.equals("generate")
         ? generationParams(flags, GenerationDefaults.load(modelDir)) : null;
     List<String> labels = flags.has("labels") ? labels(flags.get("labels", "")) : null;
-    int maxAnswer = flags.getInt("max-answer-tokens", 30, 1);
+    int maxAnswer = flags.getInt("max-answer-tokens", 15, 1);
     String pooling = flags.get("pooling", "mean");
     if (!pooling.equals("mean") && !pooling.equals("last")) {
       throw new UsageException("--pooling must be mean or last, got '" + pooling + "'");

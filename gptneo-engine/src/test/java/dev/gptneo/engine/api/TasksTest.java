@@ -288,6 +288,28 @@ class TasksTest {
     assertTrue(context.endsWith(end.answer) && !end.answer.isEmpty(), end.answer);
   }
 
+  /** As HF's fast tokenizer (ByteLevel trim_offsets): a span starting at " everyone" answers "everyone". */
+  @Test
+  void answerOffsetsLeaveOutTheFirstTokensSpace() {
+    String context = "He sent 😀 and 🎉 to everyone in café Zürich";
+    Engine demo = demo();
+    QaEncoding enc = QaEncoding.of(QaInput.of("Who?", context), demo.tokenizer(), demo.config(), InputPolicy.DEFAULT);
+    int at = -1;
+    for (int i = 0; i < enc.contextIds.length; i++) {
+      if (new String(tok().tokenBytes(enc.contextIds[i]), java.nio.charset.StandardCharsets.UTF_8).equals(" everyone")) {
+        at = enc.contextStart + i;
+      }
+    }
+    assertTrue(at > 0, "' everyone' is one GPT-2 token");
+    float[] rows = new float[2 * enc.ids.length];
+    rows[2 * at] = 10f;
+    rows[2 * (at + 1) + 1] = 10f; // through " in"
+    AnswerResult a = enc.bestSpan(rows, 5, tok());
+    assertEquals("everyone in", a.answer);
+    assertEquals(context.codePointCount(0, context.indexOf("everyone")), a.start);
+    assertEquals(CodePoints.span(context, a.start, a.end), a.answer);
+  }
+
   @Test
   void charRangeMapsUtf8BytesToChars() {
     String t = "aé😀b"; // bytes: a(1) é(2) 😀(4) b(1); chars: a é 😀(2) b
