@@ -7,6 +7,7 @@ import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.generate.BeamSearch;
 import dev.gptneo.engine.generate.GenerateJob;
 import dev.gptneo.engine.generate.GenerationParams;
+import dev.gptneo.engine.generate.Sampler;
 import dev.gptneo.engine.model.GptNeoModel;
 import dev.gptneo.engine.model.GptNeoWeights;
 import dev.gptneo.engine.ops.Backends;
@@ -134,7 +135,7 @@ public final class Engine implements AutoCloseable {
   /**
    * Generates a completion per row, each with its own parameters (and seed). A row that asks for
    * several samples (num_return_sequences) runs as that many rows, sample j with seed
-   * {@link GenerationParams#sequenceSeed}; beam search returns its best hypotheses itself.
+   * {@link Sampler#sequenceSeed}; beam search returns its best hypotheses itself.
    */
   public List<GenerateResult> generate(List<Input> inputs, List<GenerationParams> params, InputPolicy policy) {
     requireSameSize(inputs, params);
@@ -148,7 +149,7 @@ public final class Engine implements AutoCloseable {
       for (int j = 0; j < samples; j++) {
         rows.add(inputs.get(i));
         rowParams.add(samples == 1 ? p
-            : p.toBuilder().numReturnSequences(1).seed(GenerationParams.sequenceSeed(p.seed, j)).build());
+            : p.toBuilder().numReturnSequences(1).seed(Sampler.sequenceSeed(p.seed, j)).build());
       }
     }
     firstRow[inputs.size()] = rows.size();
@@ -193,12 +194,17 @@ public final class Engine implements AutoCloseable {
     for (int i = 0; i < inputs.size(); i++) {
       PreparedInput in = prepare(inputs.get(i), limit, policy, why);
       prompts.add(in.ids);
+      String lengths = null;
       if (in.ids != null) {
-        params.set(i, params.get(i).forPrompt(in.ids.length)); // max_length / min_length to new tokens
+        try {
+          params.set(i, params.get(i).forPrompt(in.ids.length)); // max_length / min_length to new tokens
+        } catch (IllegalArgumentException e) {
+          lengths = e.getMessage();
+        }
       }
       String outside = in.isNull() ? null : outsideVocab(params.get(i));
-      if (in.error != null) {
-        out.set(i, GenerateResult.failed(in.error));
+      if (in.error != null || lengths != null) {
+        out.set(i, GenerateResult.failed(in.error != null ? in.error : lengths));
       } else if (outside != null) {
         out.set(i, GenerateResult.failed(outside));
       } else if (!in.isNull() && params.get(i).numBeams > 1) {

@@ -53,7 +53,7 @@ public final class Main {
       "                  (IDS: comma-separated, e.g. 50256,198)  --bad-words-ids JSON  token sequences never",
       "                  completed, e.g. [[1, 2], [3]] (HF's bad_words_ids)  --sequence-bias JSON  e.g.",
       "                  [[[1, 2], -3.5]]  --exponential-decay-length-penalty START,FACTOR  e.g. 10,1.05",
-      "                  --num-beams N (beam search, greedy)  --length-penalty L (1.0)",
+      "                  --num-beams N (beam search; beam sampling with sampling flags)  --length-penalty L (1.0)",
       "                  --early-stopping true|false|never (false)",
       "                  --skip-special-tokens  leave <|endoftext|> out of \"text\" (ids keep it)",
       "                  --num-return-sequences N  samples (or best beams) per row, in \"sequences\"",
@@ -255,8 +255,6 @@ public final class Main {
             || flags.has("typical-p") || flags.has("epsilon-cutoff") || flags.has("eta-cutoff") || defaults.sampling;
     GenerationParams base = defaults.params;
     GenerationParams.Builder b = base.toBuilder()
-        .maxNewTokens(flags.getInt("max-new-tokens", base.maxNewTokens, 1))
-        .minNewTokens(flags.getInt("min-new-tokens", base.minNewTokens, 0))
         .doSample(sample)
         .temperature(flags.getDouble("temperature", base.temperature))
         .topK(flags.getInt("top-k", base.topK, 0))
@@ -274,14 +272,17 @@ public final class Main {
         .typicalP(flags.getDouble("typical-p", base.typicalP))
         .epsilonCutoff(flags.getDouble("epsilon-cutoff", base.epsilonCutoff))
         .etaCutoff(flags.getDouble("eta-cutoff", base.etaCutoff));
+    if (flags.has("max-new-tokens")) { // given, it wins over max_length (a flag's or the file's), as in HF
+      b.maxNewTokens(flags.getInt("max-new-tokens", 0, 1));
+    }
+    if (flags.has("min-new-tokens")) {
+      b.minNewTokens(flags.getInt("min-new-tokens", 0, 0));
+    }
     if (flags.has("max-length")) {
       b.maxLength(flags.getInt("max-length", 0, 1));
     }
     if (flags.has("min-length")) {
       b.minLength(flags.getInt("min-length", 0, 0));
-    }
-    if (flags.has("max-new-tokens")) {
-      b.maxLength(0); // as in HF, max_new_tokens wins over max_length (a flag's or generation_config.json's)
     }
     for (String key : SettingForms.KEYS) { // suppressed tokens, bad words, sequence bias, length decay, eos
       String flag = key.replace('_', '-');

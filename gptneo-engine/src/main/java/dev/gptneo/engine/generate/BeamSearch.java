@@ -5,11 +5,13 @@ import java.util.List;
 
 /**
  * Beam search for one prompt, with the semantics of HF transformers' {@code _beam_search}
- * (num_beams, length_penalty, early_stopping; greedy, no sampling):
+ * (num_beams, length_penalty, early_stopping; with do_sample, HF's beam sampling):
  * <ul>
  *   <li>each step turns every running beam's next-token logits into log-probabilities (fp32
  *       log-softmax), applies the logits processors to them, adds the beam's score, and keeps the
- *       top 2 x num_beams continuations over all beams;
+ *       top 2 x num_beams continuations over all beams (sampling: the warpers run too, keeping at
+ *       least eos ids + 1 tokens a beam, and the continuations are drawn without replacement from the
+ *       softmax over all beams, in draw order, as HF's torch.multinomial);
  *   <li>a continuation that ends in eos, or reaches the maximum length, is a finished hypothesis if
  *       it ranks among the first num_beams: its score divided by (generated length) ^ length_penalty
  *       competes with the finished ones kept so far for num_beams places;
@@ -34,6 +36,9 @@ public final class BeamSearch {
   private final int candidates;  // beams_to_keep = max(2, 1 + eos ids) * num_beams
   private final float[] logProbs;
   private final boolean[] seen;
+  private float[] scratch;         // (vocab) for the warpers when sampling
+  private long[] keys;             // (vocab)
+  private float[] probs;           // (vocab)
 
   private int[][] running;         // (beams) prompt + generated, all of length cur
   private float[] runningScores;   // (beams) summed log-probs; beams 1.. start at NEG
@@ -130,7 +135,7 @@ public final class BeamSearch {
         acc[b * vocab + v] = logProbs[v] + runningScores[b];
       }
     }
-    int[] top = topIndices(acc, candidates);
+    int[] top = params.doSample ? sampleIndices(acc, candidates) : topIndices(acc, candidates);
     int k = top.length;
     int[][] candidateSeq = new int[k][];
     float[] candidateScore = new float[k];
@@ -258,12 +263,79 @@ public final class BeamSearch {
           params.decayFactor);
     }
     LogitsProcessors.suppress(row, params.suppressTokens);
-    if (seq.length == prompt.length) {
+    if (seq.length - prompt.length == LogitsProcessors.beginSuppressStep(prompt.length, params.forcedBosTokenId)) {
       LogitsProcessors.suppress(row, params.beginSuppressTokens);
+    }
+    if (params.doSample) {
+      warp(row);
     }
     if (params.renormalizeLogits) {
       LogitsProcessors.renormalize(row);
     }
+  }
+
+  /** HF's warpers for beam sampling, on log-probabilities, each keeping at least eos ids + 1 tokens. */
+  private void warp(float[] row) {
+    if (scratch == null) {
+      scratch = new float[vocab];
+      keys = new long[vocab];
+      probs = new float[vocab];
+    }
+    int minKeep = eosIds.length > 0 ? eosIds.length + 1 : 2;
+    LogitsProcessors.temperature(row, (float) params.temperature);
+    LogitsProcessors.topK(row, params.topK, minKeep, scratch);
+    LogitsProcessors.topP(row, params.topP, minKeep, keys, probs);
+    LogitsProcessors.minP(row, params.minP, minKeep, probs);
+    LogitsProcessors.typicalP(row, params.typicalP, minKeep, keys, probs);
+    LogitsProcessors.epsilonCutoff(row, params.epsilonCutoff, minKeep, probs);
+    LogitsProcessors.etaCutoff(row, params.etaCutoff, minKeep, probs);
+  }
+
+  /**
+   * k indices drawn without replacement from softmax(values), in draw order (HF's multinomial over
+   * the accumulated scores of all beams). The draws of step s use Sampler.uniform(seed, s * k + j), so
+   * a row gives the same beams in any batch. Where fewer than k have any probability (HF's
+   * multinomial would raise), the rest are the best of those left.
+   */
+  private int[] sampleIndices(float[] values, int k) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (float v : values) {
+      max = Math.max(max, v);
+    }
+    double[] weights = new double[values.length]; // (beams * vocab)
+    double total = 0;
+    for (int i = 0; i < values.length; i++) {
+      weights[i] = values[i] == Float.NEGATIVE_INFINITY ? 0 : Math.exp(values[i] - max);
+      total += weights[i];
+    }
+    int[] out = new int[k];
+    int step = cur - prompt.length;
+    for (int j = 0; j < k; j++) {
+      double target = Sampler.uniform(params.seed, step * k + j) * total;
+      int pick = -1;
+      int lastPositive = -1; // taken when rounding leaves the target past the sum
+      double cumulative = 0;
+      for (int i = 0; i < weights.length && pick < 0; i++) {
+        if (weights[i] > 0) {
+          lastPositive = i;
+          cumulative += weights[i];
+          pick = target < cumulative ? i : -1;
+        }
+      }
+      pick = pick >= 0 ? pick : lastPositive;
+      if (pick < 0) { // nothing left with any probability: the best of the rest
+        float[] rest = values.clone();
+        for (int d = 0; d < j; d++) {
+          rest[out[d]] = Float.NEGATIVE_INFINITY;
+        }
+        System.arraycopy(topIndices(rest, k - j), 0, out, j, k - j);
+        return out;
+      }
+      out[j] = pick;
+      total -= weights[pick];
+      weights[pick] = 0;
+    }
+    return out;
   }
 
   /** out = log_softmax(x) in fp32: x - max - log(sum exp(x - max)). */

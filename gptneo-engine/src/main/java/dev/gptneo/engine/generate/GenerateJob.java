@@ -154,7 +154,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
       LogitsProcessors.exponentialDecay(logits, eosIds, generated - params.decayStart, params.decayFactor);
     }
     LogitsProcessors.suppress(logits, params.suppressTokens);
-    if (generated == 0) {
+    if (generated == LogitsProcessors.beginSuppressStep(promptLength, params.forcedBosTokenId)) {
       LogitsProcessors.suppress(logits, params.beginSuppressTokens);
     }
     int token;
@@ -213,7 +213,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     for (int t : params.suppressTokens) {
       choice.ban(t);
     }
-    if (generated == 0) {
+    if (generated == LogitsProcessors.beginSuppressStep(promptLength, params.forcedBosTokenId)) {
       for (int t : params.beginSuppressTokens) {
         choice.ban(t);
       }

@@ -110,12 +110,7 @@ public final class GenerationDefaults {
           }
           b.earlyStopping(v.asText());
           break;
-        case "max_length":
-          // HF's default (20) leaves the length to max_new_tokens (gptneo's default: 64); max_new_tokens wins
-          if (integer(file, key, v) != 20 && !json.hasNonNull("max_new_tokens")) {
-            b.maxLength(integer(file, key, v));
-          }
-          break;
+        case "max_length": b.maxLength(integer(file, key, v)); break; // a max_new_tokens wins (forPrompt)
         case "min_length": b.minLength(integer(file, key, v)); break;
         case "min_p": b.minP(number(file, key, v)); break;
         case "typical_p": b.typicalP(number(file, key, v)); break;

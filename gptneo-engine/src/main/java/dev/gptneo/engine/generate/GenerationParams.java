@@ -48,6 +48,8 @@ public final class GenerationParams {
   public final int forcedBosTokenId;     // HF's forced_bos_token_id (-1: off): the first token of a one-token prompt
   public final int[] forcedEosTokenIds;  // HF's forced_eos_token_id: the last of max_new_tokens is one of these
   public final boolean renormalizeLogits; // HF's renormalize_logits: log-softmax after all processing
+  private final boolean maxNewTokensGiven; // set explicitly: wins over max_length, as HF's max_new_tokens
+  private final boolean minNewTokensGiven; // set explicitly: wins over min_length
 
   private GenerationParams(Builder b) {
     maxNewTokens = b.maxNewTokens;
@@ -84,6 +86,8 @@ public final class GenerationParams {
     forcedBosTokenId = b.forcedBosTokenId;
     forcedEosTokenIds = b.forcedEosTokenIds.clone();
     renormalizeLogits = b.renormalizeLogits;
+    maxNewTokensGiven = b.maxNewTokensGiven;
+    minNewTokensGiven = b.minNewTokensGiven;
   }
 
   private static int[][] deepCopy(int[][] a) {
@@ -95,17 +99,22 @@ public final class GenerationParams {
   }
 
   /**
-   * The parameters for one prompt, with HF's total-length settings turned into new-token counts:
-   * max_length (when set) gives max(1, max_length - prompt) new tokens, as HF generates at least one;
-   * min_length bans eos until the sequence has that many tokens (min_new_tokens and min_length both
-   * apply, so the larger wins; never above max_new_tokens).
+   * The parameters for one prompt, with HF's total-length settings turned into new-token counts, as
+   * transformers 5.17's _prepare_generated_length: max_length gives max_length - prompt new tokens
+   * unless max_new_tokens was given (which wins); min_length bans eos until the sequence has that many
+   * tokens unless min_new_tokens was given. A prompt of max_length tokens or more fails, as in HF.
    */
   public GenerationParams forPrompt(int promptLength) {
     if (maxLength == 0 && minLength == 0) {
       return this;
     }
-    int maxNew = maxLength > 0 ? Math.max(1, maxLength - promptLength) : maxNewTokens;
-    int minNew = Math.min(maxNew, Math.max(minNewTokens, minLength - promptLength));
+    int maxNew = maxLength > 0 && !maxNewTokensGiven ? maxLength - promptLength : maxNewTokens;
+    if (maxNew < 1) {
+      throw new IllegalArgumentException("the prompt has " + promptLength + " tokens but max_length is "
+          + maxLength + " (prompt included), so nothing can be generated; raise max_length or, better, set"
+          + " max_new_tokens");
+    }
+    int minNew = minNewTokensGiven ? minNewTokens : Math.max(minNewTokens, minLength - promptLength);
     return toBuilder().maxLength(0).minLength(0).maxNewTokens(maxNew).minNewTokens(minNew).build();
   }
 
@@ -161,6 +170,8 @@ public final class GenerationParams {
     b.forcedBosTokenId = forcedBosTokenId;
     b.forcedEosTokenIds = forcedEosTokenIds.clone();
     b.renormalizeLogits = renormalizeLogits;
+    b.maxNewTokensGiven = maxNewTokensGiven;
+    b.minNewTokensGiven = minNewTokensGiven;
     return b;
   }
 
@@ -199,21 +210,27 @@ public final class GenerationParams {
     private int forcedBosTokenId = -1;
     private int[] forcedEosTokenIds = new int[0];
     private boolean renormalizeLogits = false;
+    private boolean maxNewTokensGiven = false;
+    private boolean minNewTokensGiven = false;
 
+    /** How many tokens to generate at most (default 64); given, it wins over max_length, as in HF. */
     public Builder maxNewTokens(int v) {
       maxNewTokens = v;
+      maxNewTokensGiven = true;
       return this;
     }
 
+    /** eos is banned before this many new tokens (default 0); given, it wins over min_length, as in HF. */
     public Builder minNewTokens(int v) {
       minNewTokens = v;
+      minNewTokensGiven = true;
       return this;
     }
 
     /**
      * HF's max_length: the most tokens of prompt and completion together; when set (> 0) it replaces
-     * max_new_tokens for each prompt ({@link #forPrompt}). A model's generation_config.json sets it;
-     * setting max_new_tokens in a call clears it, as HF's max_new_tokens takes precedence.
+     * max_new_tokens for each prompt ({@link #forPrompt}), unless max_new_tokens is given anywhere
+     * (a model's generation_config.json or the call), as HF's max_new_tokens takes precedence.
      */
     public Builder maxLength(int v) {
       maxLength = v;
@@ -308,7 +325,7 @@ public final class GenerationParams {
 
     /**
      * HF's num_return_sequences: with sampling, that many samples of the row (the first with the
-     * row's seed, sample j with {@link #sequenceSeed}); with beam search, the best that many
+     * row's seed, sample j with {@link Sampler#sequenceSeed}); with beam search, the best that many
      * hypotheses (at most num_beams), best first. Greedy decoding gives one.
      */
     public Builder numReturnSequences(int v) {
@@ -389,8 +406,19 @@ public final class GenerationParams {
      * processing, as HF's SequenceBiasLogitsProcessor.
      */
     public Builder sequenceBias(int[][] sequences, double[] biases) {
-      biasedSequences = deepCopy(sequences);
-      sequenceBiases = biases.clone();
+      if (sequences.length != biases.length) { // build() says so
+        biasedSequences = deepCopy(sequences);
+        sequenceBiases = biases.clone();
+        return this;
+      }
+      // a sequence listed twice keeps its last bias, as HF's dict of them does
+      java.util.Map<List<Integer>, Integer> last = new java.util.HashMap<>();
+      for (int i = 0; i < sequences.length; i++) {
+        last.put(sequences[i] == null ? null : Arrays.stream(sequences[i]).boxed().toList(), i);
+      }
+      int[] kept = last.values().stream().mapToInt(Integer::intValue).sorted().toArray();
+      biasedSequences = deepCopy(Arrays.stream(kept).mapToObj(i -> sequences[i]).toArray(int[][]::new));
+      sequenceBiases = Arrays.stream(kept).mapToDouble(i -> biases[i]).toArray();
       return this;
     }
 
@@ -430,14 +458,12 @@ public final class GenerationParams {
 
     public GenerationParams build() {
       check(maxNewTokens >= 1, "max_new_tokens must be >= 1, got " + maxNewTokens);
-      check(minNewTokens >= 0 && minNewTokens <= maxNewTokens,
-          "min_new_tokens must be between 0 and max_new_tokens (" + maxNewTokens + "), got " + minNewTokens);
+      check(minNewTokens >= 0, "min_new_tokens must be >= 0, got " + minNewTokens); // above max: eos never (HF)
       check(maxLength >= 0, "max_length must be >= 1 (0: unset), got " + maxLength);
       check(minLength >= 0, "min_length must be >= 0, got " + minLength);
-      check(temperature > 0 && Double.isFinite(temperature),
-          "temperature must be > 0 (use greedy decoding instead of temperature 0), got " + temperature);
-      check(topK >= 0, "top_k must be >= 0 (0 disables it), got " + topK);
-      check(topP > 0 && topP <= 1, "top_p must be in (0, 1], got " + topP);
+      if (doSample) { // as HF, the sampling settings matter (and are checked) only when sampling
+        checkSampling();
+      }
       check(repetitionPenalty > 0 && Double.isFinite(repetitionPenalty),
           "repetition_penalty must be > 0 (1.0 disables it), got " + repetitionPenalty);
       check(noRepeatNgramSize >= 0, "no_repeat_ngram_size must be >= 0 (0 disables it), got " + noRepeatNgramSize);
@@ -448,9 +474,8 @@ public final class GenerationParams {
       check(Double.isFinite(lengthPenalty), "length_penalty must be a finite number, got " + lengthPenalty);
       check("false".equals(earlyStopping) || "true".equals(earlyStopping) || "never".equals(earlyStopping),
           "early_stopping must be true, false or never, got " + earlyStopping);
-      check(numBeams == 1 || !doSample, "beam search samples nothing here: num_beams > 1 needs greedy decoding"
-          + " (do_sample false, no temperature, top_k or top_p)");
-      check(numBeams == 1 || stopStrings.isEmpty(), "stop strings are not supported with num_beams > 1");
+      check(numBeams == 1 || stopStrings.isEmpty() && stopTokenIds.length == 0,
+          "stop strings and stop token ids are not supported with num_beams > 1 (eos ends a hypothesis)");
       check(numReturnSequences >= 1 && numReturnSequences <= 64,
           "num_return_sequences must be between 1 and 64, got " + numReturnSequences);
       check(numReturnSequences == 1 || doSample || numBeams > 1, "greedy decoding gives one sequence:"
@@ -458,11 +483,6 @@ public final class GenerationParams {
           + " (num_beams >= num_return_sequences)");
       check(numBeams == 1 || !logprobs, "logprobs are for greedy decoding and sampling; beam search scores"
           + " hypotheses instead (num_beams must be 1)");
-      check(minP >= 0 && minP <= 1, "min_p must be in [0, 1] (0 disables it), got " + minP);
-      check(typicalP > 0 && typicalP <= 1, "typical_p must be in (0, 1] (1 disables it), got " + typicalP);
-      check(epsilonCutoff >= 0 && epsilonCutoff < 1, "epsilon_cutoff must be in [0, 1) (0 disables it), got "
-          + epsilonCutoff);
-      check(etaCutoff >= 0 && etaCutoff < 1, "eta_cutoff must be in [0, 1) (0 disables it), got " + etaCutoff);
       for (int t : suppressTokens) {
         check(t >= 0, "suppress_tokens must be token ids >= 0, got " + t);
       }
@@ -493,28 +513,22 @@ public final class GenerationParams {
       return new GenerationParams(this);
     }
 
+    private void checkSampling() {
+      check(temperature > 0 && Double.isFinite(temperature),
+          "temperature must be > 0 (use greedy decoding instead of temperature 0), got " + temperature);
+      check(topK >= 0, "top_k must be >= 0 (0 disables it), got " + topK);
+      check(topP >= 0 && topP <= 1, "top_p must be in [0, 1] (1 disables it; 0 keeps the top token), got " + topP);
+      check(minP >= 0 && minP <= 1, "min_p must be in [0, 1] (0 disables it), got " + minP);
+      check(typicalP > 0 && typicalP <= 1, "typical_p must be in (0, 1] (1 disables it), got " + typicalP);
+      check(epsilonCutoff >= 0 && epsilonCutoff < 1, "epsilon_cutoff must be in [0, 1) (0 disables it), got "
+          + epsilonCutoff);
+      check(etaCutoff >= 0 && etaCutoff < 1, "eta_cutoff must be in [0, 1) (0 disables it), got " + etaCutoff);
+    }
+
     private static void check(boolean ok, String message) {
       if (!ok) {
         throw new IllegalArgumentException(message);
       }
-    }
-  }
-
-  /**
-   * The seed of sample j of a row whose seed is {@code seed}: the seed itself for j = 0 (so the
-   * first of several samples is the single one), else the first 8 bytes, big-endian, of
-   * SHA-256(8-byte big-endian seed || 4-byte big-endian j).
-   */
-  public static long sequenceSeed(long seed, int j) {
-    if (j == 0) {
-      return seed;
-    }
-    try {
-      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-      byte[] d = sha.digest(java.nio.ByteBuffer.allocate(12).putLong(seed).putInt(j).array());
-      return java.nio.ByteBuffer.wrap(d).getLong();
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
     }
   }
 
@@ -540,7 +554,8 @@ public final class GenerationParams {
         && Arrays.deepEquals(biasedSequences, p.biasedSequences)
         && Arrays.equals(sequenceBiases, p.sequenceBiases) && decayStart == p.decayStart
         && decayFactor == p.decayFactor && forcedBosTokenId == p.forcedBosTokenId
-        && Arrays.equals(forcedEosTokenIds, p.forcedEosTokenIds) && renormalizeLogits == p.renormalizeLogits;
+        && Arrays.equals(forcedEosTokenIds, p.forcedEosTokenIds) && renormalizeLogits == p.renormalizeLogits
+        && maxNewTokensGiven == p.maxNewTokensGiven && minNewTokensGiven == p.minNewTokensGiven;
   }
 
   @Override
@@ -553,7 +568,7 @@ public final class GenerationParams {
         Arrays.hashCode(suppressTokens), Arrays.hashCode(beginSuppressTokens),
         Arrays.deepHashCode(badWordsIds), Arrays.deepHashCode(biasedSequences),
         Arrays.hashCode(sequenceBiases), decayStart, decayFactor, forcedBosTokenId,
-        Arrays.hashCode(forcedEosTokenIds), renormalizeLogits);
+        Arrays.hashCode(forcedEosTokenIds), renormalizeLogits, maxNewTokensGiven, minNewTokensGiven);
   }
 
   @Override

@@ -69,6 +69,14 @@ public final class LogitsProcessors {
     }
   }
 
+  /**
+   * The new token HF's SuppressTokensAtBeginLogitsProcessor bans begin_suppress_tokens at: the first,
+   * or the second when a one-token prompt gets a forced bos first (HF's begin_index + 1).
+   */
+  public static int beginSuppressStep(int promptLength, int forcedBosTokenId) {
+    return promptLength == 1 && forcedBosTokenId >= 0 ? 1 : 0;
+  }
+
   /** HF MinNewTokensLengthLogitsProcessor: eos cannot be chosen before min_new_tokens. */
   public static void suppressEos(float[] logits, int[] eosIds) {
     for (int e : eosIds) {
@@ -89,6 +97,12 @@ public final class LogitsProcessors {
 
   /** HF TopKLogitsWarper: keeps logits >= the k-th largest (ties at the k-th are kept). */
   public static void topK(float[] logits, int k, float[] scratch) {
+    topK(logits, k, 1, scratch);
+  }
+
+  /** The same with HF's min_tokens_to_keep: k is at least {@code minKeep} (beam sampling keeps eos + 1). */
+  public static void topK(float[] logits, int topK, int minKeep, float[] scratch) {
+    int k = topK <= 0 ? 0 : Math.max(topK, minKeep);
     if (k <= 0 || k >= logits.length) {
       return;
     }
@@ -107,6 +121,11 @@ public final class LogitsProcessors {
    * top-k there are few). {@code keys} and {@code probs} are scratch of vocab size.
    */
   public static void topP(float[] logits, double topP, long[] keys, float[] probs) {
+    topP(logits, topP, 1, keys, probs);
+  }
+
+  /** The same keeping at least the {@code minKeep} most likely tokens (HF's min_tokens_to_keep). */
+  public static void topP(float[] logits, double topP, int minKeep, long[] keys, float[] probs) {
     if (topP >= 1.0) {
       return;
     }
@@ -121,7 +140,7 @@ public final class LogitsProcessors {
     Arrays.sort(keys, 0, n);
     double cumulative = 0;
     double threshold = 1.0 - topP;
-    for (int i = 0; i < n - 1; i++) { // the last (most likely) is always kept
+    for (int i = 0; i < n - minKeep; i++) { // the last (most likely) minKeep are always kept
       int t = Integer.MAX_VALUE - (int) (keys[i] & 0xffffffffL);
       cumulative += probs[t];
       if (cumulative > threshold) {
@@ -136,6 +155,11 @@ public final class LogitsProcessors {
    * token's (in float, as HF's fp32 tensors); the most likely token stays. {@code probs} is scratch.
    */
   public static void minP(float[] logits, double minP, float[] probs) {
+    minP(logits, minP, 1, probs);
+  }
+
+  /** The same keeping at least the {@code minKeep} most likely tokens (HF's min_tokens_to_keep). */
+  public static void minP(float[] logits, double minP, int minKeep, float[] probs) {
     if (minP <= 0) {
       return;
     }
@@ -144,7 +168,7 @@ public final class LogitsProcessors {
     for (float p : probs) {
       top = Math.max(top, p);
     }
-    cutBelow(logits, probs, (float) minP * top); // the top tokens' probability is never below it
+    cutBelow(logits, probs, (float) minP * top, minKeep); // the top tokens' probability is never below it
   }
 
   /**
@@ -153,6 +177,11 @@ public final class LogitsProcessors {
    * {@code keys} and {@code probs} are scratch of vocab size.
    */
   public static void typicalP(float[] logits, double mass, long[] keys, float[] probs) {
+    typicalP(logits, mass, 1, keys, probs);
+  }
+
+  /** The same keeping at least the {@code minKeep} best-ranked tokens (HF's min_tokens_to_keep). */
+  public static void typicalP(float[] logits, double mass, int minKeep, long[] keys, float[] probs) {
     if (mass >= 1.0) {
       return;
     }
@@ -191,6 +220,7 @@ public final class LogitsProcessors {
       }
       last++;
     }
+    last = Math.max(last, Math.min(minKeep, n) - 1);
     long cut = keys[last] >>> 32;
     for (int j = last + 1; j < n; j++) {
       if (keys[j] >>> 32 > cut) {
@@ -201,11 +231,16 @@ public final class LogitsProcessors {
 
   /** HF EpsilonLogitsWarper: drops tokens of probability below epsilon, except those at the top score. */
   public static void epsilonCutoff(float[] logits, double epsilon, float[] probs) {
+    epsilonCutoff(logits, epsilon, 1, probs);
+  }
+
+  /** The same keeping at least the {@code minKeep} most likely tokens (HF's min_tokens_to_keep). */
+  public static void epsilonCutoff(float[] logits, double epsilon, int minKeep, float[] probs) {
     if (epsilon <= 0) {
       return;
     }
     softmax(logits, probs);
-    cutBelow(logits, probs, (float) epsilon);
+    cutBelow(logits, probs, (float) epsilon, minKeep);
   }
 
   /**
@@ -213,6 +248,11 @@ public final class LogitsProcessors {
    * entropy of the current distribution, except those at the top score.
    */
   public static void etaCutoff(float[] logits, double eta, float[] probs) {
+    etaCutoff(logits, eta, 1, probs);
+  }
+
+  /** The same keeping at least the {@code minKeep} most likely tokens (HF's min_tokens_to_keep). */
+  public static void etaCutoff(float[] logits, double eta, int minKeep, float[] probs) {
     if (eta <= 0) {
       return;
     }
@@ -224,14 +264,17 @@ public final class LogitsProcessors {
       }
     }
     float e = (float) eta;
-    cutBelow(logits, probs, Math.min(e, (float) (Math.sqrt(e) * Math.exp(-entropy))));
+    cutBelow(logits, probs, Math.min(e, (float) (Math.sqrt(e) * Math.exp(-entropy))), minKeep);
   }
 
-  /** Sets logits[i] = -inf where probs[i] < cutoff and logits[i] is below the largest logit. */
-  private static void cutBelow(float[] logits, float[] probs, float cutoff) {
+  /** Sets logits[i] = -inf where probs[i] < cutoff and logits[i] is below the minKeep-th largest logit. */
+  private static void cutBelow(float[] logits, float[] probs, float cutoff, int minKeep) {
     float max = Float.NEGATIVE_INFINITY;
     for (float l : logits) {
       max = Math.max(max, l);
+    }
+    if (minKeep > 1) {
+      max = kthLargest(logits.clone(), logits.length, Math.min(minKeep, logits.length));
     }
     for (int i = 0; i < logits.length; i++) {
       if (probs[i] < cutoff && logits[i] < max) {

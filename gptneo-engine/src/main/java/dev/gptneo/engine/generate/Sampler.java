@@ -17,6 +17,24 @@ public final class Sampler {
     return (z >>> 11) * 0x1.0p-53;
   }
 
+  /**
+   * The seed of sample j of a row whose seed is {@code seed}: the seed itself for j = 0 (so the
+   * first of several samples is the single one), else the first 8 bytes, big-endian, of
+   * SHA-256(8-byte big-endian seed || 4-byte big-endian j).
+   */
+  public static long sequenceSeed(long seed, int j) {
+    if (j == 0) {
+      return seed;
+    }
+    try {
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      byte[] d = sha.digest(java.nio.ByteBuffer.allocate(12).putLong(seed).putInt(j).array());
+      return java.nio.ByteBuffer.wrap(d).getLong();
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+  }
+
   /** Draws from softmax(logits) with uniform u, walking token ids in order. */
   public static int sample(float[] logits, float[] probs, double u) {
     LogitsProcessors.softmax(logits, probs);

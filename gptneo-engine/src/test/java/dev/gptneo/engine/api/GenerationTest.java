@@ -69,10 +69,10 @@ class GenerationTest {
   @Test
   void invalidParamsNameTheSetting() {
     String[][] cases = {
-        {"max_new_tokens", "0"}, {"min_new_tokens", "9"}, {"temperature", "0"}, {"top_k", "-1"}, {"top_p", "0"},
+        {"max_new_tokens", "0"}, {"min_new_tokens", "-1"}, {"temperature", "0"}, {"top_k", "-1"}, {"top_p", "-0.5"},
         {"top_p", "1.5"}, {"repetition_penalty", "0"}, {"no_repeat_ngram_size", "-2"}, {"stop strings", ""}};
     for (String[] c : cases) {
-      GenerationParams.Builder b = GenerationParams.builder().maxNewTokens(5);
+      GenerationParams.Builder b = GenerationParams.builder().maxNewTokens(5).doSample(true);
       double v = c[1].isEmpty() ? 0 : Double.parseDouble(c[1]);
       switch (c[0]) {
         case "max_new_tokens": b.maxNewTokens((int) v); break;

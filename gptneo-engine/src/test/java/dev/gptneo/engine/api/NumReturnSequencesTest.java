@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gptneo.engine.generate.GenerationParams;
+import dev.gptneo.engine.generate.Sampler;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -33,14 +34,14 @@ class NumReturnSequencesTest {
     Set<String> distinct = new HashSet<>();
     for (int j = 0; j < 3; j++) {
       GenerateResult s = r.sequences.get(j);
-      GenerationParams seeded = single.toBuilder().seed(GenerationParams.sequenceSeed(11, j)).build();
+      GenerationParams seeded = single.toBuilder().seed(Sampler.sequenceSeed(11, j)).build();
       assertArrayEquals(one(demo(), Input.text(ONCE), seeded).completionIds, s.completionIds, "sample " + j);
       assertEquals(r.promptTokens, s.promptTokens);
       assertTrue(s.sequences.isEmpty());
       distinct.add(Arrays.toString(s.completionIds));
     }
     assertEquals(3, distinct.size(), "three seeds, three samples");
-    assertEquals(11, GenerationParams.sequenceSeed(11, 0));
+    assertEquals(11, Sampler.sequenceSeed(11, 0));
   }
 
   @Test

@@ -84,7 +84,9 @@ class GenerationDefaultsTest {
     GenerationDefaults off = load("{\"min_p\": null, \"epsilon_cutoff\": 0.0, \"eta_cutoff\": 0.0,"
         + " \"suppress_tokens\": null, \"begin_suppress_tokens\": null, \"bad_words_ids\": null}"); // HF's "off"
     assertEquals(GenerationParams.DEFAULT.toBuilder().eosTokenIds().build(), off.params, "no eos_token_id: none");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load("{\"min_p\": 1.5}"));
+    assertEquals(1.5, load("{\"min_p\": 1.5}").params.minP, "greedy: HF neither applies nor checks it");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> load("{\"do_sample\": true, \"min_p\": 1.5}"));
     assertTrue(e.getMessage().contains("generation_config.json: min_p must be in [0, 1]"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> load("{\"suppress_tokens\": 5}"));
     assertTrue(e.getMessage().contains("'suppress_tokens' must be a list of token ids"), e.getMessage());
@@ -106,7 +108,7 @@ class GenerationDefaultsTest {
     assertEquals(List.of(), GenerationDefaults.none().warnings);
   }
 
-  /** max_length and min_length count the prompt; HF's default max_length (20) and a max_new_tokens leave it unset. */
+  /** max_length and min_length count the prompt (a max_new_tokens wins); a prompt at max_length fails, as HF 5.17. */
   @Test
   void maxAndMinLengthBecomeNewTokenCountsPerPrompt() throws IOException {
     GenerationParams p = load("{\"max_length\": 50, \"min_length\": 12}").params;
@@ -116,14 +118,16 @@ class GenerationDefaultsTest {
     assertEquals(40, forTen.maxNewTokens);
     assertEquals(2, forTen.minNewTokens);
     assertEquals(0, forTen.maxLength);
-    assertEquals(1, p.forPrompt(60).maxNewTokens, "HF generates one token past a full max_length");
+    IllegalArgumentException full = assertThrows(IllegalArgumentException.class, () -> p.forPrompt(50));
+    assertTrue(full.getMessage().contains("the prompt has 50 tokens but max_length is 50"), full.getMessage());
     assertEquals(0, p.forPrompt(30).minNewTokens);
-    assertEquals(0, load("{\"max_length\": 20}").params.maxLength, "HF's default: max_new_tokens decides");
-    assertEquals(0, load("{\"max_length\": 50, \"max_new_tokens\": 9}").params.maxLength, "max_new_tokens wins");
-    assertEquals(50, load("{\"max_length\": 50, \"max_new_tokens\": null}").params.maxLength);
-    GenerationParams clamp = GenerationParams.builder().maxLength(8).minLength(30).build().forPrompt(4);
-    assertEquals(4, clamp.maxNewTokens);
-    assertEquals(4, clamp.minNewTokens, "min_length never passes max_length");
+    assertEquals(16, load("{\"max_length\": 20}").params.forPrompt(4).maxNewTokens, "an explicit 20 counts");
+    assertEquals(9, load("{\"max_length\": 50, \"max_new_tokens\": 9}").params.forPrompt(4).maxNewTokens,
+        "max_new_tokens wins");
+    assertEquals(46, load("{\"max_length\": 50, \"max_new_tokens\": null}").params.forPrompt(4).maxNewTokens);
+    GenerationParams over = GenerationParams.builder().maxLength(8).minLength(30).build().forPrompt(4);
+    assertEquals(4, over.maxNewTokens);
+    assertEquals(26, over.minNewTokens, "min_length past max_length bans eos to the end (HF only warns)");
     assertSame(GenerationParams.DEFAULT, GenerationParams.DEFAULT.forPrompt(7));
   }
 

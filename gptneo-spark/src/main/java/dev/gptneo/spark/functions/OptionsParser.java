@@ -157,8 +157,8 @@ public final class OptionsParser {
         .doSample(sampling != null ? sampling : defaults.sampling);
     g.forEach((k, v) -> {
       switch (k) {
-        case "max_new_tokens": b.maxNewTokens(Integer.parseInt(v)).maxLength(0); break; // wins, as in HF
-        case "max_length": if (!g.containsKey("max_new_tokens")) b.maxLength(Integer.parseInt(v)); break;
+        case "max_new_tokens": b.maxNewTokens(Integer.parseInt(v)); break; // wins over max_length, as in HF
+        case "max_length": b.maxLength(Integer.parseInt(v)); break;
         case "min_length": b.minLength(Integer.parseInt(v)); break;
         case "min_new_tokens": b.minNewTokens(Integer.parseInt(v)); break;
         case "top_k": b.topK(Integer.parseInt(v)); break;
