@@ -177,11 +177,15 @@ public final class BeamSearch {
     return completion(0);
   }
 
-  /** The new tokens of the hypothesis ranked {@code rank} (0 = best), as HF's num_return_sequences. */
+  /**
+   * The new tokens of the hypothesis ranked {@code rank} (0 = best), as HF's num_return_sequences;
+   * empty for a place no hypothesis finished in (HF returns the prompt and padding there: a search that
+   * stopped early, as a very negative length_penalty makes it).
+   */
   public int[] completion(int rank) {
     assert rank < beams;
-    int[] seq = finished[rank] != null ? finished[rank] : running[rank];
-    return Arrays.copyOfRange(seq, prompt.length, seq.length);
+    return finished[rank] == null ? new int[0] : Arrays.copyOfRange(finished[rank], prompt.length,
+        finished[rank].length);
   }
 
   /** The first num_beams continuations that hit a stop compete, length-penalized, with the kept hypotheses. */

@@ -27,14 +27,15 @@ public final class GenerationDefaults {
   private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
       Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"), Map.entry("diversity_penalty", "0.0"),
       Map.entry("force_words_ids", "null"), Map.entry("num_return_sequences", "1"),
-      Map.entry("encoder_repetition_penalty", "1.0"), Map.entry("guidance_scale", "null"));
+      Map.entry("encoder_repetition_penalty", "1.0"), Map.entry("guidance_scale", "null"),
+      Map.entry("top_h", "null"), Map.entry("watermarking_config", "null"));
   /** Keys that do not change what is generated for one prompt (ids, output formats, caching, beam-only knobs). */
   private static final Set<String> NO_EFFECT = Set.of("bos_token_id", "pad_token_id", "decoder_start_token_id",
       "transformers_version", "_from_model_config", "use_cache", "output_attentions", "output_hidden_states",
       "output_scores", "output_logits", "return_dict_in_generate", "max_time", "cache_implementation", "remove_invalid_values");
 
   private static final GenerationDefaults NONE = new GenerationDefaults(GenerationParams.DEFAULT, false, List.of(),
-      Map.of(), List.of());
+      Map.of(), List.of(), FILE);
 
   /** The model's defaults (doSample included). */
   public final GenerationParams params;
@@ -46,9 +47,11 @@ public final class GenerationDefaults {
   public final Map<String, String> applied;
   /** What the file does that a user may not expect (the engine logs each as a warning). */
   public final List<String> warnings;
+  private final String source; // the file the settings came from
 
   private GenerationDefaults(GenerationParams params, boolean sampling, List<String> ignored,
-      Map<String, String> applied, List<String> warnings) {
+      Map<String, String> applied, List<String> warnings, String source) {
+    this.source = source;
     this.params = params;
     this.sampling = sampling;
     this.ignored = List.copyOf(ignored);
@@ -62,14 +65,29 @@ public final class GenerationDefaults {
   }
 
   /**
-   * Reads modelDir/generation_config.json, or returns {@link #none()} without it. A value of the
-   * wrong kind, or one the engine's rules refuse, fails naming the file and the setting.
+   * Reads modelDir/generation_config.json. Without it, as HF's from_model_config, the generation
+   * settings at config.json's top level (eos_token_id, and rarely do_sample, max_length, ...), or
+   * {@link #none()} when it has none to change. A value of the wrong kind, or one the engine's rules
+   * refuse, fails naming the file and the setting.
    */
   public static GenerationDefaults load(Path modelDir) {
     Path file = modelDir.resolve(FILE);
-    if (!Files.isRegularFile(file)) {
+    if (Files.isRegularFile(file)) {
+      return parse(read(file), file, false);
+    }
+    Path config = modelDir.resolve("config.json");
+    if (!Files.isRegularFile(config)) {
       return NONE;
     }
+    try {
+      GenerationDefaults fromConfig = parse(read(config), config, true);
+      return fromConfig.applied.isEmpty() && fromConfig.warnings.isEmpty() ? NONE : fromConfig;
+    } catch (RuntimeException e) {
+      return NONE; // an unreadable config.json fails the model's load with GptNeoConfig's own message
+    }
+  }
+
+  private static JsonNode read(Path file) {
     JsonNode json;
     try {
       json = new ObjectMapper().readTree(file.toFile());
@@ -80,6 +98,11 @@ public final class GenerationDefaults {
     if (json == null || !json.isObject()) {
       throw new IllegalArgumentException(file + " is not a JSON object");
     }
+    return json;
+  }
+
+  /** modelConfig: config.json, where other keys are the model's and its eos is already the engine's default. */
+  private static GenerationDefaults parse(JsonNode json, Path file, boolean modelConfig) {
     GenerationParams.Builder b = GenerationParams.builder();
     Map<String, String> applied = new TreeMap<>();
     List<String> ignored = new ArrayList<>();
@@ -133,6 +156,10 @@ public final class GenerationDefaults {
           }
           break;
         case "eos_token_id":
+          if (modelConfig) {
+            eos.add(-1); // present: config.json's eos, which the engine uses when eosTokenIds is unset
+            continue;
+          }
           if (v.isArray()) {
             v.forEach(id -> eos.add(integer(file, key, id)));
           } else if (!v.isNull()) {
@@ -143,7 +170,7 @@ public final class GenerationDefaults {
           if (UNSUPPORTED.containsKey(key) && !v.isNull() && !v.asText().equals(UNSUPPORTED.get(key))
               && !(v.isNumber() && v.asDouble() == parseOrNaN(UNSUPPORTED.get(key)))) {
             ignored.add(key + "=" + v);
-          } else if (!UNSUPPORTED.containsKey(key) && !NO_EFFECT.contains(key)) {
+          } else if (!UNSUPPORTED.containsKey(key) && !NO_EFFECT.contains(key) && !modelConfig) {
             ignored.add(key + "=" + v + " (unknown)");
           }
           continue;
@@ -151,12 +178,17 @@ public final class GenerationDefaults {
       applied.put(key, v.toString());
     }
     // HF reads eos only from this file when it exists: without eos_token_id, nothing ends generation early
-    b.doSample(sampling).eosTokenIds(eos.stream().mapToInt(Integer::intValue).toArray());
-    List<String> warnings = eos.isEmpty() ? List.of(file + " has no eos_token_id: as in HF's generate(), generation"
-        + " then runs to max_new_tokens past any eos (<|endoftext|>); add \"eos_token_id\": 50256 (or the model's"
-        + " eos) to the file, or pass eos_token_id, to stop there") : List.of();
+    b.doSample(sampling);
+    if (!modelConfig || eos.isEmpty()) {
+      b.eosTokenIds(eos.stream().mapToInt(Integer::intValue).toArray());
+    }
+    List<String> warnings = eos.isEmpty() ? List.of(file + " has no eos_token_id" + (modelConfig ? " (and there"
+        + " is no " + FILE + ")" : "") + ": as in HF's generate(), generation then runs to max_new_tokens past any"
+        + " eos (<|endoftext|>); add \"eos_token_id\": 50256 (or the model's eos) to the file, or pass"
+        + " eos_token_id, to stop there") : List.of();
     try {
-      return new GenerationDefaults(b.build(), sampling, ignored, applied, warnings);
+      return new GenerationDefaults(b.build(), sampling, ignored, applied, warnings,
+          file.getFileName().toString());
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
     }
@@ -164,7 +196,7 @@ public final class GenerationDefaults {
 
   @Override
   public String toString() {
-    return applied.isEmpty() ? "gptneo's defaults" : FILE + " " + applied;
+    return applied.isEmpty() ? "gptneo's defaults" : source + " " + applied;
   }
 
   private static double parseOrNaN(String s) {

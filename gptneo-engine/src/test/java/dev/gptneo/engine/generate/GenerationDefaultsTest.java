@@ -92,6 +92,29 @@ class GenerationDefaultsTest {
     assertTrue(e.getMessage().contains("'suppress_tokens' must be a list of token ids"), e.getMessage());
   }
 
+  /** Without generation_config.json, HF's from_model_config: config.json's top-level generation keys apply. */
+  @Test
+  void withoutTheFileConfigJsonsGenerationKeysApply() throws IOException {
+    Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt_neo\", \"eos_token_id\": 50256,"
+        + " \"hidden_size\": 128, \"task_specific_params\": {\"text-generation\": {\"do_sample\": true}}}");
+    assertSame(GenerationDefaults.none(), GenerationDefaults.load(dir), "model keys and nested params: none apply");
+    Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt_neo\", \"eos_token_id\": 7,"
+        + " \"do_sample\": true, \"top_k\": 5, \"hidden_size\": 128}");
+    GenerationDefaults top = GenerationDefaults.load(dir);
+    assertTrue(top.sampling && top.params.doSample);
+    assertEquals(5, top.params.topK);
+    assertEquals(null, top.params.eosTokenIds, "config.json's own eos: the engine's default");
+    assertEquals(List.of(), top.ignored);
+    assertTrue(top.toString().startsWith("config.json"), top.toString());
+    Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt_neo\", \"eos_token_id\": null}");
+    GenerationDefaults noEos = GenerationDefaults.load(dir);
+    assertArrayEquals(new int[0], noEos.params.eosTokenIds, "HF drops None: no eos");
+    assertTrue(noEos.warnings.get(0).contains("config.json has no eos_token_id (and there is no "
+        + "generation_config.json)"), noEos.warnings.get(0));
+    Files.writeString(dir.resolve("config.json"), "not json");
+    assertSame(GenerationDefaults.none(), GenerationDefaults.load(dir), "the model's load reports a bad config");
+  }
+
   /** As in HF, the file's eos_token_id is the only one: a file without it means no eos, with a warning. */
   @Test
   void aFileWithoutEosTokenIdMeansNoEos() throws IOException {

@@ -32,7 +32,7 @@ class AnalysisSuite extends SparkSuite {
       "map('max_new_tokens', '0')" -> "max_new_tokens must be >= 1",
       "map('temperature', '0')" -> "temperature must be > 0",
       "map('temperature', 'hot')" -> "option 'temperature' must be a number",
-      "map('top_p', '1.5')" -> "top_p must be in (0, 1]",
+      "map('top_p', '1.5')" -> "top_p must be in [0, 1]",
       "map('top_k', '-1')" -> "top_k must be >= 0",
       "map('max_length', '0')" -> "option 'max_length' must be >= 1",
       "map('min_length', '-2')" -> "min_length must be >= 0",
