@@ -10,6 +10,21 @@ import java.util.Map;
  * are the head's logits; for zero-shot, they are the summed log-likelihoods of each label's tokens.
  */
 public final class ClassifyResult extends Result {
+  /** How logits become {@link #probabilities}, as HF's text-classification pipeline by problem_type. */
+  public enum Scores {
+    SOFTMAX, // single-label heads and zero-shot
+    SIGMOID, // multi_label_classification, or a one-label head
+    LOGITS;  // regression: the logits themselves
+
+    static Scores of(dev.gptneo.engine.config.ProblemType type) {
+      switch (type) {
+        case MULTI_LABEL: return SIGMOID;
+        case REGRESSION: return LOGITS;
+        default: return SOFTMAX;
+      }
+    }
+  }
+
   public final String label;
   public final int labelIndex;
   public final Map<String, Double> probabilities; // in label order
@@ -17,6 +32,11 @@ public final class ClassifyResult extends Result {
   public final int inputTokens;                   // the text's tokens after truncation
 
   public ClassifyResult(List<String> labels, float[] logits, int inputTokens) {
+    this(labels, logits, inputTokens, Scores.SOFTMAX);
+  }
+
+  /** The label is the largest logit (first on ties) whatever the scores, as HF's argmax. */
+  public ClassifyResult(List<String> labels, float[] logits, int inputTokens, Scores scores) {
     super(null);
     this.logits = logits;
     this.inputTokens = inputTokens;
@@ -36,7 +56,9 @@ public final class ClassifyResult extends Result {
     }
     Map<String, Double> probs = new LinkedHashMap<>();
     for (int i = 0; i < logits.length; i++) {
-      probs.put(labels.get(i), e[i] / sum);
+      double p = scores == Scores.SOFTMAX ? e[i] / sum
+          : scores == Scores.SIGMOID ? 1 / (1 + Math.exp(-(double) logits[i])) : logits[i];
+      probs.put(labels.get(i), p);
     }
     this.probabilities = Collections.unmodifiableMap(probs);
     this.label = labels.get(best);

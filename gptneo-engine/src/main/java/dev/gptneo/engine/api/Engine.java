@@ -271,7 +271,8 @@ public final class Engine implements AutoCloseable {
     int pad = config.padTokenId;
     return runPerRow(inputs, policy,
         ids -> new HeadRowsJob(withoutTrailingPads(ids, pad), Head.SEQUENCE_CLASSIFIER, width, true),
-        (ids, logits) -> new ClassifyResult(labels, logits, ids.length), ClassifyResult::failed);
+        (ids, logits) -> new ClassifyResult(labels, logits, ids.length, ClassifyResult.Scores.of(config.problemType)),
+        ClassifyResult::failed);
   }
 
   /**

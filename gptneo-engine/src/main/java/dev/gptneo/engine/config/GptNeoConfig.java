@@ -36,6 +36,7 @@ public final class GptNeoConfig {
   public final int padTokenId;             // default -1 (none)
   public final boolean tieWordEmbeddings;  // default true
   public final Map<Integer, String> id2label; // default {0: LABEL_0, 1: LABEL_1}
+  public final ProblemType problemType;    // default: multi-label (sigmoid) for one label, else single-label
   public final List<String> architectures;
 
   private GptNeoConfig(JsonNode json, String source) {
@@ -79,6 +80,12 @@ public final class GptNeoConfig {
     padTokenId = intOr(json, "pad_token_id", -1);
     tieWordEmbeddings = json.has("tie_word_embeddings") ? json.get("tie_word_embeddings").asBoolean(true) : true;
     id2label = Collections.unmodifiableMap(parseId2Label(json, source));
+    try {
+      String problem = text(json, "problem_type", null);
+      problemType = problem == null ? ProblemType.unsetFor(id2label.size()) : ProblemType.parse(problem);
+    } catch (IllegalArgumentException e) {
+      throw new ModelException(source + ": " + e.getMessage());
+    }
     List<String> arch = new ArrayList<>();
     JsonNode a = json.get("architectures");
     if (a != null && a.isArray()) {

@@ -66,6 +66,25 @@ class TasksTest {
     assertEquals("ham", r.get(1).label);
   }
 
+  /** As HF's text-classification pipeline: problem_type picks softmax, sigmoid or the logits themselves. */
+  @Test
+  void classifyScoresFollowProblemType(@TempDir Path tmp) {
+    float[] logits = demo().classify(List.of(Input.text(EMAIL)), InputPolicy.DEFAULT).get(0).logits;
+    for (String type : new String[] {"multi_label_classification", "regression"}) {
+      Path dir = TinyCheckpoints.copyModel(Goldens.demoModel(), tmp.resolve(type));
+      TinyCheckpoints.writeConfig(dir, TinyCheckpoints.readConfig(dir).put("problem_type", type));
+      try (Engine e = Engine.open(dir, EngineOptions.builder().threads(1).build())) {
+        ClassifyResult c = e.classify(List.of(Input.ids(tok().encode(EMAIL))), InputPolicy.DEFAULT).get(0);
+        assertArrayEquals(logits, c.logits);
+        assertEquals("spam", c.label);
+        for (int i = 0; i < 2; i++) {
+          double want = type.equals("regression") ? logits[i] : 1 / (1 + Math.exp(-logits[i]));
+          assertEquals(want, c.probabilities.get(List.of("ham", "spam").get(i)), 1e-12, type);
+        }
+      }
+    }
+  }
+
   @Test
   void classifyPoolsAtTheLastNonPadTokenAsHfDoes() {
     // the demo's pad_token_id is 50256: trailing <|endoftext|> tokens do not move the pooling

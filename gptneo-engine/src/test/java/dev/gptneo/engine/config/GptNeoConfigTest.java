@@ -137,6 +137,16 @@ class GptNeoConfigTest {
         parse("{\"model_type\": \"gpt_neo\", \"activation_function\": \"gelu_pytorch_tanh\"}").activation);
   }
 
+  @Test
+  void problemTypeDefaultsAsHfsPipeline() {
+    assertEquals(ProblemType.SINGLE_LABEL, parse("{\"model_type\": \"gpt_neo\"}").problemType);
+    assertEquals(ProblemType.MULTI_LABEL, parse("{\"model_type\": \"gpt_neo\", \"num_labels\": 1}").problemType);
+    assertEquals(ProblemType.REGRESSION,
+        parse("{\"model_type\": \"gpt_neo\", \"problem_type\": \"regression\"}").problemType);
+    String m = failure("{\"model_type\": \"gpt_neo\", \"problem_type\": \"ranking\"}");
+    assertTrue(m.contains("problem_type 'ranking' is not one of regression"), m);
+  }
+
   /** As HF 5.17: the aliases and a stored attention_layers are set after the fields, so they win. */
   @Test
   void hfAliasesAndStoredAttentionLayersWin() {
