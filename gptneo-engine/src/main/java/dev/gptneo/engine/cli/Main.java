@@ -47,8 +47,8 @@ public final class Main {
       "                  --top-k K (50 when sampling)  --top-p P  --seed S  --repetition-penalty R",
       "                  --no-repeat-ngram-size N  --stop STR (repeatable)  --stop-token-id ID (repeatable)",
       "                  --eos-token-id IDS  HF's eos_token_id: replaces the model's eos ids",
-      "                  --min-p P  --typical-p P  --epsilon-cutoff E  --eta-cutoff E  (HF's sampling filters)",
-      "                  (--temperature, --top-k, --top-p, --min-p, --typical-p and the cutoffs turn sampling on)",
+      "                  --min-p P  --typical-p P  --epsilon-cutoff E  --eta-cutoff E  --top-h H  (HF's filters)",
+      "                  (--temperature, --top-k, --top-p, --min-p, --typical-p, --top-h, the cutoffs: sampling on)",
       "                  --suppress-tokens IDS (never chosen)  --begin-suppress-tokens IDS (not chosen first)",
       "                  (IDS: comma-separated, e.g. 50256,198)  --bad-words-ids JSON  token sequences never",
       "                  completed, e.g. [[1, 2], [3]] (HF's bad_words_ids)  --sequence-bias JSON  e.g.",
@@ -82,7 +82,7 @@ public final class Main {
       "kv-cache-fraction");
   private static final Set<String> GENERATE = Set.of("max-new-tokens", "min-new-tokens", "temperature", "top-k",
       "top-p", "seed", "repetition-penalty", "no-repeat-ngram-size", "stop", "stop-token-id", "num-beams",
-      "length-penalty", "early-stopping", "num-return-sequences", "min-p", "typical-p", "epsilon-cutoff",
+      "length-penalty", "early-stopping", "num-return-sequences", "min-p", "top-h", "typical-p", "epsilon-cutoff",
       "eta-cutoff", "suppress-tokens", "begin-suppress-tokens", "bad-words-ids", "sequence-bias", "max-length",
       "min-length", "exponential-decay-length-penalty", "eos-token-id");
 
@@ -252,7 +252,7 @@ public final class Main {
   static GenerationParams generationParams(Flags flags, GenerationDefaults defaults) {
     boolean sample = flags.has("greedy") ? false
         : flags.has("temperature") || flags.has("top-k") || flags.has("top-p") || flags.has("min-p")
-            || flags.has("typical-p") || flags.has("epsilon-cutoff") || flags.has("eta-cutoff") || defaults.sampling;
+            || flags.has("top-h") || flags.has("typical-p") || flags.has("epsilon-cutoff") || flags.has("eta-cutoff") || defaults.sampling;
     GenerationParams base = defaults.params;
     GenerationParams.Builder b = base.toBuilder()
         .doSample(sample)
@@ -269,6 +269,7 @@ public final class Main {
         .numReturnSequences(flags.getInt("num-return-sequences", 1, 1))
         .logprobs(flags.has("logprobs"))
         .minP(flags.getDouble("min-p", base.minP))
+        .topH(flags.getDouble("top-h", base.topH))
         .typicalP(flags.getDouble("typical-p", base.typicalP))
         .epsilonCutoff(flags.getDouble("epsilon-cutoff", base.epsilonCutoff))
         .etaCutoff(flags.getDouble("eta-cutoff", base.etaCutoff));

@@ -287,6 +287,7 @@ public final class BeamSearch {
     }
     int minKeep = eosIds.length > 0 ? eosIds.length + 1 : 2;
     LogitsProcessors.temperature(row, (float) params.temperature);
+    LogitsProcessors.topH(row, params.topH, keys, probs);
     LogitsProcessors.topK(row, params.topK, minKeep, scratch);
     LogitsProcessors.topP(row, params.topP, minKeep, keys, probs);
     LogitsProcessors.minP(row, params.minP, minKeep, probs);

@@ -160,6 +160,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     int token;
     if (params.doSample) {
       LogitsProcessors.temperature(logits, (float) params.temperature);
+      LogitsProcessors.topH(logits, params.topH, s.keys, s.probs);
       LogitsProcessors.topK(logits, params.topK, s.select);
       LogitsProcessors.topP(logits, params.topP, s.keys, s.probs);
       LogitsProcessors.minP(logits, params.minP, s.probs);

@@ -28,7 +28,7 @@ public final class GenerationDefaults {
       Map.entry("num_beam_groups", "1"), Map.entry("penalty_alpha", "null"), Map.entry("diversity_penalty", "0.0"),
       Map.entry("force_words_ids", "null"), Map.entry("num_return_sequences", "1"),
       Map.entry("encoder_repetition_penalty", "1.0"), Map.entry("guidance_scale", "null"),
-      Map.entry("top_h", "null"), Map.entry("watermarking_config", "null"));
+      Map.entry("watermarking_config", "null"));
   /** Keys that do not change what is generated for one prompt (ids, output formats, caching, beam-only knobs). */
   private static final Set<String> NO_EFFECT = Set.of("bos_token_id", "pad_token_id", "decoder_start_token_id",
       "transformers_version", "_from_model_config", "use_cache", "output_attentions", "output_hidden_states",
@@ -136,6 +136,7 @@ public final class GenerationDefaults {
         case "max_length": b.maxLength(integer(file, key, v)); break; // a max_new_tokens wins (forPrompt)
         case "min_length": b.minLength(integer(file, key, v)); break;
         case "min_p": b.minP(number(file, key, v)); break;
+        case "top_h": b.topH(number(file, key, v)); break;
         case "typical_p": b.typicalP(number(file, key, v)); break;
         case "epsilon_cutoff": b.epsilonCutoff(number(file, key, v)); break;
         case "eta_cutoff": b.etaCutoff(number(file, key, v)); break;

@@ -35,6 +35,7 @@ public final class GenerationParams {
   public final int numReturnSequences;   // default 1; more: that many samples, or the best beams, per row
   public final boolean logprobs;         // default false: each generated token's log-probability too
   public final double minP;              // default 0 (disabled); sampling: HF's min_p
+  public final double topH;              // default 0 (disabled); sampling: HF's top_h (entropy warper)
   public final double typicalP;          // default 1 (disabled); sampling: HF's typical_p
   public final double epsilonCutoff;     // default 0 (disabled); sampling: HF's epsilon_cutoff
   public final double etaCutoff;         // default 0 (disabled); sampling: HF's eta_cutoff
@@ -73,6 +74,7 @@ public final class GenerationParams {
     numReturnSequences = b.numReturnSequences;
     logprobs = b.logprobs;
     minP = b.minP;
+    topH = b.topH;
     typicalP = b.typicalP;
     epsilonCutoff = b.epsilonCutoff;
     etaCutoff = b.etaCutoff;
@@ -125,7 +127,7 @@ public final class GenerationParams {
 
   /** Whether a setting needs the host: the warpers min_p, typical_p and the cutoffs, biases, forcing, renormalizing. */
   public boolean needsHostChoice() {
-    return doSample && (minP > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0)
+    return doSample && (minP > 0 || topH > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0)
         || sequenceBiases.length > 0 || decayStart >= 0 || forcedBosTokenId >= 0 || forcedEosTokenIds.length > 0
         || renormalizeLogits;
   }
@@ -157,6 +159,7 @@ public final class GenerationParams {
     b.numReturnSequences = numReturnSequences;
     b.logprobs = logprobs;
     b.minP = minP;
+    b.topH = topH;
     b.typicalP = typicalP;
     b.epsilonCutoff = epsilonCutoff;
     b.etaCutoff = etaCutoff;
@@ -197,6 +200,7 @@ public final class GenerationParams {
     private int numReturnSequences = 1;
     private boolean logprobs = false;
     private double minP = 0;
+    private double topH = 0;
     private double typicalP = 1;
     private double epsilonCutoff = 0;
     private double etaCutoff = 0;
@@ -353,6 +357,12 @@ public final class GenerationParams {
       return this;
     }
 
+    /** HF's top_h (sampling; transformers 5's TopHLogitsWarper, after temperature): in (0, 1], 0 off. */
+    public Builder topH(double v) {
+      topH = v;
+      return this;
+    }
+
     /**
      * HF's typical_p (sampling, locally typical): keeps the tokens whose -log p is nearest the
      * entropy until their probabilities reach it. 1 disables it.
@@ -483,31 +493,8 @@ public final class GenerationParams {
           + " (num_beams >= num_return_sequences)");
       check(numBeams == 1 || !logprobs, "logprobs are for greedy decoding and sampling; beam search scores"
           + " hypotheses instead (num_beams must be 1)");
-      for (int t : suppressTokens) {
-        check(t >= 0, "suppress_tokens must be token ids >= 0, got " + t);
-      }
-      for (int t : beginSuppressTokens) {
-        check(t >= 0, "begin_suppress_tokens must be token ids >= 0, got " + t);
-      }
-      check(biasedSequences.length == sequenceBiases.length, "sequence_bias needs one bias per sequence");
-      for (int i = 0; i < biasedSequences.length; i++) {
-        check(biasedSequences[i].length > 0 && Arrays.stream(biasedSequences[i]).allMatch(t -> t >= 0)
-            && Double.isFinite(sequenceBiases[i]), "sequence_bias must pair non-empty lists of token ids >= 0 with"
-            + " finite biases, as [[[1, 2], -3.5], [[7], 1.0]]");
-      }
-      check(forcedBosTokenId >= -1, "forced_bos_token_id must be a token id >= 0, got " + forcedBosTokenId);
-      check(Arrays.stream(forcedEosTokenIds).allMatch(t -> t >= 0), "forced_eos_token_id must be token ids >= 0");
-      check(eosTokenIds == null || Arrays.stream(eosTokenIds).allMatch(t -> t >= 0),
-          "eos_token_id must be token ids >= 0");
-      check(decayStart >= -1 && Double.isFinite(decayFactor) && decayFactor > 0,
-          "exponential_decay_length_penalty must be (start >= 0, factor > 0), got (" + decayStart + ", "
-              + decayFactor + ")");
-      for (int[] word : badWordsIds) {
-        check(word != null && word.length > 0, "bad_words_ids must be non-empty lists of token ids");
-        for (int t : word) {
-          check(t >= 0, "bad_words_ids must hold token ids >= 0, got " + t);
-        }
-      }
+      TokenRules.check(suppressTokens, beginSuppressTokens, biasedSequences, sequenceBiases, forcedBosTokenId,
+          forcedEosTokenIds, eosTokenIds, badWordsIds, decayStart, decayFactor);
       check(numBeams == 1 || numReturnSequences <= numBeams, "num_return_sequences (" + numReturnSequences
           + ") must be <= num_beams (" + numBeams + "): beam search keeps num_beams hypotheses");
       return new GenerationParams(this);
@@ -519,6 +506,7 @@ public final class GenerationParams {
       check(topK >= 0, "top_k must be >= 0 (0 disables it), got " + topK);
       check(topP >= 0 && topP <= 1, "top_p must be in [0, 1] (1 disables it; 0 keeps the top token), got " + topP);
       check(minP >= 0 && minP <= 1, "min_p must be in [0, 1] (0 disables it), got " + minP);
+      check(topH >= 0 && topH <= 1, "top_h must be in (0, 1] (0 disables it), got " + topH);
       check(typicalP > 0 && typicalP <= 1, "typical_p must be in (0, 1] (1 disables it), got " + typicalP);
       check(epsilonCutoff >= 0 && epsilonCutoff < 1, "epsilon_cutoff must be in [0, 1) (0 disables it), got "
           + epsilonCutoff);
@@ -546,7 +534,7 @@ public final class GenerationParams {
         && Arrays.equals(eosTokenIds, p.eosTokenIds)
         && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping)
         && skipSpecialTokens == p.skipSpecialTokens && numReturnSequences == p.numReturnSequences
-        && logprobs == p.logprobs && minP == p.minP && typicalP == p.typicalP && epsilonCutoff == p.epsilonCutoff
+        && logprobs == p.logprobs && minP == p.minP && topH == p.topH && typicalP == p.typicalP && epsilonCutoff == p.epsilonCutoff
         && etaCutoff == p.etaCutoff
         && Arrays.equals(suppressTokens, p.suppressTokens)
         && Arrays.equals(beginSuppressTokens, p.beginSuppressTokens)
@@ -563,7 +551,7 @@ public final class GenerationParams {
     return Objects.hash(maxNewTokens, minNewTokens, maxLength, minLength, doSample, temperature, topK, topP,
         repetitionPenalty, noRepeatNgramSize, seed, stopStrings, Arrays.hashCode(stopTokenIds),
         Arrays.hashCode(eosTokenIds), numBeams,
-        lengthPenalty, earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, typicalP,
+        lengthPenalty, earlyStopping, skipSpecialTokens, numReturnSequences, logprobs, minP, topH, typicalP,
         epsilonCutoff, etaCutoff,
         Arrays.hashCode(suppressTokens), Arrays.hashCode(beginSuppressTokens),
         Arrays.deepHashCode(badWordsIds), Arrays.deepHashCode(biasedSequences),
@@ -576,7 +564,7 @@ public final class GenerationParams {
     return "GenerationParams{max_new_tokens=" + maxNewTokens + ", min_new_tokens=" + minNewTokens
         + (maxLength > 0 ? ", max_length=" + maxLength : "") + (minLength > 0 ? ", min_length=" + minLength : "")
         + (doSample ? ", sample(temperature=" + temperature + ", top_k=" + topK + ", top_p=" + topP
-            + (minP > 0 ? ", min_p=" + minP : "") + (typicalP < 1 ? ", typical_p=" + typicalP : "")
+            + (minP > 0 ? ", min_p=" + minP : "") + (topH > 0 ? ", top_h=" + topH : "") + (typicalP < 1 ? ", typical_p=" + typicalP : "")
             + (epsilonCutoff > 0 ? ", epsilon_cutoff=" + epsilonCutoff : "")
             + (etaCutoff > 0 ? ", eta_cutoff=" + etaCutoff : "") + ")" : ", greedy")
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize

@@ -95,6 +95,55 @@ public final class LogitsProcessors {
     }
   }
 
+  /**
+   * HF TopHLogitsWarper (transformers 5): of the 100 largest logits (fewer in a smaller vocabulary),
+   * most likely first (lower id first on ties), p their softmax among themselves, keeps those whose
+   * cumulative -p log p is within top_h x their entropy, the first always; every other token goes.
+   * {@code keys} and {@code probs} are scratch of vocab size; 0 turns it off.
+   */
+  public static void topH(float[] logits, double topH, long[] keys, float[] probs) {
+    if (topH <= 0) {
+      return;
+    }
+    int top = Math.min(100, logits.length);
+    System.arraycopy(logits, 0, probs, 0, logits.length);
+    float kth = kthLargest(probs, logits.length, top);
+    int n = 0;
+    for (int i = 0; i < logits.length; i++) {
+      if (logits[i] >= kth || kth == Float.NEGATIVE_INFINITY) { // ascending: larger logits, then lower ids, last
+        keys[n++] = ((long) sortableBits(logits[i]) << 32) | (Integer.MAX_VALUE - i);
+      }
+    }
+    Arrays.sort(keys, 0, n);
+    float max = logits[Integer.MAX_VALUE - (int) (keys[n - 1] & 0xffffffffL)];
+    double sum = 0;
+    for (int j = n - 1; j >= n - top; j--) {
+      float l = logits[Integer.MAX_VALUE - (int) (keys[j] & 0xffffffffL)];
+      sum += l == Float.NEGATIVE_INFINITY ? 0 : Math.exp(l - max);
+    }
+    double entropy = 0;
+    double[] terms = new double[top]; // (top) -p log p, most likely first; NaN for p = 0, as torch's 0 * -inf
+    for (int j = 0; j < top; j++) {
+      float l = logits[Integer.MAX_VALUE - (int) (keys[n - 1 - j] & 0xffffffffL)];
+      float logP = (float) (l - max - Math.log(sum));
+      float p = (float) Math.exp(logP);
+      terms[j] = p == 0 ? Double.NaN : -(double) p * logP;
+      entropy += p == 0 ? 0 : -(double) p * logP;
+    }
+    float tau = (float) (entropy * topH);
+    boolean[] keep = new boolean[logits.length];
+    double cumulative = 0;
+    for (int j = 0; j < top; j++) {
+      cumulative += terms[j];
+      keep[Integer.MAX_VALUE - (int) (keys[n - 1 - j] & 0xffffffffL)] = j == 0 || (float) cumulative <= tau;
+    }
+    for (int i = 0; i < logits.length; i++) {
+      if (!keep[i]) {
+        logits[i] = Float.NEGATIVE_INFINITY;
+      }
+    }
+  }
+
   /** HF TopKLogitsWarper: keeps logits >= the k-th largest (ties at the k-th are kept). */
   public static void topK(float[] logits, int k, float[] scratch) {
     topK(logits, k, 1, scratch);

@@ -78,6 +78,22 @@ class HfGenerateRulesTest {
         run(topOnly).completionIds, "top_p 0 keeps only the most likely token, as HF");
   }
 
+  /** transformers 5's top_h: a tiny bound keeps only the likeliest token, so sampling gives the greedy ids. */
+  @Test
+  void topHWithATinyBoundSamplesTheGreedyCompletion() {
+    GenerationParams greedy = GenerationParams.builder().maxNewTokens(8).build();
+    GenerationParams tiny = greedy.toBuilder().doSample(true).topH(1e-9).seed(5).build();
+    assertArrayEquals(run(greedy).completionIds, run(tiny).completionIds);
+    assertTrue(tiny.needsHostChoice(), "the GPU leaves it to the host");
+    GenerationParams wide = greedy.toBuilder().doSample(true).topH(1.0).temperature(2.0).seed(5).build();
+    boolean differs = false;
+    for (long seed = 5; seed < 12 && !differs; seed++) {
+      differs = !Arrays.equals(run(greedy).completionIds, run(wide.toBuilder().seed(seed).build()).completionIds);
+    }
+    assertTrue(differs, "a wide bound keeps choices");
+    assertThrows(IllegalArgumentException.class, () -> wide.toBuilder().topH(1.5).build());
+  }
+
   /** A sequence listed twice in sequence_bias keeps its last bias (HF builds a dict of them). */
   @Test
   void aRepeatedBiasedSequenceKeepsItsLastBias() {
@@ -103,6 +119,17 @@ class HfGenerateRulesTest {
       int[] ids = one(demo(), Input.ids(new int[] {50256}), beams).completionIds;
       assertTrue(ids[0] == 464 && ids[1] != plain[1], Arrays.toString(ids));
     }
+  }
+
+  /** As HF's GenerationConfig.validate(): forcing only suppressed tokens is refused. */
+  @Test
+  void forcingOnlySuppressedTokensIsRefused() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> GenerationParams.builder().forcedEosTokenIds(5, 6).suppressTokens(6, 5, 9).build());
+    assertTrue(e.getMessage().contains("every forced token [5, 6] is also in suppress_tokens"), e.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> GenerationParams.builder().forcedBosTokenId(3).suppressTokens(3).build());
+    GenerationParams.builder().forcedEosTokenIds(5, 6).suppressTokens(6).build(); // one left: fine
   }
 
   /** Stop strings and stop token ids do not combine with beams: refused rather than ignored. */

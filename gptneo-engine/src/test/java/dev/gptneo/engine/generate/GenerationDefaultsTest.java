@@ -85,6 +85,7 @@ class GenerationDefaultsTest {
         + " \"suppress_tokens\": null, \"begin_suppress_tokens\": null, \"bad_words_ids\": null}"); // HF's "off"
     assertEquals(GenerationParams.DEFAULT.toBuilder().eosTokenIds().build(), off.params, "no eos_token_id: none");
     assertEquals(1.5, load("{\"min_p\": 1.5}").params.minP, "greedy: HF neither applies nor checks it");
+    assertEquals(0.4, load("{\"do_sample\": true, \"top_h\": 0.4}").params.topH);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> load("{\"do_sample\": true, \"min_p\": 1.5}"));
     assertTrue(e.getMessage().contains("generation_config.json: min_p must be in [0, 1]"), e.getMessage());

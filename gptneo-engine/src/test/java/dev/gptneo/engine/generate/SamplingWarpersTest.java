@@ -222,4 +222,62 @@ class SamplingWarpersTest {
     LogitsProcessors.suppress(row, new int[] {2, 7, 0});
     assertEquals("[-Infinity, 2.0, -Infinity]", java.util.Arrays.toString(row));
   }
+
+  /**
+   * HF 5's top_h against a double reference of TopHLogitsWarper: the 100 largest logits (here vocabularies
+   * of up to 300, so both sides of 100), most likely first, their own softmax, keep while the cumulative
+   * -p log p <= top_h x their entropy (the first always). Rows with a cumulative sum within 1e-5 of the bound,
+   * or with ties among the top 100, are skipped: there float rounding or torch's tie order decides.
+   */
+  @Test
+  void topHKeepsTheLikeliestWithinTheEntropyBound() {
+    Random rnd = new Random(23);
+    int checked = 0;
+    for (int trial = 0; trial < 500; trial++) {
+      int n = 2 + rnd.nextInt(300);
+      float[] logits = new float[n];
+      for (int i = 0; i < n; i++) {
+        logits[i] = rnd.nextInt(10) == 0 ? NEG_INF : (float) (rnd.nextGaussian() * 2.5);
+      }
+      logits[rnd.nextInt(n)] = 1f;
+      double topH = 0.05 + rnd.nextDouble() * 0.95;
+      Integer[] order = IntStream.range(0, n).boxed().sorted(Comparator.comparingDouble(i -> -logits[i]))
+          .toArray(Integer[]::new);
+      int top = Math.min(100, n);
+      double max = logits[order[0]];
+      double sum = 0;
+      for (int j = 0; j < top; j++) {
+        sum += logits[order[j]] == NEG_INF ? 0 : Math.exp(logits[order[j]] - max);
+      }
+      double entropy = 0;
+      double[] terms = new double[top];
+      for (int j = 0; j < top; j++) {
+        double p = logits[order[j]] == NEG_INF ? 0 : Math.exp(logits[order[j]] - max) / sum;
+        terms[j] = p == 0 ? Double.NaN : -p * Math.log(p);
+        entropy += p == 0 ? 0 : terms[j];
+      }
+      double tau = entropy * topH;
+      boolean skip = top < n && logits[order[top - 1]] == logits[order[top]];
+      double cumulative = 0;
+      boolean[] keep = new boolean[n];
+      for (int j = 0; j < top; j++) {
+        cumulative += terms[j];
+        skip |= Math.abs(cumulative - tau) < 1e-5 || j > 0 && logits[order[j]] == logits[order[j - 1]];
+        keep[order[j]] = j == 0 || cumulative <= tau;
+      }
+      if (skip) {
+        continue;
+      }
+      float[] got = logits.clone();
+      LogitsProcessors.topH(got, topH, new long[n], new float[n]);
+      for (int i = 0; i < n; i++) {
+        assertEquals(keep[i], got[i] != NEG_INF, "trial " + trial + " token " + i);
+      }
+      checked++;
+    }
+    assertTrue(checked > 300, "rows checked: " + checked);
+    float[] off = {1f, 2f, 3f};
+    LogitsProcessors.topH(off, 0, new long[3], new float[3]);
+    assertEquals("[1.0, 2.0, 3.0]", java.util.Arrays.toString(off), "0 turns it off");
+  }
 }

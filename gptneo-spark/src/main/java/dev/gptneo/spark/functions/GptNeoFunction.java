@@ -159,8 +159,8 @@ public enum GptNeoFunction {
         "do_sample", "greedy",
         "temperature", "top_k", "top_p", "seed", "repetition_penalty", "no_repeat_ngram_size", "stop", "num_beams",
         "length_penalty", "early_stopping", "skip_special_tokens", "num_return_sequences", "logprobs", "min_p",
-        "typical_p", "epsilon_cutoff", "eta_cutoff", "suppress_tokens", "begin_suppress_tokens", "bad_words_ids",
-        "sequence_bias", "exponential_decay_length_penalty", "eos_token_id"), COMMON);
+        "typical_p", "epsilon_cutoff", "eta_cutoff", "top_h", "suppress_tokens", "begin_suppress_tokens",
+        "bad_words_ids", "sequence_bias", "exponential_decay_length_penalty", "eos_token_id"), COMMON);
     static final List<String> ANSWER = concat(List.of("max_answer_tokens"), COMMON);
 
     private static List<String> concat(List<String> a, List<String> b) {

@@ -19,7 +19,7 @@ import java.util.function.Predicate;
  */
 public final class OptionsParser {
   private static final Set<String> SAMPLING_KEYS = Set.of("temperature", "top_k", "top_p", "min_p", "typical_p",
-      "epsilon_cutoff", "eta_cutoff");
+      "epsilon_cutoff", "eta_cutoff", "top_h");
 
   private OptionsParser() {}
 
@@ -114,6 +114,7 @@ public final class OptionsParser {
         case "repetition_penalty":
         case "length_penalty":
         case "min_p":
+        case "top_h":
         case "typical_p":
         case "epsilon_cutoff":
         case "eta_cutoff":
@@ -175,6 +176,7 @@ public final class OptionsParser {
         case "repetition_penalty": b.repetitionPenalty(Double.parseDouble(v)); break;
         case "stop": b.stopStrings(List.of(v.split("\u0000", -1))); break;
         case "min_p": b.minP(Double.parseDouble(v)); break;
+        case "top_h": b.topH(Double.parseDouble(v)); break;
         case "typical_p": b.typicalP(Double.parseDouble(v)); break;
         case "epsilon_cutoff": b.epsilonCutoff(Double.parseDouble(v)); break;
         case "eta_cutoff": b.etaCutoff(Double.parseDouble(v)); break;

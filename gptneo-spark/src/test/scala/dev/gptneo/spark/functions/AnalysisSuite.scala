@@ -37,6 +37,7 @@ class AnalysisSuite extends SparkSuite {
       "map('max_length', '0')" -> "option 'max_length' must be >= 1",
       "map('min_length', '-2')" -> "min_length must be >= 0",
       "map('min_p', '1.5')" -> "min_p must be in [0, 1]",
+      "map('top_h', '1.5')" -> "top_h must be in (0, 1]",
       "map('epsilon_cutoff', '1')" -> "epsilon_cutoff must be in [0, 1)",
       "map('suppress_tokens', '13, x')" -> "option 'suppress_tokens' must be token ids",
       "map('begin_suppress_tokens', '-4')" -> "begin_suppress_tokens must be token ids >= 0",
