@@ -188,11 +188,11 @@ public final class LogitsProcessors {
     }
     Arrays.sort(keys, 0, n);
     double cumulative = 0;
-    double threshold = 1.0 - topP;
+    float threshold = (float) (1.0 - topP); // HF compares fp32 cumulative sums with the fp32-cast bound
     for (int i = 0; i < n - minKeep; i++) { // the last (most likely) minKeep are always kept
       int t = Integer.MAX_VALUE - (int) (keys[i] & 0xffffffffL);
       cumulative += probs[t];
-      if (cumulative > threshold) {
+      if ((float) cumulative > threshold) {
         break;
       }
       logits[t] = Float.NEGATIVE_INFINITY;
@@ -264,7 +264,7 @@ public final class LogitsProcessors {
     int last = 0; // how many sorted tokens have a cumulative probability below mass
     while (last < n - 1) {
       cumulative += probs[(int) keys[last]];
-      if (cumulative >= mass) {
+      if ((float) cumulative >= (float) mass) { // in fp32, as HF's cumsum < mass
         break;
       }
       last++;

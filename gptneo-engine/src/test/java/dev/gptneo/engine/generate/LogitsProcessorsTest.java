@@ -158,6 +158,20 @@ class LogitsProcessorsTest {
     }
   }
 
+  /** HF compares in fp32: cumulative sums that equal the bound in float are removed (these were checked in torch). */
+  @Test
+  void topPAndTypicalPCompareInFp32AsHf() {
+    float[] equal = new float[10]; // ten tokens of 0.1: the first cumulative sum is 0.1f, <= (float) (1 - 0.9)
+    LogitsProcessors.topP(equal, 0.9, new long[10], new float[10]);
+    assertEquals(9, IntStream.range(0, 10).filter(i -> equal[i] != Float.NEGATIVE_INFINITY).count());
+    float[] three = {(float) Math.log(0.2), (float) Math.log(0.6), (float) Math.log(0.2)};
+    LogitsProcessors.topP(three, 0.6, new long[3], new float[3]);
+    assertEquals("[-Infinity, " + (float) Math.log(0.6) + ", -Infinity]", Arrays.toString(three));
+    float[] typical = {(float) Math.log(0.1), (float) Math.log(0.4), (float) Math.log(0.5)};
+    LogitsProcessors.typicalP(typical, 0.9, new long[3], new float[3]);
+    assertEquals(2, IntStream.range(0, 3).filter(i -> typical[i] != Float.NEGATIVE_INFINITY).count());
+  }
+
   @Test
   void topPAfterTopKSeesOnlyTheSurvivors() {
     float[] logits = logs(0.4, 0.3, 0.2, 0.1);

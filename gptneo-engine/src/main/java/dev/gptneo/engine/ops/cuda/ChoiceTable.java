@@ -45,7 +45,7 @@ final class ChoiceTable {
           .putFloat(c.temperature(r))
           .putFloat(c.penalty(r))
           .putInt(0)
-          .putDouble(1.0 - topP) // the host's threshold, LogitsProcessors.topP
+          .putDouble((float) (1.0 - topP)) // the host's fp32 threshold, LogitsProcessors.topP
           .putDouble(c.uniform(r));
     }
     for (int i = 0; i < c.penaltyCount(); i++) {
