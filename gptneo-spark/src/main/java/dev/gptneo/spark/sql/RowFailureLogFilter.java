@@ -3,6 +3,10 @@ package dev.gptneo.spark.sql;
 import dev.gptneo.spark.execution.GptNeoRowException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.logging.log4j.core.Filter;
 import org.apache.logging.log4j.core.LogEvent;
 import org.apache.logging.log4j.core.LoggerContext;
@@ -13,10 +17,17 @@ import org.apache.logging.log4j.core.filter.CompositeFilter;
 
 /**
  * bin/gptneo-sql only: drops the stack traces Spark's executor and scheduler log for a task that failed
- * on a bad row (a {@link GptNeoRowException}). The row's message already says the problem and the fix,
- * and gptneo-sql prints it once when the statement fails. Other task failures keep their stack traces.
+ * on a bad row (a {@link GptNeoRowException}), and the scheduler's "Task N in stage S failed K times;
+ * aborting job" line that follows for that task. The row's message already says the problem and the
+ * fix, and gptneo-sql prints it once when the statement fails. Other task failures keep their logs.
  */
 final class RowFailureLogFilter extends AbstractFilter {
+  private static final Pattern LOST = Pattern.compile("^Lost task (\\d+)\\.\\d+ in stage (\\S+) ");
+  private static final Pattern ABORTING =
+      Pattern.compile("^Task (\\d+) in stage (\\S+) failed \\d+ times?; aborting job");
+  /** "task stage" of the tasks whose loss was a row failure: their abort line is dropped too. */
+  private final Set<String> rowFailedTasks = ConcurrentHashMap.newKeySet();
+
   /** The loggers that report a failed task: "Exception in task ..." and "Lost task ...". */
   static final List<String> TASK_FAILURE_LOGGERS =
       List.of("org.apache.spark.executor.Executor", "org.apache.spark.scheduler.TaskSetManager");
@@ -57,7 +68,17 @@ final class RowFailureLogFilter extends AbstractFilter {
 
   @Override
   public Filter.Result filter(LogEvent event) {
-    return isRowFailure(event) ? onMatch : onMismatch;
+    String message = event.getMessage() == null ? "" : event.getMessage().getFormattedMessage();
+    if (isRowFailure(event)) {
+      Matcher lost = LOST.matcher(message);
+      if (lost.find()) {
+        rowFailedTasks.add(lost.group(1) + " " + lost.group(2));
+      }
+      return onMatch;
+    }
+    Matcher aborting = ABORTING.matcher(message);
+    return aborting.find() && rowFailedTasks.remove(aborting.group(1) + " " + aborting.group(2)) ? onMatch
+        : onMismatch;
   }
 
   static boolean isRowFailure(LogEvent event) {

@@ -84,7 +84,7 @@ class GptNeoSqlSuite extends SparkSuite {
     assert(err.contains("statement 2 failed") && err.contains("unknown option 'nope'"), err)
   }
 
-  test("a task failed by a bad row logs no Spark stack trace (the message is printed once); others keep theirs") {
+  test("a task failed by a bad row logs no Spark stack trace or abort line (the message is printed once); others do") {
     RowFailureLogFilter.install()
     RowFailureLogFilter.install() // once is enough; twice must not stack filters
     val context = LogManager.getContext(false).asInstanceOf[LoggerContext]
@@ -104,7 +104,9 @@ class GptNeoSqlSuite extends SparkSuite {
         + "FROM range(2)")
       assert(status == 1 && err.contains("gptneo_classify failed on a row: the input has "), err)
       assert(!logged.asScala.exists(_.contains("GptNeoRowException")), logged)
+      assert(!logged.asScala.exists(_.contains("aborting job")), logged)
       assert(runSql("SELECT raise_error(concat('boom', id)) FROM range(2)")._1 == 1)
+      assert(logged.asScala.exists(_.contains("aborting job")), "other failures keep the scheduler's line")
       assert(logged.asScala.exists(l => l.startsWith("org.apache.spark.executor.Executor: Exception in task")
         && l.contains("boom")), logged)
       for (name <- RowFailureLogFilter.TASK_FAILURE_LOGGERS.asScala) {
