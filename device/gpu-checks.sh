@@ -126,6 +126,7 @@ gpu_tests() {
   junit junit-model "" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaWideGoldenTest \
+    --select-class dev.gptneo.engine.ops.cuda.CudaHfGenerateGoldenTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaGraphTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaBatchInvarianceTest \
     --select-class dev.gptneo.engine.ops.cuda.CudaKeptCachesTest \
