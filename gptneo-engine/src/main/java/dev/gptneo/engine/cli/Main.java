@@ -86,6 +86,10 @@ public final class Main {
       "eta-cutoff", "suppress-tokens", "begin-suppress-tokens", "bad-words-ids", "sequence-bias", "max-length",
       "min-length", "exponential-decay-length-penalty", "eos-token-id");
 
+  /** The flags that turn sampling on (unless --greedy). */
+  private static final List<String> SAMPLING = List.of("temperature", "top-k", "top-p", "min-p", "top-h", "typical-p",
+      "epsilon-cutoff", "eta-cutoff");
+
   private Main() {}
 
   public static void main(String[] args) {
@@ -250,9 +254,7 @@ public final class Main {
 
   /** The flags over the model's own defaults (generation_config.json, as HF's generate() applies them). */
   static GenerationParams generationParams(Flags flags, GenerationDefaults defaults) {
-    boolean sample = flags.has("greedy") ? false
-        : flags.has("temperature") || flags.has("top-k") || flags.has("top-p") || flags.has("min-p")
-            || flags.has("top-h") || flags.has("typical-p") || flags.has("epsilon-cutoff") || flags.has("eta-cutoff") || defaults.sampling;
+    boolean sample = !flags.has("greedy") && (SAMPLING.stream().anyMatch(flags::has) || defaults.sampling);
     GenerationParams base = defaults.params;
     GenerationParams.Builder b = base.toBuilder()
         .doSample(sample)

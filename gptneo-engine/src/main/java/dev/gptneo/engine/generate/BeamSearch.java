@@ -35,10 +35,8 @@ public final class BeamSearch {
   private final int beams;       // num_beams
   private final int candidates;  // beams_to_keep = max(2, 1 + eos ids) * num_beams
   private final float[] logProbs;
-  private final boolean[] seen;
-  private float[] scratch;         // (vocab) for the warpers when sampling
-  private long[] keys;             // (vocab)
-  private float[] probs;           // (vocab)
+  private final LogitsPipeline pipeline;
+  private final int minKeep;     // HF's min_tokens_to_keep for beam sampling: eos ids + 1 (2 without eos)
 
   private int[][] running;         // (beams) prompt + generated, all of length cur
   private float[] runningScores;   // (beams) summed log-probs; beams 1.. start at NEG
@@ -64,7 +62,8 @@ public final class BeamSearch {
     this.beams = params.numBeams;
     this.candidates = Math.max(2, 1 + eosIds.length) * beams;
     this.logProbs = new float[vocab];
-    this.seen = new boolean[vocab];
+    this.pipeline = new LogitsPipeline(vocab);
+    this.minKeep = eosIds.length > 0 ? eosIds.length + 1 : 2;
     running = new int[beams][];
     runningScores = new float[beams];
     parents = new int[beams];
@@ -130,7 +129,7 @@ public final class BeamSearch {
         continue; // never among the top candidates: its scores would be about NEG
       }
       logSoftmax(logits.get(next++), logProbs);
-      process(running[b], logProbs);
+      pipeline.process(logProbs, running[b], running[b].length, prompt.length, params, eosIds, minKeep);
       for (int v = 0; v < vocab; v++) {
         acc[b * vocab + v] = logProbs[v] + runningScores[b];
       }
@@ -233,67 +232,6 @@ public final class BeamSearch {
       }
     }
     return false;
-  }
-
-  /** HF's processors for greedy search, on log-probabilities: biases, penalty, bans, min_new_tokens, length decay. */
-  private void process(int[] seq, float[] row) {
-    if (params.sequenceBiases.length > 0) {
-      LogitsProcessors.sequenceBias(row, seq, seq.length, params.biasedSequences, params.sequenceBiases);
-    }
-    if (params.repetitionPenalty != 1.0) {
-      LogitsProcessors.repetitionPenalty(row, seq, seq.length, (float) params.repetitionPenalty, seen);
-    }
-    if (params.noRepeatNgramSize > 0) {
-      LogitsProcessors.noRepeatNgram(row, seq, seq.length, params.noRepeatNgramSize);
-    }
-    if (seq.length - prompt.length < params.minNewTokens) {
-      LogitsProcessors.suppressEos(row, eosIds);
-    }
-    if (params.badWordsIds.length > 0) {
-      LogitsProcessors.badWordBans(seq, seq.length, params.badWordsIds, eosIds, t -> {
-        if (t < row.length) {
-          row[t] = Float.NEGATIVE_INFINITY;
-        }
-      });
-    }
-    if (params.forcedBosTokenId >= 0 && seq.length == 1) {
-      LogitsProcessors.force(row, params.forcedBosTokenId);
-    }
-    if (params.forcedEosTokenIds.length > 0 && seq.length - prompt.length == params.maxNewTokens - 1) {
-      LogitsProcessors.force(row, params.forcedEosTokenIds);
-    }
-    if (params.decayStart >= 0) {
-      LogitsProcessors.exponentialDecay(row, eosIds, seq.length - prompt.length - params.decayStart,
-          params.decayFactor);
-    }
-    LogitsProcessors.suppress(row, params.suppressTokens);
-    if (seq.length - prompt.length == LogitsProcessors.beginSuppressStep(prompt.length, params.forcedBosTokenId)) {
-      LogitsProcessors.suppress(row, params.beginSuppressTokens);
-    }
-    if (params.doSample) {
-      warp(row);
-    }
-    if (params.renormalizeLogits) {
-      LogitsProcessors.renormalize(row);
-    }
-  }
-
-  /** HF's warpers for beam sampling, on log-probabilities, each keeping at least eos ids + 1 tokens. */
-  private void warp(float[] row) {
-    if (scratch == null) {
-      scratch = new float[vocab];
-      keys = new long[vocab];
-      probs = new float[vocab];
-    }
-    int minKeep = eosIds.length > 0 ? eosIds.length + 1 : 2;
-    LogitsProcessors.temperature(row, (float) params.temperature);
-    LogitsProcessors.topH(row, params.topH, keys, probs);
-    LogitsProcessors.topK(row, params.topK, minKeep, scratch);
-    LogitsProcessors.topP(row, params.topP, minKeep, keys, probs);
-    LogitsProcessors.minP(row, params.minP, minKeep, probs);
-    LogitsProcessors.typicalP(row, params.typicalP, minKeep, keys, probs);
-    LogitsProcessors.epsilonCutoff(row, params.epsilonCutoff, minKeep, probs);
-    LogitsProcessors.etaCutoff(row, params.etaCutoff, minKeep, probs);
   }
 
   /**

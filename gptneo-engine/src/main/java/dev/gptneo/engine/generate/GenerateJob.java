@@ -29,18 +29,12 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
 
   /** Scratch shared by all jobs: they run on the one scheduler thread. */
   private static final class Scratch {
-    final float[] logits;
-    final float[] probs;
-    final float[] select;
-    final long[] keys;
-    final boolean[] seen;
+    final float[] logits;            // (vocab)
+    final LogitsPipeline pipeline;
 
     Scratch(int vocab) {
       logits = new float[vocab];
-      probs = new float[vocab];
-      select = new float[vocab];
-      keys = new long[vocab];
-      seen = new boolean[vocab];
+      pipeline = new LogitsPipeline(vocab);
     }
   }
 
@@ -125,58 +119,9 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     float[] logits = s.logits;
     System.arraycopy(out, off, logits, 0, width);
     int generated = length - promptLength;
-    if (params.sequenceBiases.length > 0) {
-      LogitsProcessors.sequenceBias(logits, tokens, length, params.biasedSequences, params.sequenceBiases);
-    }
-    if (params.repetitionPenalty != 1.0) {
-      LogitsProcessors.repetitionPenalty(logits, tokens, length, (float) params.repetitionPenalty, s.seen);
-    }
-    if (params.noRepeatNgramSize > 0) {
-      LogitsProcessors.noRepeatNgram(logits, tokens, length, params.noRepeatNgramSize);
-    }
-    if (generated < params.minNewTokens) {
-      LogitsProcessors.suppressEos(logits, eosIds);
-    }
-    if (params.badWordsIds.length > 0) {
-      LogitsProcessors.badWordBans(tokens, length, params.badWordsIds, eosIds, t -> {
-        if (t < logits.length) {
-          logits[t] = Float.NEGATIVE_INFINITY;
-        }
-      });
-    }
-    if (params.forcedBosTokenId >= 0 && length == 1) {
-      LogitsProcessors.force(logits, params.forcedBosTokenId);
-    }
-    if (params.forcedEosTokenIds.length > 0 && generated == params.maxNewTokens - 1) {
-      LogitsProcessors.force(logits, params.forcedEosTokenIds);
-    }
-    if (params.decayStart >= 0) {
-      LogitsProcessors.exponentialDecay(logits, eosIds, generated - params.decayStart, params.decayFactor);
-    }
-    LogitsProcessors.suppress(logits, params.suppressTokens);
-    if (generated == LogitsProcessors.beginSuppressStep(promptLength, params.forcedBosTokenId)) {
-      LogitsProcessors.suppress(logits, params.beginSuppressTokens);
-    }
-    int token;
-    if (params.doSample) {
-      LogitsProcessors.temperature(logits, (float) params.temperature);
-      LogitsProcessors.topH(logits, params.topH, s.keys, s.probs);
-      LogitsProcessors.topK(logits, params.topK, s.select);
-      LogitsProcessors.topP(logits, params.topP, s.keys, s.probs);
-      LogitsProcessors.minP(logits, params.minP, s.probs);
-      LogitsProcessors.typicalP(logits, params.typicalP, s.keys, s.probs);
-      LogitsProcessors.epsilonCutoff(logits, params.epsilonCutoff, s.probs);
-      LogitsProcessors.etaCutoff(logits, params.etaCutoff, s.probs);
-      if (params.renormalizeLogits) {
-        LogitsProcessors.renormalize(logits);
-      }
-      token = Sampler.sample(logits, s.probs, Sampler.uniform(params.seed, generated));
-    } else {
-      if (params.renormalizeLogits) {
-        LogitsProcessors.renormalize(logits);
-      }
-      token = LogitsProcessors.argmax(logits, 0, width);
-    }
+    s.pipeline.process(logits, tokens, length, promptLength, params, eosIds, 1);
+    int token = params.doSample ? Sampler.sample(logits, s.pipeline.probs(), Sampler.uniform(params.seed, generated))
+        : LogitsProcessors.argmax(logits, 0, width);
     if (logprobs != null) { // over the processed logits, as HF's scores
       logprobs[generated] = LogitsProcessors.logProb(logits, 0, width, token);
     }

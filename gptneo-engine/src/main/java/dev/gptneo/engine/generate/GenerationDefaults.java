@@ -107,7 +107,7 @@ public final class GenerationDefaults {
     Map<String, String> applied = new TreeMap<>();
     List<String> ignored = new ArrayList<>();
     boolean sampling = false;
-    List<Integer> eos = new ArrayList<>();
+    int[] eos = null; // the file's eos_token_id
     for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext();) {
       Map.Entry<String, JsonNode> e = it.next();
       String key = e.getKey();
@@ -157,14 +157,9 @@ public final class GenerationDefaults {
           }
           break;
         case "eos_token_id":
+          eos = v.isArray() ? ids(file, key, v) : new int[] {integer(file, key, v)};
           if (modelConfig) {
-            eos.add(-1); // present: config.json's eos, which the engine uses when eosTokenIds is unset
-            continue;
-          }
-          if (v.isArray()) {
-            v.forEach(id -> eos.add(integer(file, key, id)));
-          } else if (!v.isNull()) {
-            eos.add(integer(file, key, v));
+            continue; // not an applied setting: see below
           }
           break;
         default:
@@ -180,10 +175,11 @@ public final class GenerationDefaults {
     }
     // HF reads eos only from this file when it exists: without eos_token_id, nothing ends generation early
     b.doSample(sampling);
-    if (!modelConfig || eos.isEmpty()) {
-      b.eosTokenIds(eos.stream().mapToInt(Integer::intValue).toArray());
+    boolean noEos = eos == null || eos.length == 0;
+    if (!modelConfig || noEos) { // config.json's own eos ids are the engine's already
+      b.eosTokenIds(noEos ? new int[0] : eos);
     }
-    List<String> warnings = eos.isEmpty() ? List.of(file + " has no eos_token_id" + (modelConfig ? " (and there"
+    List<String> warnings = noEos ? List.of(file + " has no eos_token_id" + (modelConfig ? " (and there"
         + " is no " + FILE + ")" : "") + ": as in HF's generate(), generation then runs to max_new_tokens past any"
         + " eos (<|endoftext|>); add \"eos_token_id\": 50256 (or the model's eos) to the file, or pass"
         + " eos_token_id, to stop there") : List.of();

@@ -534,7 +534,8 @@ public final class GenerationParams {
         && Arrays.equals(eosTokenIds, p.eosTokenIds)
         && numBeams == p.numBeams && lengthPenalty == p.lengthPenalty && earlyStopping.equals(p.earlyStopping)
         && skipSpecialTokens == p.skipSpecialTokens && numReturnSequences == p.numReturnSequences
-        && logprobs == p.logprobs && minP == p.minP && topH == p.topH && typicalP == p.typicalP && epsilonCutoff == p.epsilonCutoff
+        && logprobs == p.logprobs && minP == p.minP && topH == p.topH && typicalP == p.typicalP
+        && epsilonCutoff == p.epsilonCutoff
         && etaCutoff == p.etaCutoff
         && Arrays.equals(suppressTokens, p.suppressTokens)
         && Arrays.equals(beginSuppressTokens, p.beginSuppressTokens)
@@ -564,7 +565,8 @@ public final class GenerationParams {
     return "GenerationParams{max_new_tokens=" + maxNewTokens + ", min_new_tokens=" + minNewTokens
         + (maxLength > 0 ? ", max_length=" + maxLength : "") + (minLength > 0 ? ", min_length=" + minLength : "")
         + (doSample ? ", sample(temperature=" + temperature + ", top_k=" + topK + ", top_p=" + topP
-            + (minP > 0 ? ", min_p=" + minP : "") + (topH > 0 ? ", top_h=" + topH : "") + (typicalP < 1 ? ", typical_p=" + typicalP : "")
+            + (minP > 0 ? ", min_p=" + minP : "") + (topH > 0 ? ", top_h=" + topH : "")
+            + (typicalP < 1 ? ", typical_p=" + typicalP : "")
             + (epsilonCutoff > 0 ? ", epsilon_cutoff=" + epsilonCutoff : "")
             + (etaCutoff > 0 ? ", eta_cutoff=" + etaCutoff : "") + ")" : ", greedy")
         + ", repetition_penalty=" + repetitionPenalty + ", no_repeat_ngram_size=" + noRepeatNgramSize

@@ -121,27 +121,35 @@ public final class LogitsProcessors {
       float l = logits[Integer.MAX_VALUE - (int) (keys[j] & 0xffffffffL)];
       sum += l == Float.NEGATIVE_INFINITY ? 0 : Math.exp(l - max);
     }
+    double logSum = Math.log(sum);
     double entropy = 0;
-    double[] terms = new double[top]; // (top) -p log p, most likely first; NaN for p = 0, as torch's 0 * -inf
     for (int j = 0; j < top; j++) {
-      float l = logits[Integer.MAX_VALUE - (int) (keys[n - 1 - j] & 0xffffffffL)];
-      float logP = (float) (l - max - Math.log(sum));
-      float p = (float) Math.exp(logP);
-      terms[j] = p == 0 ? Double.NaN : -(double) p * logP;
-      entropy += p == 0 ? 0 : -(double) p * logP;
+      double term = entropyTerm(logits[Integer.MAX_VALUE - (int) (keys[n - 1 - j] & 0xffffffffL)], max, logSum);
+      entropy += Double.isNaN(term) ? 0 : term;
     }
     float tau = (float) (entropy * topH);
-    boolean[] keep = new boolean[logits.length];
-    double cumulative = 0;
-    for (int j = 0; j < top; j++) {
-      cumulative += terms[j];
-      keep[Integer.MAX_VALUE - (int) (keys[n - 1 - j] & 0xffffffffL)] = j == 0 || (float) cumulative <= tau;
+    int kept = 1; // the likeliest always; then while the cumulative entropy stays within tau (NaN: never)
+    double cumulative = entropyTerm(max, max, logSum);
+    for (int j = 1; j < top; j++) {
+      cumulative += entropyTerm(logits[Integer.MAX_VALUE - (int) (keys[n - 1 - j] & 0xffffffffL)], max, logSum);
+      if (!((float) cumulative <= tau)) {
+        break;
+      }
+      kept++;
     }
+    long cut = keys[n - kept]; // the kept are the largest keys
     for (int i = 0; i < logits.length; i++) {
-      if (!keep[i]) {
+      if ((((long) sortableBits(logits[i]) << 32) | (Integer.MAX_VALUE - i)) < cut) {
         logits[i] = Float.NEGATIVE_INFINITY;
       }
     }
+  }
+
+  /** -p log p of a logit whose log-probability is {@code l - max - logSum}, in fp32 as torch; NaN for p = 0. */
+  private static double entropyTerm(float l, float max, double logSum) {
+    float logP = (float) (l - max - logSum);
+    float p = (float) Math.exp(logP);
+    return p == 0 ? Double.NaN : -(double) p * logP;
   }
 
   /** HF TopKLogitsWarper: keeps logits >= the k-th largest (ties at the k-th are kept). */
