@@ -215,7 +215,7 @@ public final class Engine implements AutoCloseable {
         plain.set(i, in.ids);
       }
     }
-    try (SharedStarts shared = new SharedStarts(scheduler, ops, config)) {
+    try (SharedStarts shared = new SharedStarts(scheduler, ops)) {
       SequenceCache[] starts = shared.run(plain);
       List<CompletableFuture<GenerateJob.Output>> futures = new ArrayList<>(Collections.nCopies(inputs.size(), null));
       try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together

@@ -1,12 +1,10 @@
 package dev.gptneo.engine.api;
 
 import dev.gptneo.engine.ModelException;
-import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Scheduler;
-import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
-import dev.gptneo.engine.tasks.HeadRowsJob;
+import dev.gptneo.engine.tasks.PrefillJob;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -28,14 +26,12 @@ final class SharedStarts implements AutoCloseable {
 
   private final Scheduler scheduler;
   private final Ops ops;
-  private final GptNeoConfig config;
   private final List<SequenceCache> caches = new ArrayList<>();
   private long reserved;
 
-  SharedStarts(Scheduler scheduler, Ops ops, GptNeoConfig config) {
+  SharedStarts(Scheduler scheduler, Ops ops) {
     this.scheduler = scheduler;
     this.ops = ops;
-    this.config = config;
   }
 
   /**
@@ -48,7 +44,7 @@ final class SharedStarts implements AutoCloseable {
       return starts;
     }
     List<int[]> groups = groups(prompts); // {start length, row, row, ...}
-    List<CompletableFuture<float[]>> runs = new ArrayList<>();
+    List<CompletableFuture<Boolean>> runs = new ArrayList<>();
     List<int[]> running = new ArrayList<>();
     try (Scheduler.Hold hold = scheduler.hold()) {
       for (int[] group : groups) {
@@ -66,7 +62,7 @@ final class SharedStarts implements AutoCloseable {
         }
         caches.add(cache);
         int[] start = Arrays.copyOf(prompts.get(group[1]), length);
-        runs.add(scheduler.submit(new HeadRowsJob(cache, start, Head.LM, config.vocabSize)));
+        runs.add(scheduler.submit(new PrefillJob(cache, start)));
         running.add(group);
       }
     }

@@ -12,8 +12,11 @@ public interface ChoosesTokens {
   /** Adds exactly one row to {@code choice}: how to choose the token at {@code position}. */
   void describeChoice(int position, TokenChoice choice);
 
-  /** The token the backend chose for the row at {@code position}. */
-  void acceptToken(int position, int token);
+  /**
+   * The token the backend chose for the row at {@code position}, and its log-probability when
+   * describeChoice asked for it ({@link TokenChoice#wantLogprob}; else NaN).
+   */
+  void acceptToken(int position, int token, double logprob);
 
   /** False when the job needs the logits themselves (they then come through {@link Job#accept}). */
   default boolean backendMayChoose() {

@@ -58,6 +58,7 @@ public final class Scheduler implements AutoCloseable {
   // tokens chosen by the backend (GPU): null when it does not choose (CPU)
   private final TokenChoice choice;     // (maxHeadRows rows) how each row's token is chosen
   private final int[] chosen;           // (maxHeadRows) the chosen ids
+  private final double[] chosenLogprobs; // (maxHeadRows) their log-probabilities, where rows asked
 
   /** Counters for metrics and benchmarks. */
   public final AtomicLong steps = new AtomicLong();
@@ -80,6 +81,7 @@ public final class Scheduler implements AutoCloseable {
     this.headOut = new float[model.maxHeadRows() * Math.max(config.vocabSize, config.hiddenSize)];
     this.choice = model.choosesTokens() ? new TokenChoice(config.vocabSize, model.maxHeadRows()) : null;
     this.chosen = choice != null ? new int[model.maxHeadRows()] : null;
+    this.chosenLogprobs = choice != null ? new double[model.maxHeadRows()] : null;
     this.summing = model.sumsRows();
     this.sumRanges = summing ? new int[2 * maxSeqs] : null;
     this.sumJobs = summing ? new Job<?>[maxSeqs] : null;
@@ -476,7 +478,7 @@ public final class Scheduler implements AutoCloseable {
         }
       }
       try {
-        model.chooseTokens(chunkRows, n, choice, chosen);
+        model.chooseTokens(chunkRows, n, choice, chosen, chosenLogprobs);
       } catch (Throwable t) {
         LOG.error("choosing tokens failed; failing the {} sequences of this chunk", n, t);
         for (int i = 0; i < n; i++) {
@@ -490,7 +492,7 @@ public final class Scheduler implements AutoCloseable {
           continue;
         }
         try {
-          ((ChoosesTokens) job).acceptToken(headPositions[from + i], chosen[i]);
+          ((ChoosesTokens) job).acceptToken(headPositions[from + i], chosen[i], chosenLogprobs[i]);
         } catch (Throwable t) {
           finish(job, null, t);
         }

@@ -122,16 +122,15 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     s.pipeline.process(logits, tokens, length, promptLength, params, eosIds, 1);
     int token = params.doSample ? Sampler.sample(logits, s.pipeline.probs(), Sampler.uniform(params.seed, generated))
         : LogitsProcessors.argmax(logits, 0, width);
-    if (logprobs != null) { // over the processed logits, as HF's scores
-      logprobs[generated] = LogitsProcessors.logProb(logits, 0, width, token);
-    }
-    acceptToken(position, token);
+    // over the processed logits, as HF's scores
+    double logprob = logprobs != null ? LogitsProcessors.logProb(logits, 0, width, token) : Double.NaN;
+    acceptToken(position, token, logprob);
   }
 
-  /** Logprobs, logit biases and the min-p, typical-p, epsilon and eta warpers need the host: chosen there. */
+  /** Logit biases and the min-p, typical-p, epsilon, eta and top-h warpers need the host: chosen there. */
   @Override
   public boolean backendMayChoose() {
-    return logprobs == null && !params.needsHostChoice();
+    return !params.needsHostChoice();
   }
 
   /** What {@link #accept} does to the logits, as a row of the backend's choice table. */
@@ -142,6 +141,9 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
       choice.addSampled((float) params.temperature, params.topK, params.topP, Sampler.uniform(params.seed, generated));
     } else {
       choice.addGreedy();
+    }
+    if (logprobs != null) {
+      choice.wantLogprob();
     }
     if (params.repetitionPenalty != 1.0) {
       updateDistinct(choice.vocab());
@@ -181,8 +183,11 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
   }
 
   @Override
-  public void acceptToken(int position, int token) {
+  public void acceptToken(int position, int token, double logprob) {
     int generated = length - promptLength;
+    if (logprobs != null) {
+      logprobs[generated] = logprob;
+    }
     append(token);
     finish = finishReason(token, generated + 1);
   }

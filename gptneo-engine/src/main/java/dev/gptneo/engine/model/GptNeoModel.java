@@ -151,12 +151,13 @@ public final class GptNeoModel {
 
   /**
    * The LM head on hidden rows of the last step, then one token per row as {@code choice} says,
-   * on the backend (see {@link Ops#chooseTokens}): dst[i] for i &lt; count. count &lt;= maxHeadRows.
+   * on the backend (see {@link Ops#chooseTokens}): dst[i] for i &lt; count, and logprobs[i] for the
+   * rows that want theirs. count &lt;= maxHeadRows.
    */
-  public void chooseTokens(int[] rows, int count, TokenChoice choice, int[] dst) {
+  public void chooseTokens(int[] rows, int count, TokenChoice choice, int[] dst, double[] logprobs) {
     assert count <= maxHeadRows && choice.rows() == count;
     ops.gatherRows(normed, rows, count, headIn);
     ops.linear(headIn, weights.lmHead, null, logits, count, Epilogue.STORE);
-    ops.chooseTokens(logits, choice, dst);
+    ops.chooseTokens(logits, choice, dst, logprobs);
   }
 }

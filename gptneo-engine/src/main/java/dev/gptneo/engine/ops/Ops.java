@@ -160,11 +160,12 @@ public interface Ops extends AutoCloseable {
 
   /**
    * One token per row of LM-head logits (rows, vocab), chosen as {@code choice}'s row says, where
-   * the logits live: only the ids cross to the host, dst[r] for r &lt; choice.rows(). The same
-   * choice as the host's processors and sampler on the same logits (docs/GPU.md says where it can
-   * differ). The logits are overwritten.
+   * the logits live: only the ids cross to the host, dst[r] for r &lt; choice.rows(), and for the
+   * rows that ask ({@link TokenChoice#logprob}) the token's log-probability, logprobs[r] (NaN for
+   * the others). The same choice as the host's processors and sampler on the same logits
+   * (docs/GPU.md says where it can differ). The logits are overwritten.
    */
-  default void chooseTokens(Activations logits, TokenChoice choice, int[] dst) {
+  default void chooseTokens(Activations logits, TokenChoice choice, int[] dst, double[] logprobs) {
     throw new UnsupportedOperationException(name() + " does not choose tokens; read the logits instead");
   }
 

@@ -7,8 +7,9 @@ import java.util.Arrays;
  * the host's processing in HF's order (generate.LogitsProcessors, generate.Sampler): repetition
  * penalty at the listed distinct earlier tokens, -inf at the banned ids (no-repeat n-gram bans,
  * eos before min_new_tokens), then greedy, or temperature, top-k, top-p and a draw with the given
- * uniform. Jobs add one row each per step; the table is reused (it allocates only to grow). Ids
- * outside [0, vocab) are dropped, as the host's processors skip them.
+ * uniform. A row may also ask for the chosen token's log-probability under the distribution it
+ * was drawn from ({@link #wantLogprob}). Jobs add one row each per step; the table is reused (it
+ * allocates only to grow). Ids outside [0, vocab) are dropped, as the host's processors skip them.
  */
 public final class TokenChoice {
   private final int vocab;
@@ -22,6 +23,7 @@ public final class TokenChoice {
   private float[] penalty = new float[0];  // 1: none
   private int[] penaltyFrom = new int[0]; // into penaltyIds; the row's run ends where the next row's starts
   private int[] banFrom = new int[0];     // into banIds
+  private boolean[] logprob = new boolean[0];
   private int[] penaltyIds = new int[64];
   private int penaltyCount;
   private int[] banIds = new int[64];
@@ -82,6 +84,7 @@ public final class TokenChoice {
     penalty[r] = 1f;
     penaltyFrom[r] = penaltyCount;
     banFrom[r] = banCount;
+    logprob[r] = false;
     return r;
   }
 
@@ -101,6 +104,28 @@ public final class TokenChoice {
         penaltyIds[penaltyCount++] = t;
       }
     }
+  }
+
+  /**
+   * The last row also gives its token's log-probability over its processed logits (penalty, bans,
+   * temperature, top-k, top-p: GenerateJob's logprobs, HF's normalized scores).
+   */
+  public void wantLogprob() {
+    logprob[rows - 1] = true;
+  }
+
+  public boolean logprob(int row) {
+    return logprob[row];
+  }
+
+  /** Whether any row wants its log-probability. */
+  public boolean anyLogprob() {
+    for (int r = 0; r < rows; r++) {
+      if (logprob[r]) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Bans a token in the last row (its logit becomes -inf); repeats are harmless. */
@@ -183,5 +208,6 @@ public final class TokenChoice {
     penalty = Arrays.copyOf(penalty, capacity);
     penaltyFrom = Arrays.copyOf(penaltyFrom, capacity);
     banFrom = Arrays.copyOf(banFrom, capacity);
+    logprob = Arrays.copyOf(logprob, capacity);
   }
 }

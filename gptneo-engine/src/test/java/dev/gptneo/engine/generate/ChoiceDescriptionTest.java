@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
  * GenerateJob's two paths give the same tokens: choosing on the host from the logits (accept), and
  * describing the row for a backend that chooses (describeChoice) then receiving the token
  * (acceptToken), here with {@link HostChoice} in the backend's place. So the device, compared with
- * HostChoice elsewhere, is compared with GenerateJob itself.
+ * HostChoice elsewhere, is compared with GenerateJob itself. The same for logprobs.
  */
 class ChoiceDescriptionTest {
   static final int VOCAB = 97;
@@ -37,6 +37,9 @@ class ChoiceDescriptionTest {
         base.toBuilder().doSample(true).seed(11).topK(5).suppressTokens(7, 8).beginSuppressTokens(9).build(),
         base.toBuilder().badWordsIds(new int[] {0}, new int[] {1, 2}, new int[] {2, 1}, new int[] {96},
             new int[] {5, 9, 3, 96, 4}).build(),
+        base.toBuilder().logprobs(true).repetitionPenalty(1.3).suppressTokens(4).build(),
+        base.toBuilder().logprobs(true).doSample(true).seed(12).topK(20).topP(0.7).temperature(0.8).build(),
+        base.toBuilder().logprobs(true).doSample(true).seed(13).topK(0).build(),
     };
     Random random = new Random(42);
     HostChoice host = new HostChoice(VOCAB);
@@ -57,7 +60,9 @@ class ChoiceDescriptionTest {
         choice.clear();
         described.describeChoice(0, choice);
         assertEquals(1, choice.rows());
-        described.acceptToken(0, host.choose(choice, 0, logits, 0));
+        int token = host.choose(choice, 0, logits, 0);
+        assertEquals(settings[s].logprobs, choice.logprob(0), "setting " + s);
+        described.acceptToken(0, token, choice.logprob(0) ? host.logprob() : Double.NaN);
         a = onHost.afterStep();
         b = described.afterStep();
         assertEquals(a == null, b == null, "setting " + s + " step " + step);
@@ -65,6 +70,7 @@ class ChoiceDescriptionTest {
       assertNotNull(b);
       assertArrayEquals(a.completionIds, b.completionIds, "setting " + s);
       assertEquals(a.finishReason, b.finishReason, "setting " + s);
+      assertArrayEquals(a.tokenLogprobs, b.tokenLogprobs, "setting " + s);
     }
   }
 
@@ -85,6 +91,9 @@ class ChoiceDescriptionTest {
     // HF applies the warpers only when sampling: greedy rows with them set still choose on the backend
     GenerationParams greedy = GenerationParams.builder().minP(0.1).etaCutoff(0.01).build();
     assertEquals(true, new GenerateJob(prompt, 8, greedy, EOS, null).backendMayChoose());
+    // logprobs come back from the backend with the tokens
+    assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().logprobs(true).build(), EOS, null)
+        .backendMayChoose());
   }
 
   @Test

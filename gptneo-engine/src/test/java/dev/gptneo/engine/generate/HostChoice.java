@@ -6,7 +6,7 @@ import dev.gptneo.engine.ops.TokenChoice;
  * The host's token for one row of a {@link TokenChoice}: the processors and sampler GenerateJob
  * runs on the host, in its order, on a copy of the logits. The reference the device's
  * choose_tokens is compared with (emulator and GPU tests); ChoiceDescriptionTest checks that it
- * gives GenerateJob's own tokens.
+ * gives GenerateJob's own tokens and log-probabilities.
  */
 public final class HostChoice {
   private final int vocab;
@@ -16,6 +16,7 @@ public final class HostChoice {
   private final long[] keys;
   private final boolean[] seen;
   private int[] ids = new int[16];
+  private double logprob = Double.NaN;
 
   public HostChoice(int vocab) {
     this.vocab = vocab;
@@ -28,6 +29,17 @@ public final class HostChoice {
 
   /** The token for row r of c, from logits[off..off + vocab) (left unchanged). */
   public int choose(TokenChoice c, int r, float[] logits, int off) {
+    int token = chooseOnRow(c, r, logits, off);
+    logprob = token >= 0 ? LogitsProcessors.logProb(row, 0, vocab, token) : Double.NaN;
+    return token;
+  }
+
+  /** The last chosen token's log-probability over the processed logits, as GenerateJob's logprobs. */
+  public double logprob() {
+    return logprob;
+  }
+
+  private int chooseOnRow(TokenChoice c, int r, float[] logits, int off) {
     System.arraycopy(logits, off, row, 0, vocab);
     int n = c.penaltyTo(r) - c.penaltyFrom(r);
     if (n > 0) {

@@ -44,7 +44,7 @@ final class ChoiceTable {
           .putInt(bans + c.banTo(r))
           .putFloat(c.temperature(r))
           .putFloat(c.penalty(r))
-          .putInt(0)
+          .putInt(c.logprob(r) ? 1 : 0)
           .putDouble((float) (1.0 - topP)) // the host's fp32 threshold, LogitsProcessors.topP
           .putDouble(c.uniform(r));
     }

@@ -406,10 +406,12 @@ final class CudaKernels {
 
   /**
    * One token per row of logits (rows, cols) as the table says (sampling.cu); processes the logits in
-   * place. table: rows x ChoiceRow; ids: its id lists; scratch: (rows, cols) floats; out: (rows) ints.
+   * place. table: rows x ChoiceRow; ids: its id lists; scratch: (rows, cols) floats; out: (rows) ints;
+   * logprobs: (rows) doubles, written for the rows that ask.
    */
-  void chooseTokens(long logits, int rows, int cols, long table, long ids, long scratch, long out) {
-    launch("choose_tokens", rows, 1, CHOOSE_THREADS, CHOICE_SHARED, logits, cols, table, ids, scratch, out);
+  void chooseTokens(long logits, int rows, int cols, long table, long ids, long scratch, long out, long logprobs) {
+    launch("choose_tokens", rows, 1, CHOOSE_THREADS, CHOICE_SHARED, logits, cols, table, ids, scratch, out,
+        logprobs);
   }
 
   private static int strideBlocks(long n) {

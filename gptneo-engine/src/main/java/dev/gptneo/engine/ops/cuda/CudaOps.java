@@ -67,7 +67,7 @@ public final class CudaOps implements Ops {
   private final Scratch decodeTickets = Scratch.tickets(this);     // (pairs) ints
   private final ChoiceTable choiceTable = new ChoiceTable();
   private final Scratch choiceDevice = new Scratch(this); // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
-  private final Scratch chosenIds = new Scratch(this);    // (rows) ints
+  private final Scratch chosenIds = new Scratch(this);    // (rows) ints, padded to 8 bytes, then (rows) doubles
   private final Scratch choiceWork = new Scratch(this);   // (rows, cols) floats for choose_tokens' larger candidate sets
   private boolean closed;
   private final DecodeGraphs graphs;  // null: every step runs eagerly
@@ -139,10 +139,11 @@ public final class CudaOps implements Ops {
 
   /**
    * One upload (the choice table, {@link ChoiceTable}), one launch of choose_tokens, one download
-   * of rows ints: the logits stay on the device.
+   * of rows ints (and rows doubles when a row wants its log-probability): the logits stay on the
+   * device.
    */
   @Override
-  public void chooseTokens(Activations logits, TokenChoice choice, int[] dst) {
+  public void chooseTokens(Activations logits, TokenChoice choice, int[] dst, double[] logprobs) {
     CudaActivations l = (CudaActivations) logits;
     int rows = choice.rows();
     if (rows > l.rows || l.cols != choice.vocab()) {
@@ -153,13 +154,19 @@ public final class CudaOps implements Ops {
       return;
     }
     long table = choiceDevice.atLeast(ChoiceTable.bytes(choice) + 4); // + 4: the ids pointer stays inside when there are none
-    long out = chosenIds.atLeast(4L * rows);
+    long logprobsAt = (4L * rows + 7) & ~7L; // bytes from out
+    long out = chosenIds.atLeast(logprobsAt + 8L * rows);
     long work = choiceWork.atLeast(4L * l.rows * l.cols);
     gpu.upload(table, choiceTable.encode(choice));
     kernels.chooseTokens(l.fp32("choose_tokens"), rows, l.cols, table, table + ChoiceTable.idsOffset(choice), work,
-        out);
+        out, out + logprobsAt);
     l.wrote(0);
-    gpu.download(out, 4L * rows).asIntBuffer().get(dst, 0, rows);
+    boolean withLogprobs = choice.anyLogprob();
+    ByteBuffer got = gpu.download(out, withLogprobs ? logprobsAt + 8L * rows : 4L * rows);
+    got.asIntBuffer().get(dst, 0, rows);
+    for (int r = 0; r < rows; r++) {
+      logprobs[r] = withLogprobs && choice.logprob(r) ? got.getDouble((int) (logprobsAt + 8L * r)) : Double.NaN;
+    }
   }
 
   @Override

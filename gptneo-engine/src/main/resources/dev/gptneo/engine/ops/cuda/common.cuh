@@ -250,6 +250,7 @@ __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
 
 __device__ __forceinline__ float neg_inf() { return __int_as_float((int) 0xff800000u); }
+__device__ __forceinline__ double not_a_number() { return (double) __int_as_float(0x7fc00000); }
 
 __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

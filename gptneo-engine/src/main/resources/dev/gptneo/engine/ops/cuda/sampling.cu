@@ -29,6 +29,10 @@
 // both within 1 ulp, in double): it moves a sum by 2^-53 relative, a float probability rarely.
 // The uniform comes from the host (Sampler.uniform(seed, step)), so a row's token does not depend
 // on its batch. No float atomics anywhere; every reduction has a fixed order.
+// A row may also ask for its token's log-probability over the processed logits (generate's
+// logprobs: LogitsProcessors.logProb after the warpers): (double) (logit - max) - log(sum), the sum
+// of exp over the tokens kept. The exact path sums in the host's order; elsewhere the order of the
+// sum differs, which moves the result by at most about cols * 2^-53.
 #include "common.cuh"
 
 typedef unsigned long long u64;
@@ -45,7 +49,7 @@ struct ChoiceRow {
   int ban_from, ban_to;          // ids[ban_from, ban_to): set to -inf
   float temperature;
   float penalty;                 // repetition penalty
-  int unused;
+  int want_logprob;              // also write the token's log-probability
   double threshold;              // 1 - top_p, as the host computes it
   double uniform;                // Sampler.uniform(seed, step), in [0, 1)
 };
@@ -327,9 +331,11 @@ __device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
   __syncthreads();
 }
 
-// Step 5, exact path: Sampler.sample over n candidates in id order. Returns the token, or -1.
-__device__ int draw_exact(Candidates c, int n, float mx, double u) {
+// Step 5, exact path: Sampler.sample over n candidates in id order. Returns the token, or -1;
+// *logprob: its log-probability (NaN with -1).
+__device__ int draw_exact(Candidates c, int n, float mx, double u, double* logprob) {
   __shared__ int chosen;
+  __shared__ double chosen_logprob;
   for (int j = threadIdx.x; j < n; j += blockDim.x) {
     float v = c.val[j];
     c.e[j] = v == neg_inf() ? 0.0 : exp((double) __fsub_rn(v, mx));
@@ -351,8 +357,10 @@ __device__ int draw_exact(Candidates c, int n, float mx, double u) {
     }
     if (pick < 0) pick = last;  // u beyond the rounded total
     chosen = pick < 0 ? -1 : c.id[pick];
+    chosen_logprob = pick < 0 ? not_a_number() : (double) __fsub_rn(c.val[pick], mx) - log(sum);
   }
   __syncthreads();
+  *logprob = chosen_logprob;
   return chosen;
 }
 
@@ -483,15 +491,17 @@ __device__ u64 top_p_parallel(const float* row, float* ef, int cols, Keep keep, 
 }
 
 // Step 5, more than CHOICE_CAP tokens left: Sampler.sample with each thread summing a run of ids in
-// order and a scan over the runs. Returns the token, or -1. ef: (cols) scratch.
-__device__ int draw_parallel(const float* row, float* ef, int cols, Keep keep, float mx, double u) {
+// order and a scan over the runs. Returns the token, or -1; *sum: the softmax denominator. ef:
+// (cols) scratch.
+__device__ int draw_parallel(const float* row, float* ef, int cols, Keep keep, float mx, double u, double* sum) {
   int per = (cols + blockDim.x - 1) / blockDim.x;
   int from = imin(threadIdx.x * per, cols), to = imin(from + per, cols);
   double s = 0;
   for (int i = from; i < to; i++) {
     ef[i] = numerator(row[i], i, keep, mx, s);  // read back only by this thread
   }
-  float inv = __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
+  *sum = block_reduce(s, 0.0, SumOp());
+  float inv = __double2float_rn(__ddiv_rn(1.0, *sum));
   double run = 0;
   for (int i = from; i < to; i++) {
     float q = __fmul_rn(ef[i], inv);
@@ -516,8 +526,8 @@ __device__ int draw_parallel(const float* row, float* ef, int cols, Keep keep, f
   return hit != 0x7fffffff ? hit : last;
 }
 
-// Steps 3 to 5 for a sampled row. Returns the token.
-__device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, Candidates cand) {
+// Steps 3 to 5 for a sampled row. Returns the token; *logprob: its log-probability.
+__device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, Candidates cand, double* logprob) {
   if (c.temperature != 1.f) {
     for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fdiv_rn(row[i], c.temperature);
     __syncthreads();
@@ -527,6 +537,7 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
   int n;
   u64 max_key;
   count_candidates(row, cols, keep, n, max_key);
+  *logprob = not_a_number();
   if (n == 0) return block_argmax(row, cols);  // every logit -inf (the host would return -1)
   float mx = from_order_key((unsigned int) (max_key >> 32));
   bool in_shared = false;
@@ -544,15 +555,37 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
     compact(row, cols, keep, cand);
     in_shared = true;
   }
-  int t = in_shared ? draw_exact(cand, n, mx, c.uniform) : draw_parallel(row, ef, cols, keep, mx, c.uniform);
+  int t;
+  if (in_shared) {
+    t = draw_exact(cand, n, mx, c.uniform, logprob);
+  } else {
+    double sum;
+    t = draw_parallel(row, ef, cols, keep, mx, c.uniform, &sum);
+    if (t >= 0) *logprob = (double) __fsub_rn(row[t], mx) - log(sum);
+  }
   return t >= 0 ? t : block_argmax(row, cols);
 }
 
-// One token per row of logits (rows, cols), chosen as rows[row] says; out (rows) ints. The row is
-// processed in place. ids: the rows' penalty and ban lists. scratch: (rows, cols) floats.
+// A greedy row's log-probability of token t, its largest logit (NaN when every logit is -inf, as
+// on the host).
+__device__ double greedy_log_prob(const float* row, int cols, int t) {
+  float mx = row[t];
+  double s = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    if (v != neg_inf()) s += exp((double) __fsub_rn(v, mx));
+  }
+  double sum = block_reduce(s, 0.0, SumOp());
+  return mx == neg_inf() ? not_a_number() : (double) __fsub_rn(mx, mx) - log(sum);
+}
+
+// One token per row of logits (rows, cols), chosen as rows[row] says; out (rows) ints; logprobs
+// (rows) doubles, written for the rows with want_logprob. The row is processed in place. ids: the
+// rows' penalty and ban lists. scratch: (rows, cols) floats.
 // blockDim: a multiple of 32, at most 512; dynamic shared memory 28 * CHOICE_CAP bytes.
 extern "C" __global__ void __launch_bounds__(512)
-    choose_tokens(float* logits, int cols, const ChoiceRow* rows, const int* ids, float* scratch, int* out) {
+    choose_tokens(float* logits, int cols, const ChoiceRow* rows, const int* ids, float* scratch, int* out,
+                  double* logprobs) {
   after_previous_kernel();
   DYNAMIC_SHARED(unsigned char, smem);
   Candidates cand;
@@ -564,7 +597,12 @@ extern "C" __global__ void __launch_bounds__(512)
   const ChoiceRow c = rows[blockIdx.x];
   float* row = logits + (long long) blockIdx.x * cols;
   apply_edits(row, c, ids);
-  int token = c.sample ? sample_row(row, scratch + (long long) blockIdx.x * cols, cols, c, cand)
+  double logprob = 0;
+  int token = c.sample ? sample_row(row, scratch + (long long) blockIdx.x * cols, cols, c, cand, &logprob)
                        : block_argmax(row, cols);
-  if (threadIdx.x == 0) out[blockIdx.x] = token;
+  if (c.want_logprob && !c.sample) logprob = greedy_log_prob(row, cols, token);
+  if (threadIdx.x == 0) {
+    out[blockIdx.x] = token;
+    if (c.want_logprob) logprobs[blockIdx.x] = logprob;
+  }
 }

@@ -23,7 +23,8 @@ import java.util.function.Consumer;
  * the emulator (KernelEmulationTest, through a file) and on a GPU (CudaOpsVsCpuTest). Logits of
  * several kinds (continuous, few distinct values, all equal, -inf entries, signed zeros) meet
  * greedy rows and sampled ones with temperatures, top-k on both sides of the shared-memory cap
- * and of the vocab, top-p from tiny to almost 1, penalties and bans.
+ * and of the vocab, top-p from tiny to almost 1, penalties and bans. Two rows in three also ask
+ * for the token's log-probability ({@link #expectedLogprobs}).
  */
 final class ChoiceCases {
   final String label;
@@ -32,6 +33,7 @@ final class ChoiceCases {
   final List<String> names = new ArrayList<>();
   private float[] logits = new float[0];
   private int[] expected;
+  private double[] expectedLogprobs;
 
   ChoiceCases(String label, int vocab) {
     this.label = label;
@@ -52,11 +54,29 @@ final class ChoiceCases {
     if (expected == null) {
       HostChoice host = new HostChoice(vocab);
       expected = new int[rows()];
+      expectedLogprobs = new double[rows()];
       for (int r = 0; r < rows(); r++) {
         expected[r] = host.choose(choice, r, logits, r * vocab);
+        expectedLogprobs[r] = choice.logprob(r) ? host.logprob() : Double.NaN;
       }
     }
     return expected;
+  }
+
+  /** The host's log-probabilities of its tokens, for the rows that ask (NaN for the others). */
+  double[] expectedLogprobs() {
+    expected();
+    return expectedLogprobs;
+  }
+
+  /**
+   * How far the device's log-probability may be from the host's: the softmax sum's order differs
+   * (each order is within (n - 1) 2^-53 of the exact sum, relative, so the two within twice that),
+   * and exp and log may each differ in their last bit. In log space a relative error of the sum is
+   * an absolute one.
+   */
+  static double logprobTolerance(int vocab, double logprob) {
+    return (2.0 * vocab + 4) * 0x1p-53 * Math.max(1, Math.abs(logprob));
   }
 
   /** A row: its logits and its choice (describe adds exactly one row). */
@@ -70,16 +90,22 @@ final class ChoiceCases {
     if (choice.rows() != r + 1) {
       throw new IllegalStateException(name + " added " + (choice.rows() - r) + " rows");
     }
+    if (r % 3 != 2) {
+      choice.wantLogprob();
+    }
     names.add(name);
     expected = null;
   }
 
-  /** Writes rows, cols, table bytes, ids offset, logits, the ChoiceTable, the host's tokens, the names. */
+  /**
+   * Writes rows, cols, table bytes, ids offset, logits, the ChoiceTable, the host's tokens and
+   * log-probabilities, the names.
+   */
   void write(Path file) {
     ByteBuffer table = new ChoiceTable().encode(choice);
     int[] want = expected();
     byte[] labels = String.join("\n", names).getBytes(StandardCharsets.UTF_8);
-    ByteBuffer b = ByteBuffer.allocate(20 + 4 * rows() * vocab + table.remaining() + 4 * rows() + labels.length)
+    ByteBuffer b = ByteBuffer.allocate(20 + 4 * rows() * vocab + table.remaining() + 12 * rows() + labels.length)
         .order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(rows()).putInt(vocab).putInt(table.remaining()).putInt((int) ChoiceTable.idsOffset(choice))
         .putInt(labels.length);
@@ -89,6 +115,9 @@ final class ChoiceCases {
     b.put(table);
     for (int t : want) {
       b.putInt(t);
+    }
+    for (double lp : expectedLogprobs) {
+      b.putDouble(lp);
     }
     b.put(labels);
     b.flip();

@@ -78,7 +78,8 @@ class CudaOpsPlumbingTest {
     choice.addSampled(1f, 50, 1.0, 0.5); // first a table without ids
     choice.addGreedy();
     int[] tokens = new int[3];
-    model.chooseTokens(new int[] {0, 2}, 2, choice, tokens);
+    double[] logprobs = new double[3];
+    model.chooseTokens(new int[] {0, 2}, 2, choice, tokens, logprobs);
     choice.clear();
     choice.addGreedy();
     choice.penalize(1.2f, new int[] {3, 10, 17}, 3);
@@ -86,9 +87,14 @@ class CudaOpsPlumbingTest {
     choice.addSampled(1f, 0, 0.95, 0.25);
     choice.ban(config.vocabSize - 1);
     int downloadsBefore = fake.downloads.size();
-    model.chooseTokens(new int[] {0, 2, 5}, 3, choice, tokens);
+    model.chooseTokens(new int[] {0, 2, 5}, 3, choice, tokens, logprobs);
     assertEquals(List.of(12L), fake.downloads.subList(downloadsBefore, fake.downloads.size()),
         "chooseTokens downloads the three ids and nothing else");
+    choice.wantLogprob(); // the last row: the ids, padded to 8 bytes, then three doubles in the same download
+    model.chooseTokens(new int[] {0, 2, 5}, 3, choice, tokens, logprobs);
+    assertEquals(List.of(12L, 16L + 24L), fake.downloads.subList(downloadsBefore, fake.downloads.size()));
+    assertTrue(Double.isNaN(logprobs[0]) && Double.isNaN(logprobs[1]), "rows that did not ask get NaN");
+    assertEquals(0.0, logprobs[2], "the last row's, as the fake device reads back (zeros)");
     assertTrue(ops.freeDeviceBytes() > 0);
     assertEquals(config.cacheSlots(10) * 2L * config.hiddenSize * ops.precision().bytes,
         ops.sequenceCacheBytes(config, 10), "the cache holds the weights' precision");
@@ -108,8 +114,9 @@ class CudaOpsPlumbingTest {
     }
     GptNeoConfig config = GptNeoConfig.load(Goldens.demoModel());
     // per layer: qkv, out, fc, proj for the two steps (75 and 6 rows); the LM head's 2 or 3 rows go to the gemv kernel
+    // (model.head, then three chooseTokens)
     assertEquals(2 * 4 * config.numLayers, gpu.gemms);
-    assertEquals(3, Collections.frequency(gpu.launches, "gemv_f16"));
+    assertEquals(4, Collections.frequency(gpu.launches, "gemv_f16"));
     // kernels that feed a GEMM wrote 16-bit copies, and the gemv reads fp32: nothing needed a cast
     assertEquals(0, Collections.frequency(gpu.launches, "cast_f16"), gpu.launches.toString());
     // the MLP's gelu after cuBLAS writes only the 16-bit copy the next GEMM reads (its last argument, half_only)

@@ -206,7 +206,8 @@ class CudaOpsVsCpuTest {
    * choose_tokens against the host's tokens (GenerateJob's processors and sampler, through
    * HostChoice) on the same logits, uploaded in fp32 so they reach the device unrounded: greedy and
    * sampled rows, the exact path and the parallel ones, ties, -inf, signed zeros, penalties and
-   * bans (ChoiceCases), at a vocab of 3001 and at GPT-Neo's 50257. Every token must agree.
+   * bans (ChoiceCases), at a vocab of 3001 and at GPT-Neo's 50257. Every token must agree, and
+   * the log-probabilities of the rows that ask for them within ChoiceCases.logprobTolerance.
    */
   @Test
   void chooseTokensOnTheDeviceAsTheHost() {
@@ -216,14 +217,21 @@ class CudaOpsVsCpuTest {
           ChoiceCases.fullVocab(23))) {
         int rows = cases.rows();
         int[] got = new int[rows];
+        double[] gotLogprobs = new double[rows];
         Ops.Activations logits = in.activations(gpu, "F32", cases.logits(), rows, cases.vocab);
         assertBitsEqual(cases.logits(), OpsInputs.read(gpu, logits, rows), cases.label + ": logits on the device");
-        gpu.chooseTokens(logits, cases.choice, got);
+        gpu.chooseTokens(logits, cases.choice, got, gotLogprobs);
         int[] want = cases.expected();
+        double[] wantLogprobs = cases.expectedLogprobs();
         List<String> wrong = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
           if (got[r] != want[r]) {
             wrong.add(cases.names.get(r) + ": device " + got[r] + ", host " + want[r]);
+          }
+          double tolerance = ChoiceCases.logprobTolerance(cases.vocab, wantLogprobs[r]);
+          boolean sameNaN = Double.isNaN(wantLogprobs[r]) && Double.isNaN(gotLogprobs[r]);
+          if (!sameNaN && !(Math.abs(gotLogprobs[r] - wantLogprobs[r]) <= tolerance)) {
+            wrong.add(cases.names.get(r) + ": logprob device " + gotLogprobs[r] + ", host " + wantLogprobs[r]);
           }
         }
         System.out.println("GPU choose_tokens, " + cases.label + ": " + (rows - wrong.size()) + " of " + rows

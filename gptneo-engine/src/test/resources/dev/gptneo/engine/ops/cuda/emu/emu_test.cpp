@@ -10,6 +10,7 @@
 #include "gemm_rows.cu"
 #include "sampling.cu"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -293,7 +294,8 @@ static void check_gemv_norm(int threads, int in, int out, int slices) {
 // ---- choose_tokens ---------------------------------------------------------------------------
 
 // Runs choose_tokens on the rows of a file written by ChoiceCases (Java): logits, the choice table
-// and the host's tokens, which the kernel must reproduce (GenerateJob's processors and sampler).
+// and the host's tokens, which the kernel must reproduce (GenerateJob's processors and sampler),
+// and for the rows that ask, their log-probabilities (within ChoiceCases.logprobTolerance).
 static void check_choices(const char* path, int threads) {
   std::FILE* f = std::fopen(path, "rb");
   if (!f) {
@@ -307,10 +309,13 @@ static void check_choices(const char* path, int threads) {
   std::vector<float> logits((size_t) rows * cols);
   std::vector<unsigned long long> table((table_bytes + 7) / 8);  // 8-byte aligned, as on the device
   std::vector<int> want(rows), got(rows, -2);
+  const double unwritten = 12345.0;
+  std::vector<double> want_lp(rows), got_lp(rows, unwritten);
   std::string labels(label_bytes, ' ');
   ok = ok && std::fread(logits.data(), 4, logits.size(), f) == logits.size() &&
        std::fread(table.data(), 1, table_bytes, f) == (size_t) table_bytes &&
-       std::fread(want.data(), 4, rows, f) == (size_t) rows && std::fread(labels.data(), 1, label_bytes, f) == (size_t) label_bytes;
+       std::fread(want.data(), 4, rows, f) == (size_t) rows && std::fread(want_lp.data(), 8, rows, f) == (size_t) rows &&
+       std::fread(labels.data(), 1, label_bytes, f) == (size_t) label_bytes;
   std::fclose(f);
   if (!ok) {
     std::printf("FAIL %s is truncated\n", path);
@@ -328,18 +333,37 @@ static void check_choices(const char* path, int threads) {
   const unsigned char* base = reinterpret_cast<const unsigned char*>(table.data());
   emu_launch(choose_tokens, {(unsigned) rows, 1, 1}, {(unsigned) threads, 1, 1}, 28 * CHOICE_CAP, logits.data(), cols,
              reinterpret_cast<const ChoiceRow*>(base), reinterpret_cast<const int*>(base + ids_offset),
-             scratch.data(), got.data());
-  int wrong = 0;
+             scratch.data(), got.data(), got_lp.data());
+  int wrong = 0, wrong_lp = 0;
+  double worst = 0;
+  const ChoiceRow* table_rows = reinterpret_cast<const ChoiceRow*>(base);
   for (int r = 0; r < rows; r++) {
+    const char* name = r < (int) names.size() ? names[r].c_str() : "?";
     if (got[r] != want[r]) {
       wrong++;
-      std::printf("  row %d (%s): device %d, host %d\n", r, r < (int) names.size() ? names[r].c_str() : "?", got[r],
-                  want[r]);
+      std::printf("  row %d (%s): device %d, host %d\n", r, name, got[r], want[r]);
+    }
+    bool ok_lp;
+    if (!table_rows[r].want_logprob) {
+      ok_lp = got_lp[r] == unwritten;  // rows that do not ask are left alone
+    } else if (std::isnan(want_lp[r])) {
+      ok_lp = std::isnan(got_lp[r]);
+    } else {
+      double tol = (2.0 * cols + 4) * 0x1p-53 * std::max(1.0, std::fabs(want_lp[r]));  // ChoiceCases.logprobTolerance
+      double d = std::fabs(got_lp[r] - want_lp[r]);
+      worst = std::max(worst, d / tol);
+      ok_lp = d <= tol;
+    }
+    if (!ok_lp) {
+      wrong_lp++;
+      std::printf("  row %d (%s): logprob device %.17g, host %.17g\n", r, name, got_lp[r], want_lp[r]);
     }
   }
-  report("choose_tokens " + std::to_string(rows) + " rows of " + std::to_string(cols) + ", " +
-             std::to_string(threads) + " threads: tokens unlike the host's",
-         wrong, 0);
+  std::string what = "choose_tokens " + std::to_string(rows) + " rows of " + std::to_string(cols) + ", " +
+                     std::to_string(threads) + " threads: ";
+  report(what + "tokens unlike the host's", wrong, 0);
+  std::printf("  logprobs: worst difference %.3g of the tolerance\n", worst);
+  report(what + "logprobs unlike the host's", wrong_lp, 0);
 }
 
 int main(int argc, char** argv) {
