@@ -325,7 +325,7 @@ public final class Engine implements AutoCloseable {
         texts[i] = in.ids;
       }
     }
-    float[][] scores = new ZeroShotRuns(scheduler, ops, config).run(texts, labelIds, errors);
+    float[][] scores = new ZeroShotRuns(scheduler, ops).run(texts, labelIds, errors);
     for (int i = 0; i < inputs.size(); i++) {
       if (errors[i] != null) {
         out.set(i, ClassifyResult.failed(errors[i]));

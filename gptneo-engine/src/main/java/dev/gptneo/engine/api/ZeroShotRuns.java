@@ -1,14 +1,11 @@
 package dev.gptneo.engine.api;
 
 import dev.gptneo.engine.ModelException;
-import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.KeptCaches;
 import dev.gptneo.engine.batching.Scheduler;
-import dev.gptneo.engine.config.GptNeoConfig;
-import dev.gptneo.engine.generate.LogitsProcessors;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
-import dev.gptneo.engine.tasks.HeadRowsJob;
+import dev.gptneo.engine.tasks.NextTokenLogprobsJob;
 import dev.gptneo.engine.tasks.ScoreJob;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,13 +24,11 @@ final class ZeroShotRuns {
   private final Scheduler scheduler;
   private final KeptCaches kept;
   private final Ops ops;
-  private final GptNeoConfig config;
 
-  ZeroShotRuns(Scheduler scheduler, Ops ops, GptNeoConfig config) {
+  ZeroShotRuns(Scheduler scheduler, Ops ops) {
     this.scheduler = scheduler;
     this.kept = scheduler.keptCaches();
     this.ops = ops;
-    this.config = config;
   }
 
   /** scores[i][label]; null where texts[i] is null or the row failed (its message in errors[i]). */
@@ -134,11 +129,15 @@ final class ZeroShotRuns {
         }
         return null;
       });
-      List<CompletableFuture<float[]>> textLogits = new ArrayList<>();
+      int[] firstTokens = new int[labels.length]; // (labels)
+      for (int j = 0; j < labels.length; j++) {
+        firstTokens[j] = labels[j][0];
+      }
+      List<CompletableFuture<double[]>> textRuns = new ArrayList<>();
       try (Scheduler.Hold hold = scheduler.hold()) {
         for (int w = 0; w < wave.size(); w++) {
-          textLogits.add(cacheFailed[w] != null ? CompletableFuture.failedFuture(cacheFailed[w])
-              : scheduler.submit(new HeadRowsJob(caches[w][0], texts[wave.get(w)], Head.LM, config.vocabSize)));
+          textRuns.add(cacheFailed[w] != null ? CompletableFuture.failedFuture(cacheFailed[w])
+              : scheduler.submit(new NextTokenLogprobsJob(caches[w][0], texts[wave.get(w)], firstTokens)));
         }
       }
       double[][] first = new double[wave.size()][];  // (rows, labels) log-prob of each label's first token
@@ -148,11 +147,7 @@ final class ZeroShotRuns {
           int row = wave.get(w);
           rest.add(null);
           try {
-            float[] logits = RowWait.await(textLogits.get(w));
-            first[w] = new double[labels.length];
-            for (int j = 0; j < labels.length; j++) {
-              first[w][j] = LogitsProcessors.logProb(logits, 0, config.vocabSize, labels[j][0]);
-            }
+            first[w] = RowWait.await(textRuns.get(w));
           } catch (RowWait.RowFailure e) {
             errors[row] = e.getMessage();
             continue;

@@ -6,7 +6,6 @@ import dev.gptneo.engine.model.GptNeoModel;
 import dev.gptneo.engine.model.GptNeoWeights;
 import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
-import dev.gptneo.engine.ops.TokenChoice;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,10 +54,8 @@ public final class Scheduler implements AutoCloseable {
   private final double[] rowSums;       // (maxSeqs, hidden)
   private final int[] chunkRows;        // (maxHeadRows)
   private final float[] headOut;        // (maxHeadRows, max(vocab, hidden))
-  // tokens chosen by the backend (GPU): null when it does not choose (CPU)
-  private final TokenChoice choice;     // (maxHeadRows rows) how each row's token is chosen
-  private final int[] chosen;           // (maxHeadRows) the chosen ids
-  private final double[] chosenLogprobs; // (maxHeadRows) their log-probabilities, where rows asked
+  // LM rows the backend reduces itself (GPU: chosen tokens, target log-probabilities); none on the CPU
+  private final BackendRows[] backendRows;
 
   /** Counters for metrics and benchmarks. */
   public final AtomicLong steps = new AtomicLong();
@@ -79,9 +76,7 @@ public final class Scheduler implements AutoCloseable {
     this.headJobs = new Job<?>[maxTokens];
     this.chunkRows = new int[model.maxHeadRows()];
     this.headOut = new float[model.maxHeadRows() * Math.max(config.vocabSize, config.hiddenSize)];
-    this.choice = model.choosesTokens() ? new TokenChoice(config.vocabSize, model.maxHeadRows()) : null;
-    this.chosen = choice != null ? new int[model.maxHeadRows()] : null;
-    this.chosenLogprobs = choice != null ? new double[model.maxHeadRows()] : null;
+    this.backendRows = BackendRows.of(model);
     this.summing = model.sumsRows();
     this.sumRanges = summing ? new int[2 * maxSeqs] : null;
     this.sumJobs = summing ? new Job<?>[maxSeqs] : null;
@@ -241,7 +236,9 @@ public final class Scheduler implements AutoCloseable {
       for (int s = 0; s < seqs; s++) {
         stepJobs[s].fed += step.newTokens(s);
       }
-      deliverChosenTokens(seqs);
+      for (BackendRows kind : backendRows) {
+        deliverOnBackend(kind, seqs);
+      }
       deliverSums(seqs);
       deliverHeads(seqs);
       for (int s = 0; s < seqs; s++) {
@@ -367,7 +364,7 @@ public final class Scheduler implements AutoCloseable {
       int count = 0;
       for (int s = 0; s < seqs; s++) {
         Job<?> job = stepJobs[s];
-        if (job.head() != head || job.future.isDone() || choosesOnBackend(job)) {
+        if (job.head() != head || job.future.isDone() || onBackend(job)) {
           continue;
         }
         count = collectRows(s, job, count);
@@ -414,8 +411,13 @@ public final class Scheduler implements AutoCloseable {
     }
   }
 
-  private boolean choosesOnBackend(Job<?> job) {
-    return choice != null && job instanceof ChoosesTokens && ((ChoosesTokens) job).backendMayChoose();
+  private boolean onBackend(Job<?> job) {
+    for (BackendRows kind : backendRows) {
+      if (kind.takes(job)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Mean pooling on the backend: one call sums every pooling job's rows of the step; only the sums cross. */
@@ -448,39 +450,35 @@ public final class Scheduler implements AutoCloseable {
   }
 
   /**
-   * The LM rows of jobs that only need the chosen token, when the backend chooses: the jobs
-   * describe each row's processing, the backend runs the head and the choice, and only the ids
-   * come back. Every other row goes through deliverHeads.
+   * The LM rows that the backend reduces itself (generation's chosen tokens, scoring's
+   * log-probabilities; {@link BackendRows}): the jobs describe each row, the backend runs the head
+   * and the reduction, and only the small results come back. Every other row goes through deliverHeads.
    */
-  private void deliverChosenTokens(int seqs) {
-    if (choice == null) {
-      return;
-    }
+  private void deliverOnBackend(BackendRows kind, int seqs) {
     int count = 0;
     for (int s = 0; s < seqs; s++) {
       Job<?> job = stepJobs[s];
-      if (!choosesOnBackend(job) || job.future.isDone()) {
+      if (!kind.takes(job) || job.future.isDone()) {
         continue;
       }
       count = collectRows(s, job, count);
     }
     for (int from = 0; from < count; from += chunkRows.length) {
       int n = Math.min(chunkRows.length, count - from);
-      choice.clear();
+      kind.clear();
       for (int i = 0; i < n; i++) {
         chunkRows[i] = headRows[from + i];
         try {
-          ((ChoosesTokens) headJobs[from + i]).describeChoice(headPositions[from + i], choice);
+          kind.describe(headJobs[from + i], headPositions[from + i]);
         } catch (Throwable t) {
-          choice.truncate(i);
-          choice.addGreedy(); // keeps the rows aligned; the job has failed
+          kind.placeholder(i); // keeps the rows aligned; the job has failed
           finish(headJobs[from + i], null, t);
         }
       }
       try {
-        model.chooseTokens(chunkRows, n, choice, chosen, chosenLogprobs);
+        kind.run(chunkRows, n);
       } catch (Throwable t) {
-        LOG.error("choosing tokens failed; failing the {} sequences of this chunk", n, t);
+        LOG.error("the backend's head rows failed; failing the {} sequences of this chunk", n, t);
         for (int i = 0; i < n; i++) {
           finish(headJobs[from + i], null, t);
         }
@@ -492,7 +490,7 @@ public final class Scheduler implements AutoCloseable {
           continue;
         }
         try {
-          ((ChoosesTokens) job).acceptToken(headPositions[from + i], chosen[i], chosenLogprobs[i]);
+          kind.accept(job, headPositions[from + i], i);
         } catch (Throwable t) {
           finish(job, null, t);
         }

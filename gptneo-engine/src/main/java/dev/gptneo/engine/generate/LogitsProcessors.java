@@ -470,15 +470,33 @@ public final class LogitsProcessors {
 
   /** log(softmax(logits)[token]) for a slice, in double. */
   public static double logProb(float[] logits, int off, int vocab, int token) {
+    float max = max(logits, off, vocab);
+    return logits[off + token] - max - Math.log(sumExp(logits, off, vocab, max));
+  }
+
+  /** {@link #logProb} of each of tokens into dst (the same bits), the max and the sum taken once. */
+  public static void logProbs(float[] logits, int off, int vocab, int[] tokens, double[] dst) {
+    float max = max(logits, off, vocab);
+    double logSum = Math.log(sumExp(logits, off, vocab, max));
+    for (int i = 0; i < tokens.length; i++) {
+      dst[i] = logits[off + tokens[i]] - max - logSum;
+    }
+  }
+
+  private static float max(float[] logits, int off, int vocab) {
     float max = Float.NEGATIVE_INFINITY;
     for (int i = 0; i < vocab; i++) {
       max = Math.max(max, logits[off + i]);
     }
+    return max;
+  }
+
+  private static double sumExp(float[] logits, int off, int vocab, float max) {
     double sum = 0;
     for (int i = 0; i < vocab; i++) {
       sum += Math.exp(logits[off + i] - max);
     }
-    return logits[off + token] - max - Math.log(sum);
+    return sum;
   }
 
   /** Index of the largest value; the first one on ties, like torch.argmax. */

@@ -6,6 +6,7 @@ import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.Ops.Activations;
 import dev.gptneo.engine.ops.Step;
 import dev.gptneo.engine.ops.TokenChoice;
+import dev.gptneo.engine.ops.TokenTargets;
 
 /**
  * The GPT-Neo forward pass over one ragged {@link Step}, top to bottom, plus the heads. Scratch
@@ -134,7 +135,6 @@ public final class GptNeoModel {
     ops.read(out, count, dst);
   }
 
-  /** Whether the backend chooses tokens from the LM head's rows without reading the logits back. */
   /** Whether the backend sums final hidden states itself (see {@link #sumHidden}). */
   public boolean sumsRows() {
     return ops.sumsRows();
@@ -145,6 +145,7 @@ public final class GptNeoModel {
     ops.sumRows(normed, ranges, count, sums);
   }
 
+  /** Whether the backend chooses tokens from the LM head's rows without reading the logits back. */
   public boolean choosesTokens() {
     return ops.choosesTokens();
   }
@@ -156,8 +157,27 @@ public final class GptNeoModel {
    */
   public void chooseTokens(int[] rows, int count, TokenChoice choice, int[] dst, double[] logprobs) {
     assert count <= maxHeadRows && choice.rows() == count;
+    ops.chooseTokens(lmLogits(rows, count), choice, dst, logprobs);
+  }
+
+  /** Whether the backend gives listed tokens' log-probabilities without reading the logits back. */
+  public boolean scoresTokens() {
+    return ops.scoresTokens();
+  }
+
+  /**
+   * The LM head on hidden rows of the last step, then the log-probabilities of each row's listed
+   * tokens on the backend (see {@link Ops#tokenLogprobs}): dst[i] for target i. count &lt;= maxHeadRows.
+   */
+  public void tokenLogprobs(int[] rows, int count, TokenTargets targets, double[] dst) {
+    assert count <= maxHeadRows && targets.rows() == count;
+    ops.tokenLogprobs(lmLogits(rows, count), targets, dst);
+  }
+
+  /** logits (count, vocab) = the LM head on the given hidden rows of the last step; they stay on the backend. */
+  private Activations lmLogits(int[] rows, int count) {
     ops.gatherRows(normed, rows, count, headIn);
     ops.linear(headIn, weights.lmHead, null, logits, count, Epilogue.STORE);
-    ops.chooseTokens(logits, choice, dst, logprobs);
+    return logits;
   }
 }

@@ -169,6 +169,23 @@ public interface Ops extends AutoCloseable {
     throw new UnsupportedOperationException(name() + " does not choose tokens; read the logits instead");
   }
 
+  /**
+   * Whether {@link #tokenLogprobs} runs here (the GPU). The CPU backend says no: callers read the
+   * logits and take log-probabilities on the host.
+   */
+  default boolean scoresTokens() {
+    return false;
+  }
+
+  /**
+   * Log-probabilities of the listed tokens in each row of LM-head logits (rows, vocab), where the
+   * logits live: dst[i] for target i of {@code targets} (row r's are from(r)..to(r)), as
+   * LogitsProcessors.logProb on the host up to the order of its sum. Only they cross to the host.
+   */
+  default void tokenLogprobs(Activations logits, TokenTargets targets, double[] dst) {
+    throw new UnsupportedOperationException(name() + " does not score tokens; read the logits instead");
+  }
+
   @Override
   void close();
 }

@@ -2,15 +2,18 @@ package dev.gptneo.engine.tasks;
 
 import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Job;
+import dev.gptneo.engine.batching.ScoresTokens;
 import dev.gptneo.engine.generate.LogitsProcessors;
 import dev.gptneo.engine.ops.SequenceCache;
+import dev.gptneo.engine.ops.TokenTargets;
 
 /**
  * Log-probabilities of a text's own tokens: for each position p >= scoreFrom, log P(token[p] |
  * tokens[0..p)). Scoring a whole text uses scoreFrom = 1; a zero-shot label scores only the
- * label's tokens after the text.
+ * label's tokens after the text. On a backend that scores tokens (the GPU) only the log-probabilities
+ * cross, not the logits.
  */
-public final class ScoreJob extends Job<double[]> {
+public final class ScoreJob extends Job<double[]> implements ScoresTokens {
   private final int scoreFrom;
   private final double[] logProbs; // (length - scoreFrom)
 
@@ -53,6 +56,18 @@ public final class ScoreJob extends Job<double[]> {
   @Override
   public void accept(int position, float[] out, int off, int width) {
     logProbs[position + 1 - scoreFrom] = LogitsProcessors.logProb(out, off, width, tokens[position + 1]);
+  }
+
+  @Override
+  public void describeTargets(int position, TokenTargets targets) {
+    targets.addRow();
+    targets.add(tokens[position + 1]);
+  }
+
+  @Override
+  public void acceptLogprobs(int position, double[] logprobs, int from, int to) {
+    assert to == from + 1;
+    logProbs[position + 1 - scoreFrom] = logprobs[from];
   }
 
   @Override

@@ -242,4 +242,21 @@ class LogitsProcessorsTest {
     }
     return out;
   }
+
+  /** logProbs takes the max and the sum once and gives logProb's bits for each token. */
+  @Test
+  void logProbsAreLogProbsBits() {
+    Random random = new Random(3);
+    float[] logits = new float[300];
+    for (int i = 0; i < logits.length; i++) {
+      logits[i] = i % 17 == 0 ? Float.NEGATIVE_INFINITY : (float) (4 * random.nextGaussian());
+    }
+    int[] tokens = {0, 5, 199, 5, 50}; // of the slice logits[100..300)
+    double[] got = new double[tokens.length];
+    LogitsProcessors.logProbs(logits, 100, 200, tokens, got);
+    for (int i = 0; i < tokens.length; i++) {
+      assertEquals(Double.doubleToLongBits(LogitsProcessors.logProb(logits, 100, 200, tokens[i])),
+          Double.doubleToLongBits(got[i]));
+    }
+  }
 }

@@ -414,6 +414,14 @@ final class CudaKernels {
         logprobs);
   }
 
+  /**
+   * Log-probabilities of listed tokens per row of logits (rows, cols) (sampling.cu): out[j] for j in
+   * [rowFrom[r], rowFrom[r + 1]) is ids[j]'s in row r. rowFrom: (rows + 1) ints; out: doubles.
+   */
+  void tokenLogprobs(long logits, int rows, int cols, long rowFrom, long ids, long out) {
+    launch("token_logprobs", rows, 1, CHOOSE_THREADS, 0, logits, cols, rowFrom, ids, out);
+  }
+
   private static int strideBlocks(long n) {
     return (int) Math.max(1, Math.min(MAX_STRIDE_BLOCKS, (n + 255) / 256));
   }

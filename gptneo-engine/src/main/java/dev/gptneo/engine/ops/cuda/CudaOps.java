@@ -6,6 +6,7 @@ import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
 import dev.gptneo.engine.ops.TokenChoice;
+import dev.gptneo.engine.ops.TokenTargets;
 import dev.gptneo.engine.weights.DType;
 import dev.gptneo.engine.weights.TensorView;
 import java.nio.ByteBuffer;
@@ -65,10 +66,7 @@ public final class CudaOps implements Ops {
   private final Scratch rowSums = new Scratch(this);  // (count, cols) double row sums
   private final Scratch decodePartials = new Scratch(this);        // (pairs, splits, 2 + head_dim) floats
   private final Scratch decodeTickets = Scratch.tickets(this);     // (pairs) ints
-  private final ChoiceTable choiceTable = new ChoiceTable();
-  private final Scratch choiceDevice = new Scratch(this); // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
-  private final Scratch chosenIds = new Scratch(this);    // (rows) ints, padded to 8 bytes, then (rows) doubles
-  private final Scratch choiceWork = new Scratch(this);   // (rows, cols) floats for choose_tokens' larger candidate sets
+  private final HeadReductions headReductions;        // chosen tokens and log-probabilities from LM logits
   private boolean closed;
   private final DecodeGraphs graphs;  // null: every step runs eagerly
   private boolean tablesUploaded;     // run() uploaded this step's tables before its body
@@ -83,6 +81,7 @@ public final class CudaOps implements Ops {
     this.requested = requested;
     this.kernels = new CudaKernels(gpu);
     this.linearLayers = new CudaLinear(this, gpu, kernels);
+    this.headReductions = new HeadReductions(this, gpu, kernels);
     this.cachePool = new DevicePool(gpu);
     this.tables = new StepTables(gpu);
     boolean wanted = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
@@ -137,36 +136,19 @@ public final class CudaOps implements Ops {
     return kernels.choosesTokens();
   }
 
-  /**
-   * One upload (the choice table, {@link ChoiceTable}), one launch of choose_tokens, one download
-   * of rows ints (and rows doubles when a row wants its log-probability): the logits stay on the
-   * device.
-   */
   @Override
   public void chooseTokens(Activations logits, TokenChoice choice, int[] dst, double[] logprobs) {
-    CudaActivations l = (CudaActivations) logits;
-    int rows = choice.rows();
-    if (rows > l.rows || l.cols != choice.vocab()) {
-      throw new IllegalArgumentException("chooseTokens: " + rows + " rows of " + choice.vocab() + " tokens from logits ("
-          + l.rows + ", " + l.cols + ")");
-    }
-    if (rows == 0) {
-      return;
-    }
-    long table = choiceDevice.atLeast(ChoiceTable.bytes(choice) + 4); // + 4: the ids pointer stays inside when there are none
-    long logprobsAt = (4L * rows + 7) & ~7L; // bytes from out
-    long out = chosenIds.atLeast(logprobsAt + 8L * rows);
-    long work = choiceWork.atLeast(4L * l.rows * l.cols);
-    gpu.upload(table, choiceTable.encode(choice));
-    kernels.chooseTokens(l.fp32("choose_tokens"), rows, l.cols, table, table + ChoiceTable.idsOffset(choice), work,
-        out, out + logprobsAt);
-    l.wrote(0);
-    boolean withLogprobs = choice.anyLogprob();
-    ByteBuffer got = gpu.download(out, withLogprobs ? logprobsAt + 8L * rows : 4L * rows);
-    got.asIntBuffer().get(dst, 0, rows);
-    for (int r = 0; r < rows; r++) {
-      logprobs[r] = withLogprobs && choice.logprob(r) ? got.getDouble((int) (logprobsAt + 8L * r)) : Double.NaN;
-    }
+    headReductions.chooseTokens((CudaActivations) logits, choice, dst, logprobs);
+  }
+
+  @Override
+  public boolean scoresTokens() {
+    return kernels.choosesTokens(); // the same file, sampling.cu
+  }
+
+  @Override
+  public void tokenLogprobs(Activations logits, TokenTargets targets, double[] dst) {
+    headReductions.tokenLogprobs((CudaActivations) logits, targets, dst);
   }
 
   @Override

@@ -354,4 +354,63 @@ __device__ __forceinline__ void cache_own_kv(const Q* qkv, const LayerCache<T>& 
   }
 }
 
+// ---- block-wide reductions in a fixed order (sampling.cu) ------------------------------------
+
+struct SumOp {
+  template <typename V>
+  __device__ V operator()(V a, V b) const { return a + b; }
+};
+struct MaxOp {
+  template <typename V>
+  __device__ V operator()(V a, V b) const { return a > b ? a : b; }
+};
+struct MinOp {
+  template <typename V>
+  __device__ V operator()(V a, V b) const { return a < b ? a : b; }
+};
+
+// op over the block's values, returned to every thread. The order is fixed (an xor butterfly in
+// each warp, whose lanes all get the same value since op commutes, then one over the warps), so a
+// sum of doubles is the same on every run.
+template <typename V, typename Op>
+__device__ V block_reduce(V v, V identity, Op op) {
+  __shared__ V part[32];
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+  __syncthreads();  // an earlier call may still be reading part
+  if (lane == 0) part[warp] = v;
+  __syncthreads();
+  v = lane < (int) (blockDim.x >> 5) ? part[lane] : identity;
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Sum of the values of the threads before this one (in thread order); *total: the whole block's.
+template <typename V>
+__device__ V block_exclusive_scan(V v, V* total) {
+  __shared__ V part[32];
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  V inclusive = v;
+  for (int o = 1; o < 32; o <<= 1) {
+    V t = __shfl_up_sync(0xffffffffu, inclusive, o);
+    if (lane >= o) inclusive = t + inclusive;
+  }
+  V exclusive = __shfl_up_sync(0xffffffffu, inclusive, 1);
+  if (lane == 0) exclusive = V(0);
+  __syncthreads();
+  if (lane == 31) part[warp] = inclusive;
+  __syncthreads();
+  if (warp == 0) {
+    V w = lane < warps ? part[lane] : V(0);
+    for (int o = 1; o < 32; o <<= 1) {
+      V t = __shfl_up_sync(0xffffffffu, w, o);
+      if (lane >= o) w = t + w;
+    }
+    part[lane] = w;  // the warps' inclusive prefix
+  }
+  __syncthreads();
+  *total = part[warps - 1];
+  return (warp > 0 ? part[warp - 1] : V(0)) + exclusive;
+}
+
 #endif  // GPTNEO_COMMON_CUH

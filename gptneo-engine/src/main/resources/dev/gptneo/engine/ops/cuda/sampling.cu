@@ -1,4 +1,5 @@
-// Choosing the next token on the device, so that only the chosen ids cross to the host. Logits are
+// Choosing the next token on the device, so that only the chosen ids cross to the host (and, at the
+// end, token_logprobs: the log-probabilities of listed tokens, for scoring). Logits are
 // (rows, cols) fp32, one row per sequence; every kernel here runs one block per row. choose_tokens mirrors the host's generate.LogitsProcessors and generate.Sampler in HF's order, on
 // the row in place (CudaOps hands it the LM head's output, which nothing reads afterwards):
 //  1. repetition penalty at the row's distinct earlier tokens (listed by the host), then -inf at
@@ -70,63 +71,6 @@ __device__ __forceinline__ float from_order_key(unsigned int k) {
 // The host's top-p order: by logit, then higher ids first (lower ids count as more likely).
 __device__ __forceinline__ u64 choice_key(float v, int i) {
   return ((u64) order_key(v) << 32) | (u64) (0xffffffffu - (unsigned int) i);
-}
-
-struct SumOp {
-  template <typename V>
-  __device__ V operator()(V a, V b) const { return a + b; }
-};
-struct MaxOp {
-  template <typename V>
-  __device__ V operator()(V a, V b) const { return a > b ? a : b; }
-};
-struct MinOp {
-  template <typename V>
-  __device__ V operator()(V a, V b) const { return a < b ? a : b; }
-};
-
-// op over the block's values, returned to every thread. The order is fixed (an xor butterfly in
-// each warp, whose lanes all get the same value since op commutes, then one over the warps), so a
-// sum of doubles is the same on every run.
-template <typename V, typename Op>
-__device__ V block_reduce(V v, V identity, Op op) {
-  __shared__ V part[32];
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(FULL_MASK, v, o));
-  __syncthreads();  // an earlier call may still be reading part
-  if (lane == 0) part[warp] = v;
-  __syncthreads();
-  v = lane < (int) (blockDim.x >> 5) ? part[lane] : identity;
-  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(FULL_MASK, v, o));
-  return v;
-}
-
-// Sum of the values of the threads before this one (in thread order); *total: the whole block's.
-template <typename V>
-__device__ V block_exclusive_scan(V v, V* total) {
-  __shared__ V part[32];
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  V inclusive = v;
-  for (int o = 1; o < 32; o <<= 1) {
-    V t = __shfl_up_sync(FULL_MASK, inclusive, o);
-    if (lane >= o) inclusive = t + inclusive;
-  }
-  V exclusive = __shfl_up_sync(FULL_MASK, inclusive, 1);
-  if (lane == 0) exclusive = V(0);
-  __syncthreads();
-  if (lane == 31) part[warp] = inclusive;
-  __syncthreads();
-  if (warp == 0) {
-    V w = lane < warps ? part[lane] : V(0);
-    for (int o = 1; o < 32; o <<= 1) {
-      V t = __shfl_up_sync(FULL_MASK, w, o);
-      if (lane >= o) w = t + w;
-    }
-    part[lane] = w;  // the warps' inclusive prefix
-  }
-  __syncthreads();
-  *total = part[warps - 1];
-  return (warp > 0 ? part[warp - 1] : V(0)) + exclusive;
 }
 
 // Sixteen sums and counts over the block at once (the radix descent's digits), fixed order.
@@ -604,5 +548,24 @@ extern "C" __global__ void __launch_bounds__(512)
   if (threadIdx.x == 0) {
     out[blockIdx.x] = token;
     if (c.want_logprob) logprobs[blockIdx.x] = logprob;
+  }
+}
+
+// Log-probabilities of listed tokens (score, zero-shot labels), one block per row of logits
+// (rows, cols): out[j] for j in [row_from[r], row_from[r + 1]) is ids[j]'s, (double) (logit - max) -
+// log(sum of exp(logit - max)), as LogitsProcessors.logProb; the sum in another order than the
+// host's, so within about cols * 2^-53. NaN when every logit is -inf, as on the host.
+extern "C" __global__ void __launch_bounds__(512)
+    token_logprobs(const float* logits, int cols, const int* row_from, const int* ids, double* out) {
+  after_previous_kernel();
+  const float* row = logits + (long long) blockIdx.x * cols;
+  float mx = neg_inf();
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) mx = fmaxf(mx, row[i]);
+  mx = block_reduce(mx, neg_inf(), MaxOp());
+  double s = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) s += exp((double) __fsub_rn(row[i], mx));
+  double log_sum = log(block_reduce(s, 0.0, SumOp()));
+  for (int j = row_from[blockIdx.x] + threadIdx.x; j < row_from[blockIdx.x + 1]; j += blockDim.x) {
+    out[j] = (double) __fsub_rn(row[ids[j]], mx) - log_sum;
   }
 }

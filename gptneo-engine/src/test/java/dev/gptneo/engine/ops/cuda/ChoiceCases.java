@@ -79,6 +79,11 @@ final class ChoiceCases {
     return (2.0 * vocab + 4) * 0x1p-53 * Math.max(1, Math.abs(logprob));
   }
 
+  /** The device's log-probability against the host's: equal (-inf, NaN), or within the tolerance. */
+  static boolean logprobsAgree(int vocab, double host, double device) {
+    return Double.compare(host, device) == 0 || Math.abs(device - host) <= logprobTolerance(vocab, host);
+  }
+
   /** A row: its logits and its choice (describe adds exactly one row). */
   void add(String name, float[] row, Consumer<TokenChoice> describe) {
     int r = rows();
@@ -120,6 +125,11 @@ final class ChoiceCases {
       b.putDouble(lp);
     }
     b.put(labels);
+    writeFile(file, b);
+  }
+
+  /** Writes b's contents from 0 to its position to file (the emulator's inputs). */
+  static void writeFile(Path file, ByteBuffer b) {
     b.flip();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {

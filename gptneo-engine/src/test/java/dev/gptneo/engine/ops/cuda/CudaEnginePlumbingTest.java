@@ -69,10 +69,14 @@ class CudaEnginePlumbingTest {
       results.addAll(hostChosen);
       results.addAll(e.generate(emails.subList(0, 2), GenerationParams.builder().suppressTokens(0)
           .badWordsIds(new int[] {1}).maxNewTokens(2).build(), policy));
+      int scoringDownloads = gpu.downloads.size();
       results.addAll(e.classifyZeroShot(emails, List.of("spam", "a note from a colleague"), policy));
+      results.addAll(e.score(emails, policy));
+      for (long bytes : gpu.downloads.subList(scoringDownloads, gpu.downloads.size())) {
+        assertTrue(bytes < 4L * 50257, "zero-shot labels and scores read only log-probabilities: " + bytes + " bytes");
+      }
       results.addAll(e.classify(emails, policy));
       results.addAll(e.embed(emails, policy));
-      results.addAll(e.score(emails, policy));
       // Spark tasks share an executor's engine: three threads at once, each beams, labels and a template
       List<java.util.concurrent.Future<List<? extends Result>>> calls = new ArrayList<>();
       java.util.concurrent.ExecutorService tasks = java.util.concurrent.Executors.newFixedThreadPool(3);

@@ -1,5 +1,6 @@
 package dev.gptneo.engine.ops.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * On a GPU: the work that continues from device copies of a KV cache (kv_copy) gives the CPU's
- * results. The demo model runs in fp32 on the device (gptneo.cuda.precision=f32), so its logits
+ * results, and so do scores (the device's token_logprobs). The demo model runs in fp32 on the device (gptneo.cuda.precision=f32), so its logits
  * are the CPU's within {@link CudaGoldenTest#TOL_F32}; a label's summed log-probabilities then
  * within 2 x that per token (a log-softmax moves by at most twice its logits' error), and tokens
  * agree except where a top-2 margin is that small: one row in a test may part.
@@ -55,6 +56,40 @@ class CudaKeptCachesTest {
       System.out.printf(Locale.ROOT, "GPU golden: demo fp32 zero-shot labels from cache copies vs the CPU: max |score"
           + " difference| per label token %.3g%n", worst);
     }
+  }
+
+  /**
+   * Scores (every token's log-probability, token_logprobs on the device) against the CPU's: within
+   * 2 x TOL_F32 a token, as the labels above.
+   */
+  @Test
+  void scoresOnTheDeviceAreTheCpus() {
+    List<Input> texts = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      texts.add(Input.text("Email " + i + ": " + "the quarterly report is attached, call me. ".repeat(1 + 4 * i)));
+    }
+    InputPolicy policy = new InputPolicy(256, dev.gptneo.engine.api.Truncation.RIGHT);
+    List<dev.gptneo.engine.api.ScoreResult> gpu;
+    try (Engine e = CudaGoldenTest.engine(Goldens.demoModel(), "f32")) {
+      gpu = e.score(texts, policy);
+    }
+    List<dev.gptneo.engine.api.ScoreResult> cpu;
+    try (Engine e = Engine.open(Goldens.demoModel(), EngineOptions.builder().threads(2).build())) {
+      cpu = e.score(texts, policy);
+    }
+    double worst = 0;
+    for (int i = 0; i < texts.size(); i++) {
+      assertNull(gpu.get(i).error);
+      double[] want = cpu.get(i).tokenLogprobs;
+      double[] got = gpu.get(i).tokenLogprobs;
+      assertEquals(want.length, got.length);
+      for (int t = 0; t < want.length; t++) {
+        worst = Math.max(worst, Math.abs(want[t] - got[t]));
+      }
+    }
+    System.out.printf(Locale.ROOT, "GPU golden: demo fp32 scores (token_logprobs) vs the CPU: max |difference| %.3g%n",
+        worst);
+    assertTrue(worst <= 2 * CudaGoldenTest.TOL_F32, "token log-probabilities: " + worst);
   }
 
   @Test

@@ -315,7 +315,7 @@ class CudaOpsPlumbingTest {
   /**
    * Generation through the scheduler on the device path: greedy and sampled jobs, with penalties,
    * n-gram bans and min_new_tokens, in chunks of head rows, choose on the device and download only
-   * the ids (4 bytes a row); a score job in the same engine still reads its logits.
+   * the ids (4 bytes a row); a score job in the same engine reads only its log-probabilities.
    */
   @Test
   void generationChoosesOnTheDeviceAndDownloadsOnlyIds() throws Exception {
@@ -349,8 +349,9 @@ class CudaOpsPlumbingTest {
       }
       int before = gpu.downloads.size();
       scheduler.submit(new ScoreJob(new int[] {1, 2, 3}, 1)).get(60, TimeUnit.SECONDS);
-      assertEquals(List.of(4L * 2 * config.vocabSize), gpu.downloads.subList(before, gpu.downloads.size()),
-          "a score job reads its two rows of logits");
+      assertEquals(List.of(2L * 8), gpu.downloads.subList(before, gpu.downloads.size()),
+          "a score job reads its two rows' log-probabilities, not their logits");
+      assertTrue(gpu.launches.contains("token_logprobs"));
     }
     ops.close();
     assertEquals(0, gpu.liveAllocations());

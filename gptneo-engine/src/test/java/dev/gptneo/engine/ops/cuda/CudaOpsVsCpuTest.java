@@ -228,15 +228,35 @@ class CudaOpsVsCpuTest {
           if (got[r] != want[r]) {
             wrong.add(cases.names.get(r) + ": device " + got[r] + ", host " + want[r]);
           }
-          double tolerance = ChoiceCases.logprobTolerance(cases.vocab, wantLogprobs[r]);
-          boolean sameNaN = Double.isNaN(wantLogprobs[r]) && Double.isNaN(gotLogprobs[r]);
-          if (!sameNaN && !(Math.abs(gotLogprobs[r] - wantLogprobs[r]) <= tolerance)) {
+          if (!ChoiceCases.logprobsAgree(cases.vocab, wantLogprobs[r], gotLogprobs[r])) {
             wrong.add(cases.names.get(r) + ": logprob device " + gotLogprobs[r] + ", host " + wantLogprobs[r]);
           }
         }
         System.out.println("GPU choose_tokens, " + cases.label + ": " + (rows - wrong.size()) + " of " + rows
             + " rows as the host");
         assertTrue(wrong.isEmpty(), cases.label + ": " + wrong);
+      }
+    }
+  }
+
+  /** token_logprobs against LogitsProcessors.logProb on the same fp32 logits (TargetCases), at 3001 and 50257. */
+  @Test
+  void tokenLogprobsOnTheDeviceAsTheHost() {
+    try (CudaOps gpu = (CudaOps) gpu(Precision.F32)) {
+      OpsInputs in = new OpsInputs(tmp, 6);
+      for (TargetCases cases : List.of(TargetCases.of(3001, 41), TargetCases.of(50257, 42))) {
+        int rows = cases.rows();
+        Ops.Activations logits = in.activations(gpu, "F32", cases.logits(), rows, cases.vocab);
+        double[] got = new double[cases.targets.count()];
+        gpu.tokenLogprobs(logits, cases.targets, got);
+        double[] want = cases.expected();
+        List<String> wrong = new ArrayList<>();
+        for (int i = 0; i < want.length; i++) {
+          if (!ChoiceCases.logprobsAgree(cases.vocab, want[i], got[i])) {
+            wrong.add("target " + i + ": device " + got[i] + ", host " + want[i]);
+          }
+        }
+        assertTrue(wrong.isEmpty(), "vocab " + cases.vocab + ": " + wrong);
       }
     }
   }

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * casts, embedding, gathers, argmax, and attention through prompt chunks and decode steps on global
  * and local layers with windows below, at and above the sequence lengths, odd head sizes and every
  * cache type, against double-precision references; and choose_tokens against the host's own
- * choices (ChoiceCases: GenerateJob's processors and sampler in Java). Built with
+ * choices (ChoiceCases: GenerateJob's processors and sampler in Java), and token_logprobs against
+ * LogitsProcessors.logProb (TargetCases). Built with
  * AddressSanitizer where g++ has it, so a kernel that reads or writes outside its buffers fails.
  * Needs g++ with C++20; skipped without.
  */
@@ -80,6 +81,17 @@ class KernelEmulationTest {
     ChoiceCases.fullVocab(12).write(full);
     run(List.of(exe.toString(), "--choices", "64", broad.toString(), full.toString()));
     run(List.of(exe.toString(), "--choices", "128", broad.toString()));
+  }
+
+  /** token_logprobs gives the host's log-probabilities within the tolerance, at vocab 3001 and 50257. */
+  @Test
+  void tokenLogprobsAreTheHosts() {
+    Path small = tmp.resolve("targets-small.bin");
+    TargetCases.of(3001, 31).write(small);
+    Path full = tmp.resolve("targets-full.bin");
+    TargetCases.of(50257, 32).write(full);
+    run(List.of(exe.toString(), "--targets", "512", small.toString(), full.toString()));
+    run(List.of(exe.toString(), "--targets", "64", small.toString()));
   }
 
   private static void run(List<String> command) {

@@ -351,8 +351,8 @@ static void check_choices(const char* path, int threads) {
     } else {
       double tol = (2.0 * cols + 4) * 0x1p-53 * std::max(1.0, std::fabs(want_lp[r]));  // ChoiceCases.logprobTolerance
       double d = std::fabs(got_lp[r] - want_lp[r]);
-      worst = std::max(worst, d / tol);
-      ok_lp = d <= tol;
+      ok_lp = got_lp[r] == want_lp[r] || d <= tol;
+      if (ok_lp && got_lp[r] != want_lp[r]) worst = std::max(worst, d / tol);
     }
     if (!ok_lp) {
       wrong_lp++;
@@ -366,7 +366,56 @@ static void check_choices(const char* path, int threads) {
   report(what + "logprobs unlike the host's", wrong_lp, 0);
 }
 
+// Runs token_logprobs on the rows of a file written by TargetCases (Java): logits, each row's
+// targets and the host's log-probabilities (LogitsProcessors.logProb), within the tolerance of
+// ChoiceCases.logprobTolerance.
+static void check_targets(const char* path, int threads) {
+  std::FILE* f = std::fopen(path, "rb");
+  int head[3] = {0, 0, 0};
+  bool ok = f && std::fread(head, 4, 3, f) == 3;
+  int rows = head[0], cols = head[1], count = head[2];
+  std::vector<float> logits((size_t) rows * cols);
+  std::vector<int> row_from(rows + 1), ids(count);
+  std::vector<double> want(count), got(count, 12345.0);
+  ok = ok && std::fread(logits.data(), 4, logits.size(), f) == logits.size() &&
+       std::fread(row_from.data(), 4, rows + 1, f) == (size_t) rows + 1 && std::fread(ids.data(), 4, count, f) == (size_t) count &&
+       std::fread(want.data(), 8, count, f) == (size_t) count;
+  if (f) std::fclose(f);
+  if (!ok) {
+    std::printf("FAIL cannot read %s\n", path);
+    failures++;
+    return;
+  }
+  emu_launch(token_logprobs, {(unsigned) rows, 1, 1}, {(unsigned) threads, 1, 1}, 0, logits.data(), cols,
+             row_from.data(), ids.data(), got.data());
+  int wrong = 0;
+  double worst = 0;
+  for (int j = 0; j < count; j++) {
+    bool same;
+    if (std::isnan(want[j])) {
+      same = std::isnan(got[j]);
+    } else {
+      double tol = (2.0 * cols + 4) * 0x1p-53 * std::max(1.0, std::fabs(want[j]));
+      if (got[j] != want[j]) worst = std::max(worst, std::fabs(got[j] - want[j]) / tol);
+      same = got[j] == want[j] || std::fabs(got[j] - want[j]) <= tol;  // -inf for a -inf logit
+    }
+    if (!same) {
+      wrong++;
+      std::printf("  target %d (id %d): device %.17g, host %.17g\n", j, ids[j], got[j], want[j]);
+    }
+  }
+  std::printf("  token_logprobs: worst difference %.3g of the tolerance\n", worst);
+  report("token_logprobs " + std::to_string(rows) + " rows of " + std::to_string(cols) + ", " + std::to_string(threads) +
+             " threads: log-probabilities unlike the host's",
+         wrong, 0);
+}
+
 int main(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[1]) == "--targets") {  // --targets THREADS FILE...
+    for (int i = 3; i < argc; i++) check_targets(argv[i], std::atoi(argv[2]));
+    std::printf("%d failures\n", failures);
+    return failures;
+  }
   if (argc > 2 && std::string(argv[1]) == "--choices") {  // --choices THREADS FILE...
     for (int i = 3; i < argc; i++) check_choices(argv[i], std::atoi(argv[2]));
     std::printf("%d failures\n", failures);
