@@ -255,6 +255,9 @@ for size in $sizes; do
   for b in 1 32 128; do
     bench "$size" "generate-b$b-p128-n128" "" $(generate $b)
   done
+  # each token's log-probability on the device (token_logprobs), against HF's log_softmax + gather
+  [ "$size" = 125M ] && bench "$size" score-b64-p256 "" --task score --batch-size 64 --prompt-tokens 256 \
+    --max-batch-tokens 16384 --iterations 2 --warmup 1
   [ "${GPU_CHECKS_HF:-1}" = 1 ] && step "bench/hf-$size" 200 "$python" device/hf_bench.py --size "$size" --out "$work/bench/hf-$size.json"
 done
 

@@ -5,6 +5,8 @@ On the GPU (fp16; `bin/gptneo bench --device cuda`), the workloads device/gpu-ch
 engine and ../shared/anchors.json's "gpu_h100_hf_eager_fp16":
   prefill   batch 64 x 256 random ids, use_cache=False: the transformer body (what the engine's
             prefill counts) and, separately, the whole model with its LM head
+  score     the same ids: each next token's log-probability (log_softmax in fp32 of the LM head's
+            logits, gathered), what `bin/gptneo bench --task score` times
   generate  prompt 128 random ids, exactly 128 new tokens (greedy, min_new_tokens=128), batch 1, 32, 128
 On the CPU (--device cpu: fp32, 125M, torch on --threads threads), anchors.json's
 "cpu_16core_hf_eager_fp32_125M": prefill batch 8 x 256; generate prompt 64, exactly 32 new tokens,
@@ -28,7 +30,8 @@ SIZES = {  # hidden, layers, heads: EleutherAI/gpt-neo-125m, -1.3B, -2.7B
     "1.3B": (2048, 24, 16),
     "2.7B": (2560, 32, 20),
 }
-WORKLOADS = ["prefill-b64-p256", "generate-b1-p128-n128", "generate-b32-p128-n128", "generate-b128-p128-n128"]
+WORKLOADS = ["prefill-b64-p256", "score-b64-p256", "generate-b1-p128-n128", "generate-b32-p128-n128",
+             "generate-b128-p128-n128"]
 CPU_WORKLOADS = ["prefill-b8-p256", "generate-b1-p64-n32", "generate-b8-p64-n32"]
 TARGETS = {"2.7B": {"prefill-b64-p256": 1.5, "generate-b1-p128-n128": 10, "generate-b128-p128-n128": 10}}
 # HF eager fp16 on an H100 as ../shared/anchors.json records it (tokens/s), the reference numbers
@@ -105,8 +108,13 @@ def run(size, out_path, device="cuda", threads=None):
     with torch.inference_mode():
         ids = torch.randint(0, 50257, prefill, device=device, generator=gen)
         rows, tokens = prefill
+        def score():
+            logits = model(ids, use_cache=False).logits[:, :-1].float()
+            return torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:, None])
+
         for name, fn in (("prefill-b%d-p%d" % prefill, lambda: model.transformer(ids, use_cache=False)),
-                         ("prefill-b%d-p%d-with-lm-head" % prefill, lambda: model(ids, use_cache=False))):
+                         ("prefill-b%d-p%d-with-lm-head" % prefill, lambda: model(ids, use_cache=False)),
+                         ("score-b%d-p%d" % prefill, score)):
             timed(fn)  # warm-up
             seconds = min(timed(fn)[0] for _ in range(max(2, repeats)))
             emit({"workload": name, "batch_size": rows, "prompt_tokens": tokens, "new_tokens": 0, "seconds": seconds,
@@ -152,7 +160,7 @@ def summarize(folder):
                 ours = load(os.path.join(folder, prefix + workload + ".json"))
                 mine = ours[0]["tokens_per_s"] if ours else None
                 # the share of the machine's limit ours reached: FLOP/s for prefill, bandwidth for decode
-                limit = ours[0].get("pct_of_peak" if base.startswith("prefill") else "pct_of_bandwidth") if ours else None
+                limit = ours[0].get("pct_of_bandwidth" if base.startswith("generate") else "pct_of_peak") if ours else None
                 theirs = hf.get(base, {}).get("tokens_per_s")
                 anchor = anchors.get(base)
                 target = targets.get(base)

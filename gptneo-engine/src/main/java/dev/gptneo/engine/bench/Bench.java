@@ -12,6 +12,7 @@ import dev.gptneo.engine.api.GenerateResult;
 import dev.gptneo.engine.api.Input;
 import dev.gptneo.engine.api.InputPolicy;
 import dev.gptneo.engine.api.ModelInfo;
+import dev.gptneo.engine.api.ScoreResult;
 import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.ops.Backends;
 import dev.gptneo.engine.generate.GenerationParams;
@@ -46,11 +47,13 @@ import java.util.concurrent.Future;
  *       difference is the decode steps alone, which give decode_tokens_per_s and the fraction of
  *       the DRAM bandwidth bound.</li>
  *   <li>classify: {@link Engine#classify} (the sequence-classification head) of B rows of P ids.</li>
+ *   <li>score: {@link Engine#score} of B rows of P ids: the body, the LM head on every row but the
+ *       last, and each next token's log-probability; tokens_per_s counts the rows' tokens.</li>
  *   <li>tokenize: the model's tokenizer on the sample emails (subject + "\n" + body), T threads.</li>
  * </ul>
  */
 public final class Bench {
-  public static final List<String> TASKS = List.of("prefill", "generate", "classify", "tokenize");
+  public static final List<String> TASKS = List.of("prefill", "generate", "classify", "score", "tokenize");
 
   /** A setting that cannot work (the command line's fault): the CLI exits 2 with its message. */
   public static final class BadSettings extends IllegalArgumentException {
@@ -161,6 +164,9 @@ public final class Bench {
         break;
       case "classify":
         flops = work.classifyFlops(b, p, info.sequenceLabels == null ? 0 : info.sequenceLabels.size());
+        break;
+      case "score":
+        flops = work.scoreFlops(b, p);
         break;
       default:
         flops = work.generateFlops(b, p, n);
@@ -327,6 +333,11 @@ public final class Bench {
           throw new ModelException(e.getMessage() + " (the random checkpoints have one)");
         }
         for (ClassifyResult r : rs) {
+          check(r == null ? "no result" : r.error);
+        }
+        break;
+      case "score":
+        for (ScoreResult r : engine.score(inputs, InputPolicy.DEFAULT)) {
           check(r == null ? "no result" : r.error);
         }
         break;

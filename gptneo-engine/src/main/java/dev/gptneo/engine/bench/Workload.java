@@ -77,6 +77,11 @@ public final class Workload {
     return batch * (bodyFlops(0, prompt) + 2.0 * c.hiddenSize * labels);
   }
 
+  /** FLOPs of scoring: the body plus the LM head at every token but the last. */
+  public double scoreFlops(int batch, int prompt) {
+    return batch * (bodyFlops(0, prompt) + (prompt - 1) * lmHeadFlops());
+  }
+
   /**
    * FLOPs of generating {@code newTokens} per sequence after a {@code prompt}: the prompt and the
    * first newTokens - 1 generated tokens go through the body, and the LM head runs newTokens times.

@@ -21,7 +21,7 @@ import java.util.Set;
 final class BenchCommand {
   static final String USAGE = String.join("\n",
       "usage: bin/gptneo bench (--random 125M|1.3B|2.7B | --model DIR) [--dtype f32|f16|bf16]",
-      "                        [--task prefill|generate|classify|tokenize] [--batch-size B] [--prompt-tokens P]",
+      "                        [--task prefill|generate|classify|score|tokenize] [--batch-size B] [--prompt-tokens P]",
       "                        [--new-tokens N] [--threads T] [--iterations I] [--warmup W]",
       "",
       "Runs one task I times (after W warm-up runs, default 1) and prints ONE JSON line on stdout:",
@@ -40,6 +40,8 @@ final class BenchCommand {
       "  --task generate     greedy, exactly N new tokens per row (min_new_tokens = N) after P random ids;",
       "                      tokens_per_s counts generated tokens. Defaults B 1, P 64, N 64",
       "  --task classify     the sequence-classification head on B x P ids. Defaults B 8, P 256",
+      "  --task score        each token's log-probability (the LM head on every row) of B x P ids;",
+      "                      tokens_per_s counts their tokens. Defaults B 8, P 256",
       "  --task tokenize     the tokenizer on the sample emails (subject + \"\\n\" + body), T threads",
       "  --threads T         compute threads (default: all cores); the calibration uses as many",
       "  --iterations I      timed runs (default 3); the best is reported, all are in iteration_seconds",
@@ -141,7 +143,7 @@ final class BenchCommand {
     }
     s.task = flags.get("task", "prefill").trim().toLowerCase(Locale.ROOT);
     if (!Bench.TASKS.contains(s.task)) {
-      throw new UsageException("--task must be prefill, generate, classify or tokenize, got '"
+      throw new UsageException("--task must be prefill, generate, classify, score or tokenize, got '"
           + flags.get("task", "") + "'");
     }
     s.batchSize = flags.getInt("batch-size", -1, 1);

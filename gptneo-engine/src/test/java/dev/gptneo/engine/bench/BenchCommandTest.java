@@ -174,6 +174,15 @@ class BenchCommandTest {
   }
 
   @Test
+  void scoreRunsEveryRowsLogProbabilities() throws IOException {
+    JsonNode j = oneJsonLine(tiny("--task", "score", "--batch-size", "2", "--prompt-tokens", "6",
+        "--calibration-seconds", "0"));
+    assertEquals("score", j.get("task").asText());
+    assertEquals(2, j.get("batch_size").asInt());
+    assertTrue(j.get("tokens_per_s").asDouble() > 0);
+  }
+
+  @Test
   void aModelFolderWorksAndItsDtypeMustMatch() throws IOException {
     Path dir = RandomCheckpoint.ensure(ModelSize.TINY, dev.gptneo.engine.weights.DType.F16, cache, null, null);
     JsonNode j = oneJsonLine(bench("--model", dir.toString(), "--batch-size", "1", "--prompt-tokens", "4",

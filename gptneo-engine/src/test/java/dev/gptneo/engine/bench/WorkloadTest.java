@@ -23,6 +23,12 @@ class WorkloadTest {
   }
 
   @Test
+  void scoringAddsTheLmHeadAtEveryTokenButTheLast() {
+    Workload w = of(ModelSize.GPT_NEO_125M, 4);
+    assertEquals(w.prefillFlops(8, 256) + 8 * 255 * w.lmHeadFlops(), w.scoreFlops(8, 256), 1);
+  }
+
+  @Test
   void localLayersSeeAtMostTheWindow() {
     Workload w = of(ModelSize.TINY, 4); // window 8, layer 0 global, layer 1 local
     assertEquals(1, w.keys(0, 0));
