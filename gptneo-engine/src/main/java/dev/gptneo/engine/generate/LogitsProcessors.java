@@ -1,5 +1,6 @@
 package dev.gptneo.engine.generate;
 
+import dev.gptneo.engine.ops.LogSoftmax;
 import dev.gptneo.engine.ops.TokenChoice;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
@@ -468,35 +469,14 @@ public final class LogitsProcessors {
     }
   }
 
-  /** log(softmax(logits)[token]) for a slice, in double. */
+  /** log(softmax(logits)[token]) for a slice, in double ({@link LogSoftmax}). */
   public static double logProb(float[] logits, int off, int vocab, int token) {
-    float max = max(logits, off, vocab);
-    return logits[off + token] - max - Math.log(sumExp(logits, off, vocab, max));
+    return LogSoftmax.logProb(logits, off, vocab, token);
   }
 
   /** {@link #logProb} of each of tokens into dst (the same bits), the max and the sum taken once. */
   public static void logProbs(float[] logits, int off, int vocab, int[] tokens, double[] dst) {
-    float max = max(logits, off, vocab);
-    double logSum = Math.log(sumExp(logits, off, vocab, max));
-    for (int i = 0; i < tokens.length; i++) {
-      dst[i] = logits[off + tokens[i]] - max - logSum;
-    }
-  }
-
-  private static float max(float[] logits, int off, int vocab) {
-    float max = Float.NEGATIVE_INFINITY;
-    for (int i = 0; i < vocab; i++) {
-      max = Math.max(max, logits[off + i]);
-    }
-    return max;
-  }
-
-  private static double sumExp(float[] logits, int off, int vocab, float max) {
-    double sum = 0;
-    for (int i = 0; i < vocab; i++) {
-      sum += Math.exp(logits[off + i] - max);
-    }
-    return sum;
+    LogSoftmax.logProbs(logits, off, vocab, tokens, dst);
   }
 
   /** Index of the largest value; the first one on ties, like torch.argmax. */

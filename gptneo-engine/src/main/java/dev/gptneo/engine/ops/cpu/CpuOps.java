@@ -2,9 +2,11 @@ package dev.gptneo.engine.ops.cpu;
 
 import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.ops.Epilogue;
+import dev.gptneo.engine.ops.LogSoftmax;
 import dev.gptneo.engine.ops.Ops;
 import dev.gptneo.engine.ops.SequenceCache;
 import dev.gptneo.engine.ops.Step;
+import dev.gptneo.engine.ops.TokenTargets;
 import dev.gptneo.engine.weights.TensorView;
 
 /** The CPU backend: heap activations, mapped weights, one {@link ComputePool} for all parallel work. */
@@ -165,6 +167,19 @@ public final class CpuOps implements Ops {
     for (int i = 0; i < count; i++) {
       System.arraycopy(s, rows[i] * cols, d, i * cols, cols);
     }
+  }
+
+  /** Scores on the pool, a row a task, in the host's own arithmetic ({@link LogSoftmax}): the same bits. */
+  @Override
+  public boolean scoresTokens() {
+    return true;
+  }
+
+  @Override
+  public void tokenLogprobs(Activations logits, TokenTargets targets, double[] dst) {
+    float[] l = ((CpuActivations) logits).data;
+    int vocab = logits.cols();
+    pool.parallelFor(targets.rows(), r -> LogSoftmax.logProbs(l, r * vocab, vocab, targets, r, dst));
   }
 
   @Override
