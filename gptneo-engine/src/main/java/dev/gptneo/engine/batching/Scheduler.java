@@ -53,6 +53,8 @@ public final class Scheduler implements AutoCloseable {
   private final Job<?>[] sumJobs;       // (maxSeqs)
   private final double[] rowSums;       // (maxSeqs, hidden)
   private final int[] chunkRows;        // (maxHeadRows)
+  private final int[] runStarts;        // (maxHeadRows + 1) where each job's rows start in a chunk
+  private final Throwable[] runFailures; // (maxHeadRows) what a job's accept threw, per run
   private final float[] headOut;        // (maxHeadRows, max(vocab, hidden))
   // LM rows the backend reduces itself (GPU: chosen tokens, target log-probabilities); none on the CPU
   private final BackendRows[] backendRows;
@@ -75,6 +77,8 @@ public final class Scheduler implements AutoCloseable {
     this.headPositions = new int[maxTokens];
     this.headJobs = new Job<?>[maxTokens];
     this.chunkRows = new int[model.maxHeadRows()];
+    this.runStarts = new int[model.maxHeadRows() + 1];
+    this.runFailures = new Throwable[model.maxHeadRows()];
     this.headOut = new float[model.maxHeadRows() * Math.max(config.vocabSize, config.hiddenSize)];
     this.backendRows = BackendRows.of(model);
     this.summing = model.sumsRows();
@@ -395,19 +399,45 @@ public final class Scheduler implements AutoCloseable {
             model.readHidden(chunkRows, n, headOut);
             width = config.hiddenSize;
         }
-        for (int i = 0; i < n; i++) {
-          Job<?> job = headJobs[from + i];
-          if (job.future.isDone()) {
-            continue;
-          }
-          try {
-            job.accept(headPositions[from + i], headOut, i * width, width);
-          } catch (Throwable t) {
-            finish(job, null, t);
-          }
-        }
+        acceptRows(from, n, width);
       }
       java.util.Arrays.fill(headJobs, 0, count, null);
+    }
+  }
+
+  /**
+   * Gives the chunk's rows (headOut, width floats a row) to their jobs. Jobs are independent, so
+   * they run side by side on the backend's threads (the CPU's pool: sampling, penalties and
+   * log-softmaxes over the vocab are host work), each job's rows in order; failures end their
+   * jobs afterwards, here.
+   */
+  private void acceptRows(int from, int n, int width) {
+    int runs = 0; // a job's rows are adjacent (collectRows)
+    for (int i = 0; i < n; i++) {
+      if (i == 0 || headJobs[from + i] != headJobs[from + i - 1]) {
+        runStarts[runs++] = i;
+      }
+    }
+    runStarts[runs] = n;
+    model.ops().forEachTask(runs, r -> {
+      for (int i = runStarts[r]; i < runStarts[r + 1]; i++) {
+        Job<?> job = headJobs[from + i];
+        if (job.future.isDone()) {
+          return;
+        }
+        try {
+          job.accept(headPositions[from + i], headOut, i * width, width);
+        } catch (Throwable t) {
+          runFailures[r] = t;
+          return;
+        }
+      }
+    });
+    for (int r = 0; r < runs; r++) {
+      if (runFailures[r] != null) {
+        finish(headJobs[from + runStarts[r]], null, runFailures[r]);
+        runFailures[r] = null;
+      }
     }
   }
 

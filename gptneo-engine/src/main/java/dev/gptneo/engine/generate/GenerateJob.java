@@ -27,7 +27,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     }
   }
 
-  /** Scratch shared by all jobs: they run on the one scheduler thread. */
+  /** Scratch shared by the jobs that run on one thread (the scheduler's, or a compute thread). */
   private static final class Scratch {
     final float[] logits;            // (vocab)
     final LogitsPipeline pipeline;

@@ -147,6 +147,17 @@ public interface Ops extends AutoCloseable {
     throw new UnsupportedOperationException(name() + " leaves row sums to the host");
   }
 
+  /**
+   * Runs tasks 0..n-1 of independent host work (the jobs' handling of their head rows) on the
+   * backend's threads, returning when all are done: the CPU's compute pool. By default one after
+   * another on the caller.
+   */
+  default void forEachTask(int n, java.util.function.IntConsumer task) {
+    for (int i = 0; i < n; i++) {
+      task.accept(i);
+    }
+  }
+
   /** Copies the first {@code rows} rows to the host, row-major. */
   void read(Activations x, int rows, float[] dst);
 

@@ -183,6 +183,11 @@ public final class CpuOps implements Ops {
   }
 
   @Override
+  public void forEachTask(int n, java.util.function.IntConsumer task) {
+    pool.parallelFor(n, task);
+  }
+
+  @Override
   public void read(Activations x, int rows, float[] dst) {
     System.arraycopy(((CpuActivations) x).data, 0, dst, 0, rows * x.cols());
   }
