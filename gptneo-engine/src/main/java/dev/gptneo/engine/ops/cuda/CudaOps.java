@@ -151,6 +151,19 @@ public final class CudaOps implements Ops {
     headReductions.tokenLogprobs((CudaActivations) logits, targets, dst);
   }
 
+  /**
+   * The rows the host still processes (warpers that choose on the host, beams' logits) on the
+   * common fork-join pool: the GPU leaves the host's cores free.
+   */
+  @Override
+  public void forEachTask(int n, java.util.function.IntConsumer task) {
+    if (n <= 1) {
+      Ops.super.forEachTask(n, task);
+    } else {
+      java.util.stream.IntStream.range(0, n).parallel().forEach(task);
+    }
+  }
+
   @Override
   public Matrix matrix(TensorView... stacked) {
     if (precision == null) {
