@@ -75,15 +75,14 @@ final class BeamRuns {
             pending.put(e.getKey(), fs);
           }
         }
+        Map<Integer, RowWait.RowFailure> failed = stepAll(pending, active);
         for (Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
           int row = e.getKey();
           BeamSearch search = active.get(row);
           try {
-            List<float[]> logits = new ArrayList<>();
-            for (CompletableFuture<float[]> f : e.getValue()) {
-              logits.add(RowWait.await(f));
+            if (failed.containsKey(row)) {
+              throw failed.get(row);
             }
-            search.step(logits);
             if (search.done()) {
               List<GenerateResult> best = new ArrayList<>(); // HF's num_return_sequences, best first
               for (int rank = 0; rank < search.params().numReturnSequences; rank++) {
@@ -115,6 +114,44 @@ final class BeamRuns {
     } finally {
       caches.values().forEach(BeamCaches::close);
     }
+  }
+
+  /**
+   * Waits for each search's beam logits, then runs the searches' steps (a log-softmax, the
+   * processors and a top-k over beams x vocab each) side by side on the backend's threads. Returns
+   * the rows whose logits failed; their searches did not step.
+   */
+  private Map<Integer, RowWait.RowFailure> stepAll(Map<Integer, List<CompletableFuture<float[]>>> pending,
+      Map<Integer, BeamSearch> active) {
+    Map<Integer, RowWait.RowFailure> failed = new TreeMap<>();
+    List<BeamSearch> stepping = new ArrayList<>();
+    List<List<float[]>> logits = new ArrayList<>();
+    for (Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
+      try {
+        List<float[]> rows = new ArrayList<>();
+        for (CompletableFuture<float[]> f : e.getValue()) {
+          rows.add(RowWait.await(f));
+        }
+        stepping.add(active.get(e.getKey()));
+        logits.add(rows);
+      } catch (RowWait.RowFailure failure) {
+        failed.put(e.getKey(), failure);
+      }
+    }
+    RuntimeException[] thrown = new RuntimeException[stepping.size()];
+    ops.forEachTask(stepping.size(), i -> {
+      try {
+        stepping.get(i).step(logits.get(i));
+      } catch (RuntimeException ex) {
+        thrown[i] = ex;
+      }
+    });
+    for (RuntimeException ex : thrown) {
+      if (ex != null) {
+        throw ex;
+      }
+    }
+    return failed;
   }
 
   /**
