@@ -127,7 +127,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     acceptToken(position, token, logprob);
   }
 
-  /** Logit biases and the min-p, typical-p, epsilon, eta and top-h warpers need the host: chosen there. */
+  /** Logit biases and the typical-p, epsilon, eta and top-h warpers need the host: chosen there. */
   @Override
   public boolean backendMayChoose() {
     return !params.needsHostChoice();
@@ -139,6 +139,9 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     int generated = length - promptLength;
     if (params.doSample) {
       choice.addSampled((float) params.temperature, params.topK, params.topP, Sampler.uniform(params.seed, generated));
+      if (params.minP > 0) {
+        choice.minP((float) params.minP); // LogitsProcessors.minP's cutoff is (float) minP * top
+      }
     } else {
       choice.addGreedy();
     }

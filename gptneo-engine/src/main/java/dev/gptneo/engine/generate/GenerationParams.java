@@ -125,9 +125,9 @@ public final class GenerationParams {
     return eosTokenIds != null ? eosTokenIds : modelEosTokenIds;
   }
 
-  /** Whether a setting needs the host: the warpers min_p, typical_p and the cutoffs, biases, forcing, renormalizing. */
+  /** Whether a setting needs the host: the warpers top_h, typical_p and the cutoffs, biases, forcing, renormalizing. */
   public boolean needsHostChoice() {
-    return doSample && (minP > 0 || topH > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0)
+    return doSample && (topH > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0)
         || sequenceBiases.length > 0 || decayStart >= 0 || forcedBosTokenId >= 0 || forcedEosTokenIds.length > 0
         || renormalizeLogits;
   }

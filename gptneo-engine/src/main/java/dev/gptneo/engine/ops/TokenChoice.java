@@ -6,8 +6,8 @@ import java.util.Arrays;
  * How to choose one token from each row of LM-head logits, for {@link Ops#chooseTokens}: per row,
  * the host's processing in HF's order (generate.LogitsProcessors, generate.Sampler): repetition
  * penalty at the listed distinct earlier tokens, -inf at the banned ids (no-repeat n-gram bans,
- * eos before min_new_tokens), then greedy, or temperature, top-k, top-p and a draw with the given
- * uniform. A row may also ask for the chosen token's log-probability under the distribution it
+ * eos before min_new_tokens), then greedy, or temperature, top-k, top-p, min-p and a draw with the
+ * given uniform. A row may also ask for the chosen token's log-probability under the distribution it
  * was drawn from ({@link #wantLogprob}). Jobs add one row each per step; the table is reused (it
  * allocates only to grow). Ids outside [0, vocab) are dropped, as the host's processors skip them.
  */
@@ -24,6 +24,7 @@ public final class TokenChoice {
   private int[] penaltyFrom = new int[0]; // into penaltyIds; the row's run ends where the next row's starts
   private int[] banFrom = new int[0];     // into banIds
   private boolean[] logprob = new boolean[0];
+  private float[] minP = new float[0];    // 0: off
   private int[] penaltyIds = new int[64];
   private int penaltyCount;
   private int[] banIds = new int[64];
@@ -85,6 +86,7 @@ public final class TokenChoice {
     penaltyFrom[r] = penaltyCount;
     banFrom[r] = banCount;
     logprob[r] = false;
+    minP[r] = 0f;
     return r;
   }
 
@@ -116,6 +118,15 @@ public final class TokenChoice {
 
   public boolean logprob(int row) {
     return logprob[row];
+  }
+
+  /** The last (sampled) row's min_p, after its top-p (HF's MinPLogitsWarper, LogitsProcessors.minP). */
+  public void minP(float minP) {
+    this.minP[rows - 1] = minP;
+  }
+
+  public float minP(int row) {
+    return minP[row];
   }
 
   /** Whether any row wants its log-probability. */
@@ -209,5 +220,6 @@ public final class TokenChoice {
     penaltyFrom = Arrays.copyOf(penaltyFrom, capacity);
     banFrom = Arrays.copyOf(banFrom, capacity);
     logprob = Arrays.copyOf(logprob, capacity);
+    minP = Arrays.copyOf(minP, capacity);
   }
 }

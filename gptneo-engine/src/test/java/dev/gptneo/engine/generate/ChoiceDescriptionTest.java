@@ -40,6 +40,8 @@ class ChoiceDescriptionTest {
         base.toBuilder().logprobs(true).repetitionPenalty(1.3).suppressTokens(4).build(),
         base.toBuilder().logprobs(true).doSample(true).seed(12).topK(20).topP(0.7).temperature(0.8).build(),
         base.toBuilder().logprobs(true).doSample(true).seed(13).topK(0).build(),
+        base.toBuilder().doSample(true).seed(14).minP(0.2).build(),
+        base.toBuilder().logprobs(true).doSample(true).seed(15).topK(0).topP(0.9).minP(0.05).temperature(1.5).build(),
     };
     Random random = new Random(42);
     HostChoice host = new HostChoice(VOCAB);
@@ -75,11 +77,13 @@ class ChoiceDescriptionTest {
   }
 
   @Test
-  void minPAndTheCutoffsChooseOnTheHost() {
+  void theCutoffsChooseOnTheHost() {
     GenerationParams sampling = GenerationParams.builder().doSample(true).build();
     int[] prompt = {5, 7};
     assertEquals(true, new GenerateJob(prompt, 8, sampling, EOS, null).backendMayChoose());
-    for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().minP(0.1).build(),
+    assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().minP(0.1).build(), EOS, null)
+        .backendMayChoose(), "min_p runs on the backend");
+    for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().topH(0.5).build(),
         sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build(),
         sampling.toBuilder().typicalP(0.9).build(),
         GenerationParams.builder().sequenceBias(new int[][] {{4}}, new double[] {1}).build(),

@@ -60,6 +60,7 @@ public final class HostChoice {
     LogitsProcessors.temperature(row, c.temperature(r));
     LogitsProcessors.topK(row, c.topK(r), select);
     LogitsProcessors.topP(row, c.topP(r), keys, probs);
+    LogitsProcessors.minP(row, c.minP(r), probs);
     return Sampler.sample(row, probs, c.uniform(r));
   }
 }

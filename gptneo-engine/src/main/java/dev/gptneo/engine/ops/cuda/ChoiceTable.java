@@ -5,12 +5,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * A {@link TokenChoice} in the layout choose_tokens reads (sampling.cu): rows x ChoiceRow (56
+ * A {@link TokenChoice} in the layout choose_tokens reads (sampling.cu): rows x ChoiceRow (64
  * bytes), then the ids, all rows' penalized ids first, then their banned ids. One host buffer,
  * reused; one upload per chunk of rows.
  */
 final class ChoiceTable {
-  static final int ROW_BYTES = 56;
+  static final int ROW_BYTES = 64;
 
   private ByteBuffer host = ByteBuffer.allocateDirect(ROW_BYTES * 64 + 4 * 1024).order(ByteOrder.LITTLE_ENDIAN);
 
@@ -46,7 +46,9 @@ final class ChoiceTable {
           .putFloat(c.penalty(r))
           .putInt(c.logprob(r) ? 1 : 0)
           .putDouble((float) (1.0 - topP)) // the host's fp32 threshold, LogitsProcessors.topP
-          .putDouble(c.uniform(r));
+          .putDouble(c.uniform(r))
+          .putFloat(c.minP(r))
+          .putInt(0);
     }
     for (int i = 0; i < c.penaltyCount(); i++) {
       b.putInt(c.penaltyId(i));

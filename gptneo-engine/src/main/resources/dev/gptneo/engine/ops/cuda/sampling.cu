@@ -1,39 +1,33 @@
-// Choosing the next token on the device, so that only the chosen ids cross to the host (and, at the
-// end, token_logprobs: the log-probabilities of listed tokens, for scoring). Logits are
-// (rows, cols) fp32, one row per sequence; every kernel here runs one block per row. choose_tokens mirrors the host's generate.LogitsProcessors and generate.Sampler in HF's order, on
-// the row in place (CudaOps hands it the LM head's output, which nothing reads afterwards):
-//  1. repetition penalty at the row's distinct earlier tokens (listed by the host), then -inf at
-//     the banned ids (no-repeat n-gram bans and, before min_new_tokens, eos; listed by the host);
+// Choosing the next token on the device, so that only the chosen ids cross to the host, and
+// (token_logprobs, at the end) the log-probabilities of listed tokens for scoring. Logits are
+// (rows, cols) fp32, one block per row. choose_tokens mirrors the host's generate.LogitsProcessors
+// and generate.Sampler in HF's order, on the row in place (nothing reads the LM head's output after):
+//  1. repetition penalty at the row's distinct earlier tokens, then -inf at the banned ids (no-repeat
+//     n-gram bans and, before min_new_tokens, eos), both listed by the host;
 //  2. greedy: the first index of the largest logit (torch.argmax, -0 equal to +0); done;
 //  3. temperature: logits / T, float division, skipped at T == 1 as on the host;
 //  4. top-k: the k-th largest logit (repeats counted, as the host's quickselect) by radix select on
-//     order-preserving 32-bit keys: four 8-bit passes, histograms in shared memory with
-//     warp-aggregated integer atomics; logits below it drop out (k <= 0 or >= cols: off);
-//  5. top-p and the draw over the candidates (finite logits that top-k kept):
-//     - at most CHOICE_CAP candidates (top_k <= 2048, the usual settings): they are copied to
-//       shared memory in id order and the host's arithmetic runs in the host's order: exp in
-//       double of the float difference to the max, the sum in double in id order (one thread),
-//       inv = (float) (1 / sum), probabilities (float) e * inv. Top-p sorts the candidates
-//       (bitonic sort of 64-bit keys: the logit's order key, then the id reversed, so equal logits
-//       sort higher id first as in the host's sort) and accumulates them ascending in double (one
-//       thread), removing them until the sum exceeds 1 - top_p; the draw accumulates in id order
-//       and takes the first token whose cumulative probability passes the uniform.
-//     - more candidates (top_k off or above CHOICE_CAP): no sort. Top-p finds its cut by a radix
-//       descent over the same 64-bit keys (4-bit digits; per digit the probability mass of the
-//       candidates in the current bucket), the draw sums runs of ids per thread combined by a scan.
-//       Every sum has a fixed order, so the same logits give the same token on every run; the
-//       token is the host's unless a cumulative sum lies within rounding (n * 2^-53, about 1e-11
-//       for 50257 tokens) of the uniform or of 1 - top_p, since the host sums in one order.
-//       When top-p leaves at most CHOICE_CAP tokens, the draw takes the exact path.
+//     order-preserving 32-bit keys (four 8-bit passes, warp-aggregated integer atomics);
+//  5. top-p, 6. min_p and 7. the draw, over the candidates (finite logits still kept):
+//     - at most CHOICE_CAP candidates (top_k <= 2048, the usual settings): copied to shared memory
+//       in id order, the host's arithmetic in the host's order: exp in double of the float
+//       difference to the max, the sum in double in id order (one thread), inv = (float) (1 / sum),
+//       probabilities (float) e * inv. Top-p sorts them (bitonic sort of 64-bit keys: the logit's
+//       order key, then the id reversed, as the host's sort) and removes them ascending until the
+//       sum exceeds 1 - top_p; min_p removes those below min_p x the top's probability (inv); the
+//       draw takes the first token, in id order, whose cumulative probability passes the uniform.
+//     - more candidates: no sort. Top-p finds its cut by a radix descent over the same keys (the
+//       probability mass per 4-bit digit), min_p sums the softmax in the block's order, and the
+//       draw sums runs of ids per thread combined by a scan. The token is the host's unless a sum
+//       lies within rounding (n * 2^-53, about 1e-11 at 50257 tokens) of the uniform or a cut.
 // Float steps use the _rn intrinsics, so no multiply-add is contracted where the host rounds twice.
 // The one difference left on the exact path is exp's last bit (CUDA's exp and Java's Math.exp are
 // both within 1 ulp, in double): it moves a sum by 2^-53 relative, a float probability rarely.
 // The uniform comes from the host (Sampler.uniform(seed, step)), so a row's token does not depend
-// on its batch. No float atomics anywhere; every reduction has a fixed order.
-// A row may also ask for its token's log-probability over the processed logits (generate's
-// logprobs: LogitsProcessors.logProb after the warpers): (double) (logit - max) - log(sum), the sum
-// of exp over the tokens kept. The exact path sums in the host's order; elsewhere the order of the
-// sum differs, which moves the result by at most about cols * 2^-53.
+// on its batch. No float atomics anywhere; every reduction has a fixed order, so the same logits
+// give the same token on every run. A row may also ask for its token's log-probability over the
+// processed logits (LogitsProcessors.logProb after the warpers): (double) (logit - max) - log(sum of
+// exp over the tokens kept), within about cols * 2^-53 of the host's where the sum's order differs.
 #include "common.cuh"
 
 typedef unsigned long long u64;
@@ -53,8 +47,10 @@ struct ChoiceRow {
   int want_logprob;              // also write the token's log-probability
   double threshold;              // 1 - top_p, as the host computes it
   double uniform;                // Sampler.uniform(seed, step), in [0, 1)
+  float min_p;                   // 0: off
+  int unused;
 };
-static_assert(sizeof(ChoiceRow) == 56, "ChoiceTable writes 56-byte rows");
+static_assert(sizeof(ChoiceRow) == 64, "ChoiceTable writes 64-byte rows");
 
 // ---- keys and block-wide helpers ------------------------------------------------------------
 
@@ -165,12 +161,16 @@ __device__ unsigned int kth_largest_key(const float* row, int cols, int k) {
   return prefix;
 }
 
-// Which tokens are still candidates: finite, kept by top-k and (once cut) by top-p.
+// Which tokens are still candidates: finite, kept by top-k, (once cut) by top-p and by min_p.
 struct Keep {
-  float lo;  // top-k: the k-th largest logit (-inf: off)
-  u64 cut;   // top-p: the smallest key kept (0: off)
+  float lo;       // top-k: the k-th largest logit (-inf: off)
+  u64 cut;        // top-p: the smallest key kept (0: off)
+  float min_cut;  // min_p: the smallest probability kept (0: off), the host's (float) e * inv
+  float mx, inv;  // with min_cut: the largest logit and 1 / the softmax's sum
   __device__ __forceinline__ bool operator()(float v, int i) const {
-    return v != neg_inf() && v >= lo && choice_key(v, i) >= cut;
+    if (v == neg_inf() || v < lo || choice_key(v, i) < cut) return false;
+    return min_cut == 0.f || v >= mx ||
+           !(__fmul_rn(__double2float_rn(exp((double) __fsub_rn(v, mx))), inv) < min_cut);
   }
 };
 
@@ -238,19 +238,29 @@ __device__ void bitonic_sort(u64* key, int m) {
   }
 }
 
-// Step 5, exact path: LogitsProcessors.topP over n candidates in id order, in the host's arithmetic
-// and order. Removed candidates get -inf.
-__device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
-  __shared__ float inv_shared;
-  for (int j = threadIdx.x; j < n; j += blockDim.x) c.e[j] = exp((double) __fsub_rn(c.val[j], mx));
+// The exact path's softmax as the host computes it (LogitsProcessors.softmax, Sampler.sample):
+// numerators exp in double of the float difference to the max into c.e (0 for removed
+// candidates), summed in id order by one thread. Returns the sum to every thread.
+__device__ double exact_numerators(Candidates c, int n, float mx) {
+  __shared__ double sum_shared;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    float v = c.val[j];
+    c.e[j] = v == neg_inf() ? 0.0 : exp((double) __fsub_rn(v, mx));
+  }
   __syncthreads();
   if (threadIdx.x == 0) {
     double sum = 0;
     for (int j = 0; j < n; j++) sum = __dadd_rn(sum, c.e[j]);
-    inv_shared = __double2float_rn(__ddiv_rn(1.0, sum));
+    sum_shared = sum;
   }
   __syncthreads();
-  float inv = inv_shared;
+  return sum_shared;
+}
+
+// Step 5, exact path: LogitsProcessors.topP over n candidates in id order, in the host's arithmetic
+// and order. Removed candidates get -inf.
+__device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
+  float inv = __double2float_rn(__ddiv_rn(1.0, exact_numerators(c, n, mx)));
   int m = 1;
   while (m < n) m <<= 1;
   for (int j = threadIdx.x; j < m; j += blockDim.x) {
@@ -275,19 +285,34 @@ __device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
   __syncthreads();
 }
 
-// Step 5, exact path: Sampler.sample over n candidates in id order. Returns the token, or -1;
+// Step 6, exact path: LogitsProcessors.minP over n candidates in id order (removed ones are -inf),
+// in the host's arithmetic and order. Removed candidates get -inf.
+__device__ void min_p_exact(Candidates c, int n, float mx, float min_p) {
+  float inv = __double2float_rn(__ddiv_rn(1.0, exact_numerators(c, n, mx)));
+  float cutoff = __fmul_rn(min_p, inv);  // the top's probability is (float) 1 * inv
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    if (c.val[j] < mx && __fmul_rn(__double2float_rn(c.e[j]), inv) < cutoff) c.val[j] = neg_inf();
+  }
+  __syncthreads();
+}
+
+// Step 6, more candidates: 1 / the softmax's sum over them (the sum in the block's order).
+__device__ float min_p_inv(const float* row, int cols, Keep keep, float mx) {
+  double s = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    if (keep(v, i)) s += exp((double) __fsub_rn(v, mx));
+  }
+  return __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
+}
+
+// Step 7, exact path: Sampler.sample over n candidates in id order. Returns the token, or -1;
 // *logprob: its log-probability (NaN with -1).
 __device__ int draw_exact(Candidates c, int n, float mx, double u, double* logprob) {
   __shared__ int chosen;
   __shared__ double chosen_logprob;
-  for (int j = threadIdx.x; j < n; j += blockDim.x) {
-    float v = c.val[j];
-    c.e[j] = v == neg_inf() ? 0.0 : exp((double) __fsub_rn(v, mx));
-  }
-  __syncthreads();
+  double sum = exact_numerators(c, n, mx);
   if (threadIdx.x == 0) {
-    double sum = 0;
-    for (int j = 0; j < n; j++) sum = __dadd_rn(sum, c.e[j]);
     float inv = __double2float_rn(__ddiv_rn(1.0, sum));
     double cumulative = 0;
     int last = -1, pick = -1;
@@ -434,7 +459,7 @@ __device__ u64 top_p_parallel(const float* row, float* ef, int cols, Keep keep, 
   return block_reduce(best == 0 ? ~0ull : best, ~0ull, MinOp());
 }
 
-// Step 5, more than CHOICE_CAP tokens left: Sampler.sample with each thread summing a run of ids in
+// Step 7, more than CHOICE_CAP tokens left: Sampler.sample with each thread summing a run of ids in
 // order and a scan over the runs. Returns the token, or -1; *sum: the softmax denominator. ef:
 // (cols) scratch.
 __device__ int draw_parallel(const float* row, float* ef, int cols, Keep keep, float mx, double u, double* sum) {
@@ -470,13 +495,13 @@ __device__ int draw_parallel(const float* row, float* ef, int cols, Keep keep, f
   return hit != 0x7fffffff ? hit : last;
 }
 
-// Steps 3 to 5 for a sampled row. Returns the token; *logprob: its log-probability.
+// Steps 3 to 7 for a sampled row. Returns the token; *logprob: its log-probability.
 __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, Candidates cand, double* logprob) {
   if (c.temperature != 1.f) {
     for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fdiv_rn(row[i], c.temperature);
     __syncthreads();
   }
-  Keep keep{neg_inf(), 0ull};
+  Keep keep{neg_inf(), 0ull, 0.f, 0.f, 0.f};
   if (c.top_k > 0 && c.top_k < cols) keep.lo = from_order_key(kth_largest_key(row, cols, c.top_k));
   int n;
   u64 max_key;
@@ -495,9 +520,18 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
       count_candidates(row, cols, keep, n, max_key);
     }
   }
+  if (c.min_p > 0.f && !in_shared && n > CHOICE_CAP) {
+    keep.mx = mx;
+    keep.inv = min_p_inv(row, cols, keep, mx);
+    keep.min_cut = __fmul_rn(c.min_p, keep.inv);
+    count_candidates(row, cols, keep, n, max_key);
+  }
   if (!in_shared && n <= CHOICE_CAP) {
     compact(row, cols, keep, cand);
     in_shared = true;
+    if (c.min_p > 0.f && keep.min_cut == 0.f) min_p_exact(cand, n, mx, c.min_p);
+  } else if (in_shared && c.min_p > 0.f) {
+    min_p_exact(cand, n, mx, c.min_p);
   }
   int t;
   if (in_shared) {

@@ -216,6 +216,15 @@ final class ChoiceCases {
           t.ban(some[i]);
         }
       });
+      Object[][] minPs = { // min_p after top-k and top-p: exact path, and more candidates than the cap
+          {1f, 50, 1.0, 0.05f}, {0.8f, 0, 1.0, 0.1f}, {1f, 0, 0.95, 1e-7f}, {1.5f, 3000, 0.9, 0.01f}, {1f, 0, 1.0, 1f}};
+      for (Object[] s : minPs) {
+        double um = Sampler.uniform(seed, step++);
+        c.add(String.format("%s T=%s k=%s p=%s min_p=%s", kind, s[0], s[1], s[2], s[3]), row, t -> {
+          t.addSampled((Float) s[0], (Integer) s[1], (Double) s[2], um);
+          t.minP((Float) s[3]);
+        });
+      }
       c.add(kind + " u=0", row, t -> t.addSampled(1f, 0, 0.95, 0.0));
       c.add(kind + " u=1-2^-53", row, t -> t.addSampled(1f, 20, 1.0, 1.0 - 0x1.0p-53));
     }
@@ -248,6 +257,13 @@ final class ChoiceCases {
     c.add("flat k=0 p=0.9", flat, t -> t.addSampled(1f, 0, 0.9, u5));
     double u6 = Sampler.uniform(seed, step++);
     c.add("flat k=0 p=1", flat, t -> t.addSampled(1f, 0, 1.0, u6));
+    for (float minP : new float[] {1e-5f, 0.02f}) { // min_p with every token a candidate: the parallel path, then
+      double u = Sampler.uniform(seed, step++); // the exact one
+      c.add("gauss k=0 min_p=" + minP, gauss, t -> {
+        t.addSampled(1f, 0, 1.0, u);
+        t.minP(minP);
+      });
+    }
     return c;
   }
 }
