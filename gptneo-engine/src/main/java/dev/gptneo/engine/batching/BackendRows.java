@@ -5,14 +5,15 @@ import dev.gptneo.engine.ops.TokenChoice;
 import dev.gptneo.engine.ops.TokenTargets;
 
 /**
- * LM-head rows that the backend reduces itself (the GPU), so that only small results cross to the
- * host: each job taken describes its row in a table, one backend call runs the head and the
- * reduction over a chunk of rows, and each job receives its row's result (Scheduler.deliverOnBackend).
- * Two kinds: the tokens generation chooses ({@link ChoosesTokens}), and the log-probabilities of
- * listed tokens that scoring needs ({@link ScoresTokens}). A chunk is at most maxHeadRows rows.
+ * LM-head rows that the backend reduces itself, so that only small results cross to the host (the
+ * GPU) or the work runs on the backend's threads (the CPU's scores): each job taken describes its
+ * row in a table, one backend call runs the head and the reduction over a chunk of rows, and each
+ * job receives its row's result (Scheduler.deliverOnBackend). Two kinds: the tokens generation
+ * chooses ({@link ChoosesTokens}), and the log-probabilities of listed tokens that scoring needs
+ * ({@link ScoresTokens}). A chunk is at most maxHeadRows rows.
  */
 abstract class BackendRows {
-  /** The kinds the model's backend runs: none on the CPU. */
+  /** The kinds the model's backend runs: both on the GPU, target log-probabilities on the CPU. */
   static BackendRows[] of(GptNeoModel model) {
     java.util.List<BackendRows> kinds = new java.util.ArrayList<>();
     if (model.choosesTokens()) {

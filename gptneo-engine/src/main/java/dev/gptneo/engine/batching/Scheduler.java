@@ -56,7 +56,7 @@ public final class Scheduler implements AutoCloseable {
   private final int[] runStarts;        // (maxHeadRows + 1) where each job's rows start in a chunk
   private final Throwable[] runFailures; // (maxHeadRows) what a job's accept threw, per run
   private final float[] headOut;        // (maxHeadRows, max(vocab, hidden))
-  // LM rows the backend reduces itself (GPU: chosen tokens, target log-probabilities); none on the CPU
+  // LM rows the backend reduces itself: chosen tokens (GPU), target log-probabilities (GPU and CPU)
   private final BackendRows[] backendRows;
 
   /** Counters for metrics and benchmarks. */
