@@ -54,6 +54,20 @@ ONE_TOKEN_CASES = [
                           "max_new_tokens": 6}),
 ]
 ONE_TOKEN_PROMPTS = [[464], [50256]]
+# prompts near max_position_embeddings (2048): 2044 tokens and 5 new ones make 2049, one past it, which HF
+# allows (the last token is never fed; a sixth would need position 2048, and HF raises IndexError); a prompt
+# that fills all 2048 positions gives one token
+LONG_CASES = [
+    ("one_past_max_positions", 2044, {"max_new_tokens": 5}),
+    ("one_past_max_positions_beams", 2044, {"num_beams": 2, "max_new_tokens": 5}),
+    ("prompt_fills_max_positions", 2048, {"max_new_tokens": 1}),
+]
+
+
+def long_prompt(length):
+    import random
+    rnd = random.Random(3)
+    return [rnd.randrange(1000, 20000) for _ in range(length)]
 
 
 def margins(scores):
@@ -102,6 +116,8 @@ def main():
         for name, kwargs in ONE_TOKEN_CASES:
             cases.append({"name": name, "kwargs": kwargs,
                           "results": [run(model, tok, ids, kwargs) for ids in ONE_TOKEN_PROMPTS]})
+        for name, length, kwargs in LONG_CASES:
+            cases.append({"name": name, "kwargs": kwargs, "results": [run(model, tok, long_prompt(length), kwargs)]})
     golden = {"made_by": "HF transformers %s, torch %s, CPU, fp32 over the demo model's fp16 weights"
                          % (transformers.__version__, torch.__version__),
               "default_max_new_tokens": 16, "cases": cases}

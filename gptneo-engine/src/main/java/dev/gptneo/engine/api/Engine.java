@@ -184,8 +184,9 @@ public final class Engine implements AutoCloseable {
 
   private List<GenerateResult> generateRows(List<Input> inputs, List<GenerationParams> requested,
       InputPolicy policy) {
-    int limit = config.maxPositionEmbeddings - 1;
-    String why = "max_position_embeddings " + config.maxPositionEmbeddings + " minus one token to generate";
+    // a prompt may fill every position: its last row gives a token, which is never fed
+    int limit = config.maxPositionEmbeddings;
+    String why = "max_position_embeddings " + config.maxPositionEmbeddings;
     List<GenerateResult> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
     List<int[]> prompts = new ArrayList<>();
     List<int[]> plain = new ArrayList<>(Collections.nCopies(inputs.size(), null)); // rows without beams
@@ -225,7 +226,8 @@ public final class Engine implements AutoCloseable {
           }
           GenerationParams p = params.get(i);
           int[] ids = plain.get(i);
-          int capacity = (int) Math.min(config.maxPositionEmbeddings, (long) ids.length + p.maxNewTokens);
+          // as HF: one token past the positions, since the last one is never fed
+          int capacity = (int) Math.min(config.maxPositionEmbeddings + 1L, (long) ids.length + p.maxNewTokens);
           try {
             GenerateJob job = new GenerateJob(ids, capacity, p, p.eosOr(config.eosTokenIds),
                 tokenizer.map(t -> (java.util.function.IntFunction<byte[]>) t::tokenBytes).orElse(null));

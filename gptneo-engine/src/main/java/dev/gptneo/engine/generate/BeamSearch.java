@@ -31,7 +31,7 @@ public final class BeamSearch {
   private final GenerationParams params;
   private final int[] eosIds;
   private final int vocab;
-  private final int maxLength;   // prompt + new tokens, within the model's positions
+  private final int maxLength;   // prompt + new tokens, at most one past the model's positions
   private final int beams;       // num_beams
   private final int candidates;  // beams_to_keep = max(2, 1 + eos ids) * num_beams
   private final float[] logProbs;
@@ -58,7 +58,8 @@ public final class BeamSearch {
     this.params = params;
     this.eosIds = eosIds.clone();
     this.vocab = vocab;
-    this.maxLength = (int) Math.min(maxPositions, (long) prompt.length + params.maxNewTokens);
+    // the last token is never fed, so a sequence may hold one token past the positions (as HF)
+    this.maxLength = (int) Math.min(maxPositions + 1L, (long) prompt.length + params.maxNewTokens);
     this.beams = params.numBeams;
     this.candidates = Math.max(2, 1 + eosIds.length) * beams;
     this.logProbs = new float[vocab];

@@ -264,14 +264,23 @@ class GenerationTest {
       prompt[i] = (i * 37) % 997;
     }
     try (Engine e = Engine.open(dir, EngineOptions.builder().threads(1).build())) {
+      // as HF: the last token is never fed, so a sequence holds one token past the 256 positions
       GenerateResult r = one(e, Input.ids(prompt), greedy(20));
       assertEquals(FinishReason.LENGTH, r.finishReason);
-      assertEquals(6, r.completionTokens, "250 + 6 = 256 positions");
+      assertEquals(7, r.completionTokens, "250 + 7 = 257 tokens, positions 0..255 fed");
       GenerateResult huge = one(e, Input.ids(prompt), greedy(Integer.MAX_VALUE));
-      assertEquals(6, huge.completionTokens, "max_new_tokens near 2^31 does not overflow");
+      assertEquals(7, huge.completionTokens, "max_new_tokens near 2^31 does not overflow");
       GenerateResult last = one(e, Input.ids(Arrays.copyOf(prompt, 255)), greedy(20));
-      assertEquals(1, last.completionTokens);
-      assertEquals(FinishReason.LENGTH, last.finishReason);
+      assertEquals(2, last.completionTokens);
+      int[] full = new int[256];
+      for (int i = 0; i < full.length; i++) {
+        full[i] = (i * 37) % 997;
+      }
+      GenerateResult fills = one(e, Input.ids(full), greedy(20));
+      assertEquals(1, fills.completionTokens, "a prompt that fills every position gives one token");
+      assertEquals(FinishReason.LENGTH, fills.finishReason);
+      GenerateResult beams = one(e, Input.ids(prompt), greedy(20).toBuilder().numBeams(2).build());
+      assertEquals(7, beams.completionTokens, "beams too");
     }
   }
 
