@@ -1,5 +1,6 @@
 package dev.gptneo.engine.generate;
 
+import dev.gptneo.engine.ops.LogSoftmax;
 import java.util.Arrays;
 import java.util.List;
 
@@ -284,15 +285,8 @@ public final class BeamSearch {
 
   /** out = log_softmax(x) in fp32: x - max - log(sum exp(x - max)). */
   static void logSoftmax(float[] x, float[] out) {
-    float max = Float.NEGATIVE_INFINITY;
-    for (float v : x) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    for (float v : x) {
-      sum += Math.exp(v - max);
-    }
-    float logSum = (float) Math.log(sum);
+    float max = LogSoftmax.max(x, 0, x.length);
+    float logSum = (float) Math.log(LogSoftmax.sumExp(x, 0, x.length, max));
     for (int i = 0; i < x.length; i++) {
       out[i] = x[i] - max - logSum;
     }

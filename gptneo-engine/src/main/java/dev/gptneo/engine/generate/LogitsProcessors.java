@@ -112,27 +112,27 @@ public final class LogitsProcessors {
     int n = 0;
     for (int i = 0; i < logits.length; i++) {
       if (logits[i] >= kth || kth == Float.NEGATIVE_INFINITY) { // ascending: larger logits, then lower ids, last
-        keys[n++] = ((long) sortableBits(logits[i]) << 32) | (Integer.MAX_VALUE - i);
+        keys[n++] = rankKey(logits[i], i);
       }
     }
     Arrays.sort(keys, 0, n);
-    float max = logits[Integer.MAX_VALUE - (int) (keys[n - 1] & 0xffffffffL)];
+    float max = logits[rankId(keys[n - 1])];
     double sum = 0;
     for (int j = n - 1; j >= n - top; j--) {
-      float l = logits[Integer.MAX_VALUE - (int) (keys[j] & 0xffffffffL)];
+      float l = logits[rankId(keys[j])];
       sum += l == Float.NEGATIVE_INFINITY ? 0 : Math.exp(l - max);
     }
     double logSum = Math.log(sum);
     double entropy = 0;
     for (int j = 0; j < top; j++) {
-      double term = entropyTerm(logits[Integer.MAX_VALUE - (int) (keys[n - 1 - j] & 0xffffffffL)], max, logSum);
+      double term = entropyTerm(logits[rankId(keys[n - 1 - j])], max, logSum);
       entropy += Double.isNaN(term) ? 0 : term;
     }
     float tau = (float) (entropy * topH);
     int kept = 1; // the likeliest always; then while the cumulative entropy stays within tau (NaN: never)
     double cumulative = entropyTerm(max, max, logSum);
     for (int j = 1; j < top; j++) {
-      cumulative += entropyTerm(logits[Integer.MAX_VALUE - (int) (keys[n - 1 - j] & 0xffffffffL)], max, logSum);
+      cumulative += entropyTerm(logits[rankId(keys[n - 1 - j])], max, logSum);
       if (!((float) cumulative <= tau)) {
         break;
       }
@@ -140,7 +140,7 @@ public final class LogitsProcessors {
     }
     long cut = keys[n - kept]; // the kept are the largest keys
     for (int i = 0; i < logits.length; i++) {
-      if ((((long) sortableBits(logits[i]) << 32) | (Integer.MAX_VALUE - i)) < cut) {
+      if (rankKey(logits[i], i) < cut) {
         logits[i] = Float.NEGATIVE_INFINITY;
       }
     }
@@ -153,12 +153,10 @@ public final class LogitsProcessors {
     return p == 0 ? Double.NaN : -(double) p * logP;
   }
 
-  /** HF TopKLogitsWarper: keeps logits >= the k-th largest (ties at the k-th are kept). */
-  public static void topK(float[] logits, int k, float[] scratch) {
-    topK(logits, k, 1, scratch);
-  }
-
-  /** The same with HF's min_tokens_to_keep: k is at least {@code minKeep} (beam sampling keeps eos + 1). */
+  /**
+   * HF TopKLogitsWarper: keeps logits >= the k-th largest (ties at the k-th are kept); k is at least
+   * {@code minKeep}, HF's min_tokens_to_keep (1; beam sampling keeps eos ids + 1).
+   */
   public static void topK(float[] logits, int topK, int minKeep, float[] scratch) {
     int k = topK <= 0 ? 0 : Math.max(topK, minKeep);
     if (k <= 0 || k >= logits.length) {
@@ -176,13 +174,9 @@ public final class LogitsProcessors {
   /**
    * HF TopPLogitsWarper: sorts ascending, removes tokens whose cumulative probability is
    * &lt;= 1 - top_p, always keeping the most likely one. Only finite logits are sorted (after
-   * top-k there are few). {@code keys} and {@code probs} are scratch of vocab size.
+   * top-k there are few), and at least the {@code minKeep} most likely. {@code keys} and {@code
+   * probs} are scratch of vocab size.
    */
-  public static void topP(float[] logits, double topP, long[] keys, float[] probs) {
-    topP(logits, topP, 1, keys, probs);
-  }
-
-  /** The same keeping at least the {@code minKeep} most likely tokens (HF's min_tokens_to_keep). */
   public static void topP(float[] logits, double topP, int minKeep, long[] keys, float[] probs) {
     if (topP >= 1.0) {
       return;
@@ -192,14 +186,14 @@ public final class LogitsProcessors {
     for (int i = 0; i < logits.length; i++) {
       if (logits[i] != Float.NEGATIVE_INFINITY) {
         // ascending by logit; on ties the higher id sorts first, so lower ids rank as more likely
-        keys[n++] = ((long) sortableBits(logits[i]) << 32) | (Integer.MAX_VALUE - i);
+        keys[n++] = rankKey(logits[i], i);
       }
     }
     Arrays.sort(keys, 0, n);
     double cumulative = 0;
     float threshold = (float) (1.0 - topP); // HF compares fp32 cumulative sums with the fp32-cast bound
     for (int i = 0; i < n - minKeep; i++) { // the last (most likely) minKeep are always kept
-      int t = Integer.MAX_VALUE - (int) (keys[i] & 0xffffffffL);
+      int t = rankId(keys[i]);
       cumulative += probs[t];
       if ((float) cumulative > threshold) {
         break;
@@ -210,13 +204,9 @@ public final class LogitsProcessors {
 
   /**
    * HF MinPLogitsWarper: drops tokens whose probability is below {@code minP} times the most likely
-   * token's (in float, as HF's fp32 tensors); the most likely token stays. {@code probs} is scratch.
+   * token's (in float, as HF's fp32 tensors); the {@code minKeep} most likely stay. {@code probs} is
+   * scratch.
    */
-  public static void minP(float[] logits, double minP, float[] probs) {
-    minP(logits, minP, 1, probs);
-  }
-
-  /** The same keeping at least the {@code minKeep} most likely tokens (HF's min_tokens_to_keep). */
   public static void minP(float[] logits, double minP, int minKeep, float[] probs) {
     if (minP <= 0) {
       return;
@@ -232,13 +222,9 @@ public final class LogitsProcessors {
   /**
    * HF TypicalLogitsWarper (locally typical sampling): ranks tokens by |-log p - entropy| and keeps
    * the best-ranked ones whose probabilities first reach {@code mass}, ties at the cut included.
-   * {@code keys} and {@code probs} are scratch of vocab size.
+   * At least the {@code minKeep} best-ranked stay. {@code keys} and {@code probs} are scratch of
+   * vocab size.
    */
-  public static void typicalP(float[] logits, double mass, long[] keys, float[] probs) {
-    typicalP(logits, mass, 1, keys, probs);
-  }
-
-  /** The same keeping at least the {@code minKeep} best-ranked tokens (HF's min_tokens_to_keep). */
   public static void typicalP(float[] logits, double mass, int minKeep, long[] keys, float[] probs) {
     if (mass >= 1.0) {
       return;
@@ -287,12 +273,10 @@ public final class LogitsProcessors {
     }
   }
 
-  /** HF EpsilonLogitsWarper: drops tokens of probability below epsilon, except those at the top score. */
-  public static void epsilonCutoff(float[] logits, double epsilon, float[] probs) {
-    epsilonCutoff(logits, epsilon, 1, probs);
-  }
-
-  /** The same keeping at least the {@code minKeep} most likely tokens (HF's min_tokens_to_keep). */
+  /**
+   * HF EpsilonLogitsWarper: drops tokens of probability below epsilon, except the {@code minKeep}
+   * most likely.
+   */
   public static void epsilonCutoff(float[] logits, double epsilon, int minKeep, float[] probs) {
     if (epsilon <= 0) {
       return;
@@ -303,13 +287,8 @@ public final class LogitsProcessors {
 
   /**
    * HF EtaLogitsWarper: drops tokens of probability below min(eta, sqrt(eta) * exp(-entropy)), the
-   * entropy of the current distribution, except those at the top score.
+   * entropy of the current distribution, except the {@code minKeep} most likely.
    */
-  public static void etaCutoff(float[] logits, double eta, float[] probs) {
-    etaCutoff(logits, eta, 1, probs);
-  }
-
-  /** The same keeping at least the {@code minKeep} most likely tokens (HF's min_tokens_to_keep). */
   public static void etaCutoff(float[] logits, double eta, int minKeep, float[] probs) {
     if (eta <= 0) {
       return;
@@ -446,6 +425,15 @@ public final class LogitsProcessors {
   }
 
   /** Float bits mapped so that signed int order equals float order. */
+  /** Ascending by logit, and on equal logits the higher id first: lower ids rank as more likely. */
+  private static long rankKey(float logit, int id) {
+    return ((long) sortableBits(logit) << 32) | (Integer.MAX_VALUE - id);
+  }
+
+  private static int rankId(long rankKey) {
+    return Integer.MAX_VALUE - (int) (rankKey & 0xffffffffL);
+  }
+
   private static int sortableBits(float f) {
     int b = Float.floatToIntBits(f);
     return b >= 0 ? b : b ^ 0x7fffffff;

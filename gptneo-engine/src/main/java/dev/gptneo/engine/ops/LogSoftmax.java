@@ -36,7 +36,8 @@ public final class LogSoftmax {
     }
   }
 
-  private static float max(float[] logits, int off, int vocab) {
+  /** The largest of logits[off..off + vocab) (Math.max's order: +0 above -0). */
+  public static float max(float[] logits, int off, int vocab) {
     float max = Float.NEGATIVE_INFINITY;
     for (int i = 0; i < vocab; i++) {
       max = Math.max(max, logits[off + i]);
@@ -44,7 +45,8 @@ public final class LogSoftmax {
     return max;
   }
 
-  private static double sumExp(float[] logits, int off, int vocab, float max) {
+  /** The sum of exp(logit - max) over logits[off..off + vocab), in double, in id order. */
+  public static double sumExp(float[] logits, int off, int vocab, float max) {
     double sum = 0;
     for (int i = 0; i < vocab; i++) {
       sum += Math.exp(logits[off + i] - max);

@@ -58,9 +58,9 @@ public final class HostChoice {
       return LogitsProcessors.argmax(row, 0, vocab);
     }
     LogitsProcessors.temperature(row, c.temperature(r));
-    LogitsProcessors.topK(row, c.topK(r), select);
-    LogitsProcessors.topP(row, c.topP(r), keys, probs);
-    LogitsProcessors.minP(row, c.minP(r), probs);
+    LogitsProcessors.topK(row, c.topK(r), 1, select);
+    LogitsProcessors.topP(row, c.topP(r), 1, keys, probs);
+    LogitsProcessors.minP(row, c.minP(r), 1, probs);
     return Sampler.sample(row, probs, c.uniform(r));
   }
 }

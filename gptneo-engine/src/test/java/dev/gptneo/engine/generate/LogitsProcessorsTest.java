@@ -71,14 +71,14 @@ class LogitsProcessorsTest {
   @Test
   void topKKeepsTiesAtTheKthLogit() {
     float[] logits = {1f, 3f, 3f, 2f, 3f, 0f};
-    LogitsProcessors.topK(logits, 2, new float[6]);
+    LogitsProcessors.topK(logits, 2, 1, new float[6]);
     assertArrayEquals(new float[] {NEG_INF, 3f, 3f, NEG_INF, 3f, NEG_INF}, logits);
     float[] four = {1f, 3f, 3f, 2f, 3f, 0f};
-    LogitsProcessors.topK(four, 4, new float[6]);
+    LogitsProcessors.topK(four, 4, 1, new float[6]);
     assertArrayEquals(new float[] {NEG_INF, 3f, 3f, 2f, 3f, NEG_INF}, four);
     float[] all = {1f, 2f};
-    LogitsProcessors.topK(all, 0, new float[2]);
-    LogitsProcessors.topK(all, 5, new float[2]);
+    LogitsProcessors.topK(all, 0, 1, new float[2]);
+    LogitsProcessors.topK(all, 5, 1, new float[2]);
     assertArrayEquals(new float[] {1f, 2f}, all, "0 or k >= vocab keeps everything");
   }
 
@@ -101,16 +101,16 @@ class LogitsProcessorsTest {
   @Test
   void topPKeepsTheSmallestSetAboveP() {
     float[] logits = logs(0.5, 0.3, 0.15, 0.05);
-    LogitsProcessors.topP(logits, 0.75, new long[4], new float[4]);
+    LogitsProcessors.topP(logits, 0.75, 1, new long[4], new float[4]);
     assertTrue(logits[0] > NEG_INF && logits[1] > NEG_INF);
     assertEquals(NEG_INF, logits[2]);
     assertEquals(NEG_INF, logits[3]);
     float[] tiny = logs(0.5, 0.3, 0.15, 0.05);
-    LogitsProcessors.topP(tiny, 0.01, new long[4], new float[4]);
+    LogitsProcessors.topP(tiny, 0.01, 1, new long[4], new float[4]);
     assertEquals(1, IntStream.range(0, 4).filter(i -> tiny[i] > NEG_INF).count(), "the best token always stays");
     assertTrue(tiny[0] > NEG_INF);
     float[] one = logs(0.5, 0.3, 0.15, 0.05);
-    LogitsProcessors.topP(one, 1.0, new long[4], new float[4]);
+    LogitsProcessors.topP(one, 1.0, 1, new long[4], new float[4]);
     assertArrayEquals(logs(0.5, 0.3, 0.15, 0.05), one, "top_p 1 keeps all");
   }
 
@@ -148,7 +148,7 @@ class LogitsProcessorsTest {
       double p = 0.05 + 0.9 * rnd.nextDouble();
       boolean[] expected = hfTopPKeep(logits, p);
       float[] got = logits.clone();
-      LogitsProcessors.topP(got, p, new long[n], new float[n]);
+      LogitsProcessors.topP(got, p, 1, new long[n], new float[n]);
       for (int i = 0; i < n; i++) {
         assertEquals(expected[i], got[i] > NEG_INF, "trial " + trial + " token " + i);
         if (expected[i]) {
@@ -162,21 +162,21 @@ class LogitsProcessorsTest {
   @Test
   void topPAndTypicalPCompareInFp32AsHf() {
     float[] equal = new float[10]; // ten tokens of 0.1: the first cumulative sum is 0.1f, <= (float) (1 - 0.9)
-    LogitsProcessors.topP(equal, 0.9, new long[10], new float[10]);
+    LogitsProcessors.topP(equal, 0.9, 1, new long[10], new float[10]);
     assertEquals(9, IntStream.range(0, 10).filter(i -> equal[i] != Float.NEGATIVE_INFINITY).count());
     float[] three = {(float) Math.log(0.2), (float) Math.log(0.6), (float) Math.log(0.2)};
-    LogitsProcessors.topP(three, 0.6, new long[3], new float[3]);
+    LogitsProcessors.topP(three, 0.6, 1, new long[3], new float[3]);
     assertEquals("[-Infinity, " + (float) Math.log(0.6) + ", -Infinity]", Arrays.toString(three));
     float[] typical = {(float) Math.log(0.1), (float) Math.log(0.4), (float) Math.log(0.5)};
-    LogitsProcessors.typicalP(typical, 0.9, new long[3], new float[3]);
+    LogitsProcessors.typicalP(typical, 0.9, 1, new long[3], new float[3]);
     assertEquals(2, IntStream.range(0, 3).filter(i -> typical[i] != Float.NEGATIVE_INFINITY).count());
   }
 
   @Test
   void topPAfterTopKSeesOnlyTheSurvivors() {
     float[] logits = logs(0.4, 0.3, 0.2, 0.1);
-    LogitsProcessors.topK(logits, 2, new float[4]); // renormalized: 4/7, 3/7
-    LogitsProcessors.topP(logits, 0.5, new long[4], new float[4]);
+    LogitsProcessors.topK(logits, 2, 1, new float[4]); // renormalized: 4/7, 3/7
+    LogitsProcessors.topP(logits, 0.5, 1, new long[4], new float[4]);
     assertTrue(logits[0] > NEG_INF);
     assertEquals(NEG_INF, logits[1], "3/7 <= 1 - 0.5 is removed");
   }

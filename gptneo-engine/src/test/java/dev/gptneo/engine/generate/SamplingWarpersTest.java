@@ -18,7 +18,7 @@ class SamplingWarpersTest {
   static final float NEG_INF = Float.NEGATIVE_INFINITY;
 
   interface Warper {
-    void apply(float[] logits, double value, float[] probs);
+    void apply(float[] logits, double value, int minKeep, float[] probs);
   }
 
   /** The reference: softmax in double over the finite logits. */
@@ -71,7 +71,7 @@ class SamplingWarpersTest {
         max = Math.max(max, l);
       }
       float[] got = logits.clone();
-      warper.apply(got, value, new float[logits.length]);
+      warper.apply(got, value, 1, new float[logits.length]);
       for (int i = 0; i < logits.length; i++) {
         boolean keep = logits[i] != NEG_INF && (p[i] >= threshold || (keepTop && logits[i] == max));
         assertEquals(keep, got[i] != NEG_INF, "trial " + trial + " token " + i + " p " + p[i] + " cut " + threshold);
@@ -156,7 +156,7 @@ class SamplingWarpersTest {
         continue;
       }
       float[] got = logits.clone();
-      LogitsProcessors.typicalP(got, mass, new long[logits.length], new float[logits.length]);
+      LogitsProcessors.typicalP(got, mass, 1, new long[logits.length], new float[logits.length]);
       for (int i = 0; i < logits.length; i++) {
         boolean keep = p[i] > 0 && shifted[i] <= threshold;
         assertEquals(keep, got[i] != NEG_INF, "trial " + trial + " token " + i);
@@ -172,14 +172,14 @@ class SamplingWarpersTest {
     for (Warper w : new Warper[] {LogitsProcessors::minP, LogitsProcessors::epsilonCutoff,
         LogitsProcessors::etaCutoff}) {
       float[] row = logits.clone();
-      w.apply(row, 0, new float[5]);
+      w.apply(row, 0, 1, new float[5]);
       assertEquals(java.util.Arrays.toString(logits), java.util.Arrays.toString(row));
     }
     float[] typical = logits.clone();
-    LogitsProcessors.typicalP(typical, 1.0, new long[5], new float[5]);
+    LogitsProcessors.typicalP(typical, 1.0, 1, new long[5], new float[5]);
     assertEquals(java.util.Arrays.toString(logits), java.util.Arrays.toString(typical), "typical_p 1 is off");
     float[] row = logits.clone();
-    LogitsProcessors.minP(row, 1.0, new float[5]);
+    LogitsProcessors.minP(row, 1.0, 1, new float[5]);
     assertEquals("[-Infinity, 3.0, -Infinity, -Infinity, 3.0]", java.util.Arrays.toString(row), "ties at the top stay");
   }
 

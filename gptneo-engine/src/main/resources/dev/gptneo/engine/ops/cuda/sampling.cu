@@ -296,16 +296,6 @@ __device__ void min_p_exact(Candidates c, int n, float mx, float min_p) {
   __syncthreads();
 }
 
-// Step 6, more candidates: 1 / the softmax's sum over them (the sum in the block's order).
-__device__ float min_p_inv(const float* row, int cols, Keep keep, float mx) {
-  double s = 0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    float v = row[i];
-    if (keep(v, i)) s += exp((double) __fsub_rn(v, mx));
-  }
-  return __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
-}
-
 // Step 7, exact path: Sampler.sample over n candidates in id order. Returns the token, or -1;
 // *logprob: its log-probability (NaN with -1).
 __device__ int draw_exact(Candidates c, int n, float mx, double u, double* logprob) {
@@ -412,6 +402,13 @@ __device__ __forceinline__ float numerator(float v, int i, Keep keep, float mx, 
   double e = exp((double) __fsub_rn(v, mx));
   s += e;
   return __double2float_rn(e);
+}
+
+// Step 6, more candidates: 1 / the softmax's sum over them (the sum in the block's order).
+__device__ float min_p_inv(const float* row, int cols, Keep keep, float mx) {
+  double s = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) numerator(row[i], i, keep, mx, s);
+  return __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
 }
 
 // Step 5, more than CHOICE_CAP candidates: top-p's cut without sorting. Returns the key of the
@@ -544,17 +541,19 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
   return t >= 0 ? t : block_argmax(row, cols);
 }
 
+// log of the sum of exp(logit - mx) over a row, in double, in the block's order (-inf adds 0).
+__device__ double log_sum_exp(const float* row, int cols, float mx) {
+  double s = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) s += exp((double) __fsub_rn(row[i], mx));
+  return log(block_reduce(s, 0.0, SumOp()));
+}
+
 // A greedy row's log-probability of token t, its largest logit (NaN when every logit is -inf, as
 // on the host).
 __device__ double greedy_log_prob(const float* row, int cols, int t) {
   float mx = row[t];
-  double s = 0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    float v = row[i];
-    if (v != neg_inf()) s += exp((double) __fsub_rn(v, mx));
-  }
-  double sum = block_reduce(s, 0.0, SumOp());
-  return mx == neg_inf() ? not_a_number() : (double) __fsub_rn(mx, mx) - log(sum);
+  double log_sum = log_sum_exp(row, cols, mx);
+  return mx == neg_inf() ? not_a_number() : -log_sum;  // (logit - max) is 0
 }
 
 // One token per row of logits (rows, cols), chosen as rows[row] says; out (rows) ints; logprobs
@@ -596,9 +595,7 @@ extern "C" __global__ void __launch_bounds__(512)
   float mx = neg_inf();
   for (int i = threadIdx.x; i < cols; i += blockDim.x) mx = fmaxf(mx, row[i]);
   mx = block_reduce(mx, neg_inf(), MaxOp());
-  double s = 0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) s += exp((double) __fsub_rn(row[i], mx));
-  double log_sum = log(block_reduce(s, 0.0, SumOp()));
+  double log_sum = log_sum_exp(row, cols, mx);
   for (int j = row_from[blockIdx.x] + threadIdx.x; j < row_from[blockIdx.x + 1]; j += blockDim.x) {
     out[j] = (double) __fsub_rn(row[ids[j]], mx) - log_sum;
   }
