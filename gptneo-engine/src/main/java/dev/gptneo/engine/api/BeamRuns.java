@@ -1,14 +1,14 @@
 package dev.gptneo.engine.api;
 
 import dev.gptneo.engine.ModelException;
-import dev.gptneo.engine.batching.Head;
 import dev.gptneo.engine.batching.Scheduler;
 import dev.gptneo.engine.config.GptNeoConfig;
 import dev.gptneo.engine.generate.BeamCaches;
+import dev.gptneo.engine.generate.BeamJob;
+import dev.gptneo.engine.generate.BeamRow;
 import dev.gptneo.engine.generate.BeamSearch;
 import dev.gptneo.engine.generate.FinishReason;
 import dev.gptneo.engine.ops.Ops;
-import dev.gptneo.engine.tasks.HeadRowsJob;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -34,9 +34,10 @@ final class BeamRuns {
 
   /**
    * Runs the beam searches step by step together: each step's running beams of every row go to the
-   * scheduler as one batch of last-position LM-head jobs. Where the backend copies KV caches each
-   * beam keeps one ({@link BeamCaches}) and feeds only its new token; elsewhere (the GPU) each job
-   * runs its beam's whole sequence.
+   * scheduler as one batch of last-position LM-head jobs ({@link BeamJob}). Where the backend copies
+   * KV caches each beam keeps one ({@link BeamCaches}) and feeds only its new token; elsewhere each
+   * job runs its beam's whole sequence. A GPU ranks greedy beams' continuations itself, so only they
+   * cross to the host.
    */
   void run(Map<Integer, BeamSearch> searches, List<int[]> prompts,
       List<GenerateResult> out) {
@@ -57,17 +58,16 @@ final class BeamRuns {
           }
           continue;
         }
-        Map<Integer, List<CompletableFuture<float[]>>> pending = new TreeMap<>();
+        Map<Integer, List<CompletableFuture<BeamRow>>> pending = new TreeMap<>();
         try (Scheduler.Hold hold = scheduler.hold()) { // the rows reach the scheduler together
           for (Map.Entry<Integer, BeamSearch> e : active.entrySet()) {
             BeamSearch search = e.getValue();
             BeamCaches beamCaches = caches.get(e.getKey());
-            List<CompletableFuture<float[]>> fs = new ArrayList<>();
+            List<CompletableFuture<BeamRow>> fs = new ArrayList<>();
             for (int b : search.beamsToScore()) {
               try {
-                fs.add(scheduler.submit(beamCaches == null
-                    ? new HeadRowsJob(search.sequence(b), Head.LM, config.vocabSize, true)
-                    : new HeadRowsJob(beamCaches.of(b), search.sequence(b), Head.LM, config.vocabSize)));
+                fs.add(scheduler.submit(beamCaches == null ? new BeamJob(search, b)
+                    : new BeamJob(search, b, beamCaches.of(b))));
               } catch (ModelException noMemory) { // its cache: the row fails when its jobs are awaited
                 fs.add(CompletableFuture.failedFuture(noMemory));
               }
@@ -76,7 +76,7 @@ final class BeamRuns {
           }
         }
         Map<Integer, RowWait.RowFailure> failed = stepAll(pending, active);
-        for (Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
+        for (Map.Entry<Integer, List<CompletableFuture<BeamRow>>> e : pending.entrySet()) {
           int row = e.getKey();
           BeamSearch search = active.get(row);
           try {
@@ -117,23 +117,23 @@ final class BeamRuns {
   }
 
   /**
-   * Waits for each search's beam logits, then runs the searches' steps (a log-softmax, the
-   * processors and a top-k over beams x vocab each) side by side on the backend's threads. Returns
-   * the rows whose logits failed; their searches did not step.
+   * Waits for each search's beam rows (logits, or the continuations a GPU ranked), then runs the
+   * searches' steps (on logits a log-softmax, the processors and a top-k each) side by side on the
+   * backend's threads. Returns the rows whose beam rows failed; their searches did not step.
    */
-  private Map<Integer, RowWait.RowFailure> stepAll(Map<Integer, List<CompletableFuture<float[]>>> pending,
+  private Map<Integer, RowWait.RowFailure> stepAll(Map<Integer, List<CompletableFuture<BeamRow>>> pending,
       Map<Integer, BeamSearch> active) {
     Map<Integer, RowWait.RowFailure> failed = new TreeMap<>();
     List<BeamSearch> stepping = new ArrayList<>();
-    List<List<float[]>> logits = new ArrayList<>();
-    for (Map.Entry<Integer, List<CompletableFuture<float[]>>> e : pending.entrySet()) {
+    List<List<BeamRow>> beamRows = new ArrayList<>();
+    for (Map.Entry<Integer, List<CompletableFuture<BeamRow>>> e : pending.entrySet()) {
       try {
-        List<float[]> rows = new ArrayList<>();
-        for (CompletableFuture<float[]> f : e.getValue()) {
+        List<BeamRow> rows = new ArrayList<>();
+        for (CompletableFuture<BeamRow> f : e.getValue()) {
           rows.add(RowWait.await(f));
         }
         stepping.add(active.get(e.getKey()));
-        logits.add(rows);
+        beamRows.add(rows);
       } catch (RowWait.RowFailure failure) {
         failed.put(e.getKey(), failure);
       }
@@ -141,7 +141,7 @@ final class BeamRuns {
     RuntimeException[] thrown = new RuntimeException[stepping.size()];
     ops.forEachTask(stepping.size(), i -> {
       try {
-        stepping.get(i).step(logits.get(i));
+        stepping.get(i).stepRows(beamRows.get(i));
       } catch (RuntimeException ex) {
         thrown[i] = ex;
       }

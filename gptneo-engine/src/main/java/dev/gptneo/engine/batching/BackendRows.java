@@ -8,12 +8,13 @@ import dev.gptneo.engine.ops.TokenTargets;
  * LM-head rows that the backend reduces itself, so that only small results cross to the host (the
  * GPU) or the work runs on the backend's threads (the CPU's scores): each job taken describes its
  * row in a table, one backend call runs the head and the reduction over a chunk of rows, and each
- * job receives its row's result (Scheduler.deliverOnBackend). Two kinds: the tokens generation
- * chooses ({@link ChoosesTokens}), and the log-probabilities of listed tokens that scoring needs
- * ({@link ScoresTokens}). A chunk is at most maxHeadRows rows.
+ * job receives its row's result (Scheduler.deliverOnBackend). Three kinds: the tokens generation
+ * chooses ({@link ChoosesTokens}), the log-probabilities of listed tokens that scoring needs
+ * ({@link ScoresTokens}), and beams' best continuations ({@link RanksTokens}). A chunk is at most
+ * maxHeadRows rows.
  */
 abstract class BackendRows {
-  /** The kinds the model's backend runs: both on the GPU, target log-probabilities on the CPU. */
+  /** The kinds the model's backend runs: all on the GPU, target log-probabilities on the CPU. */
   static BackendRows[] of(GptNeoModel model) {
     java.util.List<BackendRows> kinds = new java.util.ArrayList<>();
     if (model.choosesTokens()) {
@@ -21,6 +22,9 @@ abstract class BackendRows {
     }
     if (model.scoresTokens()) {
       kinds.add(new TargetLogprobs(model));
+    }
+    if (model.ranksTokens()) {
+      kinds.add(new RankedTokens(model));
     }
     return kinds.toArray(new BackendRows[0]);
   }
@@ -132,6 +136,55 @@ abstract class BackendRows {
     @Override
     void accept(Job<?> job, int position, int i) {
       ((ScoresTokens) job).acceptLogprobs(position, logprobs, targets.from(i), targets.to(i));
+    }
+  }
+
+  /** Beam search: each running beam's best continuations. */
+  private static final class RankedTokens extends BackendRows {
+    private final GptNeoModel model;
+    private final TokenChoice choice;   // (chunk rows) how each beam's continuations are ranked
+    private float[] scores = new float[0]; // (rows, maxTopK) grows with the chunk
+    private int[] ids = new int[0];        // (rows, maxTopK)
+
+    RankedTokens(GptNeoModel model) {
+      this.model = model;
+      this.choice = new TokenChoice(model.config.vocabSize, model.maxHeadRows());
+    }
+
+    @Override
+    boolean takes(Job<?> job) {
+      return job instanceof RanksTokens && ((RanksTokens) job).backendMayRank();
+    }
+
+    @Override
+    void clear() {
+      choice.clear();
+    }
+
+    @Override
+    void describe(Job<?> job, int position) {
+      ((RanksTokens) job).describeRanking(position, choice);
+    }
+
+    @Override
+    void placeholder(int i) {
+      choice.truncate(i);
+      choice.addRanked(1, 0f);
+    }
+
+    @Override
+    void run(int[] rows, int n) {
+      int size = n * choice.maxTopK();
+      if (scores.length < size) {
+        scores = new float[Math.max(2 * scores.length, size)];
+        ids = new int[scores.length];
+      }
+      model.rankTokens(rows, n, choice, scores, ids);
+    }
+
+    @Override
+    void accept(Job<?> job, int position, int i) {
+      ((RanksTokens) job).acceptRanking(position, scores, ids, i * choice.maxTopK(), choice.topK(i));
     }
   }
 }

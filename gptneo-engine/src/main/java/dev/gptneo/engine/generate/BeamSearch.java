@@ -1,6 +1,7 @@
 package dev.gptneo.engine.generate;
 
 import dev.gptneo.engine.ops.LogSoftmax;
+import dev.gptneo.engine.ops.TokenChoice;
 import java.util.Arrays;
 import java.util.List;
 
@@ -21,9 +22,11 @@ import java.util.List;
  *       maximum length for "never"), when every place is finished and early_stopping is true, or
  *       when every continuation hit the maximum length.
  * </ul>
- * The result is the best finished hypothesis. The model is asked for the logits of each running
- * beam's sequence every step ({@link #beamsToScore}); where the backend copies KV caches,
- * {@link BeamCaches} keeps one per beam, so only the new token goes through the model.
+ * The result is the best finished hypothesis. Each step needs a row for each running beam's sequence
+ * ({@link #beamsToScore}, {@link BeamJob}): its logits, or for greedy beams on a backend that ranks
+ * tokens (the GPU) its best continuations ({@link #describeRanking}, {@link #rankRow}); where the
+ * backend copies KV caches, {@link BeamCaches} keeps one per beam, so only the new token goes
+ * through the model.
  * Not thread-safe; one search per prompt.
  */
 public final class BeamSearch {
@@ -122,7 +125,151 @@ public final class BeamSearch {
 
   /** One step, given the logits (vocab) of each beam {@link #beamsToScore} returned, in that order. */
   public void step(List<float[]> logits) {
+    List<BeamRow> rows = new java.util.ArrayList<>(logits.size());
+    for (float[] l : logits) {
+      rows.add(BeamRow.ofLogits(l));
+    }
+    stepRows(rows);
+  }
+
+  /**
+   * One step, given a row for each beam {@link #beamsToScore} returned, in that order: its logits, or
+   * (greedy beams, {@link #ranksOnBackend}) its best continuations ranked on the backend.
+   */
+  public void stepRows(List<BeamRow> rows) {
     assert !done;
+    advance(params.doSample ? sampleCandidates(rows) : mergeRanked(rankedRows(rows), vocab, candidates));
+  }
+
+  /**
+   * The k best of every beam's continuations, as topIndices over the (beams, vocab) scores would
+   * rank them: each beam's list holds its own k best (or all of them), so the k best overall are
+   * among them, and laid out beam after beam, each list best first with equal scores in id order,
+   * equal scores still break in (beam, token) order. Returns their scores, and as ids their flat
+   * indices beam * vocab + token.
+   */
+  static BeamRow mergeRanked(BeamRow[] ranked, int vocab, int k) {
+    int total = 0;
+    for (BeamRow r : ranked) {
+      total += r.ids.length;
+    }
+    float[] merged = new float[total]; // (total) the lists' scores, beam after beam
+    int[] flat = new int[total];
+    int at = 0;
+    for (int b = 0; b < ranked.length; b++) {
+      for (int j = 0; j < ranked[b].ids.length; j++) {
+        merged[at] = ranked[b].scores[j];
+        flat[at++] = b * vocab + ranked[b].ids[j];
+      }
+    }
+    int[] top = topIndices(merged, k);
+    float[] scores = new float[top.length];
+    int[] ids = new int[top.length];
+    for (int c = 0; c < top.length; c++) {
+      scores[c] = merged[top[c]];
+      ids[c] = flat[top[c]];
+    }
+    return BeamRow.ofRanked(scores, ids);
+  }
+
+  /** Greedy beams: whether the backend may rank the continuations (settings it can carry as lists). */
+  public boolean ranksOnBackend() {
+    return !params.doSample && !params.needsHostChoice();
+  }
+
+  /** Adds running beam b's row to a backend's ranking table: what {@link #rankOnHost} does, as lists. */
+  public void describeRanking(int beam, TokenChoice choice) {
+    choice.addRanked(candidates, runningScores[beam]);
+    int[] seq = running[beam];
+    int[] distinct = new int[seq.length];
+    int count = 0;
+    if (params.repetitionPenalty != 1.0) {
+      java.util.BitSet seen = new java.util.BitSet(vocab);
+      for (int t : seq) {
+        if (t >= 0 && t < vocab && !seen.get(t)) {
+          seen.set(t);
+          distinct[count++] = t;
+        }
+      }
+    }
+    ChoiceEdits.describe(choice, seq, seq.length, prompt.length, params, eosIds, distinct, count);
+  }
+
+  /**
+   * Each beam's best continuations (min(candidates, vocab) of them): ranked on the host from the
+   * logits, or as the backend ranked them; the beams not scored get -inf at their first ids, as
+   * their (beams, vocab) row of -inf would give.
+   */
+  private BeamRow[] rankedRows(List<BeamRow> rows) {
+    int each = Math.min(candidates, vocab);
+    BeamRow[] out = new BeamRow[beams];
+    int next = 0;
+    for (int b = 0; b < beams; b++) {
+      if (runningScores[b] <= NEG / 2) {
+        float[] none = new float[each];
+        Arrays.fill(none, Float.NEGATIVE_INFINITY);
+        int[] first = new int[each];
+        Arrays.setAll(first, j -> j);
+        out[b] = BeamRow.ofRanked(none, first);
+        continue;
+      }
+      BeamRow row = rows.get(next++);
+      out[b] = row.logits != null ? rankOnHost(row.logits, b) : row;
+      if (out[b].ids.length != each) {
+        throw new IllegalStateException("beam " + b + " got " + out[b].ids.length + " continuations, not " + each);
+      }
+    }
+    return out;
+  }
+
+  /** Beam b's continuations from its logits: log-softmax, the processors, + its score, the best first. */
+  BeamRow rankOnHost(float[] logits, int b) {
+    logSoftmax(logits, logProbs);
+    pipeline.process(logProbs, running[b], running[b].length, prompt.length, params, eosIds, minKeep);
+    for (int v = 0; v < vocab; v++) {
+      logProbs[v] += runningScores[b];
+    }
+    int[] ids = topIndices(logProbs, candidates);
+    float[] scores = new float[ids.length];
+    for (int j = 0; j < ids.length; j++) {
+      scores[j] = logProbs[ids[j]];
+    }
+    return BeamRow.ofRanked(scores, ids);
+  }
+
+  /**
+   * Row r of a ranking table (a ranked row, as {@link #describeRanking} adds it) over
+   * logits[off..off + vocab), on the host: the reference Ops.rankTokens is held to. The same as the
+   * describing search's own ranking of those logits.
+   */
+  public static BeamRow rankRow(float[] logits, int off, TokenChoice choice, int r) {
+    int vocab = choice.vocab();
+    float[] lp = new float[vocab]; // (vocab) log-probs, then edited, then + the beam's score
+    logSoftmax(Arrays.copyOfRange(logits, off, off + vocab), lp);
+    float penalty = choice.penalty(r);
+    for (int i = choice.penaltyFrom(r); i < choice.penaltyTo(r); i++) {
+      int t = choice.penaltyId(i);
+      lp[t] = lp[t] < 0 ? lp[t] * penalty : lp[t] / penalty;
+    }
+    for (int i = choice.banFrom(r); i < choice.banTo(r); i++) {
+      lp[choice.banId(i)] = Float.NEGATIVE_INFINITY;
+    }
+    for (int v = 0; v < vocab; v++) {
+      lp[v] += choice.beamScore(r);
+    }
+    int[] ids = topIndices(lp, choice.topK(r));
+    float[] scores = new float[ids.length];
+    for (int j = 0; j < ids.length; j++) {
+      scores[j] = lp[ids[j]];
+    }
+    return BeamRow.ofRanked(scores, ids);
+  }
+
+  /**
+   * Beam sampling: candidates drawn from the processed, warped log-probabilities plus each beam's
+   * score; ids as flat indices beam * vocab + token, as {@link #mergeRanked}.
+   */
+  private BeamRow sampleCandidates(List<BeamRow> rows) {
     float[] acc = new float[beams * vocab]; // (beams, vocab) accumulated log-probs
     Arrays.fill(acc, Float.NEGATIVE_INFINITY);
     int next = 0;
@@ -130,31 +277,50 @@ public final class BeamSearch {
       if (runningScores[b] <= NEG / 2) {
         continue; // never among the top candidates: its scores would be about NEG
       }
-      logSoftmax(logits.get(next++), logProbs);
+      float[] logits = rows.get(next++).logits;
+      if (logits == null) {
+        throw new IllegalStateException("beam sampling needs every beam's logits");
+      }
+      logSoftmax(logits, logProbs);
       pipeline.process(logProbs, running[b], running[b].length, prompt.length, params, eosIds, minKeep);
       for (int v = 0; v < vocab; v++) {
         acc[b * vocab + v] = logProbs[v] + runningScores[b];
       }
     }
-    int[] top = params.doSample ? sampleIndices(acc, candidates) : topIndices(acc, candidates);
-    int k = top.length;
+    int[] top = sampleIndices(acc, candidates);
+    float[] scores = new float[top.length];
+    for (int c = 0; c < top.length; c++) {
+      scores[c] = acc[top[c]];
+    }
+    return BeamRow.ofRanked(scores, top);
+  }
+
+  /**
+   * The step's candidates (best first; ids flat, beam * vocab + token) become the running beams and
+   * the finished hypotheses.
+   */
+  private void advance(BeamRow top) {
+    int k = top.ids.length;
+    int[] candBeam = new int[k];
+    int[] candToken = new int[k];
+    float[] candScore = top.scores;
+    for (int c = 0; c < k; c++) {
+      candBeam[c] = top.ids[c] / vocab;
+      candToken[c] = top.ids[c] % vocab;
+    }
     int[][] candidateSeq = new int[k][];
-    float[] candidateScore = new float[k];
     boolean[] hits = new boolean[k];
     boolean allHit = true;
     for (int c = 0; c < k; c++) {
-      int beam = top[c] / vocab;
-      int token = top[c] % vocab;
-      candidateSeq[c] = Arrays.copyOf(running[beam], cur + 1);
-      candidateSeq[c][cur] = token;
-      candidateScore[c] = acc[top[c]];
-      hits[c] = isEos(token) || cur + 1 >= maxLength;
+      candidateSeq[c] = Arrays.copyOf(running[candBeam[c]], cur + 1);
+      candidateSeq[c][cur] = candToken[c];
+      hits[c] = isEos(candToken[c]) || cur + 1 >= maxLength;
       allHit &= hits[c];
     }
     // the best unfinished continuations run on
     float[] runOn = new float[k];
     for (int c = 0; c < k; c++) {
-      runOn[c] = candidateScore[c] + (hits[c] ? NEG : 0f);
+      runOn[c] = candScore[c] + (hits[c] ? NEG : 0f);
     }
     int[] keep = topIndices(runOn, beams);
     int[][] nextRunning = new int[beams][];
@@ -162,9 +328,9 @@ public final class BeamSearch {
     for (int b = 0; b < beams; b++) {
       nextRunning[b] = candidateSeq[keep[b]];
       nextScores[b] = runOn[keep[b]];
-      parents[b] = top[keep[b]] / vocab;
+      parents[b] = candBeam[keep[b]];
     }
-    updateFinished(candidateSeq, candidateScore, hits);
+    updateFinished(candidateSeq, candScore, hits);
     running = nextRunning;
     runningScores = nextScores;
     cur++;

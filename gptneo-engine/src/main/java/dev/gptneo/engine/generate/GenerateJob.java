@@ -150,25 +150,8 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     }
     if (params.repetitionPenalty != 1.0) {
       updateDistinct(choice.vocab());
-      choice.penalize((float) params.repetitionPenalty, distinct, distinctCount);
     }
-    if (params.noRepeatNgramSize > 0) {
-      LogitsProcessors.noRepeatNgramBans(tokens, length, params.noRepeatNgramSize, choice);
-    }
-    if (generated < params.minNewTokens) {
-      for (int e : eosIds) {
-        choice.ban(e);
-      }
-    }
-    LogitsProcessors.badWordBans(tokens, length, params.badWordsIds, eosIds, choice::ban);
-    for (int t : params.suppressTokens) {
-      choice.ban(t);
-    }
-    if (generated == LogitsProcessors.beginSuppressStep(promptLength, params.forcedBosTokenId)) {
-      for (int t : params.beginSuppressTokens) {
-        choice.ban(t);
-      }
-    }
+    ChoiceEdits.describe(choice, tokens, length, promptLength, params, eosIds, distinct, distinctCount);
   }
 
   private void updateDistinct(int vocab) {

@@ -174,6 +174,20 @@ public final class GptNeoModel {
     ops.tokenLogprobs(lmLogits(rows, count), targets, dst);
   }
 
+  /** Whether the backend ranks beams' continuations without reading the logits back. */
+  public boolean ranksTokens() {
+    return ops.ranksTokens();
+  }
+
+  /**
+   * The LM head on hidden rows of the last step, then each ranked row's best continuations on the
+   * backend (see {@link Ops#rankTokens}). count &lt;= maxHeadRows.
+   */
+  public void rankTokens(int[] rows, int count, TokenChoice choice, float[] scores, int[] ids) {
+    assert count <= maxHeadRows && choice.rows() == count;
+    ops.rankTokens(lmLogits(rows, count), choice, scores, ids);
+  }
+
   /** logits (count, vocab) = the LM head on the given hidden rows of the last step; they stay on the backend. */
   private Activations lmLogits(int[] rows, int count) {
     ops.gatherRows(normed, rows, count, headIn);

@@ -8,7 +8,9 @@ import java.util.Arrays;
  * penalty at the listed distinct earlier tokens, -inf at the banned ids (no-repeat n-gram bans,
  * eos before min_new_tokens), then greedy, or temperature, top-k, top-p, min-p and a draw with the
  * given uniform. A row may also ask for the chosen token's log-probability under the distribution it
- * was drawn from ({@link #wantLogprob}). Jobs add one row each per step; the table is reused (it
+ * was drawn from ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link Ops#rankTokens})
+ * is a beam: the same edits on its log-probabilities, and its best continuations instead of one
+ * token. Jobs add one row each per step; the table is reused (it
  * allocates only to grow). Ids outside [0, vocab) are dropped, as the host's processors skip them.
  */
 public final class TokenChoice {
@@ -25,6 +27,7 @@ public final class TokenChoice {
   private int[] banFrom = new int[0];     // into banIds
   private boolean[] logprob = new boolean[0];
   private float[] minP = new float[0];    // 0: off
+  private float[] beamScore = new float[0]; // ranked rows: the beam's running score
   private int[] penaltyIds = new int[64];
   private int penaltyCount;
   private int[] banIds = new int[64];
@@ -72,6 +75,31 @@ public final class TokenChoice {
     return add(true, temperature, topK, topP, uniform);
   }
 
+  /**
+   * Starts a ranked row (a running beam, Ops.rankTokens): log-softmax, then the penalty and bans on
+   * the log-probabilities, plus {@code beamScore}; its k best continuations, k clamped to the vocab.
+   * Returns its index.
+   */
+  public int addRanked(int k, float beamScore) {
+    int r = add(false, 1f, Math.max(1, Math.min(k, vocab)), 1.0, 0);
+    this.beamScore[r] = beamScore;
+    return r;
+  }
+
+  /** A ranked row's beam score (0 for the other rows). */
+  public float beamScore(int row) {
+    return beamScore[row];
+  }
+
+  /** The largest top_k of the rows: the stride of Ops.rankTokens' output. */
+  public int maxTopK() {
+    int k = 0;
+    for (int r = 0; r < rows; r++) {
+      k = Math.max(k, topK[r]);
+    }
+    return k;
+  }
+
   private int add(boolean sampled, float t, int k, double p, double u) {
     if (rows == sample.length) {
       grow(2 * rows);
@@ -87,6 +115,7 @@ public final class TokenChoice {
     banFrom[r] = banCount;
     logprob[r] = false;
     minP[r] = 0f;
+    beamScore[r] = 0f;
     return r;
   }
 
@@ -221,5 +250,6 @@ public final class TokenChoice {
     banFrom = Arrays.copyOf(banFrom, capacity);
     logprob = Arrays.copyOf(logprob, capacity);
     minP = Arrays.copyOf(minP, capacity);
+    beamScore = Arrays.copyOf(beamScore, capacity);
   }
 }

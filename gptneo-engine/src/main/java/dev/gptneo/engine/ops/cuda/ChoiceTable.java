@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * A {@link TokenChoice} in the layout choose_tokens reads (sampling.cu): rows x ChoiceRow (64
+ * A {@link TokenChoice} in the layout choose_tokens and beam_candidates read (sampling.cu): rows x ChoiceRow (64
  * bytes), then the ids, all rows' penalized ids first, then their banned ids. One host buffer,
  * reused; one upload per chunk of rows.
  */
@@ -48,7 +48,7 @@ final class ChoiceTable {
           .putDouble((float) (1.0 - topP)) // the host's fp32 threshold, LogitsProcessors.topP
           .putDouble(c.uniform(r))
           .putFloat(c.minP(r))
-          .putInt(0);
+          .putFloat(c.beamScore(r));
     }
     for (int i = 0; i < c.penaltyCount(); i++) {
       b.putInt(c.penaltyId(i));

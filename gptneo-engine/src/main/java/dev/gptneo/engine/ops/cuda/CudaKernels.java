@@ -415,6 +415,14 @@ final class CudaKernels {
   }
 
   /**
+   * Each ranked row's best continuations from logits (rows, cols), processed in place (sampling.cu,
+   * beam_candidates): scores and ids (rows, stride), row r's first top_k written, best first.
+   */
+  void beamCandidates(long logits, int rows, int cols, long table, long ids, int stride, long scores, long outIds) {
+    launch("beam_candidates", rows, 1, CHOOSE_THREADS, 0, logits, cols, table, ids, stride, scores, outIds);
+  }
+
+  /**
    * Log-probabilities of listed tokens per row of logits (rows, cols) (sampling.cu): out[j] for j in
    * [rowFrom[r], rowFrom[r + 1]) is ids[j]'s in row r. rowFrom: (rows + 1) ints; out: doubles.
    */

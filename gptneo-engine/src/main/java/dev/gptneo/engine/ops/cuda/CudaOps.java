@@ -142,6 +142,16 @@ public final class CudaOps implements Ops {
   }
 
   @Override
+  public boolean ranksTokens() {
+    return kernels.choosesTokens(); // the same file, sampling.cu
+  }
+
+  @Override
+  public void rankTokens(Activations logits, TokenChoice choice, float[] scores, int[] ids) {
+    headReductions.rankTokens((CudaActivations) logits, choice, scores, ids);
+  }
+
+  @Override
   public boolean scoresTokens() {
     return kernels.choosesTokens(); // the same file, sampling.cu
   }

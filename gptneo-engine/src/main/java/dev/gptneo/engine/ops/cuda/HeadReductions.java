@@ -8,7 +8,8 @@ import java.nio.ByteOrder;
 /**
  * What the device computes from LM-head logits so that they need not cross to the host
  * (sampling.cu): one chosen token per row, with its log-probability where asked (choose_tokens),
- * and the log-probabilities of listed tokens (token_logprobs). Each is one upload of a table, one
+ * beams' best continuations (beam_candidates), and the log-probabilities of listed tokens
+ * (token_logprobs). Each is one upload of a table, one
  * launch and one small download. Its buffers are {@link CudaOps}' scratch, freed with it.
  */
 final class HeadReductions {
@@ -16,7 +17,8 @@ final class HeadReductions {
   private final CudaKernels kernels;
   private final ChoiceTable choiceTable = new ChoiceTable();
   private final Scratch choiceDevice;  // the uploaded ChoiceTable: (rows) ChoiceRow, then the ids
-  private final Scratch chosenIds;     // (rows) ints, padded to 8 bytes, then (rows) doubles
+  private final Scratch chosenIds;     // (rows) ints, padded to 8 bytes, then (rows) doubles; or
+                                       // beam_candidates' (rows, stride) floats, then as many ints
   private final Scratch choiceWork;    // (rows, cols) floats for choose_tokens' larger candidate sets
   private final Scratch targetTable;   // (rows + 1) ints: each row's first target, then (targets) ids
   private final Scratch targetOut;     // (targets) doubles
@@ -53,6 +55,27 @@ final class HeadReductions {
     for (int r = 0; r < rows; r++) {
       logprobs[r] = withLogprobs && choice.logprob(r) ? got.getDouble((int) (logprobsAt + 8L * r)) : Double.NaN;
     }
+  }
+
+  /** See Ops.rankTokens: each ranked row's continuations, from logits (at least rows, vocab). */
+  void rankTokens(CudaActivations l, TokenChoice choice, float[] scores, int[] ids) {
+    int rows = choice.rows();
+    checkShape("rankTokens", l, rows, choice.vocab());
+    if (rows == 0) {
+      return;
+    }
+    int stride = choice.maxTopK();
+    long table = choiceDevice.atLeast(ChoiceTable.bytes(choice) + 4); // + 4: as chooseTokens
+    long cells = (long) rows * stride;
+    long out = chosenIds.atLeast(8L * cells);
+    gpu.upload(table, choiceTable.encode(choice));
+    kernels.beamCandidates(l.fp32("beam_candidates"), rows, l.cols, table, table + ChoiceTable.idsOffset(choice),
+        stride, out, out + 4L * cells);
+    l.wrote(0);
+    ByteBuffer got = gpu.download(out, 8L * cells);
+    got.asFloatBuffer().get(scores, 0, (int) cells);
+    got.position((int) (4L * cells));
+    got.slice().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(ids, 0, (int) cells);
   }
 
   /** See Ops.tokenLogprobs: dst[i] for each target of targets' rows, from logits (at least rows, vocab). */

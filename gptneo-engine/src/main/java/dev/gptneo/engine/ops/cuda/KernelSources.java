@@ -12,8 +12,8 @@ final class KernelSources {
   /** Compiled one NVRTC program each. */
   static final List<String> FILES = List.of("elementwise.cu", "attention_prefill.cu", "attention_prefill_mma.cu",
       "attention_decode.cu", "sampling.cu", "gemm_rows.cu");
-  /** Included by every file, handed to NVRTC by name. */
-  static final String HEADER = "common.cuh";
+  /** Included by the files (common.cuh by every one), handed to NVRTC by name. */
+  static final List<String> HEADERS = List.of("common.cuh", "choice.cuh");
 
   private KernelSources() {}
 
@@ -29,6 +29,10 @@ final class KernelSources {
   }
 
   static Map<String, String> headers() {
-    return Map.of(HEADER, read(HEADER));
+    Map<String, String> headers = new java.util.TreeMap<>();
+    for (String h : HEADERS) {
+      headers.put(h, read(h));
+    }
+    return headers;
   }
 }

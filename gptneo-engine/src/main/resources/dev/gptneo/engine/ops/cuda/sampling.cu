@@ -1,7 +1,8 @@
-// Choosing the next token on the device, so that only the chosen ids cross to the host, and
-// (token_logprobs, at the end) the log-probabilities of listed tokens for scoring. Logits are
-// (rows, cols) fp32, one block per row. choose_tokens mirrors the host's generate.LogitsProcessors
-// and generate.Sampler in HF's order, on the row in place (nothing reads the LM head's output after):
+// Choosing the next token on the device, so that only the chosen ids cross to the host; beams' best
+// continuations (beam_candidates); and (token_logprobs, at the end) the log-probabilities of listed
+// tokens for scoring. Logits are (rows, cols) fp32, one block per row. choose_tokens mirrors the
+// host's generate.LogitsProcessors and generate.Sampler in HF's order, on the row in place (nothing
+// reads the LM head's output after):
 //  1. repetition penalty at the row's distinct earlier tokens, then -inf at the banned ids (no-repeat
 //     n-gram bans and, before min_new_tokens, eos), both listed by the host;
 //  2. greedy: the first index of the largest logit (torch.argmax, -0 equal to +0); done;
@@ -28,46 +29,12 @@
 // give the same token on every run. A row may also ask for its token's log-probability over the
 // processed logits (LogitsProcessors.logProb after the warpers): (double) (logit - max) - log(sum of
 // exp over the tokens kept), within about cols * 2^-53 of the host's where the sum's order differs.
-#include "common.cuh"
-
-typedef unsigned long long u64;
+#include "choice.cuh"
 
 #define CHOICE_CAP 2048  // candidates of the exact path (a power of two); CudaKernels.CHOICE_CAP
 #define FULL_MASK 0xffffffffu
 
-// One row's settings, uploaded per step: ChoiceTable (CudaOps) writes this layout.
-struct ChoiceRow {
-  int sample;                    // 0: greedy
-  int top_k;                     // off when <= 0 or >= cols
-  int use_top_p;                 // top_p < 1
-  int penalty_from, penalty_to;  // ids[penalty_from, penalty_to): distinct earlier tokens
-  int ban_from, ban_to;          // ids[ban_from, ban_to): set to -inf
-  float temperature;
-  float penalty;                 // repetition penalty
-  int want_logprob;              // also write the token's log-probability
-  double threshold;              // 1 - top_p, as the host computes it
-  double uniform;                // Sampler.uniform(seed, step), in [0, 1)
-  float min_p;                   // 0: off
-  int unused;
-};
-static_assert(sizeof(ChoiceRow) == 64, "ChoiceTable writes 64-byte rows");
-
-// ---- keys and block-wide helpers ------------------------------------------------------------
-
-// Float -> unsigned with the same order (-inf lowest, -0 just below +0): the host's sortableBits.
-__device__ __forceinline__ unsigned int order_key(float v) {
-  unsigned int b = __float_as_uint(v);
-  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
-}
-
-__device__ __forceinline__ float from_order_key(unsigned int k) {
-  return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
-}
-
-// The host's top-p order: by logit, then higher ids first (lower ids count as more likely).
-__device__ __forceinline__ u64 choice_key(float v, int i) {
-  return ((u64) order_key(v) << 32) | (u64) (0xffffffffu - (unsigned int) i);
-}
+// ---- block-wide helpers ----------------------------------------------------------------------
 
 // Sixteen sums and counts over the block at once (the radix descent's digits), fixed order.
 __device__ void block_sum16(double (&m)[16], int (&c)[16]) {
@@ -102,31 +69,7 @@ __device__ void block_sum16(double (&m)[16], int (&c)[16]) {
   }
 }
 
-// The first index of the largest value (-0 equal to +0; 0 when all are -inf), as the host's argmax.
-__device__ int block_argmax(const float* row, int cols) {
-  u64 best = 0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    float v = row[i];
-    u64 k = choice_key(v == 0.f ? 0.f : v, i);
-    best = k > best ? k : best;
-  }
-  best = block_reduce(best, 0ull, MaxOp());
-  return (int) (0xffffffffu - (unsigned int) best);
-}
-
 // ---- the steps of choose_tokens ---------------------------------------------------------------
-
-// Step 1: repetition penalty at the listed (distinct) ids, then -inf at the banned ones.
-__device__ void apply_edits(float* row, const ChoiceRow& c, const int* ids) {
-  for (int j = c.penalty_from + threadIdx.x; j < c.penalty_to; j += blockDim.x) {
-    int t = ids[j];
-    float s = row[t];
-    row[t] = s < 0.f ? __fmul_rn(s, c.penalty) : __fdiv_rn(s, c.penalty);
-  }
-  __syncthreads();
-  for (int j = c.ban_from + threadIdx.x; j < c.ban_to; j += blockDim.x) row[ids[j]] = neg_inf();
-  __syncthreads();
-}
 
 // Step 4: the order key of the k-th largest value (1-based, repeats counted), four 8-bit passes.
 __device__ unsigned int kth_largest_key(const float* row, int cols, int k) {
@@ -541,13 +484,6 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
   return t >= 0 ? t : block_argmax(row, cols);
 }
 
-// log of the sum of exp(logit - mx) over a row, in double, in the block's order (-inf adds 0).
-__device__ double log_sum_exp(const float* row, int cols, float mx) {
-  double s = 0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) s += exp((double) __fsub_rn(row[i], mx));
-  return log(block_reduce(s, 0.0, SumOp()));
-}
-
 // A greedy row's log-probability of token t, its largest logit (NaN when every logit is -inf, as
 // on the host).
 __device__ double greedy_log_prob(const float* row, int cols, int t) {
@@ -581,6 +517,41 @@ extern "C" __global__ void __launch_bounds__(512)
   if (threadIdx.x == 0) {
     out[blockIdx.x] = token;
     if (c.want_logprob) logprobs[blockIdx.x] = logprob;
+  }
+}
+
+// A taken candidate's mark: -NaN, whose order key (0) is below -inf's, so block_argmax passes it.
+__device__ __forceinline__ float taken() { return __uint_as_float(0xffffffffu); }
+
+// Each running beam's best continuations (greedy beam search), one block per row of logits (rows,
+// cols), as generate.BeamSearch ranks them on the host: fp32 log-softmax (x - max - (float) log(sum
+// of exp(x - max)), the sum in double in the block's order), the row's penalty and bans on the
+// log-probabilities, plus beam_score (float adds); then the top_k largest, largest first, equal
+// values in id order (-0 equal to +0), as top_k passes of block_argmax. out_scores and out_ids:
+// (rows, stride), row r's first top_k written. The row is processed in place.
+extern "C" __global__ void __launch_bounds__(512)
+    beam_candidates(float* logits, int cols, const ChoiceRow* rows, const int* ids, int stride, float* out_scores,
+                    int* out_ids) {
+  after_previous_kernel();
+  const ChoiceRow c = rows[blockIdx.x];
+  float* row = logits + (long long) blockIdx.x * cols;
+  float mx = neg_inf();
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) mx = fmaxf(mx, row[i]);
+  mx = block_reduce(mx, neg_inf(), MaxOp());
+  float log_sum = (float) log_sum_exp(row, cols, mx);  // every read of the row is done (a block reduce)
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fsub_rn(__fsub_rn(row[i], mx), log_sum);
+  __syncthreads();
+  apply_edits(row, c, ids);
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fadd_rn(row[i], c.beam_score);
+  __syncthreads();
+  for (int j = 0; j < c.top_k; j++) {
+    int t = block_argmax(row, cols);
+    if (threadIdx.x == 0) {
+      out_scores[(long long) blockIdx.x * stride + j] = row[t];
+      out_ids[(long long) blockIdx.x * stride + j] = t;
+      row[t] = taken();
+    }
+    __syncthreads();
   }
 }
 

@@ -42,8 +42,14 @@ class CudaEnginePlumbingTest {
       InputPolicy policy = new InputPolicy(128, Truncation.RIGHT);
       List<Result> results = new ArrayList<>();
       results.addAll(e.generate(emails, GenerationParams.builder().maxNewTokens(3).build(), policy));
+      // greedy beams: only each beam's continuations come back (beam_candidates), not its logits
+      int beforeBeams = gpu.downloads.size();
       results.addAll(e.generate(emails.subList(0, 2), GenerationParams.builder().numBeams(3).maxNewTokens(3).build(),
           policy));
+      assertTrue(gpu.launches.contains("beam_candidates"));
+      for (long bytes : gpu.downloads.subList(beforeBeams, gpu.downloads.size())) {
+        assertTrue(bytes < 4L * 50257, "beams read no logits back: a download of " + bytes + " bytes");
+      }
       results.addAll(e.generate(emails.subList(0, 2),
           GenerationParams.builder().doSample(true).seed(5).maxNewTokens(3).build(), policy));
       // logprobs come back with the ids (the fake device reads back zeros), not with the logits

@@ -508,6 +508,8 @@ class CudaOpsPlumbingTest {
     GptNeoConfig config = GptNeoConfig.load(demo);
     try (CudaOps ops = new CudaOps(gpu, null)) {
       assertFalse(ops.choosesTokens(), "tokens are chosen on the host");
+      assertFalse(ops.ranksTokens(), "beams are ranked on the host");
+      assertFalse(ops.scoresTokens(), "tokens are scored on the host");
       GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(demo), ops), ops, 64, 8);
       try (Scheduler scheduler = new Scheduler(model, 8, 1L << 30)) {
         GenerationParams p = GenerationParams.builder().maxNewTokens(3).minNewTokens(3).build();

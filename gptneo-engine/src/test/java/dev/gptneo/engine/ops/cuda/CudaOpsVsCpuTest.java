@@ -261,6 +261,23 @@ class CudaOpsVsCpuTest {
     }
   }
 
+  /** beam_candidates against BeamSearch.rankRow on the same fp32 logits (BeamCases), at 3001 and 50257. */
+  @Test
+  void beamCandidatesOnTheDeviceAsTheHost() {
+    try (CudaOps gpu = (CudaOps) gpu(Precision.F32)) {
+      OpsInputs in = new OpsInputs(tmp, 7);
+      for (BeamCases cases : List.of(BeamCases.of(3001, 43), BeamCases.of(50257, 44))) {
+        int rows = cases.rows();
+        Ops.Activations logits = in.activations(gpu, "F32", cases.logits(), rows, cases.vocab);
+        float[] scores = new float[rows * cases.choice.maxTopK()];
+        int[] ids = new int[scores.length];
+        gpu.rankTokens(logits, cases.choice, scores, ids);
+        List<String> wrong = cases.differences(scores, ids);
+        assertTrue(wrong.isEmpty(), "vocab " + cases.vocab + ": " + wrong);
+      }
+    }
+  }
+
   /** The checks themselves, with the Vector API kernels in the GPU's place (no GPU needed). */
   @Test
   void theChecksPassOnTheCpu() {
@@ -277,6 +294,22 @@ class CudaOpsVsCpuTest {
       ChoiceCases cases = ChoiceCases.broad(300, 1);
       Ops.Activations logits = in.activations(cpu, "F32", cases.logits(), cases.rows(), cases.vocab);
       assertBitsEqual(cases.logits(), OpsInputs.read(cpu, logits, cases.rows()), "choice logits through OpsInputs");
+      BeamCases beams = BeamCases.of(300, 2); // the host's own continuations pass; a swapped pair does not
+      int stride = beams.choice.maxTopK();
+      float[] scores = new float[beams.rows() * stride];
+      int[] ids = new int[scores.length];
+      for (int r = 0; r < beams.rows(); r++) {
+        for (int j = 0; j < beams.choice.topK(r); j++) {
+          scores[r * stride + j] = beams.expected(r).scores()[j];
+          ids[r * stride + j] = beams.expected(r).ids()[j];
+        }
+      }
+      assertEquals(List.of(), beams.differences(scores, ids));
+      int r = 2; // gauss, k 8: well-separated scores
+      int swap = ids[r * stride];
+      ids[r * stride] = ids[r * stride + 1];
+      ids[r * stride + 1] = swap;
+      assertEquals(2, beams.differences(scores, ids).size());
     }
   }
 

@@ -20,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * casts, embedding, gathers, argmax, and attention through prompt chunks and decode steps on global
  * and local layers with windows below, at and above the sequence lengths, odd head sizes and every
  * cache type, against double-precision references; and choose_tokens against the host's own
- * choices (ChoiceCases: GenerateJob's processors and sampler in Java), and token_logprobs against
- * LogitsProcessors.logProb (TargetCases). Built with
+ * choices (ChoiceCases: GenerateJob's processors and sampler in Java), token_logprobs against
+ * LogitsProcessors.logProb (TargetCases), and beam_candidates against BeamSearch.rankRow
+ * (BeamCases). Built with
  * AddressSanitizer where g++ has it, so a kernel that reads or writes outside its buffers fails.
  * Needs g++ with C++20; skipped without.
  */
@@ -92,6 +93,17 @@ class KernelEmulationTest {
     TargetCases.of(50257, 32).write(full);
     run(List.of(exe.toString(), "--targets", "512", small.toString(), full.toString()));
     run(List.of(exe.toString(), "--targets", "64", small.toString()));
+  }
+
+  /** beam_candidates gives the host's continuations (BeamSearch.rankRow), at vocab 3001 and 50257. */
+  @Test
+  void beamCandidatesAreTheHosts() {
+    Path small = tmp.resolve("beams-small.bin");
+    BeamCases.of(3001, 41).write(small);
+    Path full = tmp.resolve("beams-full.bin");
+    BeamCases.of(50257, 42).write(full);
+    run(List.of(exe.toString(), "--beams", "512", small.toString(), full.toString()));
+    run(List.of(exe.toString(), "--beams", "64", small.toString()));
   }
 
   private static void run(List<String> command) {

@@ -55,11 +55,13 @@ final class Nvcc {
     return nvcc;
   }
 
-  /** Copies the kernel sources and header out of the classpath into {@code dir}. */
+  /** Copies the kernel sources and headers out of the classpath into {@code dir}. */
   static Path sources(Path dir) {
     try {
       Files.createDirectories(dir);
-      Files.writeString(dir.resolve(KernelSources.HEADER), KernelSources.read(KernelSources.HEADER));
+      for (String h : KernelSources.HEADERS) {
+        Files.writeString(dir.resolve(h), KernelSources.read(h));
+      }
       for (String f : KernelSources.FILES) {
         Files.writeString(dir.resolve(f), KernelSources.read(f));
       }

@@ -156,6 +156,7 @@ inline int atomicAdd(int* p, int v) {
 }
 
 // Round-to-nearest arithmetic without contraction: what the host's SSE arithmetic does anyway.
+inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fdiv_rn(float a, float b) { return a / b; }

@@ -366,6 +366,69 @@ static void check_choices(const char* path, int threads) {
   report(what + "logprobs unlike the host's", wrong_lp, 0);
 }
 
+// Runs beam_candidates on the rows of a file written by BeamCases (Java): logits, the ranked rows'
+// table and the host's continuations (BeamSearch.rankRow). Scores within BeamCases.scoreTolerance
+// place by place; a different id only where the host's scores of the two are that close (a near tie).
+static void check_beams(const char* path, int threads) {
+  std::FILE* f = std::fopen(path, "rb");
+  int head[5] = {0, 0, 0, 0, 0};
+  bool ok = f && std::fread(head, 4, 5, f) == 5;
+  int rows = head[0], cols = head[1], stride = head[2], table_bytes = head[3], ids_offset = head[4];
+  std::vector<float> logits((size_t) rows * cols), want((size_t) rows * stride), got(want.size(), 12345.f);
+  std::vector<unsigned long long> table((table_bytes + 7) / 8);  // 8-byte aligned, as on the device
+  std::vector<int> want_ids(want.size()), got_ids(want.size(), -2);
+  ok = ok && std::fread(logits.data(), 4, logits.size(), f) == logits.size() &&
+       std::fread(table.data(), 1, table_bytes, f) == (size_t) table_bytes &&
+       std::fread(want.data(), 4, want.size(), f) == want.size() &&
+       std::fread(want_ids.data(), 4, want_ids.size(), f) == want_ids.size();
+  if (f) std::fclose(f);
+  if (!ok) {
+    std::printf("FAIL cannot read %s\n", path);
+    failures++;
+    return;
+  }
+  const unsigned char* base = reinterpret_cast<const unsigned char*>(table.data());
+  const ChoiceRow* table_rows = reinterpret_cast<const ChoiceRow*>(base);
+  emu_launch(beam_candidates, {(unsigned) rows, 1, 1}, {(unsigned) threads, 1, 1}, 0, logits.data(), cols, table_rows,
+             reinterpret_cast<const int*>(base + ids_offset), stride, got.data(), got_ids.data());
+  int wrong = 0, near_ties = 0, inexact = 0;
+  for (int r = 0; r < rows; r++) {
+    const ChoiceRow& c = table_rows[r];
+    for (int j = 0; j < stride; j++) {
+      size_t at = (size_t) r * stride + j;
+      if (j >= c.top_k) {
+        if (got[at] != 12345.f || got_ids[at] != -2) wrong++;  // places past top_k stay unwritten
+        continue;
+      }
+      auto tol = [&](float host) {  // BeamCases.scoreTolerance
+        float ulp_log = std::nextafter(std::log((float) cols), INFINITY) - std::log((float) cols);
+        float ulp_host = std::isinf(host) ? 0.f : std::nextafter(std::fabs(host), INFINITY) - std::fabs(host);
+        return (std::max(1.f, c.penalty) + 1) * (ulp_log + 2 * ulp_host);
+      };
+      bool score_ok = got[at] == want[at] || std::fabs(got[at] - want[at]) <= tol(want[at]);
+      if (got[at] != want[at]) inexact++;
+      bool id_ok = got_ids[at] == want_ids[at];
+      if (!id_ok) {  // a near tie: the device's id is the host's at a nearby place with a score that close
+        for (int i = 0; i < c.top_k && !id_ok; i++) {
+          size_t other = (size_t) r * stride + i;
+          id_ok = want_ids[other] == got_ids[at] && std::fabs(want[other] - want[at]) <= 2 * tol(want[at]);
+        }
+        id_ok = id_ok || (j == c.top_k - 1 && score_ok);  // the last place, against one the host left out
+        if (id_ok) near_ties++;
+      }
+      if (!score_ok || !id_ok) {
+        wrong++;
+        std::printf("  row %d place %d: device %d (%.9g), host %d (%.9g)\n", r, j, got_ids[at], got[at],
+                    want_ids[at], want[at]);
+      }
+    }
+  }
+  std::printf("  beam_candidates: %d scores not bit-equal, %d near-tie swaps\n", inexact, near_ties);
+  report("beam_candidates " + std::to_string(rows) + " rows of " + std::to_string(cols) + ", " +
+             std::to_string(threads) + " threads: continuations unlike the host's",
+         wrong, 0);
+}
+
 // Runs token_logprobs on the rows of a file written by TargetCases (Java): logits, each row's
 // targets and the host's log-probabilities (LogitsProcessors.logProb), within the tolerance of
 // ChoiceCases.logprobTolerance.
@@ -413,6 +476,11 @@ static void check_targets(const char* path, int threads) {
 int main(int argc, char** argv) {
   if (argc > 2 && std::string(argv[1]) == "--targets") {  // --targets THREADS FILE...
     for (int i = 3; i < argc; i++) check_targets(argv[i], std::atoi(argv[2]));
+    std::printf("%d failures\n", failures);
+    return failures;
+  }
+  if (argc > 2 && std::string(argv[1]) == "--beams") {  // --beams THREADS FILE...
+    for (int i = 3; i < argc; i++) check_beams(argv[i], std::atoi(argv[2]));
     std::printf("%d failures\n", failures);
     return failures;
   }

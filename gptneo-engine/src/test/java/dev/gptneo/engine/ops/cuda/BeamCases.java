@@ -1,0 +1,152 @@
+package dev.gptneo.engine.ops.cuda;
+
+import dev.gptneo.engine.generate.BeamRow;
+import dev.gptneo.engine.generate.BeamSearch;
+import dev.gptneo.engine.ops.TokenChoice;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Rows of logits with a ranked {@link TokenChoice} row each (a running beam: continuations kept,
+ * beam score, penalty, bans) and the host's continuations for it ({@link BeamSearch#rankRow}, the
+ * search's own ranking): what beam_candidates must reproduce, on the emulator (KernelEmulationTest,
+ * through a file) and on a GPU (CudaOpsVsCpuTest). ChoiceCases' kinds of logits, k from 1 to past
+ * the finite logits of a row, and scores from 0 to far below.
+ */
+final class BeamCases {
+  final int vocab;
+  final TokenChoice choice;
+  private float[] logits = new float[0];
+
+  private BeamCases(int vocab) {
+    this.vocab = vocab;
+    this.choice = new TokenChoice(vocab, 8);
+  }
+
+  int rows() {
+    return choice.rows();
+  }
+
+  float[] logits() {
+    return Arrays.copyOf(logits, rows() * vocab);
+  }
+
+  /** The host's continuations of row r. */
+  BeamRow expected(int r) {
+    return BeamSearch.rankRow(logits, r * vocab, choice, r);
+  }
+
+  /**
+   * How far a device score may be from the host's: the two log(sum)s, rounded to float, may differ
+   * by one ulp of log(vocab) at most (the sums differ by about vocab * 2^-53), and each of the
+   * subtraction, the penalty and the score's add rounds once more, scaled by the penalty.
+   */
+  static float scoreTolerance(int vocab, float penalty, float host) {
+    return (Math.max(1f, penalty) + 1) * (Math.ulp((float) Math.log(vocab)) + 2 * Math.ulp(host));
+  }
+
+  /**
+   * Where a device's continuations (scores and ids, (rows, maxTopK)) are not the host's: a score
+   * past {@link #scoreTolerance}, or an id the host has at another place only with a score that far
+   * away (a nearer one is a near tie, which the sums' orders may swap), as the emulator's check_beams.
+   */
+  List<String> differences(float[] scores, int[] ids) {
+    List<String> wrong = new ArrayList<>();
+    int stride = choice.maxTopK();
+    for (int r = 0; r < rows(); r++) {
+      BeamRow want = expected(r);
+      int k = choice.topK(r);
+      for (int j = 0; j < k; j++) {
+        float host = want.scores()[j];
+        float tol = scoreTolerance(vocab, choice.penalty(r), host);
+        float got = scores[r * stride + j];
+        boolean scoreOk = Float.compare(got, host) == 0 || Math.abs(got - host) <= tol;
+        boolean idOk = ids[r * stride + j] == want.ids()[j];
+        for (int i = 0; i < k && !idOk; i++) {
+          idOk = want.ids()[i] == ids[r * stride + j] && Math.abs(want.scores()[i] - host) <= 2 * tol;
+        }
+        idOk = idOk || j == k - 1 && scoreOk;
+        if (!scoreOk || !idOk) {
+          wrong.add("row " + r + " place " + j + ": device " + ids[r * stride + j] + " (" + got + "), host "
+              + want.ids()[j] + " (" + host + ")");
+        }
+      }
+    }
+    return wrong;
+  }
+
+  private void add(float[] row, int k, float score, Random random, boolean edits) {
+    int r = rows();
+    if ((r + 1) * vocab > logits.length) {
+      logits = Arrays.copyOf(logits, Math.max(2 * logits.length, (r + 1) * vocab));
+    }
+    System.arraycopy(row, 0, logits, r * vocab, vocab);
+    choice.addRanked(k, score);
+    if (edits) {
+      int[] seen = random.ints(0, vocab).distinct().limit(12).toArray();
+      choice.penalize(r % 2 == 0 ? 1.3f : 0.8f, seen, seen.length);
+      int best = dev.gptneo.engine.generate.LogitsProcessors.argmax(row, 0, vocab);
+      choice.ban(best); // the best one banned: the ranking starts below it
+      choice.ban(random.nextInt(vocab));
+    }
+  }
+
+  static BeamCases of(int vocab, long seed) {
+    BeamCases c = new BeamCases(vocab);
+    Random random = new Random(seed);
+    int[] ks = {1, 2, 8, 20};
+    float[] scores = {0f, -3.7f, -41.25f};
+    int n = 0;
+    for (String kind : ChoiceCases.KINDS) {
+      for (int k : ks) {
+        float[] row = ChoiceCases.logits(kind, vocab, random);
+        c.add(row, k, scores[n % scores.length], random, n % 2 == 1);
+        n++;
+      }
+    }
+    float[] few = new float[vocab]; // three finite logits for eight places: -inf fills in id order
+    Arrays.fill(few, Float.NEGATIVE_INFINITY);
+    few[vocab / 2] = 1f;
+    few[7] = 1f;
+    few[vocab - 1] = -2f;
+    c.add(few, 8, -1f, random, false);
+    return c;
+  }
+
+  /**
+   * Writes rows, cols, stride, table bytes, ids offset, the logits, the ChoiceTable, then the host's
+   * scores and ids, (rows, stride) each (unused places 0 and -1).
+   */
+  void write(Path file) {
+    ByteBuffer table = new ChoiceTable().encode(choice);
+    int rows = rows();
+    int stride = choice.maxTopK();
+    ByteBuffer b = ByteBuffer.allocate(20 + 4 * rows * vocab + table.remaining() + 8 * rows * stride)
+        .order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(rows).putInt(vocab).putInt(stride).putInt(table.remaining()).putInt((int) ChoiceTable.idsOffset(choice));
+    for (int i = 0; i < rows * vocab; i++) {
+      b.putFloat(logits[i]);
+    }
+    b.put(table);
+    BeamRow[] want = new BeamRow[rows];
+    for (int r = 0; r < rows; r++) {
+      want[r] = expected(r);
+    }
+    for (int r = 0; r < rows; r++) {
+      for (int j = 0; j < stride; j++) {
+        b.putFloat(j < choice.topK(r) ? want[r].scores()[j] : 0f);
+      }
+    }
+    for (int r = 0; r < rows; r++) {
+      for (int j = 0; j < stride; j++) {
+        b.putInt(j < choice.topK(r) ? want[r].ids()[j] : -1);
+      }
+    }
+    ChoiceCases.writeFile(file, b);
+  }
+}
