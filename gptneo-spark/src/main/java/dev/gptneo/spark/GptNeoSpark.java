@@ -7,6 +7,7 @@ import dev.gptneo.spark.functions.FunctionCatalog;
 import dev.gptneo.spark.internal.Scala;
 import dev.gptneo.spark.planning.ExtractGptNeoCalls;
 import dev.gptneo.spark.planning.GptNeoEvalStrategy;
+import dev.gptneo.spark.procedures.GptNeoProcedures;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -25,8 +26,9 @@ public final class GptNeoSpark {
   private GptNeoSpark() {}
 
   /**
-   * Adds the functions, the optimizer rule and the planner strategy to a session that was started
-   * without the extension. Idempotent. (The rule then runs in the session's extra optimizations.)
+   * Adds the functions, the optimizer rule, the planner strategy and the procedures' catalog to a
+   * session that was started without the extension. Idempotent. (The rule then runs in the
+   * session's extra optimizations.)
    */
   public static synchronized void register(SparkSession spark) {
     if (!(spark instanceof org.apache.spark.sql.classic.SparkSession)) {
@@ -49,12 +51,14 @@ public final class GptNeoSpark {
       strategies.add(new GptNeoEvalStrategy(spark));
       session.experimental().extraStrategies_$eq(Scala.seq(strategies));
     }
+    GptNeoProcedures.registerIn(session);
   }
 
   /**
    * Unloads every model: in this (driver) JVM, in every executor JVM a cleanup job reaches (one
    * task per slot, best effort), and drops the driver's model broadcasts. Engines in use close
-   * when their tasks finish. Returns how many loaded models were unloaded.
+   * when their tasks finish. Returns how many loaded models were unloaded. In SQL and from Spark
+   * Connect clients: {@code CALL gptneo.system.unload_models()}.
    */
   public static int unloadModels(SparkSession spark) {
     int unloaded = LocalModels.unloadAll();

@@ -3,6 +3,7 @@ package dev.gptneo.spark.extensions;
 import dev.gptneo.spark.functions.FunctionCatalog;
 import dev.gptneo.spark.planning.ExtractGptNeoCalls;
 import dev.gptneo.spark.planning.GptNeoEvalStrategy;
+import dev.gptneo.spark.procedures.GptNeoProcedures;
 import org.apache.spark.sql.SparkSessionExtensions;
 import scala.Function1;
 import scala.runtime.BoxedUnit;
@@ -22,6 +23,12 @@ public final class GptNeoSparkExtensions implements Function1<SparkSessionExtens
 
     // planning: GptNeoEval becomes the batched physical operator
     ext.injectPlannerStrategy(GptNeoEvalStrategy::new);
+
+    // procedures: CALL gptneo.system.unload_models(); each session gets the catalog as its analyzer is built
+    ext.injectCheckRule(session -> {
+      GptNeoProcedures.registerIn(session);
+      return plan -> BoxedUnit.UNIT;
+    });
     return BoxedUnit.UNIT;
   }
 }

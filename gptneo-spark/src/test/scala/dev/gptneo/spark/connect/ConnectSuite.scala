@@ -70,6 +70,14 @@ class ConnectSuite extends SparkSuite {
     assert(got == spark.read.format("gptneo").options(options).load().orderBy("id").collect().toSeq)
   }
 
+  test("a client unloads the models with CALL gptneo.system.unload_models()") {
+    rows(client, "SELECT gptneo_classify('WIN A FREE PRIZE, click now')") // a model loaded
+    val unloaded = rows(client, "CALL gptneo.system.unload_models()")
+    assert(unloaded.size == 1 && unloaded.head.getInt(0) >= 1, unloaded)
+    assert(rows(client, "CALL gptneo.system.unload_models()") == Seq(Row(0)))
+    assert(rows(client, "SELECT gptneo_classify('WIN A FREE PRIZE, click now')").size == 1) // and loads again
+  }
+
   test("a failing row's message reaches the client; register() names the Connect alternative") {
     val error = intercept[Exception] {
       client.sql("SELECT gptneo_classify(repeat('spam ', 300), map('max_input_tokens', '16'))").collect()

@@ -130,6 +130,24 @@ class DistributionSuite extends SparkSuite {
     assert(LocalModels.loadCount(hash) == 2)
   }
 
+  test("CALL gptneo.system.unload_models() unloads in SQL and says how many; unknown procedures list the known") {
+    val model = TestModels.variant(TestModels.demo, "call")
+    withConf("spark.gptneo.models.c" -> model.getAbsolutePath) {
+      classify("c")
+      assert(LocalModels.loadedEngine(hashOf(model)) != null)
+      val unloaded = spark.sql("CALL gptneo.system.unload_models()").collect()
+      assert(unloaded.length == 1 && unloaded(0).getInt(0) >= 1, unloaded.toSeq)
+      assert(LocalModels.loadedEngine(hashOf(model)) == null)
+      assert(spark.sql("CALL gptneo.system.unload_models()").head().getInt(0) == 0)
+      val listed = spark.sql("SHOW PROCEDURES IN gptneo.system").collect().map(r => r.getString(r.length - 1))
+      assert(listed.toSeq == Seq("unload_models"), listed.toSeq)
+    }
+    val e = intercept[Exception](spark.sql("CALL gptneo.system.unload()").collect())
+    val messages = Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null).map(_.getMessage).toSeq
+    assert(messages.head.contains("`gptneo`.`system`.`unload`"), messages) // Spark's, then the catalog's cause
+    assert(messages.exists(_.contains("the gptneo procedures are: gptneo.system.unload_models()")), messages)
+  }
+
   test("one engine per device, sharing one received copy; local masters assign no GPU, so the setting's :N is used") {
     val model = TestModels.variant(TestModels.demo, "devices")
     val hash = hashOf(model)
