@@ -253,7 +253,10 @@ __device__ void attention_decode_online(const float* qkv, float* out, T* out_hal
   if (splits > 1) {
     __shared__ int last;
     __syncthreads();
-    if (tid == 0) last = atomicAdd(tickets + pair, 1) == splits - 1;
+    if (tid == 0) {
+      last = atomicAdd(tickets + pair, 1) == splits - 1;
+      fence_device();  // and the other splits' sums are read after it (the acquire side)
+    }
     __syncthreads();
     if (!last) return;  // the last block merges, and stores the token's key once every split has read
     const float* parts = partial + (long long) pair * splits * (2 + D);

@@ -254,7 +254,10 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     fence_device();  // the sums are visible before the ticket says so
   }
   __syncthreads();
-  if (tid == 0) last = atomicAdd(tickets + blockIdx.x, 1) == (int) gridDim.y - 1;
+  if (tid == 0) {
+    last = atomicAdd(tickets + blockIdx.x, 1) == (int) gridDim.y - 1;
+    fence_device();  // and the other slices' sums are read after it (the acquire side)
+  }
   __syncthreads();
   if (!last) return;
   if (mine) {
