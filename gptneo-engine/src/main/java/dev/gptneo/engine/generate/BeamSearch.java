@@ -2,7 +2,9 @@ package dev.gptneo.engine.generate;
 
 import dev.gptneo.engine.ops.LogSoftmax;
 import dev.gptneo.engine.ops.TokenChoice;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -125,7 +127,7 @@ public final class BeamSearch {
 
   /** One step, given the logits (vocab) of each beam {@link #beamsToScore} returned, in that order. */
   public void step(List<float[]> logits) {
-    List<BeamRow> rows = new java.util.ArrayList<>(logits.size());
+    List<BeamRow> rows = new ArrayList<>(logits.size());
     for (float[] l : logits) {
       rows.add(BeamRow.ofLogits(l));
     }
@@ -184,7 +186,7 @@ public final class BeamSearch {
     int[] distinct = new int[seq.length];
     int count = 0;
     if (params.repetitionPenalty != 1.0) {
-      java.util.BitSet seen = new java.util.BitSet(vocab);
+      BitSet seen = new BitSet(vocab);
       for (int t : seq) {
         if (t >= 0 && t < vocab && !seen.get(t)) {
           seen.set(t);

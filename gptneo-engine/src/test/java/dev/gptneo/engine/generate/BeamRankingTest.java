@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gptneo.engine.ops.TokenChoice;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,7 @@ class BeamRankingTest {
       }
       BeamRow[] ranked = new BeamRow[beams];
       for (int b = 0; b < beams; b++) {
-        float[] row = java.util.Arrays.copyOfRange(all, b * vocab, (b + 1) * vocab);
+        float[] row = Arrays.copyOfRange(all, b * vocab, (b + 1) * vocab);
         int[] ids = BeamSearch.topIndices(row, k);
         float[] scores = new float[ids.length];
         for (int j = 0; j < ids.length; j++) {

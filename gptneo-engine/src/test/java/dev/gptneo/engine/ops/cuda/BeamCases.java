@@ -2,6 +2,7 @@ package dev.gptneo.engine.ops.cuda;
 
 import dev.gptneo.engine.generate.BeamRow;
 import dev.gptneo.engine.generate.BeamSearch;
+import dev.gptneo.engine.generate.LogitsProcessors;
 import dev.gptneo.engine.ops.TokenChoice;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -90,7 +91,7 @@ final class BeamCases {
     if (edits) {
       int[] seen = random.ints(0, vocab).distinct().limit(12).toArray();
       choice.penalize(r % 2 == 0 ? 1.3f : 0.8f, seen, seen.length);
-      int best = dev.gptneo.engine.generate.LogitsProcessors.argmax(row, 0, vocab);
+      int best = LogitsProcessors.argmax(row, 0, vocab);
       choice.ban(best); // the best one banned: the ranking starts below it
       choice.ban(random.nextInt(vocab));
     }
