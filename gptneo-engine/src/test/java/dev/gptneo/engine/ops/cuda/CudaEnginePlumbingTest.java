@@ -50,6 +50,9 @@ class CudaEnginePlumbingTest {
       for (long bytes : gpu.downloads.subList(beforeBeams, gpu.downloads.size())) {
         assertTrue(bytes < 4L * 50257, "beams read no logits back: a download of " + bytes + " bytes");
       }
+      // beam sampling draws over every beam's softmax on the host: those beams read their logits back
+      results.addAll(e.generate(emails.subList(0, 2), GenerationParams.builder().numBeams(2).doSample(true).seed(3)
+          .maxNewTokens(3).build(), policy));
       results.addAll(e.generate(emails.subList(0, 2),
           GenerationParams.builder().doSample(true).seed(5).maxNewTokens(3).build(), policy));
       // logprobs come back with the ids (the fake device reads back zeros), not with the logits
