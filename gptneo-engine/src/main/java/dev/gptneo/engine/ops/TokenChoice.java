@@ -8,10 +8,10 @@ import java.util.Arrays;
  * penalty at the listed distinct earlier tokens, -inf at the banned ids (no-repeat n-gram bans,
  * eos before min_new_tokens), then greedy, or temperature, top-k, top-p, min-p and a draw with the
  * given uniform. A row may also ask for the chosen token's log-probability under the distribution it
- * was drawn from ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link Ops#rankTokens})
- * is a beam: the same edits on its log-probabilities, and its best continuations instead of one
- * token. Jobs add one row each per step; the table is reused (it
- * allocates only to grow). Ids outside [0, vocab) are dropped, as the host's processors skip them.
+ * was drawn from ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link
+ * Ops#rankTokens}) is a beam: the same edits on its log-probabilities, and its best continuations
+ * instead of one token. Jobs add one row each per step; the table is reused (it allocates only to
+ * grow). Ids outside [0, vocab) are dropped, as the host's processors skip them.
  */
 public final class TokenChoice {
   private final int vocab;
