@@ -42,6 +42,7 @@ public final class Scheduler implements AutoCloseable {
 
   // per step, by sequence index in the step
   private final Job<?>[] stepJobs;      // (maxSeqs)
+  private final int[] stepBackendKind;  // (maxSeqs) the backendRows kind that takes the job this step, or -1
   private final int[] stepFedBefore;    // (maxSeqs)
   // head rows of one step, by head
   private final int[] headRows;         // (maxTokens) row in the step
@@ -72,6 +73,7 @@ public final class Scheduler implements AutoCloseable {
     int maxTokens = model.maxTokens();
     this.step = new Step(maxTokens, maxSeqs);
     this.stepJobs = new Job<?>[maxSeqs];
+    this.stepBackendKind = new int[maxSeqs];
     this.stepFedBefore = new int[maxSeqs];
     this.headRows = new int[maxTokens];
     this.headPositions = new int[maxTokens];
@@ -240,8 +242,11 @@ public final class Scheduler implements AutoCloseable {
       for (int s = 0; s < seqs; s++) {
         stepJobs[s].fed += step.newTokens(s);
       }
-      for (BackendRows kind : backendRows) {
-        deliverOnBackend(kind, seqs);
+      for (int s = 0; s < seqs; s++) { // decided once a step: a job's answer may change as it takes a token
+        stepBackendKind[s] = backendKindOf(stepJobs[s]);
+      }
+      for (int k = 0; k < backendRows.length; k++) {
+        deliverOnBackend(k, seqs);
       }
       deliverSums(seqs);
       deliverHeads(seqs);
@@ -368,7 +373,7 @@ public final class Scheduler implements AutoCloseable {
       int count = 0;
       for (int s = 0; s < seqs; s++) {
         Job<?> job = stepJobs[s];
-        if (job.head() != head || job.future.isDone() || onBackend(job)) {
+        if (job.head() != head || job.future.isDone() || stepBackendKind[s] >= 0) {
           continue;
         }
         count = collectRows(s, job, count);
@@ -441,13 +446,14 @@ public final class Scheduler implements AutoCloseable {
     }
   }
 
-  private boolean onBackend(Job<?> job) {
-    for (BackendRows kind : backendRows) {
-      if (kind.takes(job)) {
-        return true;
+  /** The index of the first of backendRows that takes the job's LM rows this step, or -1. */
+  private int backendKindOf(Job<?> job) {
+    for (int k = 0; k < backendRows.length; k++) {
+      if (backendRows[k].takes(job)) {
+        return k;
       }
     }
-    return false;
+    return -1;
   }
 
   /** Mean pooling on the backend: one call sums every pooling job's rows of the step; only the sums cross. */
@@ -480,15 +486,17 @@ public final class Scheduler implements AutoCloseable {
   }
 
   /**
-   * The LM rows that the backend reduces itself (generation's chosen tokens, scoring's
-   * log-probabilities; {@link BackendRows}): the jobs describe each row, the backend runs the head
-   * and the reduction, and only the small results come back. Every other row goes through deliverHeads.
+   * The LM rows of kind k that the backend reduces itself (generation's chosen tokens, scoring's
+   * log-probabilities, beams' continuations; {@link BackendRows}): the jobs describe each row, the
+   * backend runs the head and the reduction, and only the small results come back. Every other row
+   * goes through deliverHeads.
    */
-  private void deliverOnBackend(BackendRows kind, int seqs) {
+  private void deliverOnBackend(int k, int seqs) {
+    BackendRows kind = backendRows[k];
     int count = 0;
     for (int s = 0; s < seqs; s++) {
       Job<?> job = stepJobs[s];
-      if (!kind.takes(job) || job.future.isDone()) {
+      if (stepBackendKind[s] != k || job.future.isDone()) {
         continue;
       }
       count = collectRows(s, job, count);

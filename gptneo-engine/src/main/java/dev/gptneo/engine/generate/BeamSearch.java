@@ -174,9 +174,9 @@ public final class BeamSearch {
     return BeamRow.ofRanked(scores, ids);
   }
 
-  /** Greedy beams: whether the backend may rank the continuations (settings it can carry as lists). */
+  /** Greedy beams: whether the backend may rank this step's continuations (settings it can carry as lists). */
   public boolean ranksOnBackend() {
-    return !params.doSample && !params.needsHostChoice();
+    return !params.doSample && !params.needsHostChoice(cur, cur - prompt.length);
   }
 
   /** Adds running beam b's row to a backend's ranking table: what {@link #rankOnHost} does, as lists. */

@@ -127,10 +127,13 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     acceptToken(position, token, logprob);
   }
 
-  /** Logit biases and the typical-p, epsilon, eta and top-h warpers need the host: chosen there. */
+  /**
+   * Sequence biases and the typical-p, epsilon, eta and top-h warpers need the host, and forcing and
+   * the length decay at their steps: those tokens are chosen there.
+   */
   @Override
   public boolean backendMayChoose() {
-    return !params.needsHostChoice();
+    return !params.needsHostChoice(length, length - promptLength);
   }
 
   /** What {@link #accept} does to the logits, as a row of the backend's choice table. */

@@ -105,6 +105,45 @@ class BeamRankingTest {
     }
   }
 
+  /** Forcing and the length decay send only their steps to the host; the search is the same. */
+  @Test
+  void stepsThatNeedTheHostMixWithRankedSteps() {
+    Random random = new Random(13);
+    TokenChoice choice = new TokenChoice(VOCAB, 4);
+    GenerationParams base = GenerationParams.builder().maxNewTokens(8).numBeams(3).build();
+    for (GenerationParams p : List.of(base.toBuilder().forcedEosTokenIds(60).build(),
+        base.toBuilder().exponentialDecayLengthPenalty(3, 1.5).build())) {
+      BeamSearch onLogits = new BeamSearch(new int[] {5, 7, 9}, p, EOS, VOCAB, 100);
+      BeamSearch mixed = new BeamSearch(new int[] {5, 7, 9}, p, EOS, VOCAB, 100);
+      int ranked = 0;
+      int host = 0;
+      while (!onLogits.done()) {
+        List<float[]> logits = new ArrayList<>();
+        List<BeamRow> rows = new ArrayList<>();
+        choice.clear();
+        boolean onBackend = mixed.ranksOnBackend();
+        for (int b : mixed.beamsToScore()) {
+          float[] row = randomLogits(random);
+          logits.add(row);
+          if (onBackend) {
+            mixed.describeRanking(b, choice);
+            rows.add(BeamSearch.rankRow(row, 0, choice, choice.rows() - 1));
+          } else {
+            rows.add(BeamRow.ofLogits(row.clone()));
+          }
+        }
+        ranked += onBackend ? 1 : 0;
+        host += onBackend ? 0 : 1;
+        onLogits.step(logits);
+        mixed.stepRows(rows);
+      }
+      assertTrue(mixed.done() && ranked > 0 && host > 0, ranked + " ranked steps, " + host + " on the host");
+      for (int rank = 0; rank < p.numBeams; rank++) {
+        assertArrayEquals(onLogits.completion(rank), mixed.completion(rank));
+      }
+    }
+  }
+
   @Test
   void samplingAndHostOnlySettingsRankOnTheHost() {
     GenerationParams base = GenerationParams.builder().numBeams(2).maxNewTokens(4).build();

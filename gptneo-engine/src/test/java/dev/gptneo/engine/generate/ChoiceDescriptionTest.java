@@ -87,17 +87,75 @@ class ChoiceDescriptionTest {
         sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build(),
         sampling.toBuilder().typicalP(0.9).build(),
         GenerationParams.builder().sequenceBias(new int[][] {{4}}, new double[] {1}).build(),
-        GenerationParams.builder().exponentialDecayLengthPenalty(3, 1.1).build(),
-        GenerationParams.builder().forcedEosTokenIds(3).build(), GenerationParams.builder().forcedBosTokenId(1).build(),
         GenerationParams.builder().renormalizeLogits(true).build()}) {
       assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());
     }
+    // forcing and the length decay need the host at their steps only
+    GenerationParams forcedEos = GenerationParams.builder().maxNewTokens(4).forcedEosTokenIds(3).build();
+    assertEquals(true, forcedEos.needsHostChoice(5, 3) && !forcedEos.needsHostChoice(4, 2));
+    GenerationParams forcedBos = GenerationParams.builder().forcedBosTokenId(1).build();
+    assertEquals(true, forcedBos.needsHostChoice(1, 0) && !forcedBos.needsHostChoice(2, 0));
+    GenerationParams decay = GenerationParams.builder().exponentialDecayLengthPenalty(3, 1.1).build();
+    assertEquals(true, decay.needsHostChoice(6, 4) && !decay.needsHostChoice(5, 3));
     // HF applies the warpers only when sampling: greedy rows with them set still choose on the backend
     GenerationParams greedy = GenerationParams.builder().minP(0.1).etaCutoff(0.01).build();
     assertEquals(true, new GenerateJob(prompt, 8, greedy, EOS, null).backendMayChoose());
     // logprobs come back from the backend with the tokens
     assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().logprobs(true).build(), EOS, null)
         .backendMayChoose());
+  }
+
+  /**
+   * A job whose settings need the host at some steps only (forcing, the length decay) gives the host
+   * path's tokens when a backend chooses the other steps: the scheduler asks backendMayChoose each step.
+   */
+  @Test
+  void stepsThatNeedTheHostMixWithStepsOnTheBackend() {
+    GenerationParams base = GenerationParams.builder().maxNewTokens(12).minNewTokens(12).build();
+    GenerationParams[] settings = {
+        base.toBuilder().forcedEosTokenIds(96, 3).build(),
+        base.toBuilder().exponentialDecayLengthPenalty(4, 1.6).minNewTokens(3).build(),
+        base.toBuilder().forcedBosTokenId(7).repetitionPenalty(1.3).build(),
+        base.toBuilder().doSample(true).seed(4).topK(20).forcedEosTokenIds(5).logprobs(true).build(),
+    };
+    Random random = new Random(7);
+    HostChoice host = new HostChoice(VOCAB);
+    TokenChoice choice = new TokenChoice(VOCAB, 1);
+    for (int s = 0; s < settings.length; s++) {
+      int[] prompt = s == 2 ? new int[] {5} : new int[] {5, 7, 5, 9};
+      GenerateJob onHost = new GenerateJob(prompt, 64, settings[s], EOS, null);
+      GenerateJob mixed = new GenerateJob(prompt, 64, settings[s], EOS, null);
+      GenerateJob.Output a = null;
+      GenerateJob.Output b = null;
+      int onBackend = 0;
+      int hostSteps = 0;
+      while (a == null) {
+        float[] logits = new float[VOCAB];
+        for (int i = 0; i < VOCAB; i++) {
+          // eos near the top where it is forced; where it decays, far below until the decay's second
+          // step turns its sign (s + |s| (1.6^2 - 1))
+          boolean eos = i == 3 || i == 96;
+          logits[i] = (float) random.nextGaussian() + (eos ? (s == 1 ? -8f : 2f) : 0f);
+        }
+        onHost.accept(0, logits, 0, VOCAB);
+        if (mixed.backendMayChoose()) {
+          choice.clear();
+          mixed.describeChoice(0, choice);
+          int token = host.choose(choice, 0, logits, 0);
+          mixed.acceptToken(0, token, choice.logprob(0) ? host.logprob() : Double.NaN);
+          onBackend++;
+        } else {
+          mixed.accept(0, logits, 0, VOCAB);
+          hostSteps++;
+        }
+        a = onHost.afterStep();
+        b = mixed.afterStep();
+      }
+      assertNotNull(b);
+      assertArrayEquals(a.completionIds, b.completionIds, "setting " + s);
+      assertArrayEquals(a.tokenLogprobs, b.tokenLogprobs, "setting " + s);
+      assertEquals(true, onBackend > 0 && hostSteps > 0, "setting " + s + ": " + onBackend + " + " + hostSteps);
+    }
   }
 
   @Test
