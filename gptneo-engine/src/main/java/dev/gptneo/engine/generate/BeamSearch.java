@@ -248,6 +248,9 @@ public final class BeamSearch {
     int vocab = choice.vocab();
     float[] lp = new float[vocab]; // (vocab) log-probs, then edited, then + the beam's score
     logSoftmax(Arrays.copyOfRange(logits, off, off + vocab), lp);
+    for (int i = choice.biasFrom(r); i < choice.biasTo(r); i++) {
+      lp[choice.biasId(i)] += choice.biasValue(i);
+    }
     float penalty = choice.penalty(r);
     for (int i = choice.penaltyFrom(r); i < choice.penaltyTo(r); i++) {
       int t = choice.penaltyId(i);

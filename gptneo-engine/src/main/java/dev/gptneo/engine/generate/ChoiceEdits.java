@@ -4,9 +4,10 @@ import dev.gptneo.engine.ops.TokenChoice;
 
 /**
  * The processors a backend row carries as lists (LogitsPipeline's, in its order, for the settings
- * GenerationParams.needsHostChoice leaves to the backend): the repetition penalty at the distinct
- * earlier tokens, then the bans of no-repeat n-grams, min_new_tokens, bad words, suppress_tokens and
- * begin_suppress_tokens. Generation ({@link GenerateJob}) and beams ({@link BeamSearch}) share it.
+ * GenerationParams.needsHostChoice leaves to the backend): the sequence biases, the repetition
+ * penalty at the distinct earlier tokens, then the bans of no-repeat n-grams, min_new_tokens, bad
+ * words, suppress_tokens and begin_suppress_tokens. Generation ({@link GenerateJob}) and beams
+ * ({@link BeamSearch}) share it.
  */
 final class ChoiceEdits {
   private ChoiceEdits() {}
@@ -19,6 +20,9 @@ final class ChoiceEdits {
   static void describe(TokenChoice choice, int[] tokens, int length, int promptLength, GenerationParams p,
       int[] eosIds, int[] distinct, int distinctCount) {
     int generated = length - promptLength;
+    if (p.sequenceBiases.length > 0) {
+      LogitsProcessors.sequenceBiasEntries(tokens, length, p.biasedSequences, p.sequenceBiases, choice::bias);
+    }
     if (p.repetitionPenalty != 1.0) {
       choice.penalize((float) p.repetitionPenalty, distinct, distinctCount);
     }

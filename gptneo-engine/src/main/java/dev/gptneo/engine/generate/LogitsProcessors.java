@@ -327,6 +327,11 @@ public final class LogitsProcessors {
    * bias tensor. Ids outside the vocabulary were refused before.
    */
   public static void sequenceBias(float[] logits, int[] seq, int len, int[][] sequences, double[] biases) {
+    sequenceBiasEntries(seq, len, sequences, biases, (t, sum) -> logits[t] += sum);
+  }
+
+  /** The (token, summed bias) pairs {@link #sequenceBias} adds, one per token, to {@code entry}. */
+  public static void sequenceBiasEntries(int[] seq, int len, int[][] sequences, double[] biases, BiasEntry entry) {
     int[] tokens = new int[sequences.length];
     float[] sums = new float[sequences.length];
     int n = 0;
@@ -348,8 +353,14 @@ public final class LogitsProcessors {
       }
     }
     for (int i = 0; i < n; i++) {
-      logits[tokens[i]] += sums[i];
+      entry.accept(tokens[i], sums[i]);
     }
+  }
+
+  /** A token's summed sequence bias. */
+  @FunctionalInterface
+  public interface BiasEntry {
+    void accept(int token, float bias);
   }
 
   /** Whether seq[0..len) ends with all of {@code word} but its last token. */

@@ -207,9 +207,9 @@ public interface Ops extends AutoCloseable {
 
   /**
    * The best continuations of each ranked row ({@link TokenChoice#addRanked}: a running beam) of
-   * LM-head logits (rows, vocab), where the logits live: fp32 log-softmax, the row's repetition
-   * penalty and bans on the log-probabilities, plus its beam score; then its top_k values, largest
-   * first, equal values in id order (BeamSearch's ranking). Row r's are scores and ids
+   * LM-head logits (rows, vocab), where the logits live: fp32 log-softmax, the row's biases,
+   * repetition penalty and bans on the log-probabilities, plus its beam score; then its top_k values,
+   * largest first, equal values in id order (BeamSearch's ranking). Row r's are scores and ids
    * [r * maxTopK(), r * maxTopK() + topK(r)). Only they cross to the host; the logits are overwritten.
    */
   default void rankTokens(Activations logits, TokenChoice choice, float[] scores, int[] ids) {

@@ -4,14 +4,15 @@ import java.util.Arrays;
 
 /**
  * How to choose one token from each row of LM-head logits, for {@link Ops#chooseTokens}: per row,
- * the host's processing in HF's order (generate.LogitsProcessors, generate.Sampler): repetition
- * penalty at the listed distinct earlier tokens, -inf at the banned ids (no-repeat n-gram bans,
- * eos before min_new_tokens), then greedy, or temperature, top-k, top-p, min-p and a draw with the
- * given uniform. A row may also ask for the chosen token's log-probability under the distribution it
- * was drawn from ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link
- * Ops#rankTokens}) is a beam: the same edits on its log-probabilities, and its best continuations
- * instead of one token. Jobs add one row each per step; the table is reused (it allocates only to
- * grow). Ids outside [0, vocab) are dropped, as the host's processors skip them.
+ * the host's processing in HF's order (generate.LogitsProcessors, generate.Sampler): biases at
+ * listed ids (sequence_bias), repetition penalty at the listed distinct earlier tokens, -inf at the
+ * banned ids (no-repeat n-gram bans, eos before min_new_tokens), then greedy, or temperature, top-k,
+ * top-p, min-p and a draw with the given uniform. A row may also ask for the chosen token's
+ * log-probability under the distribution it was drawn from ({@link #wantLogprob}). A ranked row
+ * ({@link #addRanked}, for {@link Ops#rankTokens}) is a beam: the same edits on its
+ * log-probabilities, and its best continuations instead of one token. Jobs add one row each per
+ * step; the table is reused (it allocates only to grow). Ids outside [0, vocab) are dropped, as
+ * the host's processors skip them.
  */
 public final class TokenChoice {
   private final int vocab;
@@ -32,6 +33,10 @@ public final class TokenChoice {
   private int penaltyCount;
   private int[] banIds = new int[64];
   private int banCount;
+  private int[] biasFrom = new int[0];    // into biasIds and biasValues
+  private int[] biasIds = new int[16];
+  private float[] biasValues = new float[16];
+  private int biasCount;
 
   public TokenChoice(int vocab, int initialRows) {
     this.vocab = vocab;
@@ -51,6 +56,7 @@ public final class TokenChoice {
     rows = 0;
     penaltyCount = 0;
     banCount = 0;
+    biasCount = 0;
   }
 
   /** Drops the rows from {@code row} on (a job that failed while describing its row). */
@@ -58,11 +64,12 @@ public final class TokenChoice {
     if (row < rows) {
       penaltyCount = penaltyFrom[row];
       banCount = banFrom[row];
+      biasCount = biasFrom[row];
       rows = row;
     }
   }
 
-  /** Starts a greedy row (argmax after the penalty and bans). Returns its index. */
+  /** Starts a greedy row (argmax after the biases, penalty and bans). Returns its index. */
   public int addGreedy() {
     return add(false, 1f, 0, 1.0, 0);
   }
@@ -76,7 +83,7 @@ public final class TokenChoice {
   }
 
   /**
-   * Starts a ranked row (a running beam, Ops.rankTokens): log-softmax, then the penalty and bans on
+   * Starts a ranked row (a running beam, Ops.rankTokens): log-softmax, then the biases, penalty and bans on
    * the log-probabilities, plus {@code beamScore}; its k best continuations, k clamped to the vocab.
    * Returns its index.
    */
@@ -113,6 +120,7 @@ public final class TokenChoice {
     penalty[r] = 1f;
     penaltyFrom[r] = penaltyCount;
     banFrom[r] = banCount;
+    biasFrom[r] = biasCount;
     logprob[r] = false;
     minP[r] = 0f;
     beamScore[r] = 0f;
@@ -166,6 +174,44 @@ public final class TokenChoice {
       }
     }
     return false;
+  }
+
+  /**
+   * Adds {@code value} to the last row's logit at {@code id} before its penalty (HF's sequence_bias,
+   * LogitsProcessors.sequenceBias: one entry per id, its biases already summed in float).
+   */
+  public void bias(int id, float value) {
+    if (id < 0 || id >= vocab) {
+      return;
+    }
+    if (biasCount == biasIds.length) {
+      biasIds = Arrays.copyOf(biasIds, 2 * biasIds.length);
+      biasValues = Arrays.copyOf(biasValues, biasIds.length);
+    }
+    biasIds[biasCount] = id;
+    biasValues[biasCount++] = value;
+  }
+
+  /** The row's biases: biasId(i) and biasValue(i) for i in [biasFrom(row), biasTo(row)). */
+  public int biasFrom(int row) {
+    return biasFrom[row];
+  }
+
+  public int biasTo(int row) {
+    return row + 1 < rows ? biasFrom[row + 1] : biasCount;
+  }
+
+  public int biasId(int i) {
+    return biasIds[i];
+  }
+
+  public float biasValue(int i) {
+    return biasValues[i];
+  }
+
+  /** All rows' biases. */
+  public int biasCount() {
+    return biasCount;
   }
 
   /** Bans a token in the last row (its logit becomes -inf); repeats are harmless. */
@@ -248,6 +294,7 @@ public final class TokenChoice {
     penalty = Arrays.copyOf(penalty, capacity);
     penaltyFrom = Arrays.copyOf(penaltyFrom, capacity);
     banFrom = Arrays.copyOf(banFrom, capacity);
+    biasFrom = Arrays.copyOf(biasFrom, capacity);
     logprob = Arrays.copyOf(logprob, capacity);
     minP = Arrays.copyOf(minP, capacity);
     beamScore = Arrays.copyOf(beamScore, capacity);

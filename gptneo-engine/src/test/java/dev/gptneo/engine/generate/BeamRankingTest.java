@@ -162,6 +162,8 @@ class BeamRankingTest {
         base.toBuilder().numBeams(4).numReturnSequences(4).lengthPenalty(0.5).build(),
         base.toBuilder().repetitionPenalty(1.6).noRepeatNgramSize(2).minNewTokens(6).build(),
         base.toBuilder().repetitionPenalty(0.7).earlyStopping("true").build(),
+        base.toBuilder().sequenceBias(new int[][] {{4}, {5, 7}, {7}}, new double[] {-2, 1.5, 0.75})
+            .repetitionPenalty(1.2).build(),
         base.toBuilder().numBeams(2).suppressTokens(0, 1).beginSuppressTokens(60, 2)
             .badWordsIds(new int[] {3}, new int[] {5, 7}).earlyStopping("never").build());
   }

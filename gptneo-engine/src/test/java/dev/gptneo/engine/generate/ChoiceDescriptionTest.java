@@ -41,6 +41,12 @@ class ChoiceDescriptionTest {
         base.toBuilder().logprobs(true).doSample(true).seed(12).topK(20).topP(0.7).temperature(0.8).build(),
         base.toBuilder().logprobs(true).doSample(true).seed(13).topK(0).build(),
         base.toBuilder().doSample(true).seed(14).minP(0.2).build(),
+        // sequence biases: one-token ones every step, longer ones where the sequence ends with their start;
+        // two on one token sum in float; a bias on a penalized token comes first
+        base.toBuilder().sequenceBias(new int[][] {{4}, {7, 5}, {5, 9}, {9}, {9}, {96}}, new double[] {-3, 2.5, 1.25,
+            0.5, 0.25, 4}).repetitionPenalty(1.4).build(),
+        base.toBuilder().doSample(true).seed(16).topK(10).sequenceBias(new int[][] {{5}, {3, 4}}, new double[] {3, -2})
+            .build(),
         base.toBuilder().logprobs(true).doSample(true).seed(15).topK(0).topP(0.9).minP(0.05).temperature(1.5).build(),
     };
     Random random = new Random(42);
@@ -86,7 +92,6 @@ class ChoiceDescriptionTest {
     for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().topH(0.5).build(),
         sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build(),
         sampling.toBuilder().typicalP(0.9).build(),
-        GenerationParams.builder().sequenceBias(new int[][] {{4}}, new double[] {1}).build(),
         GenerationParams.builder().renormalizeLogits(true).build()}) {
       assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());
     }
@@ -97,6 +102,8 @@ class ChoiceDescriptionTest {
     assertEquals(true, forcedBos.needsHostChoice(1, 0) && !forcedBos.needsHostChoice(2, 0));
     GenerationParams decay = GenerationParams.builder().exponentialDecayLengthPenalty(3, 1.1).build();
     assertEquals(true, decay.needsHostChoice(6, 4) && !decay.needsHostChoice(5, 3));
+    assertEquals(true, new GenerateJob(prompt, 8, GenerationParams.builder().sequenceBias(new int[][] {{4}},
+        new double[] {1}).build(), EOS, null).backendMayChoose(), "sequence biases run on the backend");
     // HF applies the warpers only when sampling: greedy rows with them set still choose on the backend
     GenerationParams greedy = GenerationParams.builder().minP(0.1).etaCutoff(0.01).build();
     assertEquals(true, new GenerateJob(prompt, 8, greedy, EOS, null).backendMayChoose());

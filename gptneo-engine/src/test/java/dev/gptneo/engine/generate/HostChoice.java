@@ -41,6 +41,9 @@ public final class HostChoice {
 
   private int chooseOnRow(TokenChoice c, int r, float[] logits, int off) {
     System.arraycopy(logits, off, row, 0, vocab);
+    for (int i = c.biasFrom(r); i < c.biasTo(r); i++) {
+      row[c.biasId(i)] += c.biasValue(i); // what sequenceBias adds
+    }
     int n = c.penaltyTo(r) - c.penaltyFrom(r);
     if (n > 0) {
       if (n > ids.length) {

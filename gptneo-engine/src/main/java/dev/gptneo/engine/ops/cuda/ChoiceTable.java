@@ -5,18 +5,18 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * A {@link TokenChoice} in the layout choose_tokens and beam_candidates read (sampling.cu): rows x ChoiceRow (64
- * bytes), then the ids, all rows' penalized ids first, then their banned ids. One host buffer,
- * reused; one upload per chunk of rows.
+ * A {@link TokenChoice} in the layout choose_tokens and beam_candidates read (choice.cuh): rows x
+ * ChoiceRow (80 bytes), then the ids: all rows' penalized ids, then their banned ids, then their
+ * biases as (id, float bits) pairs. One host buffer, reused; one upload per chunk of rows.
  */
 final class ChoiceTable {
-  static final int ROW_BYTES = 64;
+  static final int ROW_BYTES = 80;
 
   private ByteBuffer host = ByteBuffer.allocateDirect(ROW_BYTES * 64 + 4 * 1024).order(ByteOrder.LITTLE_ENDIAN);
 
   /** Bytes the encoded table takes. */
   static long bytes(TokenChoice c) {
-    return (long) ROW_BYTES * c.rows() + 4L * (c.penaltyCount() + c.banCount());
+    return (long) ROW_BYTES * c.rows() + 4L * (c.penaltyCount() + c.banCount() + 2L * c.biasCount());
   }
 
   /** Where the ids start, in bytes from the table's start. */
@@ -33,6 +33,7 @@ final class ChoiceTable {
     ByteBuffer b = host;
     b.clear();
     int bans = c.penaltyCount(); // the ban ids follow the penalized ones
+    int biases = bans + c.banCount(); // and the bias pairs the ban ids
     for (int r = 0; r < c.rows(); r++) {
       double topP = c.topP(r);
       b.putInt(c.sample(r) ? 1 : 0)
@@ -48,13 +49,19 @@ final class ChoiceTable {
           .putDouble((float) (1.0 - topP)) // the host's fp32 threshold, LogitsProcessors.topP
           .putDouble(c.uniform(r))
           .putFloat(c.minP(r))
-          .putFloat(c.beamScore(r));
+          .putFloat(c.beamScore(r))
+          .putInt(biases + 2 * c.biasFrom(r))
+          .putInt(biases + 2 * c.biasTo(r))
+          .putLong(0);
     }
     for (int i = 0; i < c.penaltyCount(); i++) {
       b.putInt(c.penaltyId(i));
     }
     for (int i = 0; i < c.banCount(); i++) {
       b.putInt(c.banId(i));
+    }
+    for (int i = 0; i < c.biasCount(); i++) {
+      b.putInt(c.biasId(i)).putFloat(c.biasValue(i));
     }
     b.flip();
     return b;

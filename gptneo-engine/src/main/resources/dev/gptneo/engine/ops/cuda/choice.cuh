@@ -1,6 +1,6 @@
 // What the kernels that reduce LM-head rows share (sampling.cu: choose_tokens, beam_candidates,
 // token_logprobs): a row's settings as ChoiceTable (Java) uploads them, order-preserving keys, the
-// block-wide argmax, the penalty and bans, and the log of a row's sum of exps.
+// block-wide argmax, the biases, penalty and bans, and the log of a row's sum of exps.
 #ifndef GPTNEO_CHOICE_CUH
 #define GPTNEO_CHOICE_CUH
 
@@ -22,8 +22,10 @@ struct ChoiceRow {
   double uniform;                // Sampler.uniform(seed, step), in [0, 1)
   float min_p;                   // 0: off
   float beam_score;              // beam_candidates: the beam's running score
+  int bias_from, bias_to;        // ids[bias_from, bias_to): (id, float bits) pairs added first
+  int unused[2];
 };
-static_assert(sizeof(ChoiceRow) == 64, "ChoiceTable writes 64-byte rows");
+static_assert(sizeof(ChoiceRow) == 80, "ChoiceTable writes 80-byte rows");
 
 // Float -> unsigned with the same order (-inf lowest, -0 just below +0): the host's sortableBits.
 __device__ __forceinline__ unsigned int order_key(float v) {
@@ -52,8 +54,15 @@ __device__ int block_argmax(const float* row, int cols) {
   return (int) (0xffffffffu - (unsigned int) best);
 }
 
-// Repetition penalty at the listed (distinct) ids, then -inf at the banned ones (choose_tokens' step 1).
+// The sequence biases (distinct ids, each its summed bias), the repetition penalty at the listed
+// (distinct) ids, then -inf at the banned ones (choose_tokens' step 1), each a pass of its own.
 __device__ void apply_edits(float* row, const ChoiceRow& c, const int* ids) {
+  if (c.bias_to > c.bias_from) {  // uniform over the block
+    for (int j = c.bias_from + 2 * threadIdx.x; j < c.bias_to; j += 2 * blockDim.x) {
+      row[ids[j]] = __fadd_rn(row[ids[j]], __int_as_float(ids[j + 1]));
+    }
+    __syncthreads();
+  }
   for (int j = c.penalty_from + threadIdx.x; j < c.penalty_to; j += blockDim.x) {
     int t = ids[j];
     float s = row[t];

@@ -3,8 +3,8 @@
 // tokens for scoring. Logits are (rows, cols) fp32, one block per row. choose_tokens mirrors the
 // host's generate.LogitsProcessors and generate.Sampler in HF's order, on the row in place (nothing
 // reads the LM head's output after):
-//  1. repetition penalty at the row's distinct earlier tokens, then -inf at the banned ids (no-repeat
-//     n-gram bans and, before min_new_tokens, eos), both listed by the host;
+//  1. sequence biases (each id's sum), repetition penalty at the row's distinct earlier tokens, then
+//     -inf at the banned ids (no-repeat n-gram bans and, before min_new_tokens, eos), listed by the host;
 //  2. greedy: the first index of the largest logit (torch.argmax, -0 equal to +0); done;
 //  3. temperature: logits / T, float division, skipped at T == 1 as on the host;
 //  4. top-k: the k-th largest logit (repeats counted, as the host's quickselect) by radix select on
@@ -525,7 +525,7 @@ __device__ __forceinline__ float taken() { return __uint_as_float(0xffffffffu); 
 
 // Each running beam's best continuations (greedy beam search), one block per row of logits (rows,
 // cols), as generate.BeamSearch ranks them on the host: fp32 log-softmax (x - max - (float) log(sum
-// of exp(x - max)), the sum in double in the block's order), the row's penalty and bans on the
+// of exp(x - max)), the sum in double in the block's order), the row's biases, penalty and bans on the
 // log-probabilities, plus beam_score (float adds); then the top_k largest, largest first, equal
 // values in id order (-0 equal to +0), as top_k passes of block_argmax. out_scores and out_ids:
 // (rows, stride), row r's first top_k written. The row is processed in place.

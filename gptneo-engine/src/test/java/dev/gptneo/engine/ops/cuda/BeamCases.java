@@ -17,7 +17,7 @@ import java.util.Random;
  * beam score, penalty, bans) and the host's continuations for it ({@link BeamSearch#rankRow}, the
  * search's own ranking): what beam_candidates must reproduce, on the emulator (KernelEmulationTest,
  * through a file) and on a GPU (CudaOpsVsCpuTest). ChoiceCases' kinds of logits, k from 1 to past
- * the finite logits of a row, and scores from 0 to far below.
+ * the finite logits of a row, scores from 0 to far below, and sequence biases.
  */
 final class BeamCases {
   final int vocab;
@@ -90,6 +90,8 @@ final class BeamCases {
     choice.addRanked(k, score);
     if (edits) {
       int[] seen = random.ints(0, vocab).distinct().limit(12).toArray();
+      choice.bias(seen[0], 3.25f); // biased before it is penalized
+      choice.bias(random.nextInt(vocab), -2f);
       choice.penalize(r % 2 == 0 ? 1.3f : 0.8f, seen, seen.length);
       int best = LogitsProcessors.argmax(row, 0, vocab);
       choice.ban(best); // the best one banned: the ranking starts below it

@@ -23,7 +23,7 @@ import java.util.function.Consumer;
  * the emulator (KernelEmulationTest, through a file) and on a GPU (CudaOpsVsCpuTest). Logits of
  * several kinds (continuous, few distinct values, all equal, -inf entries, signed zeros) meet
  * greedy rows and sampled ones with temperatures, top-k on both sides of the shared-memory cap
- * and of the vocab, top-p from tiny to almost 1, penalties and bans. Two rows in three also ask
+ * and of the vocab, top-p from tiny to almost 1, sequence biases, penalties and bans. Two rows in three also ask
  * for the token's log-probability ({@link #expectedLogprobs}).
  */
 final class ChoiceCases {
@@ -208,6 +208,24 @@ final class ChoiceCases {
         c.add(String.format("%s T=%s k=%d p=%s u=%.4f", kind, temperature, k, p, u), row,
             t -> t.addSampled(temperature, k, p, u));
       }
+      // sequence biases before the penalty: a biased, penalized and banned id; a large bias that wins
+      c.add(kind + " greedy biases", row, t -> {
+        t.addGreedy();
+        t.bias(some[0], 2.5f);
+        t.bias(some[1], -1.25f);
+        t.bias(some[3], 4f);
+        t.bias(vocab / 2, 30f);
+        t.penalize(1.3f, some, 3);
+        t.ban(some[3]);
+      });
+      double ub = Sampler.uniform(seed, step++);
+      c.add(kind + " sampled biases", row, t -> {
+        t.addSampled(0.8f, 60, 0.9, ub);
+        for (int i = 0; i < 12; i++) {
+          t.bias(some[i], i % 2 == 0 ? 1.5f : -0.75f);
+        }
+        t.penalize(0.7f, some, 6);
+      });
       double u = Sampler.uniform(seed, step++);
       c.add(kind + " sampled with penalty and bans", row, t -> {
         t.addSampled(0.9f, 40, 0.9, u);
