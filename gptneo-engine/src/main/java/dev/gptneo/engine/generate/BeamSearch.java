@@ -4,7 +4,6 @@ import dev.gptneo.engine.ops.LogSoftmax;
 import dev.gptneo.engine.ops.TokenChoice;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -26,7 +25,7 @@ import java.util.List;
  * </ul>
  * The result is the best finished hypothesis. Each step needs a row for each running beam's sequence
  * ({@link #beamsToScore}, {@link BeamJob}): its logits, or for greedy beams on a backend that ranks
- * tokens (the GPU) its best continuations ({@link #describeRanking}, {@link #rankRow}); where the
+ * tokens (the GPU) its best continuations ({@link #describeRanking}); where the
  * backend copies KV caches, {@link BeamCaches} keeps one per beam, so only the new token goes
  * through the model.
  * Not thread-safe; one search per prompt.
@@ -164,14 +163,11 @@ public final class BeamSearch {
         flat[at++] = b * vocab + ranked[b].ids[j];
       }
     }
-    int[] top = topIndices(merged, k);
-    float[] scores = new float[top.length];
-    int[] ids = new int[top.length];
-    for (int c = 0; c < top.length; c++) {
-      scores[c] = merged[top[c]];
-      ids[c] = flat[top[c]];
+    BeamRow top = best(merged, k);
+    for (int c = 0; c < top.ids.length; c++) {
+      top.ids[c] = flat[top.ids[c]];
     }
-    return BeamRow.ofRanked(scores, ids);
+    return top;
   }
 
   /** Greedy beams: whether the backend may rank this step's continuations (settings it can carry as lists). */
@@ -183,18 +179,8 @@ public final class BeamSearch {
   public void describeRanking(int beam, TokenChoice choice) {
     choice.addRanked(candidates, runningScores[beam]);
     int[] seq = running[beam];
-    int[] distinct = new int[seq.length];
-    int count = 0;
-    if (params.repetitionPenalty != 1.0) {
-      BitSet seen = new BitSet(vocab);
-      for (int t : seq) {
-        if (t >= 0 && t < vocab && !seen.get(t)) {
-          seen.set(t);
-          distinct[count++] = t;
-        }
-      }
-    }
-    ChoiceEdits.describe(choice, seq, seq.length, prompt.length, params, eosIds, distinct, count);
+    int[] distinct = params.repetitionPenalty != 1.0 ? ChoiceEdits.distinct(seq, vocab) : new int[0];
+    ChoiceEdits.describe(choice, seq, seq.length, prompt.length, params, eosIds, distinct, distinct.length);
   }
 
   /**
@@ -231,43 +217,21 @@ public final class BeamSearch {
     for (int v = 0; v < vocab; v++) {
       logProbs[v] += runningScores[b];
     }
-    int[] ids = topIndices(logProbs, candidates);
-    float[] scores = new float[ids.length];
-    for (int j = 0; j < ids.length; j++) {
-      scores[j] = logProbs[ids[j]];
-    }
-    return BeamRow.ofRanked(scores, ids);
+    return best(logProbs, candidates);
   }
 
-  /**
-   * Row r of a ranking table (a ranked row, as {@link #describeRanking} adds it) over
-   * logits[off..off + vocab), on the host: the reference Ops.rankTokens is held to. The same as the
-   * describing search's own ranking of those logits.
-   */
-  public static BeamRow rankRow(float[] logits, int off, TokenChoice choice, int r) {
-    int vocab = choice.vocab();
-    float[] lp = new float[vocab]; // (vocab) log-probs, then edited, then + the beam's score
-    logSoftmax(Arrays.copyOfRange(logits, off, off + vocab), lp);
-    for (int i = choice.biasFrom(r); i < choice.biasTo(r); i++) {
-      lp[choice.biasId(i)] += choice.biasValue(i);
+  /** The k largest of values with their indices as ids, largest first, equal values in index order. */
+  static BeamRow best(float[] values, int k) {
+    return picked(values, topIndices(values, k));
+  }
+
+  /** values[indices[j]] with indices as ids. */
+  private static BeamRow picked(float[] values, int[] indices) {
+    float[] scores = new float[indices.length];
+    for (int j = 0; j < indices.length; j++) {
+      scores[j] = values[indices[j]];
     }
-    float penalty = choice.penalty(r);
-    for (int i = choice.penaltyFrom(r); i < choice.penaltyTo(r); i++) {
-      int t = choice.penaltyId(i);
-      lp[t] = lp[t] < 0 ? lp[t] * penalty : lp[t] / penalty;
-    }
-    for (int i = choice.banFrom(r); i < choice.banTo(r); i++) {
-      lp[choice.banId(i)] = Float.NEGATIVE_INFINITY;
-    }
-    for (int v = 0; v < vocab; v++) {
-      lp[v] += choice.beamScore(r);
-    }
-    int[] ids = topIndices(lp, choice.topK(r));
-    float[] scores = new float[ids.length];
-    for (int j = 0; j < ids.length; j++) {
-      scores[j] = lp[ids[j]];
-    }
-    return BeamRow.ofRanked(scores, ids);
+    return BeamRow.ofRanked(scores, indices);
   }
 
   /**
@@ -292,12 +256,7 @@ public final class BeamSearch {
         acc[b * vocab + v] = logProbs[v] + runningScores[b];
       }
     }
-    int[] top = sampleIndices(acc, candidates);
-    float[] scores = new float[top.length];
-    for (int c = 0; c < top.length; c++) {
-      scores[c] = acc[top[c]];
-    }
-    return BeamRow.ofRanked(scores, top);
+    return picked(acc, sampleIndices(acc, candidates));
   }
 
   /**

@@ -1,6 +1,8 @@
 package dev.gptneo.engine.generate;
 
 import dev.gptneo.engine.ops.TokenChoice;
+import java.util.Arrays;
+import java.util.BitSet;
 
 /**
  * The processors a backend row carries as lists (LogitsPipeline's, in its order, for the settings
@@ -43,5 +45,19 @@ final class ChoiceEdits {
         choice.ban(t);
       }
     }
+  }
+
+  /** The distinct ids in [0, vocab) of seq, in order of first appearance (the penalty's list). */
+  static int[] distinct(int[] seq, int vocab) {
+    BitSet seen = new BitSet(vocab);
+    int[] out = new int[seq.length];
+    int n = 0;
+    for (int t : seq) {
+      if (t >= 0 && t < vocab && !seen.get(t)) {
+        seen.set(t);
+        out[n++] = t;
+      }
+    }
+    return Arrays.copyOf(out, n);
   }
 }

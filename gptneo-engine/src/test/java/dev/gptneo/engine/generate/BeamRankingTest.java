@@ -15,12 +15,13 @@ import org.junit.jupiter.api.Test;
 /**
  * BeamSearch's two paths give the same search: ranking each beam's logits on the host, and
  * describing the beam for a backend that ranks (describeRanking) then merging the continuations it
- * returns, here ranked by {@link BeamSearch#rankRow}, the reference the device kernel is held to
+ * returns, here ranked by {@link HostChoice#rank}, the reference the device kernel is held to
  * (KernelEmulationTest, CudaOpsVsCpuTest). And merging per-beam lists is the top-k over all beams.
  */
 class BeamRankingTest {
   static final int VOCAB = 61;
   static final int[] EOS = {60};
+  static final HostChoice HOST = new HostChoice(VOCAB);
 
   @Test
   void mergedListsAreTheTopOverAllBeams() {
@@ -62,7 +63,7 @@ class BeamRankingTest {
           float[] row = randomLogits(random);
           choice.clear();
           search.describeRanking(b, choice);
-          BeamRow described = BeamSearch.rankRow(row, 0, choice, 0);
+          BeamRow described = HOST.rank(choice, 0, row, 0);
           BeamRow own = search.rankOnHost(row.clone(), b);
           assertArrayEquals(own.ids, described.ids);
           assertArrayEquals(own.scores, described.scores);
@@ -90,7 +91,7 @@ class BeamRankingTest {
           float[] row = randomLogits(random);
           logits.add(row);
           onRanked.describeRanking(b, choice);
-          ranked.add(BeamSearch.rankRow(row, 0, choice, choice.rows() - 1));
+          ranked.add(HOST.rank(choice, choice.rows() - 1, row, 0));
         }
         onLogits.step(logits);
         onRanked.stepRows(ranked);
@@ -127,7 +128,7 @@ class BeamRankingTest {
           logits.add(row);
           if (onBackend) {
             mixed.describeRanking(b, choice);
-            rows.add(BeamSearch.rankRow(row, 0, choice, choice.rows() - 1));
+            rows.add(HOST.rank(choice, choice.rows() - 1, row, 0));
           } else {
             rows.add(BeamRow.ofLogits(row.clone()));
           }

@@ -1,10 +1,12 @@
 package dev.gptneo.engine.generate;
 
 import dev.gptneo.engine.ops.TokenChoice;
+import java.util.Arrays;
 
 /**
  * The host's token for one row of a {@link TokenChoice}: the processors and sampler GenerateJob
- * runs on the host, in its order, on a copy of the logits. The reference the device's
+ * runs on the host, in its order, on a copy of the logits; and a ranked row's continuations
+ * ({@link #rank}). The reference the device's
  * choose_tokens is compared with (emulator and GPU tests); ChoiceDescriptionTest checks that it
  * gives GenerateJob's own tokens and log-probabilities.
  */
@@ -39,8 +41,36 @@ public final class HostChoice {
     return logprob;
   }
 
+  /**
+   * Ranked row r of c (a running beam, as BeamSearch.describeRanking adds it) over
+   * logits[off..off + vocab): log-softmax, the row's edits, plus its beam score, then its top_k. The
+   * reference the device's beam_candidates is compared with; BeamRankingTest checks that it gives
+   * the search's own ranking.
+   */
+  public BeamRow rank(TokenChoice c, int r, float[] logits, int off) {
+    BeamSearch.logSoftmax(Arrays.copyOfRange(logits, off, off + vocab), row);
+    edit(c, r);
+    for (int v = 0; v < vocab; v++) {
+      row[v] += c.beamScore(r);
+    }
+    return BeamSearch.best(row, c.topK(r));
+  }
+
   private int chooseOnRow(TokenChoice c, int r, float[] logits, int off) {
     System.arraycopy(logits, off, row, 0, vocab);
+    edit(c, r);
+    if (!c.sample(r)) {
+      return LogitsProcessors.argmax(row, 0, vocab);
+    }
+    LogitsProcessors.temperature(row, c.temperature(r));
+    LogitsProcessors.topK(row, c.topK(r), 1, select);
+    LogitsProcessors.topP(row, c.topP(r), 1, keys, probs);
+    LogitsProcessors.minP(row, c.minP(r), 1, probs);
+    return Sampler.sample(row, probs, c.uniform(r));
+  }
+
+  /** Row r's biases, penalty and bans on {@code row}, in the processors' order. */
+  private void edit(TokenChoice c, int r) {
     for (int i = c.biasFrom(r); i < c.biasTo(r); i++) {
       row[c.biasId(i)] += c.biasValue(i); // what sequenceBias adds
     }
@@ -57,13 +87,5 @@ public final class HostChoice {
     for (int i = c.banFrom(r); i < c.banTo(r); i++) {
       row[c.banId(i)] = Float.NEGATIVE_INFINITY; // what noRepeatNgram and suppressEos write
     }
-    if (!c.sample(r)) {
-      return LogitsProcessors.argmax(row, 0, vocab);
-    }
-    LogitsProcessors.temperature(row, c.temperature(r));
-    LogitsProcessors.topK(row, c.topK(r), 1, select);
-    LogitsProcessors.topP(row, c.topP(r), 1, keys, probs);
-    LogitsProcessors.minP(row, c.minP(r), 1, probs);
-    return Sampler.sample(row, probs, c.uniform(r));
   }
 }

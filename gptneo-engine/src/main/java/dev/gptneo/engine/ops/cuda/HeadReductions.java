@@ -41,11 +41,10 @@ final class HeadReductions {
     if (rows == 0) {
       return;
     }
-    long table = choiceDevice.atLeast(ChoiceTable.bytes(choice) + 4); // + 4: the ids pointer stays inside when there are none
+    long table = uploadChoice(choice);
     long logprobsAt = (4L * rows + 7) & ~7L; // bytes from out
     long out = chosenIds.atLeast(logprobsAt + 8L * rows);
     long work = choiceWork.atLeast(4L * l.rows * l.cols);
-    gpu.upload(table, choiceTable.encode(choice));
     kernels.chooseTokens(l.fp32("choose_tokens"), rows, l.cols, table, table + ChoiceTable.idsOffset(choice), work,
         out, out + logprobsAt);
     l.wrote(0);
@@ -65,10 +64,9 @@ final class HeadReductions {
       return;
     }
     int stride = choice.maxTopK();
-    long table = choiceDevice.atLeast(ChoiceTable.bytes(choice) + 4); // + 4: as chooseTokens
+    long table = uploadChoice(choice);
     long cells = (long) rows * stride;
     long out = chosenIds.atLeast(8L * cells);
-    gpu.upload(table, choiceTable.encode(choice));
     kernels.beamCandidates(l.fp32("beam_candidates"), rows, l.cols, table, table + ChoiceTable.idsOffset(choice),
         stride, out, out + 4L * cells);
     l.wrote(0);
@@ -105,6 +103,13 @@ final class HeadReductions {
     gpu.upload(table, b);
     kernels.tokenLogprobs(l.fp32("token_logprobs"), rows, l.cols, table, table + 4L * (rows + 1), out);
     gpu.download(out, 8L * count).asDoubleBuffer().get(dst, 0, count);
+  }
+
+  /** The choice's table on the device (queued, in stream order); its ids start at ChoiceTable.idsOffset. */
+  private long uploadChoice(TokenChoice choice) {
+    long table = choiceDevice.atLeast(ChoiceTable.bytes(choice) + 4); // + 4: the ids pointer stays inside when there are none
+    gpu.upload(table, choiceTable.encode(choice));
+    return table;
   }
 
   private static void checkShape(String what, CudaActivations l, int rows, int vocab) {

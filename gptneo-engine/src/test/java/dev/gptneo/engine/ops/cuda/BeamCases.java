@@ -1,7 +1,7 @@
 package dev.gptneo.engine.ops.cuda;
 
 import dev.gptneo.engine.generate.BeamRow;
-import dev.gptneo.engine.generate.BeamSearch;
+import dev.gptneo.engine.generate.HostChoice;
 import dev.gptneo.engine.generate.LogitsProcessors;
 import dev.gptneo.engine.ops.TokenChoice;
 import java.nio.ByteBuffer;
@@ -14,7 +14,7 @@ import java.util.Random;
 
 /**
  * Rows of logits with a ranked {@link TokenChoice} row each (a running beam: continuations kept,
- * beam score, penalty, bans) and the host's continuations for it ({@link BeamSearch#rankRow}, the
+ * beam score, penalty, bans) and the host's continuations for it ({@link HostChoice#rank}, the
  * search's own ranking): what beam_candidates must reproduce, on the emulator (KernelEmulationTest,
  * through a file) and on a GPU (CudaOpsVsCpuTest). ChoiceCases' kinds of logits, k from 1 to past
  * the finite logits of a row, scores from 0 to far below, and sequence biases.
@@ -22,11 +22,13 @@ import java.util.Random;
 final class BeamCases {
   final int vocab;
   final TokenChoice choice;
+  private final HostChoice host;
   private float[] logits = new float[0];
 
   private BeamCases(int vocab) {
     this.vocab = vocab;
     this.choice = new TokenChoice(vocab, 8);
+    this.host = new HostChoice(vocab);
   }
 
   int rows() {
@@ -39,7 +41,7 @@ final class BeamCases {
 
   /** The host's continuations of row r. */
   BeamRow expected(int r) {
-    return BeamSearch.rankRow(logits, r * vocab, choice, r);
+    return host.rank(choice, r, logits, r * vocab);
   }
 
   /**

@@ -261,7 +261,7 @@ class CudaOpsVsCpuTest {
     }
   }
 
-  /** beam_candidates against BeamSearch.rankRow on the same fp32 logits (BeamCases), at 3001 and 50257. */
+  /** beam_candidates against HostChoice.rank on the same fp32 logits (BeamCases), at 3001 and 50257. */
   @Test
   void beamCandidatesOnTheDeviceAsTheHost() {
     try (CudaOps gpu = (CudaOps) gpu(Precision.F32)) {

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and local layers with windows below, at and above the sequence lengths, odd head sizes and every
  * cache type, against double-precision references; and choose_tokens against the host's own
  * choices (ChoiceCases: GenerateJob's processors and sampler in Java), token_logprobs against
- * LogitsProcessors.logProb (TargetCases), and beam_candidates against BeamSearch.rankRow
+ * LogitsProcessors.logProb (TargetCases), and beam_candidates against HostChoice.rank
  * (BeamCases). Built with
  * AddressSanitizer where g++ has it, so a kernel that reads or writes outside its buffers fails.
  * Needs g++ with C++20; skipped without.
@@ -95,7 +95,7 @@ class KernelEmulationTest {
     run(List.of(exe.toString(), "--targets", "64", small.toString()));
   }
 
-  /** beam_candidates gives the host's continuations (BeamSearch.rankRow), at vocab 3001 and 50257. */
+  /** beam_candidates gives the host's continuations (HostChoice.rank), at vocab 3001 and 50257. */
   @Test
   void beamCandidatesAreTheHosts() {
     Path small = tmp.resolve("beams-small.bin");

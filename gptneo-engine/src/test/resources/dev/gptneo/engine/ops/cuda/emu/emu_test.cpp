@@ -367,7 +367,7 @@ static void check_choices(const char* path, int threads) {
 }
 
 // Runs beam_candidates on the rows of a file written by BeamCases (Java): logits, the ranked rows'
-// table and the host's continuations (BeamSearch.rankRow). Scores within BeamCases.scoreTolerance
+// table and the host's continuations (HostChoice.rank). Scores within BeamCases.scoreTolerance
 // place by place; a different id only where the host's scores of the two are that close (a near tie).
 static void check_beams(const char* path, int threads) {
   std::FILE* f = std::fopen(path, "rb");
