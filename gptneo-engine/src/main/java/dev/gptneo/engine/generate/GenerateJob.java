@@ -128,8 +128,8 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
   }
 
   /**
-   * Sequence biases and the typical-p, epsilon, eta and top-h warpers need the host, and forcing and
-   * the length decay at their steps: those tokens are chosen there.
+   * The typical-p and top-h warpers and renormalizing need the host, and forcing and the length
+   * decay at their steps: those tokens are chosen there.
    */
   @Override
   public boolean backendMayChoose() {
@@ -142,9 +142,8 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     int generated = length - promptLength;
     if (params.doSample) {
       choice.addSampled((float) params.temperature, params.topK, params.topP, Sampler.uniform(params.seed, generated));
-      if (params.minP > 0) {
-        choice.minP((float) params.minP); // LogitsProcessors.minP's cutoff is (float) minP * top
-      }
+      // LogitsProcessors' cuts take (float) minP * top, (float) epsilon and (float) eta
+      choice.cuts((float) params.minP, (float) params.epsilonCutoff, (float) params.etaCutoff);
     } else {
       choice.addGreedy();
     }

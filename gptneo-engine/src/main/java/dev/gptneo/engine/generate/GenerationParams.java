@@ -128,11 +128,11 @@ public final class GenerationParams {
   /**
    * Whether the token after {@code len} tokens, {@code generated} of them new, needs the host's
    * choice (the steps of LogitsPipeline that a backend's choice table cannot carry): the warpers
-   * top_h, typical_p and the cutoffs and renormalizing at every step; forcing at its step (bos after
+   * top_h and typical_p and renormalizing at every step; forcing at its step (bos after
    * one token, eos at the last new token), the length decay once it changes a logit.
    */
   public boolean needsHostChoice(int len, int generated) {
-    return doSample && (topH > 0 || typicalP < 1 || epsilonCutoff > 0 || etaCutoff > 0)
+    return doSample && (topH > 0 || typicalP < 1)
         || renormalizeLogits
         || forcedBosTokenId >= 0 && len == 1
         || forcedEosTokenIds.length > 0 && generated == maxNewTokens - 1

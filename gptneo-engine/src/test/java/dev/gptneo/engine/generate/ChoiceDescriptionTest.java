@@ -48,6 +48,11 @@ class ChoiceDescriptionTest {
         base.toBuilder().doSample(true).seed(16).topK(10).sequenceBias(new int[][] {{5}, {3, 4}}, new double[] {3, -2})
             .build(),
         base.toBuilder().logprobs(true).doSample(true).seed(15).topK(0).topP(0.9).minP(0.05).temperature(1.5).build(),
+        // the cutoffs after min_p, each over what the one before left
+        base.toBuilder().logprobs(true).doSample(true).seed(17).topK(0).epsilonCutoff(0.004).build(),
+        base.toBuilder().doSample(true).seed(18).topK(40).etaCutoff(0.02).temperature(1.3).build(),
+        base.toBuilder().logprobs(true).doSample(true).seed(19).topK(0).topP(0.95).minP(0.01).epsilonCutoff(0.002)
+            .etaCutoff(0.005).build(),
     };
     Random random = new Random(42);
     HostChoice host = new HostChoice(VOCAB);
@@ -83,14 +88,13 @@ class ChoiceDescriptionTest {
   }
 
   @Test
-  void theCutoffsChooseOnTheHost() {
+  void typicalTopHAndRenormalizingChooseOnTheHost() {
     GenerationParams sampling = GenerationParams.builder().doSample(true).build();
     int[] prompt = {5, 7};
     assertEquals(true, new GenerateJob(prompt, 8, sampling, EOS, null).backendMayChoose());
-    assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().minP(0.1).build(), EOS, null)
-        .backendMayChoose(), "min_p runs on the backend");
+    assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().minP(0.1).epsilonCutoff(0.01).etaCutoff(0.01)
+        .build(), EOS, null).backendMayChoose(), "min_p and the epsilon and eta cutoffs run on the backend");
     for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().topH(0.5).build(),
-        sampling.toBuilder().epsilonCutoff(0.01).build(), sampling.toBuilder().etaCutoff(0.01).build(),
         sampling.toBuilder().typicalP(0.9).build(),
         GenerationParams.builder().renormalizeLogits(true).build()}) {
       assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());

@@ -52,7 +52,8 @@ final class ChoiceTable {
           .putFloat(c.beamScore(r))
           .putInt(biases + 2 * c.biasFrom(r))
           .putInt(biases + 2 * c.biasTo(r))
-          .putLong(0);
+          .putFloat(c.epsilon(r))
+          .putFloat(c.eta(r));
     }
     for (int i = 0; i < c.penaltyCount(); i++) {
       b.putInt(c.penaltyId(i));

@@ -45,7 +45,7 @@ final class CudaKernels {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CudaKernels.class);
   /** Files whose kernels have a fallback (the fp32 attention, the host's token choice): one failing to build is a warning. */
   static final java.util.Set<String> OPTIONAL = java.util.Set.of("attention_prefill_mma.cu", "sampling.cu",
-      "gemm_rows.cu");
+      "ranking.cu", "gemm_rows.cu");
   /**
    * System property: GEMMs of 5 to 256 rows on our tensor-core kernel ({@code mma}, 16-bit
    * weights, in % 64 == 0) or on cuBLAS ({@code cublas}, default until measured on a GPU).
@@ -79,16 +79,30 @@ final class CudaKernels {
         }
         missing.add(file);
         LOG.warn("CUDA kernels of {} unavailable, falling back ({}): {}", file,
-            file.equals("sampling.cu") ? "tokens chosen on the host" : "fp32 prefill attention", e.getMessage());
+            fallback(file), e.getMessage());
       }
     }
     this.mmaPrefill = attention.equals("mma") && !missing.contains("attention_prefill_mma.cu");
     this.mmaSmallGemm = smallGemm.equals("mma") && !missing.contains("gemm_rows.cu");
   }
 
+  private static String fallback(String file) {
+    switch (file) {
+      case "sampling.cu": return "tokens chosen on the host";
+      case "ranking.cu": return "beams ranked and tokens scored on the host";
+      case "gemm_rows.cu": return "cuBLAS for small GEMMs";
+      default: return "fp32 prefill attention";
+    }
+  }
+
   /** Whether the device chooses tokens (sampling.cu built). */
   boolean choosesTokens() {
     return !missing.contains("sampling.cu");
+  }
+
+  /** Whether the device ranks beams' continuations and scores listed tokens (ranking.cu built). */
+  boolean ranksTokens() {
+    return !missing.contains("ranking.cu");
   }
 
   /** What one layer's attention kernels read besides the step's tables. */
@@ -415,7 +429,7 @@ final class CudaKernels {
   }
 
   /**
-   * Each ranked row's best continuations from logits (rows, cols), processed in place (sampling.cu,
+   * Each ranked row's best continuations from logits (rows, cols), processed in place (ranking.cu,
    * beam_candidates): scores and ids (rows, stride), row r's first top_k written, best first.
    */
   void beamCandidates(long logits, int rows, int cols, long table, long ids, int stride, long scores, long outIds) {
@@ -423,7 +437,7 @@ final class CudaKernels {
   }
 
   /**
-   * Log-probabilities of listed tokens per row of logits (rows, cols) (sampling.cu): out[j] for j in
+   * Log-probabilities of listed tokens per row of logits (rows, cols) (ranking.cu): out[j] for j in
    * [rowFrom[r], rowFrom[r + 1]) is ids[j]'s in row r. rowFrom: (rows + 1) ints; out: doubles.
    */
   void tokenLogprobs(long logits, int rows, int cols, long rowFrom, long ids, long out) {

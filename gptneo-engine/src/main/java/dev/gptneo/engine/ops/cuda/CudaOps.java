@@ -143,7 +143,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public boolean ranksTokens() {
-    return kernels.choosesTokens(); // the same file, sampling.cu
+    return kernels.ranksTokens(); // ranking.cu
   }
 
   @Override
@@ -153,7 +153,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public boolean scoresTokens() {
-    return kernels.choosesTokens(); // the same file, sampling.cu
+    return kernels.ranksTokens(); // ranking.cu, with beam_candidates
   }
 
   @Override

@@ -7,7 +7,7 @@ import java.nio.ByteOrder;
 
 /**
  * What the device computes from LM-head logits so that they need not cross to the host
- * (sampling.cu): one chosen token per row, with its log-probability where asked (choose_tokens),
+ * (sampling.cu, ranking.cu): one chosen token per row, with its log-probability where asked (choose_tokens),
  * beams' best continuations (beam_candidates), and the log-probabilities of listed tokens
  * (token_logprobs). Each is one upload of a table, one launch and one small download. Its buffers
  * are {@link CudaOps}' scratch, freed with it.

@@ -23,7 +23,8 @@ struct ChoiceRow {
   float min_p;                   // 0: off
   float beam_score;              // beam_candidates: the beam's running score
   int bias_from, bias_to;        // ids[bias_from, bias_to): (id, float bits) pairs added first
-  int unused[2];
+  float epsilon;                 // epsilon cutoff, 0: off
+  float eta;                     // eta cutoff, 0: off
 };
 static_assert(sizeof(ChoiceRow) == 80, "ChoiceTable writes 80-byte rows");
 

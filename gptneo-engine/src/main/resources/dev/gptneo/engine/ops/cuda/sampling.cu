@@ -1,29 +1,31 @@
-// Choosing the next token on the device, so that only the chosen ids cross to the host; beams' best
-// continuations (beam_candidates); and (token_logprobs, at the end) the log-probabilities of listed
-// tokens for scoring. Logits are (rows, cols) fp32, one block per row. choose_tokens mirrors the
-// host's generate.LogitsProcessors and generate.Sampler in HF's order, on the row in place (nothing
-// reads the LM head's output after):
+// Choosing the next token on the device, so that only the chosen ids cross to the host. Logits are
+// (rows, cols) fp32, one block per row. choose_tokens mirrors the host's generate.LogitsProcessors
+// and generate.Sampler in HF's order, on the row in place (nothing reads the LM head's output after):
 //  1. sequence biases (each id's sum), repetition penalty at the row's distinct earlier tokens, then
 //     -inf at the banned ids (no-repeat n-gram bans and, before min_new_tokens, eos), listed by the host;
 //  2. greedy: the first index of the largest logit (torch.argmax, -0 equal to +0); done;
 //  3. temperature: logits / T, float division, skipped at T == 1 as on the host;
 //  4. top-k: the k-th largest logit (repeats counted, as the host's quickselect) by radix select on
 //     order-preserving 32-bit keys (four 8-bit passes, warp-aggregated integer atomics);
-//  5. top-p, 6. min_p and 7. the draw, over the candidates (finite logits still kept):
+//  5. top-p, 6. the probability cuts (min_p, epsilon, eta, in HF's order) and 7. the draw, over the
+//     candidates (finite logits still kept):
 //     - at most CHOICE_CAP candidates (top_k <= 2048, the usual settings): copied to shared memory
 //       in id order, the host's arithmetic in the host's order: exp in double of the float
 //       difference to the max, the sum in double in id order (one thread), inv = (float) (1 / sum),
 //       probabilities (float) e * inv. Top-p sorts them (bitonic sort of 64-bit keys: the logit's
 //       order key, then the id reversed, as the host's sort) and removes them ascending until the
-//       sum exceeds 1 - top_p; min_p removes those below min_p x the top's probability (inv); the
-//       draw takes the first token, in id order, whose cumulative probability passes the uniform.
+//       sum exceeds 1 - top_p; each cut removes those below its cutoff (min_p x the top's
+//       probability, epsilon, or min(eta, sqrt(eta) x exp(-entropy)), the entropy summed in id
+//       order), the most likely always kept; the draw takes the first token, in id order, whose
+//       cumulative probability passes the uniform.
 //     - more candidates: no sort. Top-p finds its cut by a radix descent over the same keys (the
-//       probability mass per 4-bit digit), min_p sums the softmax in the block's order, and the
-//       draw sums runs of ids per thread combined by a scan. The token is the host's unless a sum
-//       lies within rounding (n * 2^-53, about 1e-11 at 50257 tokens) of the uniform or a cut.
+//       probability mass per 4-bit digit), a cut sums the softmax (and the entropy) in the block's
+//       order and writes -inf over what it removes, and the draw sums runs of ids per thread
+//       combined by a scan. The token is the host's unless a sum lies within rounding (n * 2^-53,
+//       about 1e-11 at 50257 tokens) of the uniform or a cut.
 // Float steps use the _rn intrinsics, so no multiply-add is contracted where the host rounds twice.
-// The one difference left on the exact path is exp's last bit (CUDA's exp and Java's Math.exp are
-// both within 1 ulp, in double): it moves a sum by 2^-53 relative, a float probability rarely.
+// The one difference left on the exact path is the last bit of exp (and of eta's log): CUDA's and
+// Java's are both within 1 ulp, in double; it moves a sum by 2^-53 relative, a float rarely.
 // The uniform comes from the host (Sampler.uniform(seed, step)), so a row's token does not depend
 // on its batch. No float atomics anywhere; every reduction has a fixed order, so the same logits
 // give the same token on every run. A row may also ask for its token's log-probability over the
@@ -104,16 +106,13 @@ __device__ unsigned int kth_largest_key(const float* row, int cols, int k) {
   return prefix;
 }
 
-// Which tokens are still candidates: finite, kept by top-k, (once cut) by top-p and by min_p.
+// Which tokens are still candidates: finite, kept by top-k and (once cut) by top-p. The probability
+// cuts write -inf into the row instead (cut_parallel).
 struct Keep {
-  float lo;       // top-k: the k-th largest logit (-inf: off)
-  u64 cut;        // top-p: the smallest key kept (0: off)
-  float min_cut;  // min_p: the smallest probability kept (0: off), the host's (float) e * inv
-  float mx, inv;  // with min_cut: the largest logit and 1 / the softmax's sum
+  float lo;  // top-k: the k-th largest logit (-inf: off)
+  u64 cut;   // top-p: the smallest key kept (0: off)
   __device__ __forceinline__ bool operator()(float v, int i) const {
-    if (v == neg_inf() || v < lo || choice_key(v, i) < cut) return false;
-    return min_cut == 0.f || v >= mx ||
-           !(__fmul_rn(__double2float_rn(exp((double) __fsub_rn(v, mx))), inv) < min_cut);
+    return v != neg_inf() && v >= lo && choice_key(v, i) >= cut;
   }
 };
 
@@ -228,11 +227,40 @@ __device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
   __syncthreads();
 }
 
-// Step 6, exact path: LogitsProcessors.minP over n candidates in id order (removed ones are -inf),
-// in the host's arithmetic and order. Removed candidates get -inf.
-__device__ void min_p_exact(Candidates c, int n, float mx, float min_p) {
+// Step 6's cuts, in HF's order (ChoiceRow's min_p, epsilon, eta).
+enum Cut { CUT_MIN_P, CUT_EPSILON, CUT_ETA, CUTS };
+
+__device__ __forceinline__ float cut_setting(const ChoiceRow& c, int cut) {
+  return cut == CUT_MIN_P ? c.min_p : cut == CUT_EPSILON ? c.epsilon : c.eta;
+}
+
+// The smallest probability a cut keeps, as LogitsProcessors computes it: min_p x the top's
+// probability ((float) 1 * inv), epsilon, or min(eta, (float) (sqrt(eta) * exp(-entropy))).
+__device__ __forceinline__ float cut_off(int cut, float setting, float inv, double entropy) {
+  if (cut == CUT_MIN_P) return __fmul_rn(setting, inv);
+  if (cut == CUT_EPSILON) return setting;
+  return fminf(setting, __double2float_rn(__dmul_rn(sqrt((double) setting), exp(-entropy))));
+}
+
+// One term of the entropy, -p log p in double (0 for p == 0), as LogitsProcessors.etaCutoff.
+__device__ __forceinline__ double entropy_term(float p) {
+  return p > 0.f ? -__dmul_rn((double) p, log((double) p)) : 0.0;
+}
+
+// Step 6, exact path: LogitsProcessors.minP, epsilonCutoff or etaCutoff over n candidates in id
+// order (removed ones are -inf), in the host's arithmetic and order. Removed candidates get -inf.
+__device__ void cut_exact(Candidates c, int n, float mx, int cut, float setting) {
+  __shared__ double entropy_shared;
   float inv = __double2float_rn(__ddiv_rn(1.0, exact_numerators(c, n, mx)));
-  float cutoff = __fmul_rn(min_p, inv);  // the top's probability is (float) 1 * inv
+  if (cut == CUT_ETA) {
+    if (threadIdx.x == 0) {
+      double h = 0;
+      for (int j = 0; j < n; j++) h = __dadd_rn(h, entropy_term(__fmul_rn(__double2float_rn(c.e[j]), inv)));
+      entropy_shared = h;
+    }
+    __syncthreads();
+  }
+  float cutoff = cut_off(cut, setting, inv, cut == CUT_ETA ? entropy_shared : 0.0);
   for (int j = threadIdx.x; j < n; j += blockDim.x) {
     if (c.val[j] < mx && __fmul_rn(__double2float_rn(c.e[j]), inv) < cutoff) c.val[j] = neg_inf();
   }
@@ -347,11 +375,25 @@ __device__ __forceinline__ float numerator(float v, int i, Keep keep, float mx, 
   return __double2float_rn(e);
 }
 
-// Step 6, more candidates: 1 / the softmax's sum over them (the sum in the block's order).
-__device__ float min_p_inv(const float* row, int cols, Keep keep, float mx) {
+// Step 6, more than CHOICE_CAP candidates: a cut with the softmax's sum (and eta's entropy) in the
+// block's order. Writes -inf over every token it or keep removes, so that keep can start afresh.
+// ef: (cols) scratch for (float) e.
+__device__ void cut_parallel(float* row, float* ef, int cols, Keep keep, float mx, int cut, float setting) {
   double s = 0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) numerator(row[i], i, keep, mx, s);
-  return __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) ef[i] = numerator(row[i], i, keep, mx, s);
+  float inv = __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
+  double entropy = 0;
+  if (cut == CUT_ETA) {
+    double h = 0;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) h += entropy_term(__fmul_rn(ef[i], inv));
+    entropy = block_reduce(h, 0.0, SumOp());
+  }
+  float cutoff = cut_off(cut, setting, inv, entropy);
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    if (!keep(v, i) || (v < mx && __fmul_rn(ef[i], inv) < cutoff)) row[i] = neg_inf();
+  }
+  __syncthreads();
 }
 
 // Step 5, more than CHOICE_CAP candidates: top-p's cut without sorting. Returns the key of the
@@ -441,7 +483,7 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
     for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fdiv_rn(row[i], c.temperature);
     __syncthreads();
   }
-  Keep keep{neg_inf(), 0ull, 0.f, 0.f, 0.f};
+  Keep keep{neg_inf(), 0ull};
   if (c.top_k > 0 && c.top_k < cols) keep.lo = from_order_key(kth_largest_key(row, cols, c.top_k));
   int n;
   u64 max_key;
@@ -460,18 +502,24 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
       count_candidates(row, cols, keep, n, max_key);
     }
   }
-  if (c.min_p > 0.f && !in_shared && n > CHOICE_CAP) {
-    keep.mx = mx;
-    keep.inv = min_p_inv(row, cols, keep, mx);
-    keep.min_cut = __fmul_rn(c.min_p, keep.inv);
-    count_candidates(row, cols, keep, n, max_key);
+  for (int cut = 0; cut < CUTS; cut++) {
+    float setting = cut_setting(c, cut);
+    if (!(setting > 0.f)) continue;  // off
+    if (!in_shared && n <= CHOICE_CAP) {
+      compact(row, cols, keep, cand);
+      in_shared = true;
+    }
+    if (in_shared) {
+      cut_exact(cand, n, mx, cut, setting);
+    } else {
+      cut_parallel(row, ef, cols, keep, mx, cut, setting);
+      keep = Keep{neg_inf(), 0ull};
+      count_candidates(row, cols, keep, n, max_key);
+    }
   }
   if (!in_shared && n <= CHOICE_CAP) {
     compact(row, cols, keep, cand);
     in_shared = true;
-    if (c.min_p > 0.f && keep.min_cut == 0.f) min_p_exact(cand, n, mx, c.min_p);
-  } else if (in_shared && c.min_p > 0.f) {
-    min_p_exact(cand, n, mx, c.min_p);
   }
   int t;
   if (in_shared) {
@@ -517,57 +565,5 @@ extern "C" __global__ void __launch_bounds__(512)
   if (threadIdx.x == 0) {
     out[blockIdx.x] = token;
     if (c.want_logprob) logprobs[blockIdx.x] = logprob;
-  }
-}
-
-// A taken candidate's mark: -NaN, whose order key (0) is below -inf's, so block_argmax passes it.
-__device__ __forceinline__ float taken() { return __uint_as_float(0xffffffffu); }
-
-// Each running beam's best continuations (greedy beam search), one block per row of logits (rows,
-// cols), as generate.BeamSearch ranks them on the host: fp32 log-softmax (x - max - (float) log(sum
-// of exp(x - max)), the sum in double in the block's order), the row's biases, penalty and bans on the
-// log-probabilities, plus beam_score (float adds); then the top_k largest, largest first, equal
-// values in id order (-0 equal to +0), as top_k passes of block_argmax. out_scores and out_ids:
-// (rows, stride), row r's first top_k written. The row is processed in place.
-extern "C" __global__ void __launch_bounds__(512)
-    beam_candidates(float* logits, int cols, const ChoiceRow* rows, const int* ids, int stride, float* out_scores,
-                    int* out_ids) {
-  after_previous_kernel();
-  const ChoiceRow c = rows[blockIdx.x];
-  float* row = logits + (long long) blockIdx.x * cols;
-  float mx = neg_inf();
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) mx = fmaxf(mx, row[i]);
-  mx = block_reduce(mx, neg_inf(), MaxOp());
-  float log_sum = (float) log_sum_exp(row, cols, mx);  // every read of the row is done (a block reduce)
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fsub_rn(__fsub_rn(row[i], mx), log_sum);
-  __syncthreads();
-  apply_edits(row, c, ids);
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fadd_rn(row[i], c.beam_score);
-  __syncthreads();
-  for (int j = 0; j < c.top_k; j++) {
-    int t = block_argmax(row, cols);
-    if (threadIdx.x == 0) {
-      out_scores[(long long) blockIdx.x * stride + j] = row[t];
-      out_ids[(long long) blockIdx.x * stride + j] = t;
-      row[t] = taken();
-    }
-    __syncthreads();
-  }
-}
-
-// Log-probabilities of listed tokens (score, zero-shot labels), one block per row of logits
-// (rows, cols): out[j] for j in [row_from[r], row_from[r + 1]) is ids[j]'s, (double) (logit - max) -
-// log(sum of exp(logit - max)), as LogitsProcessors.logProb; the sum in another order than the
-// host's, so within about cols * 2^-53. NaN when every logit is -inf, as on the host.
-extern "C" __global__ void __launch_bounds__(512)
-    token_logprobs(const float* logits, int cols, const int* row_from, const int* ids, double* out) {
-  after_previous_kernel();
-  const float* row = logits + (long long) blockIdx.x * cols;
-  float mx = neg_inf();
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) mx = fmaxf(mx, row[i]);
-  mx = block_reduce(mx, neg_inf(), MaxOp());
-  double log_sum = log_sum_exp(row, cols, mx);
-  for (int j = row_from[blockIdx.x] + threadIdx.x; j < row_from[blockIdx.x + 1]; j += blockDim.x) {
-    out[j] = (double) __fsub_rn(row[ids[j]], mx) - log_sum;
   }
 }

@@ -506,10 +506,16 @@ class CudaOpsPlumbingTest {
     gpu.failToBuild = "sampling.cu";
     Path demo = Goldens.demoModel();
     GptNeoConfig config = GptNeoConfig.load(demo);
-    try (CudaOps ops = new CudaOps(gpu, null)) {
-      assertFalse(ops.choosesTokens(), "tokens are chosen on the host");
+    FakeGpu noRanking = new FakeGpu(1L << 30);
+    noRanking.failToBuild = "ranking.cu";
+    try (CudaOps ops = new CudaOps(noRanking, null)) {
+      assertTrue(ops.choosesTokens(), "tokens are chosen on the device");
       assertFalse(ops.ranksTokens(), "beams are ranked on the host");
       assertFalse(ops.scoresTokens(), "tokens are scored on the host");
+    }
+    try (CudaOps ops = new CudaOps(gpu, null)) {
+      assertFalse(ops.choosesTokens(), "tokens are chosen on the host");
+      assertTrue(ops.ranksTokens() && ops.scoresTokens(), "beams are ranked and tokens scored on the device");
       GptNeoModel model = new GptNeoModel(config, new GptNeoWeights(config, Checkpoint.open(demo), ops), ops, 64, 8);
       try (Scheduler scheduler = new Scheduler(model, 8, 1L << 30)) {
         GenerationParams p = GenerationParams.builder().maxNewTokens(3).minNewTokens(3).build();

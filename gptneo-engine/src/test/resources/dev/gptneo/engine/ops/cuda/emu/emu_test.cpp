@@ -9,6 +9,7 @@
 #include "elementwise.cu"
 #include "gemm_rows.cu"
 #include "sampling.cu"
+#include "ranking.cu"
 
 #include <algorithm>
 #include <cstdio>
