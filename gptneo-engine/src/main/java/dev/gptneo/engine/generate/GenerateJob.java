@@ -128,8 +128,8 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
   }
 
   /**
-   * The typical-p and top-h warpers and renormalizing need the host, and forcing and the length
-   * decay at their steps: those tokens are chosen there.
+   * The top-h warper and renormalizing need the host, and forcing and the length decay at their
+   * steps: those tokens are chosen there.
    */
   @Override
   public boolean backendMayChoose() {
@@ -142,8 +142,9 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
     int generated = length - promptLength;
     if (params.doSample) {
       choice.addSampled((float) params.temperature, params.topK, params.topP, Sampler.uniform(params.seed, generated));
-      // LogitsProcessors' cuts take (float) minP * top, (float) epsilon and (float) eta
-      choice.cuts((float) params.minP, (float) params.epsilonCutoff, (float) params.etaCutoff);
+      // LogitsProcessors' filters take (float) minP * top, (float) typical_p, (float) epsilon and (float) eta
+      choice.filters((float) params.minP, params.typicalP < 1 ? (float) params.typicalP : 0f,
+          (float) params.epsilonCutoff, (float) params.etaCutoff);
     } else {
       choice.addGreedy();
     }

@@ -7,9 +7,10 @@ import java.util.Arrays;
  * the host's processing in HF's order (generate.LogitsProcessors, generate.Sampler): biases at
  * listed ids (sequence_bias), repetition penalty at the listed distinct earlier tokens, -inf at the
  * banned ids (no-repeat n-gram bans, eos before min_new_tokens), then greedy, or temperature, top-k,
- * top-p, the min-p, epsilon and eta cuts and a draw with the given uniform. A row may also ask for the chosen token's
- * log-probability under the distribution it was drawn from ({@link #wantLogprob}). A ranked row
- * ({@link #addRanked}, for {@link Ops#rankTokens}) is a beam: the same edits on its
+ * top-p, the min-p, typical-p, epsilon and eta filters and a draw with the given uniform. A row
+ * may also ask for the chosen token's log-probability under the distribution it was drawn from
+ * ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link Ops#rankTokens}) is a beam:
+ * the same edits on its
  * log-probabilities, and its best continuations instead of one token. Jobs add one row each per
  * step; the table is reused (it allocates only to grow). Ids outside [0, vocab) are dropped, as
  * the host's processors skip them.
@@ -28,6 +29,7 @@ public final class TokenChoice {
   private int[] banFrom = new int[0];     // into banIds
   private boolean[] logprob = new boolean[0];
   private float[] minP = new float[0];    // 0: off
+  private float[] typical = new float[0]; // typical_p's mass, 0: off
   private float[] epsilon = new float[0]; // 0: off
   private float[] eta = new float[0];     // 0: off
   private float[] beamScore = new float[0]; // ranked rows: the beam's running score
@@ -125,6 +127,7 @@ public final class TokenChoice {
     biasFrom[r] = biasCount;
     logprob[r] = false;
     minP[r] = 0f;
+    typical[r] = 0f;
     epsilon[r] = 0f;
     eta[r] = 0f;
     beamScore[r] = 0f;
@@ -162,18 +165,23 @@ public final class TokenChoice {
   }
 
   /**
-   * The last (sampled) row's probability cuts after its top-p, in HF's order, each 0 when off:
-   * min_p, the epsilon and the eta cutoff (LogitsProcessors.minP, epsilonCutoff, etaCutoff, which
-   * take the same floats).
+   * The last (sampled) row's filters after its top-p, in HF's order, each 0 when off: min_p,
+   * typical_p's mass, the epsilon and the eta cutoff (LogitsProcessors.minP, typicalP,
+   * epsilonCutoff, etaCutoff, which take the same floats).
    */
-  public void cuts(float minP, float epsilon, float eta) {
+  public void filters(float minP, float typical, float epsilon, float eta) {
     this.minP[rows - 1] = minP;
+    this.typical[rows - 1] = typical;
     this.epsilon[rows - 1] = epsilon;
     this.eta[rows - 1] = eta;
   }
 
   public float minP(int row) {
     return minP[row];
+  }
+
+  public float typical(int row) {
+    return typical[row];
   }
 
   public float epsilon(int row) {
@@ -315,6 +323,7 @@ public final class TokenChoice {
     biasFrom = Arrays.copyOf(biasFrom, capacity);
     logprob = Arrays.copyOf(logprob, capacity);
     minP = Arrays.copyOf(minP, capacity);
+    typical = Arrays.copyOf(typical, capacity);
     epsilon = Arrays.copyOf(epsilon, capacity);
     eta = Arrays.copyOf(eta, capacity);
     beamScore = Arrays.copyOf(beamScore, capacity);

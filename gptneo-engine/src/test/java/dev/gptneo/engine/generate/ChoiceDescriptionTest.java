@@ -53,6 +53,9 @@ class ChoiceDescriptionTest {
         base.toBuilder().doSample(true).seed(18).topK(40).etaCutoff(0.02).temperature(1.3).build(),
         base.toBuilder().logprobs(true).doSample(true).seed(19).topK(0).topP(0.95).minP(0.01).epsilonCutoff(0.002)
             .etaCutoff(0.005).build(),
+        // typical_p may drop the most likely token: the filters after it see a new max
+        base.toBuilder().logprobs(true).doSample(true).seed(20).topK(0).typicalP(0.6).build(),
+        base.toBuilder().doSample(true).seed(21).topK(30).typicalP(0.9).epsilonCutoff(0.01).temperature(0.7).build(),
     };
     Random random = new Random(42);
     HostChoice host = new HostChoice(VOCAB);
@@ -88,14 +91,14 @@ class ChoiceDescriptionTest {
   }
 
   @Test
-  void typicalTopHAndRenormalizingChooseOnTheHost() {
+  void topHAndRenormalizingChooseOnTheHost() {
     GenerationParams sampling = GenerationParams.builder().doSample(true).build();
     int[] prompt = {5, 7};
     assertEquals(true, new GenerateJob(prompt, 8, sampling, EOS, null).backendMayChoose());
-    assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().minP(0.1).epsilonCutoff(0.01).etaCutoff(0.01)
-        .build(), EOS, null).backendMayChoose(), "min_p and the epsilon and eta cutoffs run on the backend");
+    assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().minP(0.1).typicalP(0.9).epsilonCutoff(0.01)
+        .etaCutoff(0.01).build(), EOS, null).backendMayChoose(), "min_p, typical_p and the cutoffs run on the backend");
     for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().topH(0.5).build(),
-        sampling.toBuilder().typicalP(0.9).build(),
+        sampling.toBuilder().typicalP(1 - 1e-9).build(),
         GenerationParams.builder().renormalizeLogits(true).build()}) {
       assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());
     }

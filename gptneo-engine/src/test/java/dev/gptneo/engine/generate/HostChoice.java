@@ -66,6 +66,7 @@ public final class HostChoice {
     LogitsProcessors.topK(row, c.topK(r), 1, select);
     LogitsProcessors.topP(row, c.topP(r), 1, keys, probs);
     LogitsProcessors.minP(row, c.minP(r), 1, probs);
+    LogitsProcessors.typicalP(row, c.typical(r) > 0 ? c.typical(r) : 1.0, 1, keys, probs);
     LogitsProcessors.epsilonCutoff(row, c.epsilon(r), 1, probs);
     LogitsProcessors.etaCutoff(row, c.eta(r), 1, probs);
     return Sampler.sample(row, probs, c.uniform(r));

@@ -13,7 +13,7 @@ final class KernelSources {
   static final List<String> FILES = List.of("elementwise.cu", "attention_prefill.cu", "attention_prefill_mma.cu",
       "attention_decode.cu", "sampling.cu", "ranking.cu", "gemm_rows.cu");
   /** Included by the files (common.cuh by every one), handed to NVRTC by name. */
-  static final List<String> HEADERS = List.of("common.cuh", "choice.cuh");
+  static final List<String> HEADERS = List.of("common.cuh", "choice.cuh", "candidates.cuh");
 
   private KernelSources() {}
 

@@ -25,8 +25,10 @@ struct ChoiceRow {
   int bias_from, bias_to;        // ids[bias_from, bias_to): (id, float bits) pairs added first
   float epsilon;                 // epsilon cutoff, 0: off
   float eta;                     // eta cutoff, 0: off
+  float typical;                 // typical_p's mass, 0: off
+  int unused;
 };
-static_assert(sizeof(ChoiceRow) == 80, "ChoiceTable writes 80-byte rows");
+static_assert(sizeof(ChoiceRow) == 88, "ChoiceTable writes 88-byte rows");
 
 // Float -> unsigned with the same order (-inf lowest, -0 just below +0): the host's sortableBits.
 __device__ __forceinline__ unsigned int order_key(float v) {

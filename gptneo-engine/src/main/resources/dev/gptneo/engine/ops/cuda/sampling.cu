@@ -7,71 +7,35 @@
 //  3. temperature: logits / T, float division, skipped at T == 1 as on the host;
 //  4. top-k: the k-th largest logit (repeats counted, as the host's quickselect) by radix select on
 //     order-preserving 32-bit keys (four 8-bit passes, warp-aggregated integer atomics);
-//  5. top-p, 6. the probability cuts (min_p, epsilon, eta, in HF's order) and 7. the draw, over the
-//     candidates (finite logits still kept):
+//  5. top-p, 6. the filters (min_p, typical_p, epsilon, eta, in HF's order) and 7. the draw, over
+//     the candidates (finite logits still kept):
 //     - at most CHOICE_CAP candidates (top_k <= 2048, the usual settings): copied to shared memory
 //       in id order, the host's arithmetic in the host's order: exp in double of the float
 //       difference to the max, the sum in double in id order (one thread), inv = (float) (1 / sum),
 //       probabilities (float) e * inv. Top-p sorts them (bitonic sort of 64-bit keys: the logit's
 //       order key, then the id reversed, as the host's sort) and removes them ascending until the
-//       sum exceeds 1 - top_p; each cut removes those below its cutoff (min_p x the top's
+//       sum exceeds 1 - top_p; min_p, epsilon and eta remove those below a cutoff (min_p x the top's
 //       probability, epsilon, or min(eta, sqrt(eta) x exp(-entropy)), the entropy summed in id
-//       order), the most likely always kept; the draw takes the first token, in id order, whose
-//       cumulative probability passes the uniform.
+//       order), the most likely always kept; typical_p sorts them by |-log p - entropy| and keeps
+//       the nearest until their sum reaches its mass (it may drop the most likely, so the max is
+//       taken again); the draw takes the first token, in id order, whose cumulative probability
+//       passes the uniform.
 //     - more candidates: no sort. Top-p finds its cut by a radix descent over the same keys (the
-//       probability mass per 4-bit digit), a cut sums the softmax (and the entropy) in the block's
-//       order and writes -inf over what it removes, and the draw sums runs of ids per thread
-//       combined by a scan. The token is the host's unless a sum lies within rounding (n * 2^-53,
-//       about 1e-11 at 50257 tokens) of the uniform or a cut.
+//       probability mass per 4-bit digit), typical_p by one over the distances (2-bit digits), the
+//       filters sum the softmax (and the entropy) in the block's order and write -inf over what they
+//       remove, and the draw sums runs of ids per thread combined by a scan. The token is the
+//       host's unless a sum lies within rounding (n * 2^-53, about 1e-11 at 50257 tokens) of the
+//       uniform or a cut.
 // Float steps use the _rn intrinsics, so no multiply-add is contracted where the host rounds twice.
-// The one difference left on the exact path is the last bit of exp (and of eta's log): CUDA's and
-// Java's are both within 1 ulp, in double; it moves a sum by 2^-53 relative, a float rarely.
+// The one difference left on the exact path is the last bit of exp (and of log, for eta and
+// typical_p): CUDA's and Java's are both within 1 ulp, in double; it moves a sum by 2^-53
+// relative, a float rarely.
 // The uniform comes from the host (Sampler.uniform(seed, step)), so a row's token does not depend
 // on its batch. No float atomics anywhere; every reduction has a fixed order, so the same logits
 // give the same token on every run. A row may also ask for its token's log-probability over the
 // processed logits (LogitsProcessors.logProb after the warpers): (double) (logit - max) - log(sum of
 // exp over the tokens kept), within about cols * 2^-53 of the host's where the sum's order differs.
-#include "choice.cuh"
-
-#define CHOICE_CAP 2048  // candidates of the exact path (a power of two); CudaKernels.CHOICE_CAP
-#define FULL_MASK 0xffffffffu
-
-// ---- block-wide helpers ----------------------------------------------------------------------
-
-// Sixteen sums and counts over the block at once (the radix descent's digits), fixed order.
-__device__ void block_sum16(double (&m)[16], int (&c)[16]) {
-  __shared__ double pm[32][16];
-  __shared__ int pc[32][16];
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-#pragma unroll
-  for (int b = 0; b < 16; b++) {
-    for (int o = 16; o > 0; o >>= 1) {
-      m[b] += __shfl_xor_sync(FULL_MASK, m[b], o);
-      c[b] += __shfl_xor_sync(FULL_MASK, c[b], o);
-    }
-  }
-  __syncthreads();
-  if (lane == 0) {
-    for (int b = 0; b < 16; b++) {
-      pm[warp][b] = m[b];
-      pc[warp][b] = c[b];
-    }
-  }
-  __syncthreads();
-#pragma unroll
-  for (int b = 0; b < 16; b++) {
-    double v = lane < warps ? pm[lane][b] : 0.0;
-    int k = lane < warps ? pc[lane][b] : 0;
-    for (int o = 16; o > 0; o >>= 1) {
-      v += __shfl_xor_sync(FULL_MASK, v, o);
-      k += __shfl_xor_sync(FULL_MASK, k, o);
-    }
-    m[b] = v;
-    c[b] = k;
-  }
-}
-
-// ---- the steps of choose_tokens ---------------------------------------------------------------
+#include "candidates.cuh"
 
 // Step 4: the order key of the k-th largest value (1-based, repeats counted), four 8-bit passes.
 __device__ unsigned int kth_largest_key(const float* row, int cols, int k) {
@@ -106,99 +70,6 @@ __device__ unsigned int kth_largest_key(const float* row, int cols, int k) {
   return prefix;
 }
 
-// Which tokens are still candidates: finite, kept by top-k and (once cut) by top-p. The probability
-// cuts write -inf into the row instead (cut_parallel).
-struct Keep {
-  float lo;  // top-k: the k-th largest logit (-inf: off)
-  u64 cut;   // top-p: the smallest key kept (0: off)
-  __device__ __forceinline__ bool operator()(float v, int i) const {
-    return v != neg_inf() && v >= lo && choice_key(v, i) >= cut;
-  }
-};
-
-// How many candidates, and the largest key (that of the max logit, the lowest id among equal ones).
-__device__ void count_candidates(const float* row, int cols, Keep keep, int& n, u64& max_key) {
-  int count = 0;
-  u64 best = 0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    float v = row[i];
-    if (keep(v, i)) {
-      count++;
-      u64 k = choice_key(v, i);
-      best = k > best ? k : best;
-    }
-  }
-  n = block_reduce(count, 0, SumOp());
-  max_key = block_reduce(best, 0ull, MaxOp());
-}
-
-// The exact path's arrays, CHOICE_CAP each, in dynamic shared memory (28 bytes per candidate).
-struct Candidates {
-  u64* key;
-  double* e;
-  float* val;  // logits in id order; -inf once top-p removed them
-  float* p;
-  int* id;
-};
-
-// Copies the candidates to shared memory in id order (each thread a run of ids). Returns how many.
-__device__ int compact(const float* row, int cols, Keep keep, Candidates c) {
-  int per = (cols + blockDim.x - 1) / blockDim.x;
-  int from = imin(threadIdx.x * per, cols), to = imin(from + per, cols);
-  int mine = 0;
-  for (int i = from; i < to; i++) mine += keep(row[i], i) ? 1 : 0;
-  int total;
-  int at = block_exclusive_scan(mine, &total);
-  for (int i = from; i < to; i++) {
-    float v = row[i];
-    if (keep(v, i)) {
-      c.val[at] = v;
-      c.id[at] = i;
-      at++;
-    }
-  }
-  __syncthreads();
-  return total;
-}
-
-// Ascending sort of key[0..m), m a power of two.
-__device__ void bitonic_sort(u64* key, int m) {
-  for (int k = 2; k <= m; k <<= 1) {
-    for (int j = k >> 1; j > 0; j >>= 1) {
-      for (int i = threadIdx.x; i < m; i += blockDim.x) {
-        int l = i ^ j;
-        if (l > i) {
-          u64 a = key[i], b = key[l];
-          if ((a > b) == ((i & k) == 0)) {
-            key[i] = b;
-            key[l] = a;
-          }
-        }
-      }
-      __syncthreads();
-    }
-  }
-}
-
-// The exact path's softmax as the host computes it (LogitsProcessors.softmax, Sampler.sample):
-// numerators exp in double of the float difference to the max into c.e (0 for removed
-// candidates), summed in id order by one thread. Returns the sum to every thread.
-__device__ double exact_numerators(Candidates c, int n, float mx) {
-  __shared__ double sum_shared;
-  for (int j = threadIdx.x; j < n; j += blockDim.x) {
-    float v = c.val[j];
-    c.e[j] = v == neg_inf() ? 0.0 : exp((double) __fsub_rn(v, mx));
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    double sum = 0;
-    for (int j = 0; j < n; j++) sum = __dadd_rn(sum, c.e[j]);
-    sum_shared = sum;
-  }
-  __syncthreads();
-  return sum_shared;
-}
-
 // Step 5, exact path: LogitsProcessors.topP over n candidates in id order, in the host's arithmetic
 // and order. Removed candidates get -inf.
 __device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
@@ -227,18 +98,18 @@ __device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
   __syncthreads();
 }
 
-// Step 6's cuts, in HF's order (ChoiceRow's min_p, epsilon, eta).
-enum Cut { CUT_MIN_P, CUT_EPSILON, CUT_ETA, CUTS };
+// Step 6's filters, in HF's order (ChoiceRow's min_p, typical, epsilon, eta; 0: off).
+enum Filter { FILTER_MIN_P, FILTER_TYPICAL, FILTER_EPSILON, FILTER_ETA, FILTERS };
 
-__device__ __forceinline__ float cut_setting(const ChoiceRow& c, int cut) {
-  return cut == CUT_MIN_P ? c.min_p : cut == CUT_EPSILON ? c.epsilon : c.eta;
+__device__ __forceinline__ float filter_setting(const ChoiceRow& c, int f) {
+  return f == FILTER_MIN_P ? c.min_p : f == FILTER_TYPICAL ? c.typical : f == FILTER_EPSILON ? c.epsilon : c.eta;
 }
 
 // The smallest probability a cut keeps, as LogitsProcessors computes it: min_p x the top's
 // probability ((float) 1 * inv), epsilon, or min(eta, (float) (sqrt(eta) * exp(-entropy))).
 __device__ __forceinline__ float cut_off(int cut, float setting, float inv, double entropy) {
-  if (cut == CUT_MIN_P) return __fmul_rn(setting, inv);
-  if (cut == CUT_EPSILON) return setting;
+  if (cut == FILTER_MIN_P) return __fmul_rn(setting, inv);
+  if (cut == FILTER_EPSILON) return setting;
   return fminf(setting, __double2float_rn(__dmul_rn(sqrt((double) setting), exp(-entropy))));
 }
 
@@ -252,7 +123,7 @@ __device__ __forceinline__ double entropy_term(float p) {
 __device__ void cut_exact(Candidates c, int n, float mx, int cut, float setting) {
   __shared__ double entropy_shared;
   float inv = __double2float_rn(__ddiv_rn(1.0, exact_numerators(c, n, mx)));
-  if (cut == CUT_ETA) {
+  if (cut == FILTER_ETA) {
     if (threadIdx.x == 0) {
       double h = 0;
       for (int j = 0; j < n; j++) h = __dadd_rn(h, entropy_term(__fmul_rn(__double2float_rn(c.e[j]), inv)));
@@ -260,11 +131,84 @@ __device__ void cut_exact(Candidates c, int n, float mx, int cut, float setting)
     }
     __syncthreads();
   }
-  float cutoff = cut_off(cut, setting, inv, cut == CUT_ETA ? entropy_shared : 0.0);
+  float cutoff = cut_off(cut, setting, inv, cut == FILTER_ETA ? entropy_shared : 0.0);
   for (int j = threadIdx.x; j < n; j += blockDim.x) {
     if (c.val[j] < mx && __fmul_rn(__double2float_rn(c.e[j]), inv) < cutoff) c.val[j] = neg_inf();
   }
   __syncthreads();
+}
+
+// typical_p's view of a token, in LogitsProcessors.typicalP's float and double steps: its
+// log-probability (float) ((logit - max) - log(sum)) and its distance |-log p - entropy|.
+struct Typical {
+  float mx;
+  double log_sum;
+  float ent;
+  __device__ __forceinline__ float log_p(float v) const {
+    return __double2float_rn(__dsub_rn((double) __fsub_rn(v, mx), log_sum));
+  }
+  __device__ __forceinline__ unsigned int distance(float v) const {  // >= 0: the bits order as the floats
+    return __float_as_uint(fabsf(__fsub_rn(-log_p(v), ent)));
+  }
+};
+
+// A token's term of typical_p's entropy, log p x (float) exp(log p), the product in float.
+__device__ __forceinline__ double typical_term(float log_p) {
+  return (double) __fmul_rn(log_p, __double2float_rn(exp((double) log_p)));
+}
+
+// Step 6, exact path: LogitsProcessors.typicalP over n candidates in id order (removed ones are
+// -inf), in the host's arithmetic and order: the entropy summed in id order, the candidates sorted
+// by (distance, id), their probabilities summed in that order until the sum reaches the mass; those
+// farther than the last one summed get -inf. Returns the largest logit left (the most likely token
+// may go).
+__device__ float typical_exact(Candidates c, int n, float mx, float mass) {
+  __shared__ double entropy_shared;
+  __shared__ unsigned int cut_shared;
+  double sum = exact_numerators(c, n, mx);
+  float inv = __double2float_rn(__ddiv_rn(1.0, sum));
+  Typical t{mx, log(sum), 0.f};
+  if (threadIdx.x == 0) {
+    double h = 0;
+    for (int j = 0; j < n; j++) {
+      if (c.val[j] != neg_inf()) h = __dsub_rn(h, typical_term(t.log_p(c.val[j])));
+    }
+    entropy_shared = h;
+  }
+  __syncthreads();
+  t.ent = __double2float_rn(entropy_shared);
+  int m = 1;
+  while (m < n) m <<= 1;
+  int finite = 0;
+  for (int j = threadIdx.x; j < m; j += blockDim.x) {
+    bool in = j < n && c.val[j] != neg_inf();
+    if (in) c.p[j] = __fmul_rn(__double2float_rn(c.e[j]), inv);
+    c.key[j] = in ? ((u64) t.distance(c.val[j]) << 32) | (unsigned int) j : ~0ull;
+    finite += in ? 1 : 0;
+  }
+  finite = block_reduce(finite, 0, SumOp());  // its barriers also publish the keys
+  bitonic_sort(c.key, m);
+  if (threadIdx.x == 0) {
+    double cumulative = 0;
+    int last = 0;
+    while (last < finite - 1) {
+      cumulative = __dadd_rn(cumulative, (double) c.p[(int) (c.key[last] & 0xffffffffu)]);
+      if (__double2float_rn(cumulative) >= mass) break;
+      last++;
+    }
+    cut_shared = (unsigned int) (c.key[last] >> 32);
+  }
+  __syncthreads();
+  float left = neg_inf();
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    float v = c.val[j];
+    if (v != neg_inf() && t.distance(v) > cut_shared) {
+      c.val[j] = neg_inf();
+    } else {
+      left = fmaxf(left, v);
+    }
+  }
+  return block_reduce(left, neg_inf(), MaxOp());  // its barriers also publish c.val
 }
 
 // Step 7, exact path: Sampler.sample over n candidates in id order. Returns the token, or -1;
@@ -315,66 +259,6 @@ struct IdDigit {
   }
 };
 
-// One digit of the top-p descent: the mass p = ef * inv of the candidates in the current bucket per
-// 4-bit digit, then the digits upward from `below` until the cumulative mass exceeds the threshold.
-// Returns that digit (below: the mass under it; count: its candidates). When none does: -1 at the
-// first level (the total stays within the threshold), else the last non-empty digit (the sums of
-// two levels may round apart).
-template <typename Digit>
-__device__ int pick_digit(const float* row, const float* ef, float inv, int cols, Keep keep, Digit digit_of,
-                          double threshold, bool first, double& below, int& count) {
-  double m[16];
-  int c[16];
-#pragma unroll
-  for (int b = 0; b < 16; b++) {
-    m[b] = 0.0;
-    c[b] = 0;
-  }
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    float v = row[i];
-    if (!keep(v, i)) continue;
-    int d = digit_of(v, i);
-    if (d < 0) continue;
-    double p = (double) __fmul_rn(ef[i], inv);
-#pragma unroll
-    for (int b = 0; b < 16; b++) {
-      m[b] += b == d ? p : 0.0;
-      c[b] += b == d ? 1 : 0;
-    }
-  }
-  block_sum16(m, c);
-  double acc = below, before_last = below;
-  int pick = -1, last = -1;
-  for (int b = 0; b < 16; b++) {
-    if (c[b] == 0) continue;
-    double next = acc + m[b];
-    if (next > threshold) {
-      pick = b;
-      break;
-    }
-    before_last = acc;
-    last = b;
-    acc = next;
-  }
-  if (pick < 0) {
-    if (first) return -1;
-    pick = last;
-    acc = before_last;
-  }
-  below = acc;
-  count = c[pick];
-  return pick;
-}
-
-// The softmax numerator of token i, as the host computes it: exp in double of the float difference
-// to the max, added to s; returned as (float) e for the probabilities, 0 for a token not kept.
-__device__ __forceinline__ float numerator(float v, int i, Keep keep, float mx, double& s) {
-  if (!keep(v, i)) return 0.f;
-  double e = exp((double) __fsub_rn(v, mx));
-  s += e;
-  return __double2float_rn(e);
-}
-
 // Step 6, more than CHOICE_CAP candidates: a cut with the softmax's sum (and eta's entropy) in the
 // block's order. Writes -inf over every token it or keep removes, so that keep can start afresh.
 // ef: (cols) scratch for (float) e.
@@ -383,7 +267,7 @@ __device__ void cut_parallel(float* row, float* ef, int cols, Keep keep, float m
   for (int i = threadIdx.x; i < cols; i += blockDim.x) ef[i] = numerator(row[i], i, keep, mx, s);
   float inv = __double2float_rn(__ddiv_rn(1.0, block_reduce(s, 0.0, SumOp())));
   double entropy = 0;
-  if (cut == CUT_ETA) {
+  if (cut == FILTER_ETA) {
     double h = 0;
     for (int i = threadIdx.x; i < cols; i += blockDim.x) h += entropy_term(__fmul_rn(ef[i], inv));
     entropy = block_reduce(h, 0.0, SumOp());
@@ -394,6 +278,57 @@ __device__ void cut_parallel(float* row, float* ef, int cols, Keep keep, float m
     if (!keep(v, i) || (v < mx && __fmul_rn(ef[i], inv) < cutoff)) row[i] = neg_inf();
   }
   __syncthreads();
+}
+
+// 2-bit digits of typical_p's distance, under the digits decided so far.
+struct DistanceDigit {
+  Typical t;
+  unsigned int prefix, mask;
+  int shift;
+  __device__ int operator()(float v, int) const {
+    unsigned int k = t.distance(v);
+    return (k & mask) == prefix ? (int) ((k >> shift) & 3u) : -1;
+  }
+};
+
+// Step 6, more than CHOICE_CAP candidates: typical_p with the sums in the block's order and its cut
+// found by a radix descent over the distances, not a sort (every token at the cut's distance stays,
+// so ties need no ids). Writes -inf over every token it or keep removes. Returns the largest logit
+// left. ef: (cols) scratch for (float) e.
+__device__ float typical_parallel(float* row, float* ef, int cols, Keep keep, float mx, float mass) {
+  double s = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) ef[i] = numerator(row[i], i, keep, mx, s);
+  double sum = block_reduce(s, 0.0, SumOp());
+  float inv = __double2float_rn(__ddiv_rn(1.0, sum));
+  Typical t{mx, log(sum), 0.f};
+  double h = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    if (keep(v, i)) h += typical_term(t.log_p(v));
+  }
+  t.ent = __double2float_rn(-block_reduce(h, 0.0, SumOp()));
+  unsigned int cut = 0;
+  double below = 0;
+  int count = 0;
+  for (int shift = 30; shift >= 0; shift -= 2) {
+    DistanceDigit digit{t, cut, shift == 30 ? 0u : ~0u << (shift + 2), shift};
+    int d = pick_digit<4>(row, ef, inv, cols, keep, digit, ReachesFloat{mass}, shift == 30, below, count);
+    if (d < 0) {  // the total never reaches the mass: nothing goes
+      cut = ~0u;
+      break;
+    }
+    cut |= (unsigned int) d << shift;
+  }
+  float left = neg_inf();
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = row[i];
+    if (!keep(v, i) || t.distance(v) > cut) {
+      row[i] = neg_inf();
+    } else {
+      left = fmaxf(left, v);
+    }
+  }
+  return block_reduce(left, neg_inf(), MaxOp());  // its barriers also publish the row
 }
 
 // Step 5, more than CHOICE_CAP candidates: top-p's cut without sorting. Returns the key of the
@@ -412,7 +347,7 @@ __device__ u64 top_p_parallel(const float* row, float* ef, int cols, Keep keep, 
   unsigned int logit = 0;
   for (int shift = 28; shift >= 0; shift -= 4) {
     LogitDigit digit{logit, shift == 28 ? 0u : ~0u << (shift + 4), shift};
-    int d = pick_digit(row, ef, inv, cols, keep, digit, threshold, shift == 28, below, count);
+    int d = pick_digit<16>(row, ef, inv, cols, keep, digit, Exceeds{threshold}, shift == 28, below, count);
     if (d < 0) return max_key;
     logit |= (unsigned int) d << shift;
   }
@@ -422,7 +357,7 @@ __device__ u64 top_p_parallel(const float* row, float* ef, int cols, Keep keep, 
     while (bits < 32 && ((unsigned int) (cols - 1) >> bits) != 0) bits += 4;
     for (int shift = bits - 4; shift >= 0 && count > 1; shift -= 4) {
       IdDigit digit{logit, rid, shift + 4 >= 32 ? 0u : ~0u << (shift + 4), shift, cols};
-      int d = pick_digit(row, ef, inv, cols, keep, digit, threshold, false, below, count);
+      int d = pick_digit<16>(row, ef, inv, cols, keep, digit, Exceeds{threshold}, false, below, count);
       rid |= (unsigned int) d << shift;
     }
   }
@@ -502,17 +437,25 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
       count_candidates(row, cols, keep, n, max_key);
     }
   }
-  for (int cut = 0; cut < CUTS; cut++) {
-    float setting = cut_setting(c, cut);
+  for (int f = 0; f < FILTERS; f++) {
+    float setting = filter_setting(c, f);
     if (!(setting > 0.f)) continue;  // off
     if (!in_shared && n <= CHOICE_CAP) {
       compact(row, cols, keep, cand);
       in_shared = true;
     }
     if (in_shared) {
-      cut_exact(cand, n, mx, cut, setting);
+      if (f == FILTER_TYPICAL) {
+        mx = typical_exact(cand, n, mx, setting);
+      } else {
+        cut_exact(cand, n, mx, f, setting);
+      }
     } else {
-      cut_parallel(row, ef, cols, keep, mx, cut, setting);
+      if (f == FILTER_TYPICAL) {
+        mx = typical_parallel(row, ef, cols, keep, mx, setting);
+      } else {
+        cut_parallel(row, ef, cols, keep, mx, f, setting);
+      }
       keep = Keep{neg_inf(), 0ull};
       count_candidates(row, cols, keep, n, max_key);
     }

@@ -23,8 +23,8 @@ import java.util.function.Consumer;
  * the emulator (KernelEmulationTest, through a file) and on a GPU (CudaOpsVsCpuTest). Logits of
  * several kinds (continuous, few distinct values, all equal, -inf entries, signed zeros) meet
  * greedy rows and sampled ones with temperatures, top-k on both sides of the shared-memory cap
- * and of the vocab, top-p from tiny to almost 1, the min-p, epsilon and eta cuts, sequence biases, penalties
- * and bans. Two rows in three also ask
+ * and of the vocab, top-p from tiny to almost 1, the min-p, typical-p, epsilon and eta filters,
+ * sequence biases, penalties and bans. Two rows in three also ask
  * for the token's log-probability ({@link #expectedLogprobs}).
  */
 final class ChoiceCases {
@@ -241,7 +241,7 @@ final class ChoiceCases {
         double um = Sampler.uniform(seed, step++);
         c.add(String.format("%s T=%s k=%s p=%s min_p=%s", kind, s[0], s[1], s[2], s[3]), row, t -> {
           t.addSampled((Float) s[0], (Integer) s[1], (Double) s[2], um);
-          t.cuts((Float) s[3], 0f, 0f);
+          t.filters((Float) s[3], 0f, 0f, 0f);
         });
       }
       Object[][] cuts = { // epsilon and eta alone and with min_p: exact path, and more candidates than the cap
@@ -253,7 +253,19 @@ final class ChoiceCases {
         c.add(String.format("%s T=%s k=%s p=%s min_p=%s epsilon=%s eta=%s", kind, s[0], s[1], s[2], s[3], s[4], s[5]),
             row, t -> {
               t.addSampled((Float) s[0], (Integer) s[1], (Double) s[2], ue);
-              t.cuts((Float) s[3], (Float) s[4], (Float) s[5]);
+              t.filters((Float) s[3], 0f, (Float) s[4], (Float) s[5]);
+            });
+      }
+      Object[][] typicals = { // typical_p alone and with the others: exact path, and more candidates than the cap
+          {1f, 0, 1.0, 0f, 0.9f, 0f}, {1f, 0, 1.0, 0f, 0.2f, 0f}, {0.7f, 100, 1.0, 0f, 0.5f, 0f},
+          {1f, 50, 0.9, 0f, 0.95f, 0f}, {1.5f, 0, 0.98, 0.001f, 0.8f, 5e-4f}, {1f, 2500, 1.0, 0f, 1e-6f, 0f},
+          {1f, 0, 1.0, 0f, 0.9999f, 0f}};
+      for (Object[] s : typicals) {
+        double ut = Sampler.uniform(seed, step++);
+        c.add(String.format("%s T=%s k=%s p=%s min_p=%s typical=%s eta=%s", kind, s[0], s[1], s[2], s[3], s[4], s[5]),
+            row, t -> {
+              t.addSampled((Float) s[0], (Integer) s[1], (Double) s[2], ut);
+              t.filters((Float) s[3], (Float) s[4], 0f, (Float) s[5]);
             });
       }
       c.add(kind + " u=0", row, t -> t.addSampled(1f, 0, 0.95, 0.0));
@@ -292,23 +304,35 @@ final class ChoiceCases {
       double u = Sampler.uniform(seed, step++); // the exact one
       c.add("gauss k=0 min_p=" + minP, gauss, t -> {
         t.addSampled(1f, 0, 1.0, u);
-        t.cuts(minP, 0f, 0f);
+        t.filters(minP, 0f, 0f, 0f);
       });
     }
     double ue = Sampler.uniform(seed, step++); // epsilon and eta with every token a candidate: the parallel path
     c.add("gauss k=0 epsilon=1e-6", gauss, t -> {
       t.addSampled(1f, 0, 1.0, ue);
-      t.cuts(0f, 1e-6f, 0f);
+      t.filters(0f, 0f, 1e-6f, 0f);
     });
     double ua = Sampler.uniform(seed, step++);
     c.add("gauss T=0.9 k=0 eta=2e-4", gauss, t -> {
       t.addSampled(0.9f, 0, 1.0, ua);
-      t.cuts(0f, 0f, 2e-4f);
+      t.filters(0f, 0f, 0f, 2e-4f);
+    });
+    for (float mass : new float[] {0.95f, 0.3f}) { // typical_p's descent at full size, then the exact path
+      double ut = Sampler.uniform(seed, step++);
+      c.add("gauss k=0 typical=" + mass, gauss, t -> {
+        t.addSampled(1f, 0, 1.0, ut);
+        t.filters(0f, mass, 0f, 0f);
+      });
+    }
+    double ud = Sampler.uniform(seed, step++);
+    c.add("discrete k=0 typical=0.9", discrete, t -> {
+      t.addSampled(1f, 0, 1.0, ud);
+      t.filters(0f, 0.9f, 0f, 0f);
     });
     double ub = Sampler.uniform(seed, step++);
     c.add("discrete k=0 p=0.98 min_p=1e-3 eta=1e-3", discrete, t -> {
       t.addSampled(1f, 0, 0.98, ub);
-      t.cuts(1e-3f, 0f, 1e-3f);
+      t.filters(1e-3f, 0f, 0f, 1e-3f);
     });
     return c;
   }
