@@ -261,6 +261,13 @@ for size in $sizes; do
   [ "${GPU_CHECKS_HF:-1}" = 1 ] && step "bench/hf-$size" 200 "$python" device/hf_bench.py --size "$size" --out "$work/bench/hf-$size.json"
 done
 
+# the batch-invariant mode's cost (opt-in, gptneo.cuda.batchInvariant: every GEMM on gemm_rows, no
+# gemv, decode attention unsplit), at 125M and last, so that it never displaces the targets' rows
+case " $sizes " in *" 125M "*)
+  bench 125M prefill-b64-p256-invariant "-Dgptneo.cuda.batchInvariant=true" "${prefill[@]}"
+  bench 125M generate-b32-p128-n128-invariant "-Dgptneo.cuda.batchInvariant=true" $(generate 32) ;;
+esac
+
 profiles
 
 echo "total: $(($(date +%s) - start))s" >> "$summary"

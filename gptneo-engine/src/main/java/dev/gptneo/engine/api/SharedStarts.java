@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * data source, a template's instructions or few-shot examples): on a backend that copies KV caches
  * each shared start runs through the model once, and each row's job begins from a copy of its
  * cache. A row's bits do not change: on the CPU a token's result does not depend on how its
- * sequence was split into steps. The starts' caches come out of the KV budget until closed.
+ * sequence was split into steps; a batch-invariant GPU (Ops.promptPieceTokens) cuts prompts at fixed
+ * multiples, so starts are shortened to one. The starts' caches come out of the KV budget until closed.
  */
 final class SharedStarts implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SharedStarts.class);
@@ -48,7 +49,12 @@ final class SharedStarts implements AutoCloseable {
     List<int[]> running = new ArrayList<>();
     try (Scheduler.Hold hold = scheduler.hold()) {
       for (int[] group : groups) {
-        int length = group[0];
+        int unit = ops.promptPieceTokens(); // the rows' pieces then end where whole runs end them
+        int length = unit > 0 ? group[0] / unit * unit : group[0];
+        group[0] = length;
+        if (length < MIN_TOKENS) {
+          continue;
+        }
         long bytes = scheduler.cacheBytes(length);
         if (!scheduler.tryReserveCaches(bytes)) {
           break; // the KV budget is full: the rest run whole

@@ -28,6 +28,7 @@ public final class Scheduler implements AutoCloseable {
   private final GptNeoModel model;
   private final GptNeoConfig config;
   private final int maxSeqs;
+  private final int pieceUnit; // prompt pieces end at its multiples (Ops.promptPieceTokens); 0: anywhere
   private final long kvBudgetBytes;
   private final Step step;
   private final ConcurrentLinkedQueue<Job<?>> incoming = new ConcurrentLinkedQueue<>();
@@ -72,6 +73,7 @@ public final class Scheduler implements AutoCloseable {
     this.kvBudgetBytes = kvBudgetBytes;
     int maxTokens = model.maxTokens();
     this.step = new Step(maxTokens, maxSeqs);
+    this.pieceUnit = Math.min(model.ops().promptPieceTokens(), maxTokens);
     this.stepJobs = new Job<?>[maxSeqs];
     this.stepBackendKind = new int[maxSeqs];
     this.stepFedBefore = new int[maxSeqs];
@@ -287,9 +289,11 @@ public final class Scheduler implements AutoCloseable {
         if ((pass == 0) != decoding || job.pendingTokens() == 0 || budget == 0 || seqs == maxSeqs) {
           continue;
         }
-        int n = Math.min(job.pendingTokens(), budget);
-        seqs = addToStep(job, n, seqs);
-        budget -= n;
+        int n = pieceTokens(job.pendingTokens(), job.fed, budget, pieceUnit);
+        if (n > 0) {
+          seqs = addToStep(job, n, seqs);
+          budget -= n;
+        }
       }
     }
     while (!waiting.isEmpty() && budget > 0 && seqs < maxSeqs && active.size() < maxSeqs) {
@@ -325,11 +329,26 @@ public final class Scheduler implements AutoCloseable {
       if (summing && job instanceof SumsRows) {
         ((SumsRows) job).sumsArrive();
       }
-      int n = Math.min(job.pendingTokens(), budget);
-      seqs = addToStep(job, n, seqs);
-      budget -= n;
+      int n = pieceTokens(job.pendingTokens(), job.fed, budget, pieceUnit);
+      if (n > 0) {
+        seqs = addToStep(job, n, seqs);
+        budget -= n;
+      }
     }
     return seqs;
+  }
+
+  /**
+   * How many of a sequence's pending tokens (fed already run) go into a step with budget tokens
+   * left: as many as fit; with a unit (Ops.promptPieceTokens), the piece up to the next multiple of
+   * it (or the end), whole or not at all, so that a prompt is cut the same way whatever shares its steps.
+   */
+  static int pieceTokens(int pending, int fed, int budget, int unit) {
+    if (unit <= 0) {
+      return Math.min(pending, budget);
+    }
+    int piece = Math.min(pending, unit - fed % unit);
+    return piece <= budget ? piece : 0;
   }
 
   /** Copies a job's shared start into its new cache; false (the job failed) if that did not work. */

@@ -63,6 +63,16 @@ public interface Ops extends AutoCloseable {
   }
 
   /**
+   * 0, or the tokens at whose multiples every prompt piece must end (a backend whose results depend
+   * on how a prompt is cut into steps, when it promises a row the same bits whatever its batch): the
+   * scheduler then cuts each prompt the same way whatever else shares its steps, and shared prompt
+   * starts are shortened to such a multiple.
+   */
+  default int promptPieceTokens() {
+    return 0;
+  }
+
+  /**
    * Whether any thread may make, copy and close sequence caches (the CPU: heap arrays). Where not
    * (the GPU, driven by one thread), the scheduler's thread does it for callers between steps.
    */

@@ -52,7 +52,20 @@ final class CudaKernels {
    */
   static final String SMALL_GEMM_PROPERTY = "gptneo.cuda.smallGemm";
   private final boolean mmaSmallGemm;
-  private final boolean gemvOn = !"false".equalsIgnoreCase(System.getProperty(GEMV_PROPERTY, "true"));
+  /**
+   * System property: true gives a row the same bits whatever its batch (default false): every
+   * linear layer on gemm_rows with k slices fixed per shape (no gemv, cuBLAS or split-k chosen by
+   * the rows), decode attention unsplit, q|k|v in fp32, and prompts cut at multiples of {@link
+   * #INVARIANT_CHUNK} tokens. 16-bit weights whose widths are multiples of 64.
+   */
+  static final String BATCH_INVARIANT_PROPERTY = "gptneo.cuda.batchInvariant";
+  /** Prompt pieces end at multiples of this in the batch-invariant mode (a multiple of 64). */
+  static final int INVARIANT_CHUNK = 256;
+  /** Rows of one gemm_rows launch in the batch-invariant mode: bounds its partial sums. */
+  static final int INVARIANT_ROWS = 256;
+  final boolean batchInvariant = Boolean.getBoolean(BATCH_INVARIANT_PROPERTY);
+  private final boolean gemvOn = !batchInvariant
+      && !"false".equalsIgnoreCase(System.getProperty(GEMV_PROPERTY, "true"));
   private final java.util.Set<String> missing = new java.util.TreeSet<>();
 
   CudaKernels(Gpu gpu) {
@@ -67,14 +80,15 @@ final class CudaKernels {
     }
     Map<String, String> headers = KernelSources.headers();
     for (String file : KernelSources.FILES) {
+      boolean gemmRows = smallGemm.equals("mma") || batchInvariant;
       if (file.equals("attention_prefill_mma.cu") && !attention.equals("mma")
-          || file.equals("gemm_rows.cu") && !smallGemm.equals("mma")) {
+          || file.equals("gemm_rows.cu") && !gemmRows) {
         continue; // not asked for: not compiled
       }
       try {
         functions.putAll(gpu.load(file, KernelSources.read(file), headers));
       } catch (RuntimeException e) {
-        if (!OPTIONAL.contains(file)) {
+        if (!OPTIONAL.contains(file) || batchInvariant && file.equals("gemm_rows.cu")) {
           throw e;
         }
         missing.add(file);
@@ -83,7 +97,11 @@ final class CudaKernels {
       }
     }
     this.mmaPrefill = attention.equals("mma") && !missing.contains("attention_prefill_mma.cu");
-    this.mmaSmallGemm = smallGemm.equals("mma") && !missing.contains("gemm_rows.cu");
+    this.mmaSmallGemm = (smallGemm.equals("mma") || batchInvariant) && !missing.contains("gemm_rows.cu");
+    if (batchInvariant) {
+      LOG.info("batch-invariant mode ({}): every linear layer on gemm_rows, decode attention unsplit, prompts cut"
+          + " at multiples of {} tokens", BATCH_INVARIANT_PROPERTY, INVARIANT_CHUNK);
+    }
   }
 
   private static String fallback(String file) {
@@ -207,12 +225,12 @@ final class CudaKernels {
    * multiprocessors idle (batch 1-6 at 20 heads on an H100), then enough parts of about
    * DECODE_SPLIT_KEYS keys each to reach about two blocks per multiprocessor. From the recorded
    * shape only (pairs and the key bound), so a CUDA graph replays it. The one-pass kernel only
-   * (head sizes 64, 128, 256).
+   * (head sizes 64, 128, 256); never batch-invariant (the split depends on the step's pairs).
    */
   int decodeSplits(AttentionLayer a, int decodeCount, int keyBound) {
     int pairs = decodeCount * a.heads;
     boolean onePass = a.headDim == 64 || a.headDim == 128 || a.headDim == 256;
-    if (!splitDecode || !onePass || pairs >= gpu.multiprocessors()) {
+    if (!splitDecode || batchInvariant || !onePass || pairs >= gpu.multiprocessors()) {
       return 1;
     }
     int parts = (decodeKeys(a, keyBound) + DECODE_SPLIT_KEYS - 1) / DECODE_SPLIT_KEYS;
@@ -248,14 +266,17 @@ final class CudaKernels {
   /** gemm_rows' two stages of shared memory: 2 x (x and w: 128 rows x (64 + 8) 16-bit values). */
   private static final int GEMM_ROWS_SHARED = 2 * 2 * 128 * (64 + 8) * 2;
 
-  /** Whether {@link #gemmRows} serves rows x in at precision p (else cuBLAS). */
+  /** Whether {@link #gemmRows} serves rows x in at precision p (else cuBLAS); any rows when batch-invariant. */
   boolean gemmRowsServes(Precision p, int rows, int in) {
-    return mmaSmallGemm && p.isHalf() && rows > GEMV_ROWS && rows <= 256 && in % 64 == 0;
+    return mmaSmallGemm && p.isHalf() && (batchInvariant || rows > GEMV_ROWS && rows <= 256) && in % 64 == 0;
   }
 
-  /** Slices of k for gemmRows: enough blocks for two per multiprocessor, at least 4 chunks of 64 each. */
+  /**
+   * Slices of k for gemmRows: enough blocks for two per multiprocessor, at least 4 chunks of 64 each.
+   * Batch-invariant: those of one 128-row block whatever the rows, so a row's k order is its shape's.
+   */
   int gemmRowsSplits(int rows, int in, int out) {
-    int blocks = ((out + 127) / 128) * ((rows + 127) / 128);
+    int blocks = ((out + 127) / 128) * (batchInvariant ? 1 : (rows + 127) / 128);
     int want = (2 * gpu.multiprocessors() + blocks - 1) / blocks;
     return Math.max(1, Math.min(Math.min(16, want), in / 64 / 4));
   }

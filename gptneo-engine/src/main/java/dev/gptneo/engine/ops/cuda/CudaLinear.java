@@ -213,10 +213,19 @@ final class CudaLinear {
     long input = gemmInput(in, m, rows);
     if (kernels.gemmRowsServes(m.precision, rows, m.cols)) {
       int splits = kernels.gemmRowsSplits(rows, m.cols, m.rows);
-      long partial = splits > 1 ? partialSums.atLeast(4L * splits * rows * m.rows) : 0;
-      kernels.gemmRows(m.precision, input, rows, m.cols, m.address, m.rows, o.address, partial, splits, bias, half,
-          epilogue == Epilogue.ADD, epilogue == Epilogue.GELU_NEW);
+      int block = kernels.batchInvariant ? CudaKernels.INVARIANT_ROWS : rows; // rows a launch
+      long partial = splits > 1 ? partialSums.atLeast(4L * splits * Math.min(block, rows) * m.rows) : 0;
+      for (int r = 0; r < rows; r += block) {
+        int n = Math.min(block, rows - r);
+        long halfAt = half == 0 ? 0 : half + (long) r * m.rows * m.precision.bytes;
+        kernels.gemmRows(m.precision, input + (long) r * m.cols * m.precision.bytes, n, m.cols, m.address, m.rows,
+            o.address + 4L * r * m.rows, partial, splits, bias, halfAt, epilogue == Epilogue.ADD,
+            epilogue == Epilogue.GELU_NEW);
+      }
       return Stored.ALL;
+    }
+    if (kernels.batchInvariant) {
+      checkInvariantServes(m.precision, m.cols); // throws: load time lets no such matrix through
     }
     boolean accumulate = epilogue == Epilogue.ADD;
     boolean split = m.parts > 1 && rows >= splitStackedRows;
@@ -245,6 +254,15 @@ final class CudaLinear {
       gpu.gemm(m.precision, input, rows, m.cols, m.address, m.rows, o.address, m.rows, accumulate);
     }
     return Stored.PRODUCT;
+  }
+
+  /** Batch-invariant runs only on gemm_rows: 16-bit weights whose input widths are multiples of 64. */
+  static void checkInvariantServes(Precision p, int cols) {
+    if (!p.isHalf() || cols % 64 != 0) {
+      throw new IllegalArgumentException(CudaKernels.BATCH_INVARIANT_PROPERTY + " needs 16-bit weights whose input"
+          + " widths are multiples of 64; this model has " + p.suffix + " weights with " + cols + " inputs (run f16 or"
+          + " bf16, or turn the property off)");
+    }
   }
 
   /** The GEMM's input: fp32 for fp32 weights, else in's 16-bit copy, or a cast of in when it has none. */

@@ -28,21 +28,11 @@ public final class CudaOps implements Ops {
   public static final String SPLIT_STACKED_ROWS_PROPERTY = CudaLinear.SPLIT_STACKED_ROWS_PROPERTY;
   /** System property: cublas (default: cuBLAS, then bias_act) or lt (cuBLASLt, epilogues fused). */
   public static final String GEMM_PROPERTY = CudaLinear.GEMM_PROPERTY;
-  /**
-   * System property: false stores every prompt step's keys and values with a kv_store launch of its
-   * own (default true: the attention kernels store them where that is safe; see {@link #attention}).
-   */
+  /** System property: false stores every prompt step's k and v by kv_store (default true; {@link #attention}). */
   public static final String KV_IN_ATTENTION_PROPERTY = "gptneo.cuda.kvInAttention";
-  /**
-   * System property: false keeps q|k|v in fp32 in every step (default true: a prompt step that the
-   * tensor-core attention serves alone gets them from its GEMM in 16 bits, which that kernel reads
-   * anyway: half the attention's reads; see {@link #linear}).
-   */
+  /** System property: false keeps q|k|v in fp32 always (default true: 16 bits where attention rounds them anyway). */
   public static final String HALF_QKV_PROPERTY = "gptneo.cuda.halfQkv";
-  /**
-   * System property: false makes beam search, zero-shot labels and shared prompt starts run whole
-   * sequences again (default true: they continue from device copies of a cache, kv_copy).
-   */
+  /** System property: false runs beams, zero-shot labels and shared starts whole (default true: kv_copy). */
   public static final String COPY_CACHES_PROPERTY = "gptneo.cuda.copyCaches";
   /** System property: true fuses the layer norms into the one-row gemv (default false). */
   public static final String FUSE_NORM_PROPERTY = CudaLinear.FUSE_NORM_PROPERTY;
@@ -181,6 +171,9 @@ public final class CudaOps implements Ops {
     }
     int rows = 0;
     int cols = stacked[0].dim(1);
+    if (kernels.batchInvariant) {
+      CudaLinear.checkInvariantServes(precision, cols);
+    }
     for (TensorView t : stacked) {
       if (t.rank() != 2 || t.dim(1) != cols) {
         throw new IllegalArgumentException("stacked matrices must share the in dimension: " + t);
@@ -294,6 +287,11 @@ public final class CudaOps implements Ops {
   @Override
   public boolean copiesCaches() {
     return copyCaches;
+  }
+
+  @Override
+  public int promptPieceTokens() {
+    return kernels.batchInvariant ? CudaKernels.INVARIANT_CHUNK : 0;
   }
 
   @Override
@@ -551,7 +549,8 @@ public final class CudaOps implements Ops {
    * (emulated bit for bit) in half the bytes. This step's tables are on the device (embed).
    */
   private boolean qkvTo16(CudaActivations o, CudaMatrix m, Vector bias, int rows, Epilogue epilogue) {
-    return halfQkv && kvInAttention && o.attentionInput && bias == null && epilogue == Epilogue.STORE
+    return halfQkv && !kernels.batchInvariant && kvInAttention && o.attentionInput && bias == null
+        && epilogue == Epilogue.STORE
         && linearLayers.readsHalfInput(rows, m) && tables.tokens == rows && tables.tileCount > 0
         && tables.decodeCount == 0 && tables.promptsFromStart && kernels.prefillOnTensorCores(m.precision, headDim);
   }

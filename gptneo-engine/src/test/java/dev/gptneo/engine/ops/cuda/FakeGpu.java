@@ -30,7 +30,8 @@ final class FakeGpu implements Gpu {
   private long used;
   long capacity; // tests may lower it once the model is in place
   final List<String> launches = new ArrayList<>(); // kernel names in order
-  final List<Integer> launchGridY = new ArrayList<>(); // their grids' y
+  final List<Integer> launchGridX = new ArrayList<>(); // their grids' x
+  final List<Integer> launchGridY = new ArrayList<>(); // and y
   final List<long[]> launchArgs = new ArrayList<>();   // and arguments, as encoded
   final List<Long> downloads = new ArrayList<>();  // bytes of each download, in order
   int gemms;
@@ -214,6 +215,7 @@ final class FakeGpu implements Gpu {
       }
     }
     launches.add(f.name);
+    launchGridX.add(gridX);
     launchGridY.add(gridY);
     launchArgs.add(args.clone());
   }

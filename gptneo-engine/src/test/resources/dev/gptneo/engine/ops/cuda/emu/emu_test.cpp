@@ -86,6 +86,42 @@ static void check_gemm_rows(int rows, int out, int in, int splits, int accumulat
              std::to_string(splits) + (accumulate ? " accumulate" : "") + (gelu ? " bias gelu" : ""), err, 1e-6 * in);
 }
 
+// The batch-invariant mode's promise for gemm_rows: with the same k slices, a row's output (fp32
+// and its 16-bit copy, after bias and gelu) has the same bits alone, among 5 rows and among 130.
+static void check_gemm_rows_batch_invariance(int out, int in, int splits) {
+  const int all = 130, row = 77;
+  auto xf = randoms((size_t) all * in), wf = randoms((size_t) out * in), bias = randoms(out);
+  std::vector<f16> x(xf.size()), w(wf.size());
+  for (size_t i = 0; i < xf.size(); i++) x[i].bits = emu_float_to_f16(xf[i]);
+  for (size_t i = 0; i < wf.size(); i++) w[i].bits = emu_float_to_f16(wf[i]);
+  auto run = [&](int first, int rows, std::vector<float>& y, std::vector<f16>& half) {
+    y.assign((size_t) rows * out, 0.f);
+    half.assign((size_t) rows * out, f16{0});
+    std::vector<float> partial((size_t) splits * rows * out);
+    emu_launch(gemm_rows_f16, {(unsigned) ((out + GR_COLS - 1) / GR_COLS * ((rows + GR_ROWS - 1) / GR_ROWS)),
+               (unsigned) splits, 1}, {GR_THREADS, 1, 1}, 2 * GR_STAGE * 2, (const f16*) x.data() + (size_t) first * in,
+               rows, in, (const f16*) w.data(), out, splits == 1 ? y.data() : partial.data(), splits,
+               (const float*) bias.data(), half.data(), 0, 1);
+    if (splits > 1)
+      emu_launch(sum_slices_f16, {4, 1, 1}, {256, 1, 1}, 0, (const float*) partial.data(), splits, rows, out, y.data(),
+                 (const float*) bias.data(), half.data(), 0, 1);
+  };
+  std::vector<float> y_all, y_five, y_one;
+  std::vector<f16> h_all, h_five, h_one;
+  run(0, all, y_all, h_all);
+  run(row - 2, 5, y_five, h_five);
+  run(row, 1, y_one, h_one);
+  int differ = 0;
+  for (int o = 0; o < out; o++) {
+    float a = y_all[(size_t) row * out + o];
+    differ += a != y_five[(size_t) 2 * out + o] || a != y_one[o];
+    differ += h_all[(size_t) row * out + o].bits != h_five[(size_t) 2 * out + o].bits ||
+              h_all[(size_t) row * out + o].bits != h_one[o].bits;
+  }
+  report("gemm_rows f16 " + std::to_string(in) + "x" + std::to_string(out) + " splits " + std::to_string(splits) +
+             ": a row alone, among 5 and among 130 (elements that differ)", differ, 0);
+}
+
 static void check_layernorm(int rows, int cols) {
   auto x = randoms(rows * cols, 3.f), g = randoms(cols), b = randoms(cols);
   for (int i = 0; i < rows * cols; i++) x[i] += 5.f;  // an offset the two-pass variance must handle
@@ -204,6 +240,8 @@ static void check_embed_cast_gather() {
   check_gemm_rows(140, 20, 128, 2, 1);
   check_gemm_rows(37, 150, 256, 3, 0, 1);
   check_gemm_rows(37, 150, 256, 1, 1, 1);
+  check_gemm_rows_batch_invariance(150, 256, 3);
+  check_gemm_rows_batch_invariance(40, 128, 1);
   // gemv: rows 1..4 against double sums; fresh, accumulating, with bias and gelu_new, one slice of k
   // or several (partial sums, tickets, the last block's epilogue); out not a multiple of 8
   // (gemv_f16 at 256 threads; gemv1_f16, one row, at 320 and 96: the host's block sizes)
