@@ -128,8 +128,8 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
   }
 
   /**
-   * The top-h warper and renormalizing need the host, and forcing and the length decay at their
-   * steps: those tokens are chosen there.
+   * Renormalizing needs the host, and forcing and the length decay at their steps: those tokens are
+   * chosen there.
    */
   @Override
   public boolean backendMayChoose() {
@@ -145,6 +145,7 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
       // LogitsProcessors' filters take (float) minP * top, (float) typical_p, (float) epsilon and (float) eta
       choice.filters((float) params.minP, params.typicalP < 1 ? (float) params.typicalP : 0f,
           (float) params.epsilonCutoff, (float) params.etaCutoff);
+      choice.topH(params.topH);
     } else {
       choice.addGreedy();
     }

@@ -127,13 +127,13 @@ public final class GenerationParams {
 
   /**
    * Whether the token after {@code len} tokens, {@code generated} of them new, needs the host's
-   * choice (the steps of LogitsPipeline that a backend's choice table cannot carry): top_h, a
-   * typical_p so close to 1 that its float is 1 (the table's floats would turn it off, the host does
-   * not) and renormalizing at every step; forcing at its step (bos after one token, eos at the last
+   * choice (the steps of LogitsPipeline that a backend's choice table cannot carry): a typical_p so
+   * close to 1 that its float is 1 (the table's floats would turn it off, the host does not) and
+   * renormalizing at every step; forcing at its step (bos after one token, eos at the last
    * new token), the length decay once it changes a logit.
    */
   public boolean needsHostChoice(int len, int generated) {
-    return doSample && (topH > 0 || typicalP < 1 && (float) typicalP == 1f)
+    return doSample && typicalP < 1 && (float) typicalP == 1f
         || renormalizeLogits
         || forcedBosTokenId >= 0 && len == 1
         || forcedEosTokenIds.length > 0 && generated == maxNewTokens - 1

@@ -6,7 +6,7 @@ import java.util.Arrays;
  * How to choose one token from each row of LM-head logits, for {@link Ops#chooseTokens}: per row,
  * the host's processing in HF's order (generate.LogitsProcessors, generate.Sampler): biases at
  * listed ids (sequence_bias), repetition penalty at the listed distinct earlier tokens, -inf at the
- * banned ids (no-repeat n-gram bans, eos before min_new_tokens), then greedy, or temperature, top-k,
+ * banned ids (no-repeat n-gram bans, eos before min_new_tokens), then greedy, or temperature, top-h, top-k,
  * top-p, the min-p, typical-p, epsilon and eta filters and a draw with the given uniform. A row
  * may also ask for the chosen token's log-probability under the distribution it was drawn from
  * ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link Ops#rankTokens}) is a beam:
@@ -30,6 +30,7 @@ public final class TokenChoice {
   private boolean[] logprob = new boolean[0];
   private float[] minP = new float[0];    // 0: off
   private float[] typical = new float[0]; // typical_p's mass, 0: off
+  private double[] topH = new double[0];  // 0: off
   private float[] epsilon = new float[0]; // 0: off
   private float[] eta = new float[0];     // 0: off
   private float[] beamScore = new float[0]; // ranked rows: the beam's running score
@@ -128,6 +129,7 @@ public final class TokenChoice {
     logprob[r] = false;
     minP[r] = 0f;
     typical[r] = 0f;
+    topH[r] = 0;
     epsilon[r] = 0f;
     eta[r] = 0f;
     beamScore[r] = 0f;
@@ -182,6 +184,15 @@ public final class TokenChoice {
 
   public float typical(int row) {
     return typical[row];
+  }
+
+  /** The last (sampled) row's top_h, after its temperature and before its top-k (LogitsProcessors.topH). */
+  public void topH(double topH) {
+    this.topH[rows - 1] = topH;
+  }
+
+  public double topH(int row) {
+    return topH[row];
   }
 
   public float epsilon(int row) {
@@ -324,6 +335,7 @@ public final class TokenChoice {
     logprob = Arrays.copyOf(logprob, capacity);
     minP = Arrays.copyOf(minP, capacity);
     typical = Arrays.copyOf(typical, capacity);
+    topH = Arrays.copyOf(topH, capacity);
     epsilon = Arrays.copyOf(epsilon, capacity);
     eta = Arrays.copyOf(eta, capacity);
     beamScore = Arrays.copyOf(beamScore, capacity);

@@ -56,6 +56,8 @@ class ChoiceDescriptionTest {
         // typical_p may drop the most likely token: the filters after it see a new max
         base.toBuilder().logprobs(true).doSample(true).seed(20).topK(0).typicalP(0.6).build(),
         base.toBuilder().doSample(true).seed(21).topK(30).typicalP(0.9).epsilonCutoff(0.01).temperature(0.7).build(),
+        base.toBuilder().logprobs(true).doSample(true).seed(22).topK(0).topH(0.6).build(),
+        base.toBuilder().doSample(true).seed(23).topK(20).topH(0.9).temperature(1.4).minP(0.05).build(),
     };
     Random random = new Random(42);
     HostChoice host = new HostChoice(VOCAB);
@@ -91,14 +93,13 @@ class ChoiceDescriptionTest {
   }
 
   @Test
-  void topHAndRenormalizingChooseOnTheHost() {
+  void renormalizingChoosesOnTheHost() {
     GenerationParams sampling = GenerationParams.builder().doSample(true).build();
     int[] prompt = {5, 7};
     assertEquals(true, new GenerateJob(prompt, 8, sampling, EOS, null).backendMayChoose());
-    assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().minP(0.1).typicalP(0.9).epsilonCutoff(0.01)
-        .etaCutoff(0.01).build(), EOS, null).backendMayChoose(), "min_p, typical_p and the cutoffs run on the backend");
-    for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().topH(0.5).build(),
-        sampling.toBuilder().typicalP(1 - 1e-9).build(),
+    assertEquals(true, new GenerateJob(prompt, 8, sampling.toBuilder().topH(0.5).minP(0.1).typicalP(0.9)
+        .epsilonCutoff(0.01).etaCutoff(0.01).build(), EOS, null).backendMayChoose(), "the warpers run on the backend");
+    for (GenerationParams p : new GenerationParams[] {sampling.toBuilder().typicalP(1 - 1e-9).build(),
         GenerationParams.builder().renormalizeLogits(true).build()}) {
       assertEquals(false, new GenerateJob(prompt, 8, p, EOS, null).backendMayChoose(), p.toString());
     }

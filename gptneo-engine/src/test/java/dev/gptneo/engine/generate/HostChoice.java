@@ -63,6 +63,7 @@ public final class HostChoice {
       return LogitsProcessors.argmax(row, 0, vocab);
     }
     LogitsProcessors.temperature(row, c.temperature(r));
+    LogitsProcessors.topH(row, c.topH(r), keys, probs);
     LogitsProcessors.topK(row, c.topK(r), 1, select);
     LogitsProcessors.topP(row, c.topP(r), 1, keys, probs);
     LogitsProcessors.minP(row, c.minP(r), 1, probs);

@@ -6,11 +6,11 @@ import java.nio.ByteOrder;
 
 /**
  * A {@link TokenChoice} in the layout choose_tokens and beam_candidates read (choice.cuh): rows x
- * ChoiceRow (88 bytes), then the ids: all rows' penalized ids, then their banned ids, then their
+ * ChoiceRow (96 bytes), then the ids: all rows' penalized ids, then their banned ids, then their
  * biases as (id, float bits) pairs. One host buffer, reused; one upload per chunk of rows.
  */
 final class ChoiceTable {
-  static final int ROW_BYTES = 88;
+  static final int ROW_BYTES = 96;
 
   private ByteBuffer host = ByteBuffer.allocateDirect(ROW_BYTES * 64 + 4 * 1024).order(ByteOrder.LITTLE_ENDIAN);
 
@@ -55,7 +55,8 @@ final class ChoiceTable {
           .putFloat(c.epsilon(r))
           .putFloat(c.eta(r))
           .putFloat(c.typical(r))
-          .putInt(0);
+          .putInt(0)
+          .putDouble(c.topH(r));
     }
     for (int i = 0; i < c.penaltyCount(); i++) {
       b.putInt(c.penaltyId(i));

@@ -145,10 +145,13 @@ __device__ __forceinline__ float numerator(float v, int i, Keep keep, float mx, 
   return __double2float_rn(e);
 }
 
-// pick_digit's test of a cumulative mass: top-p's, above its threshold (1 - top_p) in double.
+// pick_digit's test of a cumulative mass: top-p's, above its threshold (1 - top_p), both in float as
+// the host compares them (LogitsProcessors.topP); rounding keeps the sums' order, so the descent holds.
 struct Exceeds {
-  double threshold;
-  __device__ __forceinline__ bool operator()(double mass) const { return mass > threshold; }
+  double threshold;  // a float's value
+  __device__ __forceinline__ bool operator()(double mass) const {
+    return __double2float_rn(mass) > __double2float_rn(threshold);
+  }
 };
 
 // typical_p's: at least its mass, both in float (HF's fp32 cumsum < mass, LogitsProcessors.typicalP).

@@ -27,8 +27,9 @@ struct ChoiceRow {
   float eta;                     // eta cutoff, 0: off
   float typical;                 // typical_p's mass, 0: off
   int unused;
+  double top_h;                  // top_h, 0: off
 };
-static_assert(sizeof(ChoiceRow) == 88, "ChoiceTable writes 88-byte rows");
+static_assert(sizeof(ChoiceRow) == 96, "ChoiceTable writes 96-byte rows");
 
 // Float -> unsigned with the same order (-inf lowest, -0 just below +0): the host's sortableBits.
 __device__ __forceinline__ unsigned int order_key(float v) {

@@ -4,7 +4,8 @@
 //  1. sequence biases (each id's sum), repetition penalty at the row's distinct earlier tokens, then
 //     -inf at the banned ids (no-repeat n-gram bans and, before min_new_tokens, eos), listed by the host;
 //  2. greedy: the first index of the largest logit (torch.argmax, -0 equal to +0); done;
-//  3. temperature: logits / T, float division, skipped at T == 1 as on the host;
+//  3. temperature: logits / T, float division, skipped at T == 1 as on the host; then top_h (HF 5:
+//     of the 100 largest, those within top_h x their entropy), its loops in one thread, as the host's;
 //  4. top-k: the k-th largest logit (repeats counted, as the host's quickselect) by radix select on
 //     order-preserving 32-bit keys (four 8-bit passes, warp-aggregated integer atomics);
 //  5. top-p, 6. the filters (min_p, typical_p, epsilon, eta, in HF's order) and 7. the draw, over
@@ -14,12 +15,12 @@
 //       difference to the max, the sum in double in id order (one thread), inv = (float) (1 / sum),
 //       probabilities (float) e * inv. Top-p sorts them (bitonic sort of 64-bit keys: the logit's
 //       order key, then the id reversed, as the host's sort) and removes them ascending until the
-//       sum exceeds 1 - top_p; min_p, epsilon and eta remove those below a cutoff (min_p x the top's
-//       probability, epsilon, or min(eta, sqrt(eta) x exp(-entropy)), the entropy summed in id
-//       order), the most likely always kept; typical_p sorts them by |-log p - entropy| and keeps
-//       the nearest until their sum reaches its mass (it may drop the most likely, so the max is
-//       taken again); the draw takes the first token, in id order, whose cumulative probability
-//       passes the uniform.
+//       sum, rounded to float, exceeds the float 1 - top_p (the host's comparison); min_p, epsilon
+//       and eta remove those below a cutoff (min_p x the top's probability, epsilon, or min(eta,
+//       sqrt(eta) x exp(-entropy)), the entropy summed in id order), the most likely always kept;
+//       typical_p sorts them by |-log p - entropy| and keeps the nearest until their sum reaches
+//       its mass (it may drop the most likely, so the max is taken again); the draw takes the first
+//       token, in id order, whose cumulative probability passes the uniform.
 //     - more candidates: no sort. Top-p finds its cut by a radix descent over the same keys (the
 //       probability mass per 4-bit digit), typical_p by one over the distances (2-bit digits), the
 //       filters sum the softmax (and the entropy) in the block's order and write -inf over what they
@@ -70,6 +71,74 @@ __device__ unsigned int kth_largest_key(const float* row, int cols, int k) {
   return prefix;
 }
 
+// top_h's -p log p of a logit, as LogitsProcessors' entropyTerm: log p and p in float (torch's fp32),
+// the product in double; NaN where p is 0.
+__device__ __forceinline__ double top_h_term(float v, float mx, double log_sum) {
+  float log_p = __double2float_rn(__dsub_rn((double) __fsub_rn(v, mx), log_sum));
+  float p = __double2float_rn(exp((double) log_p));
+  return p == 0.f ? not_a_number() : -__dmul_rn((double) p, (double) log_p);
+}
+
+// Step 3b, top_h (HF 5's TopHLogitsWarper, LogitsProcessors.topH), after the temperature: of the
+// min(100, cols) largest keys (logit, then lower id), likeliest first, keeps those whose cumulative
+// -p log p (p their softmax among themselves) stays within top_h x their entropy, the first always;
+// every other token gets -inf. Those keys go to shared memory (all above the k-th largest logit,
+// then the lowest-id ties), are sorted, and one thread runs the host's loops in its order.
+__device__ void top_h(float* row, int cols, double setting, Candidates c) {
+  __shared__ u64 cut_shared;
+  int top = imin(100, cols);
+  unsigned int kth = kth_largest_key(row, cols, top);
+  int per = (cols + blockDim.x - 1) / blockDim.x;
+  int from = imin(threadIdx.x * per, cols), to = imin(from + per, cols);
+  int above = 0, ties = 0;
+  for (int i = from; i < to; i++) {
+    unsigned int k = order_key(row[i]);
+    above += k > kth ? 1 : 0;
+    ties += k == kth ? 1 : 0;
+  }
+  int above_total, ties_total;
+  int at = block_exclusive_scan(above, &above_total);
+  int tie = above_total + block_exclusive_scan(ties, &ties_total);  // ties past `top` stay out
+  for (int i = from; i < to; i++) {
+    float v = row[i];
+    unsigned int k = order_key(v);
+    if (k > kth) c.key[at++] = choice_key(v, i);
+    if (k == kth && tie < top) c.key[tie] = choice_key(v, i);
+    tie += k == kth ? 1 : 0;
+  }
+  for (int j = top + threadIdx.x; j < 128; j += blockDim.x) c.key[j] = 0ull;  // sorts first
+  __syncthreads();
+  bitonic_sort(c.key, 128);  // ascending: the largest last, at 127
+  if (threadIdx.x == 0) {
+    const u64* key = c.key + 128 - top;  // the `top` keys, ascending
+    float mx = from_order_key((unsigned int) (key[top - 1] >> 32));
+    double sum = 0;
+    for (int j = top - 1; j >= 0; j--) {
+      float v = from_order_key((unsigned int) (key[j] >> 32));
+      sum = __dadd_rn(sum, v == neg_inf() ? 0.0 : exp((double) __fsub_rn(v, mx)));
+    }
+    double log_sum = log(sum), entropy = 0;
+    for (int j = top - 1; j >= 0; j--) {
+      double term = top_h_term(from_order_key((unsigned int) (key[j] >> 32)), mx, log_sum);
+      entropy = __dadd_rn(entropy, term == term ? term : 0.0);  // NaN terms (p == 0) add nothing
+    }
+    float tau = __double2float_rn(__dmul_rn(entropy, setting));
+    int kept = 1;  // the likeliest always; then while the cumulative stays within tau (NaN: never)
+    double cumulative = top_h_term(mx, mx, log_sum);
+    for (int j = top - 2; j >= 0; j--) {
+      cumulative = __dadd_rn(cumulative, top_h_term(from_order_key((unsigned int) (key[j] >> 32)), mx, log_sum));
+      if (!(__double2float_rn(cumulative) <= tau)) break;
+      kept++;
+    }
+    cut_shared = key[top - kept];
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    if (choice_key(row[i], i) < cut_shared) row[i] = neg_inf();
+  }
+  __syncthreads();
+}
+
 // Step 5, exact path: LogitsProcessors.topP over n candidates in id order, in the host's arithmetic
 // and order. Removed candidates get -inf.
 __device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
@@ -91,7 +160,7 @@ __device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
     for (int s = 0; s < n - 1; s++) {  // the most likely stays
       int j = (int) (0xffffffffu - (unsigned int) c.key[s]);
       cumulative = __dadd_rn(cumulative, (double) c.p[j]);
-      if (cumulative > threshold) break;
+      if (__double2float_rn(cumulative) > __double2float_rn(threshold)) break;  // in float, as the host
       c.val[j] = neg_inf();
     }
   }
@@ -412,12 +481,13 @@ __device__ int draw_parallel(const float* row, float* ef, int cols, Keep keep, f
   return hit != 0x7fffffff ? hit : last;
 }
 
-// Steps 3 to 7 for a sampled row. Returns the token; *logprob: its log-probability.
+// Steps 3 to 7 for a sampled row (3b: top_h). Returns the token; *logprob: its log-probability.
 __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, Candidates cand, double* logprob) {
   if (c.temperature != 1.f) {
     for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fdiv_rn(row[i], c.temperature);
     __syncthreads();
   }
+  if (c.top_h > 0.0) top_h(row, cols, c.top_h, cand);
   Keep keep{neg_inf(), 0ull};
   if (c.top_k > 0 && c.top_k < cols) keep.lo = from_order_key(kth_largest_key(row, cols, c.top_k));
   int n;
@@ -439,7 +509,7 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
   }
   for (int f = 0; f < FILTERS; f++) {
     float setting = filter_setting(c, f);
-    if (!(setting > 0.f)) continue;  // off
+    if (!(setting > 0.f) || (f == FILTER_TYPICAL && setting >= 1.f)) continue;  // off (typical_p: the host's mass >= 1)
     if (!in_shared && n <= CHOICE_CAP) {
       compact(row, cols, keep, cand);
       in_shared = true;

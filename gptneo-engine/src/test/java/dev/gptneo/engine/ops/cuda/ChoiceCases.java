@@ -268,8 +268,37 @@ final class ChoiceCases {
               t.filters((Float) s[3], (Float) s[4], 0f, (Float) s[5]);
             });
       }
+      Object[][] topHs = { // top_h (before top-k): its 100 largest, ties by id; with top-k, top-p and the filters
+          {1f, 0.5, 0, 1.0}, {0.8f, 0.9, 50, 1.0}, {1.2f, 0.3, 0, 0.9}, {1f, 1.0, 0, 1.0}, {1f, 1e-3, 0, 1.0}};
+      for (Object[] s : topHs) {
+        double uh = Sampler.uniform(seed, step++);
+        c.add(String.format("%s T=%s top_h=%s k=%s p=%s", kind, s[0], s[1], s[2], s[3]), row, t -> {
+          t.addSampled((Float) s[0], (Integer) s[2], (Double) s[3], uh);
+          t.topH((Double) s[1]);
+          t.filters(0.02f, 0f, 0f, 0f);
+        });
+      }
       c.add(kind + " u=0", row, t -> t.addSampled(1f, 0, 0.95, 0.0));
       c.add(kind + " u=1-2^-53", row, t -> t.addSampled(1f, 20, 1.0, 1.0 - 0x1.0p-53));
+    }
+    // top-p's sum against 1 - top_p in float, as the host: sums that pass the threshold in double but
+    // round to it in float (six equal logits at 0.5; three at 0.9), on the exact and the parallel path
+    float[] few = new float[vocab];
+    Arrays.fill(few, Float.NEGATIVE_INFINITY);
+    Arrays.fill(few, 10, 16, 0f);
+    c.add("six equal p=0.5 u=0.6", few, t -> t.addSampled(1f, 0, 0.5, 0.6));
+    float[] three = new float[vocab];
+    Arrays.fill(three, Float.NEGATIVE_INFINITY);
+    three[0] = 0f;
+    three[1] = -2.1972246f;
+    three[2] = -18.6f;
+    c.add("three p=0.9 u=0.95", three, t -> t.addSampled(1f, 0, 0.9, 0.95));
+    float[] tied = new float[vocab];
+    for (int i = 0; i < vocab; i++) {
+      tied[i] = i % 7 == 0 ? Float.NEGATIVE_INFINITY : (i % 2 == 0 ? 0f : -0f);
+    }
+    for (double u : new double[] {0.3, 0.999}) {
+      c.add("tied +-0 p=0.5 u=" + u, tied, t -> t.addSampled(1f, 0, 0.5, u));
     }
     return c;
   }
@@ -328,6 +357,23 @@ final class ChoiceCases {
     c.add("discrete k=0 typical=0.9", discrete, t -> {
       t.addSampled(1f, 0, 1.0, ud);
       t.filters(0f, 0.9f, 0f, 0f);
+    });
+    float[] sparse = new float[vocab]; // fewer than 100 finite logits: top_h's 100 take -inf ones, lowest ids first
+    Arrays.fill(sparse, Float.NEGATIVE_INFINITY);
+    for (int i = 0; i < 60; i++) {
+      sparse[random.nextInt(vocab)] = (float) random.nextGaussian();
+    }
+    for (double topH : new double[] {0.7, 1.0}) {
+      double uh = Sampler.uniform(seed, step++);
+      c.add("sparse k=0 top_h=" + topH, sparse, t -> {
+        t.addSampled(1f, 0, 1.0, uh);
+        t.topH(topH);
+      });
+    }
+    double uf = Sampler.uniform(seed, step++);
+    c.add("flat top_h=0.6", flat, t -> {
+      t.addSampled(1f, 0, 1.0, uf);
+      t.topH(0.6);
     });
     double ub = Sampler.uniform(seed, step++);
     c.add("discrete k=0 p=0.98 min_p=1e-3 eta=1e-3", discrete, t -> {
