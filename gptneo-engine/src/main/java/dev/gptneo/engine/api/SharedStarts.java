@@ -47,9 +47,9 @@ final class SharedStarts implements AutoCloseable {
     List<int[]> groups = groups(prompts); // {start length, row, row, ...}
     List<CompletableFuture<Boolean>> runs = new ArrayList<>();
     List<int[]> running = new ArrayList<>();
+    int unit = ops.promptPieceTokens(); // the rows' pieces then end where whole runs end them
     try (Scheduler.Hold hold = scheduler.hold()) {
       for (int[] group : groups) {
-        int unit = ops.promptPieceTokens(); // the rows' pieces then end where whole runs end them
         int length = unit > 0 ? group[0] / unit * unit : group[0];
         group[0] = length;
         if (length < MIN_TOKENS) {

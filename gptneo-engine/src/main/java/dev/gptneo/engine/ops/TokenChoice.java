@@ -186,6 +186,14 @@ public final class TokenChoice {
     return typical[row];
   }
 
+  public float epsilon(int row) {
+    return epsilon[row];
+  }
+
+  public float eta(int row) {
+    return eta[row];
+  }
+
   /** The last (sampled) row's top_h, after its temperature and before its top-k (LogitsProcessors.topH). */
   public void topH(double topH) {
     this.topH[rows - 1] = topH;
@@ -193,14 +201,6 @@ public final class TokenChoice {
 
   public double topH(int row) {
     return topH[row];
-  }
-
-  public float epsilon(int row) {
-    return epsilon[row];
-  }
-
-  public float eta(int row) {
-    return eta[row];
   }
 
   /** Whether any row wants its log-probability. */

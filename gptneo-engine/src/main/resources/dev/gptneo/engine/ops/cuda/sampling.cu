@@ -170,8 +170,10 @@ __device__ void top_p_exact(Candidates c, int n, float mx, double threshold) {
 // Step 6's filters, in HF's order (ChoiceRow's min_p, typical, epsilon, eta; 0: off).
 enum Filter { FILTER_MIN_P, FILTER_TYPICAL, FILTER_EPSILON, FILTER_ETA, FILTERS };
 
+// A filter's setting, 0 when off (typical_p also from a mass of 1, where the host's typicalP stops).
 __device__ __forceinline__ float filter_setting(const ChoiceRow& c, int f) {
-  return f == FILTER_MIN_P ? c.min_p : f == FILTER_TYPICAL ? c.typical : f == FILTER_EPSILON ? c.epsilon : c.eta;
+  if (f == FILTER_TYPICAL) return c.typical < 1.f ? c.typical : 0.f;
+  return f == FILTER_MIN_P ? c.min_p : f == FILTER_EPSILON ? c.epsilon : c.eta;
 }
 
 // The smallest probability a cut keeps, as LogitsProcessors computes it: min_p x the top's
@@ -509,7 +511,7 @@ __device__ int sample_row(float* row, float* ef, int cols, const ChoiceRow& c, C
   }
   for (int f = 0; f < FILTERS; f++) {
     float setting = filter_setting(c, f);
-    if (!(setting > 0.f) || (f == FILTER_TYPICAL && setting >= 1.f)) continue;  // off (typical_p: the host's mass >= 1)
+    if (!(setting > 0.f)) continue;  // off
     if (!in_shared && n <= CHOICE_CAP) {
       compact(row, cols, keep, cand);
       in_shared = true;
