@@ -32,7 +32,19 @@ summary="$work/summary.txt"
 mkdir -p /tmp/gptneo-jre
 tar xJf "$build/jre.tar.xz" -C /tmp/gptneo-jre
 export JAVA_HOME=/tmp/gptneo-jre/jre
-export LD_LIBRARY_PATH="/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:/usr/local/cuda-13.0/targets/x86_64-linux/lib:${LD_LIBRARY_PATH:-}"
+# CUDA 13's libraries: the folders verified on the H100 image (../shared/device/README.md), then,
+# for a library none of them holds (another image, e.g. the H200's), the first folder under /usr,
+# /opt or /root that does (pip's nvidia wheels, a toolkit)
+cuda_dirs="/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib /usr/local/cuda-13.0/targets/x86_64-linux/lib"
+for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libnvrtc.so.13; do
+  found=
+  for d in $cuda_dirs; do [ -e "$d/$lib" ] && found=$d && break; done
+  [ -n "$found" ] || found=$(find /usr /opt /root -name "$lib*" -print -quit 2> /dev/null | xargs -r dirname)
+  [ -n "$found" ] && case " $cuda_dirs " in *" $found "*) ;; *) cuda_dirs="$cuda_dirs $found" ;; esac
+  echo "$lib: ${found:-not found}" >> "$summary"
+done
+cuda_path=$(echo $cuda_dirs | tr ' ' ':')
+export LD_LIBRARY_PATH="$cuda_path:${LD_LIBRARY_PATH:-}"
 export GPTNEO_BENCH_CACHE=/tmp/gptneo-bench
 export PYTHONUNBUFFERED=1
 python="${PYTHON:-/opt/torch/.venv/bin/python}"
@@ -121,7 +133,7 @@ junit() { # junit REPORTS "JVM OPTIONS" TEST-SELECTORS...
 }
 gpu_tests() {
   junit junit-kernels "-Dgptneo.cuda.syncEachLaunch=true" \
-    --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest
+    --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest --select-class dev.gptneo.engine.ops.cuda.GpuLimitsTest
   local kernels=$?
   junit junit-model "" \
     --select-class dev.gptneo.engine.ops.cuda.CudaGoldenTest \
@@ -162,11 +174,13 @@ export java build work cache_opts goldens
 export -f junit gpu_tests
 
 # ours: one JSON line on stdout per run; bench SIZE NAME "JAVA OPTIONS" FLAGS...
+# Runs with the default settings then measure the GPU's limits (GpuLimits, ~0.5 s) for "% of limit".
 bench() {
-  local size=$1 name=$2 opts=$3
+  local size=$1 name=$2 opts=$3 limits=0
   shift 3
+  [ -z "$opts" ] && limits=0.2
   step "bench/ours-$size-$name" 150 bash -c "GPTNEO_JAVA_OPTS='$GPTNEO_JAVA_OPTS $opts' bin/gptneo bench \
-    --random $size --dtype f16 --device cuda --calibration-seconds 0 $* > '$work/bench/ours-$size-$name.json'"
+    --random $size --dtype f16 --device cuda --calibration-seconds $limits $* > '$work/bench/ours-$size-$name.json'"
 }
 prefill=(--task prefill --batch-size 64 --prompt-tokens 256 --max-batch-tokens 16384 --iterations 2 --warmup 1)
 generate() { echo "--task generate --batch-size $1 --prompt-tokens 128 --new-tokens 128 --max-batch-tokens 8192 \

@@ -149,6 +149,19 @@ def summarize(folder):
                 rows.append(json.loads(line))
         return rows
 
+    def limits(pattern):  # the GPU's limits each run measured after its timings (GpuLimits), which "% of limit" divides by
+        runs = [r for path in sorted(glob.glob(os.path.join(folder, pattern))) if "-cpu-" not in path
+                for r in load(path)[:1] if r.get("peak_gflops_per_s") and r.get("peak_gb_per_s")]
+        if not runs:
+            return "\n% of limit: no run measured the GPU's limits."
+        flops = [r["peak_gflops_per_s"] / 1e3 for r in runs]
+        reads = [r["peak_gb_per_s"] / 1e3 for r in runs]
+        return ("\n%% of limit: prefill's FLOP/s against a cuBLAS fp16 GEMM of 8192^3 (%.0f-%.0f TFLOP/s), the decode"
+                " steps' bytes against a device-memory read (%.2f-%.2f TB/s), each measured by the run itself after its timings"
+                " (%d runs, on %s; the kernel variants' runs skip it)."
+                % (min(flops), max(flops), min(reads), max(reads), len(runs),
+                   runs[0].get("limits", "?").split(": cuBLAS")[0].replace("cuda, ", "")))
+
     def table(label, hf_file, prefix, workloads, anchors, targets):
         hf = {}
         for path in glob.glob(os.path.join(folder, hf_file)):
@@ -177,6 +190,7 @@ def summarize(folder):
     if gpu or not cpu:
         print(header[0] % "eager fp16 (GPU)")
         print("\n".join(header[1:] + gpu))
+        print(limits("ours-*.json"))
     if cpu:
         print("\nOn the CPU cores, fp32, both on every core (anchors: HF on 16 cores):\n")
         print(header[0] % "eager fp32 (CPU)")

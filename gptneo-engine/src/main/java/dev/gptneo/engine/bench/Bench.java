@@ -174,16 +174,18 @@ public final class Bench {
     double best = t.best();
     long tokens = spec.task.equals("generate") ? (long) b * n : (long) b * p;
 
-    Calibration cal = calibrate(spec, log);
+    MachineLimits cal = spec.calibrationSeconds <= 0 ? null : info.backend.contains("cuda")
+        ? MachineLimits.gpu(options.deviceIndex, spec.calibrationSeconds, log)
+        : MachineLimits.cpu(spec.threads, spec.calibrationSeconds, log);
     header(out, spec, modelName(spec, dir), info.weightDtype.toLowerCase(Locale.ROOT), info.backend, b, p, n);
     num(out, "tokens_per_s", tokens / best, 1);
     num(out, "seconds", best, 4);
     num(out, "gflops_per_s", flops / best / 1e9, 2);
     putOrNull(out, "peak_rss_mb", peakRss < 0 ? Double.NaN : round(peakRss, 1));
     // extras: the calibration and the fractions of it
-    putOrNull(out, "peak_gflops_per_s", cal == null ? Double.NaN : round(cal.peakFlops / 1e9, 1));
+    putOrNull(out, "peak_gflops_per_s", cal == null ? Double.NaN : round(cal.flops / 1e9, 1));
     putOrNull(out, "peak_gb_per_s", cal == null ? Double.NaN : round(cal.bandwidth / 1e9, 1));
-    putOrNull(out, "pct_of_peak", cal == null ? Double.NaN : round(100 * flops / best / cal.peakFlops, 1));
+    putOrNull(out, "pct_of_peak", cal == null ? Double.NaN : round(100 * flops / best / cal.flops, 1));
     if (spec.task.equals("generate")) {
       double decodeSeconds = t.bestDecode();
       boolean ok = n > 1 && decodeSeconds > 0;
@@ -199,6 +201,11 @@ public final class Bench {
           ? round(b * steps * cal.bandwidth / decodeBytes, 1) : Double.NaN);
       out.put("weight_bytes_per_step", Math.round(work.weightBytesPerStep()));
       num(out, "prefill_seconds", t.bestPrefillOnly(), 4);
+    }
+    if (cal == null) {
+      out.putNull("limits");
+    } else {
+      out.put("limits", cal.what);
     }
     out.put("backend", info.backend);
     out.put("parameters", info.parameters);
@@ -366,28 +373,6 @@ public final class Bench {
     long t0 = System.nanoTime();
     r.run();
     return (System.nanoTime() - t0) / 1e9;
-  }
-
-  private static Calibration calibrate(Spec spec, PrintStream log) {
-    if (spec.calibrationSeconds <= 0) {
-      return null;
-    }
-    // A peak is what the machine can do: noise only lowers a measurement, so keep the best of up
-    // to three attempts, and try again only while other processes were busy during the last one.
-    Calibration best = null;
-    for (int attempt = 1; attempt <= 3; attempt++) {
-      long[] ticks0 = ProcessStats.cpuTicks();
-      Calibration c = Calibration.measure(spec.threads, spec.calibrationSeconds, 0);
-      double other = ProcessStats.otherBusyFraction(ticks0, ProcessStats.cpuTicks());
-      log.printf(Locale.ROOT, "bench: calibration, %d threads: peak fp32 FMA %.1f GFLOP/s (%d-bit vectors),"
-          + " DRAM read %.1f GB/s (%d MB buffer); other processes used %.0f%% of the CPUs%n", c.threads,
-          c.peakFlops / 1e9, c.vectorBits, c.bandwidth / 1e9, c.bufferBytes >> 20, 100 * other);
-      best = best == null ? c : best.max(c);
-      if (!(other > 0.10)) {
-        break;
-      }
-    }
-    return best;
   }
 
   // ---- tokenize -------------------------------------------------------------------------------

@@ -142,6 +142,7 @@ class BenchCommandTest {
     assertTrue(j.get("seconds").asDouble() > 0);
     assertTrue(j.get("gflops_per_s").isNumber());
     assertTrue(j.get("peak_gb_per_s").asDouble() > 0);
+    assertTrue(j.get("limits").asText().startsWith("cpu, 1 threads: fp32 FMA"), j.get("limits").asText());
     double seconds = j.get("seconds").asDouble();
     assertEquals(24 / seconds, j.get("tokens_per_s").asDouble(),
         0.01 * j.get("tokens_per_s").asDouble() + roundingOf(24, seconds));
@@ -163,6 +164,7 @@ class BenchCommandTest {
       assertTrue(j.has(f), f);
     }
     assertTrue(j.get("pct_of_peak").isNull(), "no calibration: no fraction of it");
+    assertTrue(j.get("limits").isNull());
   }
 
   @Test

@@ -349,3 +349,29 @@ extern "C" __global__ void sum_rows(const float* src, const int* ranges, double*
   for (int r = ranges[2 * i]; r < ranges[2 * i + 1]; r++) acc += (double) src[(long long) r * cols + c];
   sums[(long long) i * cols + c] = acc;
 }
+
+__device__ __forceinline__ unsigned xor4(uint4 v) { return v.x ^ v.y ^ v.z ^ v.w; }
+
+// Reads words (n16 16-byte words) once, for the bench's device-memory read bandwidth (GpuLimits):
+// out[blockIdx.x] = the xor of every word the block read, so that no load can be dropped. A thread
+// keeps four loads in flight; blockDim.x a multiple of 32. n16 < 2^31: up to 32 GiB.
+extern "C" __global__ void read_words(const uint4* words, int n16, unsigned* out) {
+  after_previous_kernel();
+  __shared__ unsigned warps[32];
+  const long long stride = (long long) gridDim.x * blockDim.x;
+  long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+  unsigned acc = 0;
+  for (; i + 3 * stride < n16; i += 4 * stride) {
+    uint4 a = words[i], b = words[i + stride], c = words[i + 2 * stride], d = words[i + 3 * stride];
+    acc ^= xor4(a) ^ xor4(b) ^ xor4(c) ^ xor4(d);
+  }
+  for (; i < n16; i += stride) acc ^= xor4(words[i]);
+  for (int o = 16; o > 0; o >>= 1) acc ^= __shfl_xor_sync(0xffffffffu, acc, o);
+  if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5] = acc;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    unsigned all = 0;
+    for (int w = 0; w < (int) (blockDim.x >> 5); w++) all ^= warps[w];
+    out[blockIdx.x] = all;
+  }
+}

@@ -196,6 +196,21 @@ static void check_bias_act(int rows, int cols, int gelu, int half_only = 0) {
   report(what + " bf16 copy", herr, half_only ? 1e-2 : 0);
 }
 
+// read_words (the bench's bandwidth kernel): the blocks' xors together are every word's xor
+static void check_read_words(int n16, unsigned blocks, unsigned threads) {
+  std::vector<uint4> words(n16);
+  unsigned want = 0, got = 0;
+  for (auto& w : words) {
+    w = {(unsigned) rng(), (unsigned) rng(), (unsigned) rng(), (unsigned) rng()};
+    want ^= w.x ^ w.y ^ w.z ^ w.w;
+  }
+  std::vector<unsigned> out(blocks);
+  emu_launch(read_words, {blocks, 1, 1}, {threads, 1, 1}, 0, (const uint4*) words.data(), n16, out.data());
+  for (unsigned b : out) got ^= b;
+  report("read_words " + std::to_string(n16) + " words, " + std::to_string(blocks) + " x " + std::to_string(threads),
+         got != want, 0);
+}
+
 static void check_embed_cast_gather() {
   int vocab = 11, positions = 9, hidden = 70, tokens = 5;
   auto te = randoms(vocab * hidden), pe = randoms(positions * hidden);
@@ -538,6 +553,9 @@ int main(int argc, char** argv) {
     check_bias_act(5, cols, 1, 1);
   }
   check_embed_cast_gather();
+  check_read_words(1, 2, 32);
+  check_read_words(1000, 3, 64);
+  check_read_words(4099, 5, 96);
   check_gemv_norm(320, 2560, 45, 1);
   check_gemv_norm(256, 4096, 37, 2);
   check_gemv_norm(96, 768, 19, 1);
