@@ -43,6 +43,8 @@ for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libnvrtc.so.13; do
   [ -n "$found" ] && case " $cuda_dirs " in *" $found "*) ;; *) cuda_dirs="$cuda_dirs $found" ;; esac
   echo "$lib: ${found:-not found}" >> "$summary"
 done
+# the driver's library is the loader's to find (a toolkit's compat/ copy on the path could shadow it)
+echo "libcuda.so.1: $(ldconfig -p 2> /dev/null | grep -m1 -o '=> .*libcuda.so.1' || echo "not in ldconfig's cache")" >> "$summary"
 cuda_path=$(echo $cuda_dirs | tr ' ' ':')
 export LD_LIBRARY_PATH="$cuda_path:${LD_LIBRARY_PATH:-}"
 export GPTNEO_BENCH_CACHE=/tmp/gptneo-bench
