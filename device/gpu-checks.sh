@@ -30,7 +30,11 @@ summary="$work/summary.txt"
 : > "$summary"
 
 mkdir -p /tmp/gptneo-jre
-tar xJf "$build/jre.tar.xz" -C /tmp/gptneo-jre
+# tar needs the xz program for .xz, which an image may lack; Python's tarfile reads it without
+tar xJf "$build/jre.tar.xz" -C /tmp/gptneo-jre 2> /dev/null || python3 -c 'import sys, tarfile
+t = tarfile.open(sys.argv[1])
+t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))' \
+  "$build/jre.tar.xz" /tmp/gptneo-jre
 export JAVA_HOME=/tmp/gptneo-jre/jre
 # CUDA 13's libraries: the folders verified on the H100 image (../shared/device/README.md), then,
 # for a library none of them holds (another image, e.g. the H200's), the first folder under /usr,
@@ -90,7 +94,7 @@ if ! ls gptneo-engine/target/gptneo-engine-*-cli.jar > /dev/null 2>&1; then
   cp "$build/lib/gptneo-engine-cli.jar" gptneo-engine/target/gptneo-engine-0.1.0-SNAPSHOT-cli.jar
 fi
 
-step env 60 bash -c "nvidia-smi; '$java' -version; echo LD_LIBRARY_PATH=\$LD_LIBRARY_PATH; \
+step env 60 bash -c "nvidia-smi; ldd --version | head -1; '$java' -version; echo LD_LIBRARY_PATH=\$LD_LIBRARY_PATH; \
   ls \${LD_LIBRARY_PATH//:/ } 2>/dev/null | grep -E 'libcublas|libnvrtc|libcudart'; '$python' -c \
   'import torch, transformers; print(torch.__version__, transformers.__version__, torch.cuda.get_device_name(0))'"
 
