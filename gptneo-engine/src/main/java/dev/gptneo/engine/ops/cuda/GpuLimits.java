@@ -13,7 +13,8 @@ import java.util.function.LongSupplier;
  *   <li>{@link #gemmFlops}: a cuBLAS fp16 GEMM of 8192^3 (fp32 accumulation, fp16 out, random
  *       operands), the kind of GEMM prefill runs: its practical peak, below the datasheet's;</li>
  *   <li>{@link #readBytesPerSecond}: one kernel ({@code read_words}) reading a buffer of up to
- *       1 GiB, far beyond L2, once: what batch-1 decode does with the weights.</li>
+ *       1 GiB, far beyond L2, once (two such buffers in turn): what batch-1 decode does with the
+ *       weights.</li>
  * </ul>
  * Each is the best of repeated timings (a timing only ever comes out slower than the device).
  */
@@ -21,6 +22,7 @@ public final class GpuLimits {
   static final int GEMM_SIZE = 8192;
   static final long READ_BYTES = 1L << 30;
   static final long MIN_READ_BYTES = 256L << 20; // several times an H100's or H200's 50-60 MB of L2
+  // (a buffer: up to READ_BYTES, an eighth of the free memory where that is less)
   private static final int GEMMS_PER_TIMING = 4;   // ~5 ms on an H100: the host's wait costs ~0.5%
   private static final int READS_PER_TIMING = 8;
   private static final int READ_THREADS = 256;
@@ -92,27 +94,29 @@ public final class GpuLimits {
     }
   }
 
+  /** Reads alternate between two buffers, so that no read finds the end of the one before in L2. */
   private static double readBandwidth(Gpu gpu, KernelFunction read, double seconds, LongSupplier nanos) {
-    long bytes = Math.min(READ_BYTES, gpu.freeBytes() / 4) & -(1L << 20);
+    long bytes = Math.min(READ_BYTES, gpu.freeBytes() / 8) & -(1L << 20);
     if (bytes < MIN_READ_BYTES) {
       return Double.NaN;
     }
     int blocks = gpu.multiprocessors() * READ_BLOCKS_PER_SM;
-    long words = 0, out = 0;
+    long first = 0, second = 0, out = 0;
     try {
-      words = gpu.malloc(bytes);
+      first = gpu.malloc(bytes);
+      second = gpu.malloc(bytes);
       out = gpu.malloc(4L * blocks);
-      long[] args = read.encode(words, (int) (bytes / 16), out);
+      long[][] args = {read.encode(first, (int) (bytes / 16), out), read.encode(second, (int) (bytes / 16), out)};
       double best = bestSeconds(gpu, seconds, nanos, () -> {
         for (int i = 0; i < READS_PER_TIMING; i++) {
-          gpu.launch(read, blocks, 1, READ_THREADS, 0, args);
+          gpu.launch(read, blocks, 1, READ_THREADS, 0, args[i % 2]);
         }
       });
       return READS_PER_TIMING * (double) bytes / best;
     } catch (OutOfMemoryError e) {
       return Double.NaN;
     } finally {
-      free(gpu, words, out);
+      free(gpu, first, second, out);
     }
   }
 

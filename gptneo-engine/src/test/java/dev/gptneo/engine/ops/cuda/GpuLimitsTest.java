@@ -44,14 +44,17 @@ class GpuLimitsTest {
     int reads = Collections.frequency(gpu.launches, "read_words");
     assertEquals(8 * 4, reads);
     assertEquals(132 * 8, gpu.launchGridX.get(gpu.launches.indexOf("read_words")));
-    assertEquals((1 << 30) / 16, gpu.launchArgs.get(gpu.launches.indexOf("read_words"))[1]);
+    int firstRead = gpu.launches.indexOf("read_words");
+    assertEquals((1 << 30) / 16, gpu.launchArgs.get(firstRead)[1]);
+    assertTrue(gpu.launchArgs.get(firstRead)[0] != gpu.launchArgs.get(firstRead + 1)[0], "two buffers in turn");
+    assertEquals(gpu.launchArgs.get(firstRead)[0], gpu.launchArgs.get(firstRead + 2)[0]);
     assertEquals(0, gpu.liveBytes());
     assertEquals(0, gpu.liveAllocations());
   }
 
   @Test
   void whatDoesNotFitIsNotMeasured() {
-    FakeGpu small = new FakeGpu(600L << 20); // the GEMM's 384 MB fit; a quarter of the rest is under 256 MB
+    FakeGpu small = new FakeGpu(600L << 20); // the GEMM's 384 MB fit; an eighth of the memory is under 256 MB
     GpuLimits limits = GpuLimits.measure(small, 0, millisecondClock());
     assertTrue(limits.gemmFlops > 0, limits.toString());
     assertTrue(Double.isNaN(limits.readBytesPerSecond), limits.toString());
