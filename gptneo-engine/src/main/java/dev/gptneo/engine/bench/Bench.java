@@ -174,7 +174,7 @@ public final class Bench {
     double best = t.best();
     long tokens = spec.task.equals("generate") ? (long) b * n : (long) b * p;
 
-    MachineLimits cal = spec.calibrationSeconds <= 0 ? null : info.backend.contains("cuda")
+    MachineLimits limits = spec.calibrationSeconds <= 0 ? null : info.backend.contains("cuda")
         ? MachineLimits.gpu(options.deviceIndex, spec.calibrationSeconds, log)
         : MachineLimits.cpu(spec.threads, spec.calibrationSeconds, log);
     header(out, spec, modelName(spec, dir), info.weightDtype.toLowerCase(Locale.ROOT), info.backend, b, p, n);
@@ -183,9 +183,9 @@ public final class Bench {
     num(out, "gflops_per_s", flops / best / 1e9, 2);
     putOrNull(out, "peak_rss_mb", peakRss < 0 ? Double.NaN : round(peakRss, 1));
     // extras: the calibration and the fractions of it
-    putOrNull(out, "peak_gflops_per_s", cal == null ? Double.NaN : round(cal.flops / 1e9, 1));
-    putOrNull(out, "peak_gb_per_s", cal == null ? Double.NaN : round(cal.bandwidth / 1e9, 1));
-    putOrNull(out, "pct_of_peak", cal == null ? Double.NaN : round(100 * flops / best / cal.flops, 1));
+    putOrNull(out, "peak_gflops_per_s", limits == null ? Double.NaN : round(limits.flops / 1e9, 1));
+    putOrNull(out, "peak_gb_per_s", limits == null ? Double.NaN : round(limits.bandwidth / 1e9, 1));
+    putOrNull(out, "pct_of_peak", limits == null ? Double.NaN : round(100 * flops / best / limits.flops, 1));
     if (spec.task.equals("generate")) {
       double decodeSeconds = t.bestDecode();
       boolean ok = n > 1 && decodeSeconds > 0;
@@ -195,17 +195,17 @@ public final class Bench {
       putOrNull(out, "decode_gflops_per_s", ok ? round(work.decodeFlops(b, p, n) / decodeSeconds / 1e9, 2)
           : Double.NaN);
       putOrNull(out, "bandwidth_gb_per_s", ok ? round(decodeBytes / decodeSeconds / 1e9, 2) : Double.NaN);
-      putOrNull(out, "pct_of_bandwidth", ok && cal != null
-          ? round(100 * decodeBytes / decodeSeconds / cal.bandwidth, 1) : Double.NaN);
-      putOrNull(out, "bandwidth_bound_tokens_per_s", n > 1 && cal != null
-          ? round(b * steps * cal.bandwidth / decodeBytes, 1) : Double.NaN);
+      putOrNull(out, "pct_of_bandwidth", ok && limits != null
+          ? round(100 * decodeBytes / decodeSeconds / limits.bandwidth, 1) : Double.NaN);
+      putOrNull(out, "bandwidth_bound_tokens_per_s", n > 1 && limits != null
+          ? round(b * steps * limits.bandwidth / decodeBytes, 1) : Double.NaN);
       out.put("weight_bytes_per_step", Math.round(work.weightBytesPerStep()));
       num(out, "prefill_seconds", t.bestPrefillOnly(), 4);
     }
-    if (cal == null) {
+    if (limits == null) {
       out.putNull("limits");
     } else {
-      out.put("limits", cal.what);
+      out.put("limits", limits.what);
     }
     out.put("backend", info.backend);
     out.put("parameters", info.parameters);

@@ -6,12 +6,12 @@ import java.util.Arrays;
  * How to choose one token from each row of LM-head logits, for {@link Ops#chooseTokens}: per row,
  * the host's processing in HF's order (generate.LogitsProcessors, generate.Sampler): biases at
  * listed ids (sequence_bias), repetition penalty at the listed distinct earlier tokens, -inf at the
- * banned ids (no-repeat n-gram bans, eos before min_new_tokens), then greedy, or temperature, top-h, top-k,
- * top-p, the min-p, typical-p, epsilon and eta filters and a draw with the given uniform. A row
- * may also ask for the chosen token's log-probability under the distribution it was drawn from
- * ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link Ops#rankTokens}) is a beam:
- * the same edits on its
- * log-probabilities, and its best continuations instead of one token. Jobs add one row each per
+ * banned ids (no-repeat n-gram bans, eos before min_new_tokens), then greedy, or temperature,
+ * top-h, top-k, top-p, the min-p, typical-p, epsilon and eta filters and a draw with the given
+ * uniform. A row may also ask for the chosen token's log-probability under the distribution it was
+ * drawn from ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link Ops#rankTokens})
+ * is a beam: the same edits on its log-probabilities, and its best continuations instead of one
+ * token. Jobs add one row each per
  * step; the table is reused (it allocates only to grow). Ids outside [0, vocab) are dropped, as
  * the host's processors skip them.
  */

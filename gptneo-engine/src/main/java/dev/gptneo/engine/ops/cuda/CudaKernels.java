@@ -78,9 +78,9 @@ final class CudaKernels {
     if (!smallGemm.equals("cublas") && !smallGemm.equals("mma")) {
       throw new IllegalArgumentException(SMALL_GEMM_PROPERTY + " must be cublas or mma, got '" + smallGemm + "'");
     }
+    boolean gemmRows = smallGemm.equals("mma") || batchInvariant;
     Map<String, String> headers = KernelSources.headers();
     for (String file : KernelSources.FILES) {
-      boolean gemmRows = smallGemm.equals("mma") || batchInvariant;
       if (file.equals("attention_prefill_mma.cu") && !attention.equals("mma")
           || file.equals("gemm_rows.cu") && !gemmRows) {
         continue; // not asked for: not compiled
@@ -97,7 +97,7 @@ final class CudaKernels {
       }
     }
     this.mmaPrefill = attention.equals("mma") && !missing.contains("attention_prefill_mma.cu");
-    this.mmaSmallGemm = (smallGemm.equals("mma") || batchInvariant) && !missing.contains("gemm_rows.cu");
+    this.mmaSmallGemm = gemmRows && !missing.contains("gemm_rows.cu");
     if (batchInvariant) {
       LOG.info("batch-invariant mode ({}): every linear layer on gemm_rows, decode attention unsplit, prompts cut"
           + " at multiples of {} tokens", BATCH_INVARIANT_PROPERTY, INVARIANT_CHUNK);

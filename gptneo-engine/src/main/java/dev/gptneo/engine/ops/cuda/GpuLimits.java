@@ -22,7 +22,6 @@ public final class GpuLimits {
   static final int GEMM_SIZE = 8192;
   static final long READ_BYTES = 1L << 30;
   static final long MIN_READ_BYTES = 256L << 20; // several times an H100's or H200's 50-60 MB of L2
-  // (a buffer: up to READ_BYTES, an eighth of the free memory where that is less)
   private static final int GEMMS_PER_TIMING = 4;   // ~5 ms on an H100: the host's wait costs ~0.5%
   private static final int READS_PER_TIMING = 8;
   private static final int READ_THREADS = 256;
@@ -94,7 +93,10 @@ public final class GpuLimits {
     }
   }
 
-  /** Reads alternate between two buffers, so that no read finds the end of the one before in L2. */
+  /**
+   * Reads alternate between two buffers of READ_BYTES (an eighth of the free memory where that is
+   * less), so that no read finds the end of the one before in L2.
+   */
   private static double readBandwidth(Gpu gpu, KernelFunction read, double seconds, LongSupplier nanos) {
     long bytes = Math.min(READ_BYTES, gpu.freeBytes() / 8) & -(1L << 20);
     if (bytes < MIN_READ_BYTES) {
