@@ -281,22 +281,16 @@ public final class Scheduler implements AutoCloseable {
       }
     }
     step.clear();
-    int budget = step.maxTokens();
-    int seqs = 0;
     for (int pass = 0; pass < 2; pass++) {
       for (Job<?> job : active) {
         boolean decoding = job.pendingTokens() == 1;
-        if ((pass == 0) != decoding || job.pendingTokens() == 0 || budget == 0 || seqs == maxSeqs) {
+        if ((pass == 0) != decoding || job.pendingTokens() == 0 || stepFull()) {
           continue;
         }
-        int n = pieceTokens(job.pendingTokens(), job.fed, budget, pieceUnit);
-        if (n > 0) {
-          seqs = addToStep(job, n, seqs);
-          budget -= n;
-        }
+        addPiece(job);
       }
     }
-    while (!waiting.isEmpty() && budget > 0 && seqs < maxSeqs && active.size() < maxSeqs) {
+    while (!waiting.isEmpty() && !stepFull() && active.size() < maxSeqs) {
       Job<?> job = waiting.peek();
       long bytes = job.ownsCache ? cacheBytes(job.capacity()) : 0; // else its caller reserved the cache
       if (!admits(bytes)) {
@@ -329,13 +323,23 @@ public final class Scheduler implements AutoCloseable {
       if (summing && job instanceof SumsRows) {
         ((SumsRows) job).sumsArrive();
       }
-      int n = pieceTokens(job.pendingTokens(), job.fed, budget, pieceUnit);
-      if (n > 0) {
-        seqs = addToStep(job, n, seqs);
-        budget -= n;
-      }
+      addPiece(job);
     }
-    return seqs;
+    return step.numSeqs;
+  }
+
+  private boolean stepFull() {
+    return step.numTokens == step.maxTokens() || step.numSeqs == maxSeqs;
+  }
+
+  /** Adds the job's next piece of pending tokens to the step, if one fits the tokens left. */
+  private void addPiece(Job<?> job) {
+    int n = pieceTokens(job.pendingTokens(), job.fed, step.maxTokens() - step.numTokens, pieceUnit);
+    if (n > 0) {
+      stepJobs[step.numSeqs] = job;
+      stepFedBefore[step.numSeqs] = job.fed;
+      step.add(job.cache, job.tokens, job.fed, n);
+    }
   }
 
   /**
@@ -363,13 +367,6 @@ public final class Scheduler implements AutoCloseable {
     } finally {
       job.start = null;
     }
-  }
-
-  private int addToStep(Job<?> job, int n, int seqs) {
-    stepJobs[seqs] = job;
-    stepFedBefore[seqs] = job.fed;
-    step.add(job.cache, job.tokens, job.fed, n);
-    return seqs + 1;
   }
 
   /** Appends the rows of step sequence s that its job wants to headRows/headPositions/headJobs; the new count. */
