@@ -15,6 +15,7 @@
 # slices, cuBLAS whole and split over k), cuBLASLt's survey of its candidate algorithms per GEMM
 # shape and the launch profiles: the extra call for tuning, after the full one. GPU_CHECKS_MODE=cpu
 # compares the engine with HF on the machine's CPU cores (125M fp32, ~1.5 min): a call for time left over.
+# GPU_CHECKS_MODE=sanitize runs the kernel tests under compute-sanitizer (memcheck, racecheck).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -123,14 +124,14 @@ step probe 120 bin/gptneo info --model datasets-sample/models/gpt-neo-demo --dev
 
 # HF goldens at head sizes 64 and 128 (CudaWideGoldenTest): checkpoints and HF's outputs, made here
 goldens="$work/goldens"
-[ "${GPU_CHECKS_MODE:-full}" = tune ] || step golden 120 "$python" device/hf_golden.py "$goldens"
+case "${GPU_CHECKS_MODE:-full}" in tune | sanitize) ;; *) step golden 120 "$python" device/hf_golden.py "$goldens" ;; esac
 
 # the GPU tests: the kernels with every launch synchronized, so a failing kernel is named; then the
 # model-level tests as they run in production (CUDA graphs on: syncEachLaunch turns them off)
-junit() { # junit REPORTS "JVM OPTIONS" TEST-SELECTORS...
+junit() { # junit REPORTS "JVM OPTIONS" TEST-SELECTORS...; $wrap, if set, runs the JVM (compute-sanitizer)
   local reports=$1 jvm=$2
   shift 2
-  "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
+  ${wrap:-} "$java" -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector \
     --add-opens=java.base/java.nio=ALL-UNNAMED --enable-native-access=ALL-UNNAMED -Xmx8g $cache_opts $jvm \
     -Dgptneo.shared="$build/shared" -Dgptneo.deviceGoldens="$goldens" \
     -jar "$build/lib/junit-platform-console-standalone-1.12.2.jar" execute \
@@ -178,6 +179,30 @@ gpu_tests() {
 cache_opts="${caches[*]}"
 export java build work cache_opts goldens
 export -f junit gpu_tests
+
+# GPU_CHECKS_MODE=sanitize: the kernel tests (CudaOpsVsCpuTest, every launch synchronized) under
+# compute-sanitizer, one JVM per tool: memcheck (out-of-bounds and misaligned accesses to global,
+# local and shared memory; hardware exceptions), then racecheck (hazards between a block's threads on
+# shared memory), what the host emulator (KernelEmulationTest) cannot see. Works on the Firecracker
+# machines (KINDS.md), not on gVisor. GPU_CHECKS_SANITIZERS picks the tools (initcheck, synccheck too).
+if [ "${GPU_CHECKS_MODE:-full}" = sanitize ]; then
+  sanitizer=$(command -v compute-sanitizer || find /usr/local /opt -name compute-sanitizer -type f -perm -u+x \
+    -print -quit 2> /dev/null)
+  echo "compute-sanitizer: ${sanitizer:-not found}" >> "$summary"
+  for tool in ${GPU_CHECKS_SANITIZERS:-memcheck racecheck}; do
+    [ -n "$sanitizer" ] || break
+    step "sanitize-$tool" 200 bash -c "wrap='$sanitizer --tool $tool --error-exitcode 86 --print-limit 30 \
+      --launch-timeout 120 --target-processes all'; junit junit-$tool -Dgptneo.cuda.syncEachLaunch=true \
+      --select-class dev.gptneo.engine.ops.cuda.CudaOpsVsCpuTest"
+    # rc=86: the tool found errors (its log names kernel, thread and address); then its own summary line
+    grep -hE '(ERROR|RACECHECK) SUMMARY|tests (successful|failed)' "$work/sanitize-$tool.log" 2> /dev/null \
+      | sed "s/^/  $tool: /" >> "$summary"
+  done
+  echo "total: $(($(date +%s) - start))s" >> "$summary"
+  publish
+  cat "$OUT/summary.txt"
+  exit 0
+fi
 
 # ours: one JSON line on stdout per run; bench SIZE NAME "JAVA OPTIONS" FLAGS...
 # Runs with the default settings then measure the GPU's limits (GpuLimits, ~0.5 s) for "% of limit".
