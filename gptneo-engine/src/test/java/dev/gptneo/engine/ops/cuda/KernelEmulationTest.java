@@ -22,8 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * cache type, against double-precision references; and choose_tokens against the host's own
  * choices (ChoiceCases: GenerateJob's processors and sampler in Java), token_logprobs against
  * LogitsProcessors.logProb (TargetCases), and beam_candidates against HostChoice.rank
- * (BeamCases). Built with
- * AddressSanitizer where g++ has it, so a kernel that reads or writes outside its buffers fails.
+ * (BeamCases). Built with AddressSanitizer where g++ has it, so a kernel that reads or writes
+ * outside its buffers fails. Launches alternate the order of their blocks and of each block's
+ * threads (emu.h), so a missing barrier or a result that depends on which block ends last fails too.
  * Needs g++ with C++20; skipped without.
  */
 class KernelEmulationTest {

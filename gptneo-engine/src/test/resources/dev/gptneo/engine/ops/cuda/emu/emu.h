@@ -1,9 +1,9 @@
 // A small host emulator of the CUDA built-ins the backend's kernels use, so the kernels' indexing
 // and synchronization can be tested on a machine without a GPU (KernelEmulationTest). The threads
 // of a block are fibers (ucontext) on one OS thread, switched only at barriers; blocks run one
-// after another. __shared__ becomes a static local (shared by the block's threads), __syncthreads
-// a barrier over the block, a warp shuffle an exchange through memory between two barriers over
-// the warp. Only what the kernels use is here.
+// after another, in orders that alternate (emu_launch). __shared__ becomes a static local (shared
+// by the block's threads), __syncthreads a barrier over the block, a warp shuffle an exchange
+// through memory between two barriers over the warp. Only what the kernels use is here.
 #ifndef GPTNEO_EMU_H
 #define GPTNEO_EMU_H
 
@@ -215,7 +215,13 @@ inline void emu_fiber_main() {
   emu_block.fibers[emu_block.current].done = true;
 }  // returns to the scheduler through uc_link
 
-// Runs kernel<<<grid, block, shared>>>(args...) to completion.
+inline long emu_launches = 0;  // launches so far: odd ones run their blocks in reverse order
+
+// Runs kernel<<<grid, block, shared>>>(args...) to completion. No order is promised on a GPU, so
+// the emulator varies it: every other launch runs its blocks last to first (a result that depends
+// on which block finishes last, as a split's ticket decides, then changes), and blocks take turns
+// resuming their threads last to first at each barrier, one-block launches too (a read of another
+// thread's write with no barrier between them then sees the old value in one of the two orders).
 template <typename... P, typename... A>
 void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, A... args) {
   int threads = block.x * block.y * block.z;
@@ -231,29 +237,34 @@ void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, 
   b.shared.assign(shared + 16, 0xff);  // garbage: NaN patterns for floats read before written
   b.fibers.resize(threads);
   for (auto& f : b.fibers) f.stack.resize(256 * 1024);
-  for (unsigned bz = 0; bz < grid.z; bz++)
-    for (unsigned by = 0; by < grid.y; by++)
-      for (unsigned bx = 0; bx < grid.x; bx++) {
-        blockIdx = {bx, by, bz};
-        for (auto& f : b.fibers) {
-          f.done = false;
-          getcontext(&f.context);
-          f.context.uc_stack.ss_sp = f.stack.data();
-          f.context.uc_stack.ss_size = f.stack.size();
-          f.context.uc_link = &b.scheduler;
-          makecontext(&f.context, emu_fiber_main, 0);
-        }
-        for (int running = threads; running > 0;) {
-          running = 0;
-          for (int t = 0; t < threads; t++) {
-            if (b.fibers[t].done) continue;
-            b.current = t;
-            threadIdx = {(unsigned) t % block.x, (unsigned) (t / block.x) % block.y, (unsigned) t / (block.x * block.y)};
-            swapcontext(&b.scheduler, &b.fibers[t].context);
-            running += !b.fibers[t].done;
-          }
-        }
+  long blocks = (long) grid.x * grid.y * grid.z;
+  long launch = emu_launches++;
+  bool blocks_reversed = launch % 2 == 1;
+  for (long i = 0; i < blocks; i++) {
+    long linear = blocks_reversed ? blocks - 1 - i : i;
+    blockIdx = {(unsigned) (linear % grid.x), (unsigned) (linear / grid.x % grid.y),
+                (unsigned) (linear / ((long) grid.x * grid.y))};
+    bool threads_reversed = (i + launch / 2) % 2 == 1;
+    for (auto& f : b.fibers) {
+      f.done = false;
+      getcontext(&f.context);
+      f.context.uc_stack.ss_sp = f.stack.data();
+      f.context.uc_stack.ss_size = f.stack.size();
+      f.context.uc_link = &b.scheduler;
+      makecontext(&f.context, emu_fiber_main, 0);
+    }
+    for (int running = threads; running > 0;) {
+      running = 0;
+      for (int k = 0; k < threads; k++) {
+        int t = threads_reversed ? threads - 1 - k : k;
+        if (b.fibers[t].done) continue;
+        b.current = t;
+        threadIdx = {(unsigned) t % block.x, (unsigned) (t / block.x) % block.y, (unsigned) t / (block.x * block.y)};
+        swapcontext(&b.scheduler, &b.fibers[t].context);
+        running += !b.fibers[t].done;
       }
+    }
+  }
 }
 
 #endif  // GPTNEO_EMU_H
