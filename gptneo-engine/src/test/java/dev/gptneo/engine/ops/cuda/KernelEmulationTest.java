@@ -23,8 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  * choices (ChoiceCases: GenerateJob's processors and sampler in Java), token_logprobs against
  * LogitsProcessors.logProb (TargetCases), and beam_candidates against HostChoice.rank
  * (BeamCases). Built with AddressSanitizer where g++ has it, so a kernel that reads or writes
- * outside its buffers fails. Launches alternate the order of their blocks and of each block's
- * threads (emu.h), so a missing barrier or a result that depends on which block ends last fails too.
+ * outside its buffers fails. Launches vary the order of their blocks and the schedule of each
+ * block's threads (emu.h), so a missing barrier or a result that depends on which block ends last
+ * fails too.
  * Needs g++ with C++20; skipped without.
  */
 class KernelEmulationTest {

@@ -39,6 +39,8 @@ struct EmuFiber {
   ucontext_t context;
   std::vector<char> stack;
   bool done;
+  const long* waits_on = nullptr;  // the epoch of the barrier it waits at, or null
+  long waits_for = 0;              // that epoch's value on arrival: it may go on once it changes
 };
 
 struct EmuBlock {
@@ -65,7 +67,11 @@ inline void emu_barrier(long& arrived, long& epoch, long size) {
     arrived = 0;
     epoch++;
   }
+  EmuFiber& me = emu_block.fibers[emu_block.current];
+  me.waits_on = &epoch;
+  me.waits_for = mine;
   while (epoch == mine) emu_yield();
+  me.waits_on = nullptr;
 }
 
 inline void __syncthreads() {
@@ -217,11 +223,53 @@ inline void emu_fiber_main() {
 
 inline long emu_launches = 0;  // launches so far: odd ones run their blocks in reverse order
 
+inline bool emu_runnable(const EmuFiber& f) { return !f.done && (!f.waits_on || *f.waits_on != f.waits_for); }
+
+// Resumes thread t of the block until it waits at a barrier or ends.
+inline void emu_resume(int t) {
+  EmuBlock& b = emu_block;
+  b.current = t;
+  threadIdx = {(unsigned) t % blockDim.x, (unsigned) (t / blockDim.x) % blockDim.y,
+               (unsigned) t / (blockDim.x * blockDim.y)};
+  swapcontext(&b.scheduler, &b.fibers[t].context);
+}
+
+// Runs the current block's threads to the end in one of three orders: 0, each runnable thread in
+// turn, first to last (so each waits at every barrier, warp or block, before the next goes on);
+// 1, the same last to first; 2, each warp alone as far as it can go (to a block barrier), first
+// to last, so a warp may write shared memory that another has yet to read from before a barrier.
+inline void emu_run_block(int order) {
+  EmuBlock& b = emu_block;
+  int threads = (int) b.fibers.size(), warps = threads / 32;
+  for (bool any = true; any;) {
+    any = false;
+    if (order < 2) {
+      for (int k = 0; k < threads; k++) {
+        int t = order == 1 ? threads - 1 - k : k;
+        if (emu_runnable(b.fibers[t])) emu_resume(t), any = true;
+      }
+      continue;
+    }
+    for (int w = 0; w < warps; w++) {
+      for (bool warp_moved = true; warp_moved;) {
+        warp_moved = false;
+        for (int t = 32 * w; t < 32 * w + 32; t++) {
+          if (emu_runnable(b.fibers[t])) emu_resume(t), warp_moved = any = true;
+        }
+      }
+    }
+  }
+  for (auto& f : b.fibers) {
+    if (!f.done) throw "emu: threads wait at barriers no other thread reaches";
+  }
+}
+
 // Runs kernel<<<grid, block, shared>>>(args...) to completion. No order is promised on a GPU, so
 // the emulator varies it: every other launch runs its blocks last to first (a result that depends
-// on which block finishes last, as a split's ticket decides, then changes), and blocks take turns
-// resuming their threads last to first at each barrier, one-block launches too (a read of another
-// thread's write with no barrier between them then sees the old value in one of the two orders).
+// on which block finishes last, as a split's ticket decides, then changes), and successive blocks
+// (and one-block launches) take the orders of emu_run_block in turn, so that a read of another
+// thread's write, or a write over what another thread has yet to read, with no barrier between
+// them gives another result in one of the orders.
 template <typename... P, typename... A>
 void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, A... args) {
   int threads = block.x * block.y * block.z;
@@ -239,31 +287,20 @@ void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, 
   for (auto& f : b.fibers) f.stack.resize(256 * 1024);
   long blocks = (long) grid.x * grid.y * grid.z;
   long launch = emu_launches++;
-  bool blocks_reversed = launch % 2 == 1;
   for (long i = 0; i < blocks; i++) {
-    long linear = blocks_reversed ? blocks - 1 - i : i;
+    long linear = launch % 2 == 1 ? blocks - 1 - i : i;
     blockIdx = {(unsigned) (linear % grid.x), (unsigned) (linear / grid.x % grid.y),
                 (unsigned) (linear / ((long) grid.x * grid.y))};
-    bool threads_reversed = (i + launch / 2) % 2 == 1;
     for (auto& f : b.fibers) {
       f.done = false;
+      f.waits_on = nullptr;
       getcontext(&f.context);
       f.context.uc_stack.ss_sp = f.stack.data();
       f.context.uc_stack.ss_size = f.stack.size();
       f.context.uc_link = &b.scheduler;
       makecontext(&f.context, emu_fiber_main, 0);
     }
-    for (int running = threads; running > 0;) {
-      running = 0;
-      for (int k = 0; k < threads; k++) {
-        int t = threads_reversed ? threads - 1 - k : k;
-        if (b.fibers[t].done) continue;
-        b.current = t;
-        threadIdx = {(unsigned) t % block.x, (unsigned) (t / block.x) % block.y, (unsigned) t / (block.x * block.y)};
-        swapcontext(&b.scheduler, &b.fibers[t].context);
-        running += !b.fibers[t].done;
-      }
-    }
+    emu_run_block((int) ((i + launch / 2) % 3));
   }
 }
 
