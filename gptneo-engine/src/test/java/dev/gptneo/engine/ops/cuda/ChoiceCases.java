@@ -219,6 +219,19 @@ final class ChoiceCases {
         t.penalize(1.3f, some, 3);
         t.ban(some[3]);
       });
+      // each of 12 ids biased by one thread and penalized by another (the penalty's ids in reverse
+      // order): every bias must be in before any penalty, or ids some[6..11] come out 1.85 higher
+      int[] reversed = new int[12];
+      for (int i = 0; i < reversed.length; i++) {
+        reversed[i] = some[reversed.length - 1 - i];
+      }
+      c.add(kind + " greedy biases, penalty in another order", row, t -> {
+        t.addGreedy();
+        for (int i = 0; i < reversed.length; i++) {
+          t.bias(some[i], 8f);
+        }
+        t.penalize(1.3f, reversed, reversed.length);
+      });
       double ub = Sampler.uniform(seed, step++);
       c.add(kind + " sampled biases", row, t -> {
         t.addSampled(0.8f, 60, 0.9, ub);
