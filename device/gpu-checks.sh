@@ -71,6 +71,13 @@ publish() {
   tar czf "$OUT/results.tgz" -C "$work" --exclude=./goldens .
 }
 
+# the last lines of summary.txt, everything copied to $OUT, the summary printed
+finish() {
+  echo "total: $(($(date +%s) - start))s" >> "$summary"
+  publish
+  cat "$OUT/summary.txt"
+}
+
 # step NAME TIMEOUT_S COMMAND...: runs COMMAND with output in $work/NAME.log unless time is up
 step() {
   local name=$1 limit=$2
@@ -114,9 +121,7 @@ if [ "${GPU_CHECKS_MODE:-full}" = cpu ]; then
   cpu_bench generate-b8-p64-n32 --task generate --batch-size 8 --prompt-tokens 64 --new-tokens 32
   [ "${GPU_CHECKS_HF:-1}" = 1 ] && step bench/hf-cpu-125M 200 "$python" device/hf_bench.py --size 125M --device cpu \
     --threads "$threads" --out "$work/bench/hf-cpu-125M.json"
-  echo "total: $(($(date +%s) - start))s" >> "$summary"
-  publish
-  cat "$OUT/summary.txt"
+  finish
   exit 0
 fi
 
@@ -198,9 +203,7 @@ if [ "${GPU_CHECKS_MODE:-full}" = sanitize ]; then
     grep -hE '(ERROR|RACECHECK) SUMMARY|tests (successful|failed)' "$work/sanitize-$tool.log" 2> /dev/null \
       | sed "s/^/  $tool: /" >> "$summary"
   done
-  echo "total: $(($(date +%s) - start))s" >> "$summary"
-  publish
-  cat "$OUT/summary.txt"
+  finish
   exit 0
 fi
 
@@ -271,9 +274,7 @@ if [ "${GPU_CHECKS_MODE:-full}" = tune ]; then
   grep -h "cuBLASLt survey" "$work"/profile-*-lt.log 2> /dev/null | sed 's/.*cuBLASLt survey //' | sort -u > "$work/lt-survey.txt"
   cat "$work/lt-survey.txt" >> "$summary"
   profiles
-  echo "total: $(($(date +%s) - start))s" >> "$summary"
-  publish
-  cat "$OUT/summary.txt"
+  finish
   exit 0
 fi
 
@@ -315,6 +316,4 @@ esac
 
 profiles
 
-echo "total: $(($(date +%s) - start))s" >> "$summary"
-publish
-cat "$OUT/summary.txt"
+finish

@@ -1,7 +1,7 @@
 // A small host emulator of the CUDA built-ins the backend's kernels use, so the kernels' indexing
 // and synchronization can be tested on a machine without a GPU (KernelEmulationTest). The threads
 // of a block are fibers (ucontext) on one OS thread, switched only at barriers; blocks run one
-// after another, in orders that alternate (emu_launch). __shared__ becomes a static local (shared
+// after another, in orders that vary (emu_launch). __shared__ becomes a static local (shared
 // by the block's threads), __syncthreads a barrier over the block, a warp shuffle an exchange
 // through memory between two barriers over the warp. Only what the kernels use is here.
 #ifndef GPTNEO_EMU_H
@@ -243,19 +243,19 @@ inline void emu_run_block(int order) {
   int threads = (int) b.fibers.size(), warps = threads / 32;
   for (bool any = true; any;) {
     any = false;
-    if (order < 2) {
+    if (order == 2) {
+      for (int w = 0; w < warps; w++) {
+        for (bool warp_moved = true; warp_moved;) {
+          warp_moved = false;
+          for (int t = 32 * w; t < 32 * w + 32; t++) {
+            if (emu_runnable(b.fibers[t])) emu_resume(t), warp_moved = any = true;
+          }
+        }
+      }
+    } else {
       for (int k = 0; k < threads; k++) {
         int t = order == 1 ? threads - 1 - k : k;
         if (emu_runnable(b.fibers[t])) emu_resume(t), any = true;
-      }
-      continue;
-    }
-    for (int w = 0; w < warps; w++) {
-      for (bool warp_moved = true; warp_moved;) {
-        warp_moved = false;
-        for (int t = 32 * w; t < 32 * w + 32; t++) {
-          if (emu_runnable(b.fibers[t])) emu_resume(t), warp_moved = any = true;
-        }
       }
     }
   }
