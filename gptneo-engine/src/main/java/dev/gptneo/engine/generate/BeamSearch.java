@@ -181,6 +181,9 @@ public final class BeamSearch {
     int[] seq = running[beam];
     int[] distinct = params.repetitionPenalty != 1.0 ? ChoiceEdits.distinct(seq, vocab) : new int[0];
     ChoiceEdits.describe(choice, seq, seq.length, prompt.length, params, eosIds, distinct, distinct.length);
+    if (params.renormalizeLogits) {
+      choice.renormalize();
+    }
   }
 
   /**

@@ -128,8 +128,8 @@ public final class GenerateJob extends Job<GenerateJob.Output> implements Choose
   }
 
   /**
-   * Renormalizing needs the host, and forcing and the length decay at their steps: those tokens are
-   * chosen there.
+   * Forcing and the length decay need the host at their steps, a typical_p whose float is 1 at every
+   * step: those tokens are chosen there (GenerationParams.needsHostChoice).
    */
   @Override
   public boolean backendMayChoose() {

@@ -95,7 +95,7 @@ public final class GenerationParams {
   private static int[][] deepCopy(int[][] a) {
     int[][] out = new int[a.length][];
     for (int i = 0; i < a.length; i++) {
-      out[i] = a[i].clone();
+      out[i] = a[i] == null ? null : a[i].clone(); // ParamRules names a missing list
     }
     return out;
   }
@@ -128,13 +128,14 @@ public final class GenerationParams {
   /**
    * Whether the token after {@code len} tokens, {@code generated} of them new, needs the host's
    * choice (the steps of LogitsPipeline that a backend's choice table cannot carry): a typical_p so
-   * close to 1 that its float is 1 (the table's floats would turn it off, the host does not) and
-   * renormalizing at every step; forcing at its step (bos after one token, eos at the last
-   * new token), the length decay once it changes a logit.
+   * close to 1 that its float is 1 (the table's floats would turn it off, the host does not) at
+   * every step; forcing at its step (bos after one token, eos at the last new token), the length
+   * decay once it changes a logit. Renormalizing is not among them: a beam's row carries it
+   * (TokenChoice.renormalize), and it moves neither a greedy or sampled token nor its
+   * log-probability (a log-softmax's argmax, draw and log-softmax are its input's, up to rounding).
    */
   public boolean needsHostChoice(int len, int generated) {
     return doSample && typicalP < 1 && (float) typicalP == 1f
-        || renormalizeLogits
         || forcedBosTokenId >= 0 && len == 1
         || forcedEosTokenIds.length > 0 && generated == maxNewTokens - 1
         || decayStart >= 0 && generated > decayStart;
@@ -474,57 +475,11 @@ public final class GenerationParams {
       return this;
     }
 
+    /** The parameters, checked (ParamRules): an invalid value fails with a message that names it. */
     public GenerationParams build() {
-      check(maxNewTokens >= 1, "max_new_tokens must be >= 1, got " + maxNewTokens);
-      check(minNewTokens >= 0, "min_new_tokens must be >= 0, got " + minNewTokens); // above max: eos never (HF)
-      check(maxLength >= 0, "max_length must be >= 1 (0: unset), got " + maxLength);
-      check(minLength >= 0, "min_length must be >= 0, got " + minLength);
-      if (doSample) { // as HF, the sampling settings matter (and are checked) only when sampling
-        checkSampling();
-      }
-      check(repetitionPenalty > 0 && Double.isFinite(repetitionPenalty),
-          "repetition_penalty must be > 0 (1.0 disables it), got " + repetitionPenalty);
-      check(noRepeatNgramSize >= 0, "no_repeat_ngram_size must be >= 0 (0 disables it), got " + noRepeatNgramSize);
-      for (String s : stopStrings) {
-        check(s != null && !s.isEmpty(), "stop strings must not be empty");
-      }
-      check(numBeams >= 1 && numBeams <= 64, "num_beams must be between 1 and 64, got " + numBeams);
-      check(Double.isFinite(lengthPenalty), "length_penalty must be a finite number, got " + lengthPenalty);
-      check("false".equals(earlyStopping) || "true".equals(earlyStopping) || "never".equals(earlyStopping),
-          "early_stopping must be true, false or never, got " + earlyStopping);
-      check(numBeams == 1 || stopStrings.isEmpty() && stopTokenIds.length == 0,
-          "stop strings and stop token ids are not supported with num_beams > 1 (eos ends a hypothesis)");
-      check(numReturnSequences >= 1 && numReturnSequences <= 64,
-          "num_return_sequences must be between 1 and 64, got " + numReturnSequences);
-      check(numReturnSequences == 1 || doSample || numBeams > 1, "greedy decoding gives one sequence:"
-          + " num_return_sequences > 1 needs sampling (do_sample, temperature, top_k or top_p) or beam search"
-          + " (num_beams >= num_return_sequences)");
-      check(numBeams == 1 || !logprobs, "logprobs are for greedy decoding and sampling; beam search scores"
-          + " hypotheses instead (num_beams must be 1)");
-      TokenRules.check(suppressTokens, beginSuppressTokens, biasedSequences, sequenceBiases, forcedBosTokenId,
-          forcedEosTokenIds, eosTokenIds, badWordsIds, decayStart, decayFactor);
-      check(numBeams == 1 || numReturnSequences <= numBeams, "num_return_sequences (" + numReturnSequences
-          + ") must be <= num_beams (" + numBeams + "): beam search keeps num_beams hypotheses");
-      return new GenerationParams(this);
-    }
-
-    private void checkSampling() {
-      check(temperature > 0 && Double.isFinite(temperature),
-          "temperature must be > 0 (use greedy decoding instead of temperature 0), got " + temperature);
-      check(topK >= 0, "top_k must be >= 0 (0 disables it), got " + topK);
-      check(topP >= 0 && topP <= 1, "top_p must be in [0, 1] (1 disables it; 0 keeps the top token), got " + topP);
-      check(minP >= 0 && minP <= 1, "min_p must be in [0, 1] (0 disables it), got " + minP);
-      check(topH >= 0 && topH <= 1, "top_h must be in (0, 1] (0 disables it), got " + topH);
-      check(typicalP > 0 && typicalP <= 1, "typical_p must be in (0, 1] (1 disables it), got " + typicalP);
-      check(epsilonCutoff >= 0 && epsilonCutoff < 1, "epsilon_cutoff must be in [0, 1) (0 disables it), got "
-          + epsilonCutoff);
-      check(etaCutoff >= 0 && etaCutoff < 1, "eta_cutoff must be in [0, 1) (0 disables it), got " + etaCutoff);
-    }
-
-    private static void check(boolean ok, String message) {
-      if (!ok) {
-        throw new IllegalArgumentException(message);
-      }
+      GenerationParams p = new GenerationParams(this);
+      ParamRules.check(p);
+      return p;
     }
   }
 

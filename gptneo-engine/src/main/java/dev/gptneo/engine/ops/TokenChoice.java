@@ -10,8 +10,8 @@ import java.util.Arrays;
  * top-h, top-k, top-p, the min-p, typical-p, epsilon and eta filters and a draw with the given
  * uniform. A row may also ask for the chosen token's log-probability under the distribution it was
  * drawn from ({@link #wantLogprob}). A ranked row ({@link #addRanked}, for {@link Ops#rankTokens})
- * is a beam: the same edits on its log-probabilities, and its best continuations instead of one
- * token. Jobs add one row each per
+ * is a beam: the same edits on its log-probabilities (then, if asked, a log-softmax again), and its
+ * best continuations instead of one token. Jobs add one row each per
  * step; the table is reused (it allocates only to grow). Ids outside [0, vocab) are dropped, as
  * the host's processors skip them.
  */
@@ -34,6 +34,7 @@ public final class TokenChoice {
   private float[] epsilon = new float[0]; // 0: off
   private float[] eta = new float[0];     // 0: off
   private float[] beamScore = new float[0]; // ranked rows: the beam's running score
+  private boolean[] renormalize = new boolean[0]; // ranked rows: log-softmax again after the edits
   private int[] penaltyIds = new int[64];
   private int penaltyCount;
   private int[] banIds = new int[64];
@@ -103,6 +104,18 @@ public final class TokenChoice {
     return beamScore[row];
   }
 
+  /**
+   * The last (ranked) row's log-probabilities become log-probabilities again after its edits, before
+   * its beam score is added (HF's renormalize_logits, LogitsProcessors.renormalize).
+   */
+  public void renormalize() {
+    renormalize[rows - 1] = true;
+  }
+
+  public boolean renormalize(int row) {
+    return renormalize[row];
+  }
+
   /** The largest top_k of the rows: the stride of Ops.rankTokens' output. */
   public int maxTopK() {
     int k = 0;
@@ -133,6 +146,7 @@ public final class TokenChoice {
     epsilon[r] = 0f;
     eta[r] = 0f;
     beamScore[r] = 0f;
+    renormalize[r] = false;
     return r;
   }
 
@@ -339,5 +353,6 @@ public final class TokenChoice {
     epsilon = Arrays.copyOf(epsilon, capacity);
     eta = Arrays.copyOf(eta, capacity);
     beamScore = Arrays.copyOf(beamScore, capacity);
+    renormalize = Arrays.copyOf(renormalize, capacity);
   }
 }

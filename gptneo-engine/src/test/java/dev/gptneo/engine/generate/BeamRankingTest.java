@@ -146,12 +146,12 @@ class BeamRankingTest {
   }
 
   @Test
-  void samplingAndHostOnlySettingsRankOnTheHost() {
+  void samplingRanksOnTheHost() {
     GenerationParams base = GenerationParams.builder().numBeams(2).maxNewTokens(4).build();
     assertFalse(new BeamSearch(new int[] {1}, base.toBuilder().doSample(true).build(), EOS, VOCAB, 100)
         .ranksOnBackend());
-    assertFalse(new BeamSearch(new int[] {1}, base.toBuilder().renormalizeLogits(true).build(), EOS, VOCAB, 100)
-        .ranksOnBackend());
+    assertTrue(new BeamSearch(new int[] {1}, base.toBuilder().renormalizeLogits(true).build(), EOS, VOCAB, 100)
+        .ranksOnBackend(), "renormalizing is a flag of the ranked row");
     TokenChoice choice = new TokenChoice(VOCAB, 1);
     new BeamSearch(new int[] {1}, base.toBuilder().numBeams(40).build(), EOS, VOCAB, 100).describeRanking(0, choice);
     assertEquals(VOCAB, choice.topK(0), "at most the vocab");
@@ -166,7 +166,11 @@ class BeamRankingTest {
         base.toBuilder().sequenceBias(new int[][] {{4}, {5, 7}, {7}}, new double[] {-2, 1.5, 0.75})
             .repetitionPenalty(1.2).build(),
         base.toBuilder().numBeams(2).suppressTokens(0, 1).beginSuppressTokens(60, 2)
-            .badWordsIds(new int[] {3}, new int[] {5, 7}).earlyStopping("never").build());
+            .badWordsIds(new int[] {3}, new int[] {5, 7}).earlyStopping("never").build(),
+        // renormalized after the edits: the bans' mass goes back to the others (HF's renormalize_logits)
+        base.toBuilder().renormalizeLogits(true).repetitionPenalty(1.5).noRepeatNgramSize(1).lengthPenalty(-1)
+            .build(),
+        base.toBuilder().renormalizeLogits(true).suppressTokens(3, 4).minNewTokens(5).build());
   }
 
   /** Few distinct values (ties) among small gaussians, and eos winning now and then. */

@@ -43,13 +43,17 @@ public final class HostChoice {
 
   /**
    * Ranked row r of c (a running beam, as BeamSearch.describeRanking adds it) over
-   * logits[off..off + vocab): log-softmax, the row's edits, plus its beam score, then its top_k. The
+   * logits[off..off + vocab): log-softmax, the row's edits, a log-softmax again if it renormalizes, plus
+   * its beam score, then its top_k. The
    * reference the device's beam_candidates is compared with; BeamRankingTest checks that it gives
    * the search's own ranking.
    */
   public BeamRow rank(TokenChoice c, int r, float[] logits, int off) {
     BeamSearch.logSoftmax(Arrays.copyOfRange(logits, off, off + vocab), row);
     edit(c, r);
+    if (c.renormalize(r)) {
+      LogitsProcessors.renormalize(row);
+    }
     for (int v = 0; v < vocab; v++) {
       row[v] += c.beamScore(r);
     }

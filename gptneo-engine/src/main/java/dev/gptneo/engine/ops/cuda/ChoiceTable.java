@@ -55,7 +55,7 @@ final class ChoiceTable {
           .putFloat(c.epsilon(r))
           .putFloat(c.eta(r))
           .putFloat(c.typical(r))
-          .putInt(0)
+          .putInt(c.renormalize(r) ? 1 : 0)
           .putDouble(c.topH(r));
     }
     for (int i = 0; i < c.penaltyCount(); i++) {

@@ -26,7 +26,7 @@ struct ChoiceRow {
   float epsilon;                 // epsilon cutoff, 0: off
   float eta;                     // eta cutoff, 0: off
   float typical;                 // typical_p's mass, 0: off
-  int unused;
+  int renormalize;               // beam_candidates: log-softmax again after the edits
   double top_h;                  // top_h, 0: off
 };
 static_assert(sizeof(ChoiceRow) == 96, "ChoiceTable writes 96-byte rows");

@@ -7,25 +7,32 @@
 // A taken candidate's mark: -NaN, whose order key (0) is below -inf's, so block_argmax passes it.
 __device__ __forceinline__ float taken() { return __uint_as_float(0xffffffffu); }
 
-// Each running beam's best continuations (greedy beam search), one block per row of logits (rows,
-// cols), as generate.BeamSearch ranks them on the host: fp32 log-softmax (x - max - (float) log(sum
-// of exp(x - max)), the sum in double in the block's order), the row's biases, penalty and bans on the
-// log-probabilities, plus beam_score (float adds); then the top_k largest, largest first, equal
-// values in id order (-0 equal to +0), as top_k passes of block_argmax. out_scores and out_ids:
-// (rows, stride), row r's first top_k written. The row is processed in place.
-extern "C" __global__ void __launch_bounds__(512)
-    beam_candidates(float* logits, int cols, const ChoiceRow* rows, const int* ids, int stride, float* out_scores,
-                    int* out_ids) {
-  after_previous_kernel();
-  const ChoiceRow c = rows[blockIdx.x];
-  float* row = logits + (long long) blockIdx.x * cols;
+// row = row - max - (float) log(sum of exp(row - max)), in place, as BeamSearch.logSoftmax: fp32,
+// the sum in double in the block's order. The caller's writes to the row must be visible (a barrier).
+__device__ void log_softmax_row(float* row, int cols) {
   float mx = neg_inf();
   for (int i = threadIdx.x; i < cols; i += blockDim.x) mx = fmaxf(mx, row[i]);
   mx = block_reduce(mx, neg_inf(), MaxOp());
   float log_sum = (float) log_sum_exp(row, cols, mx);  // every read of the row is done (a block reduce)
   for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fsub_rn(__fsub_rn(row[i], mx), log_sum);
   __syncthreads();
-  apply_edits(row, c, ids);
+}
+
+// Each running beam's best continuations (greedy beam search), one block per row of logits (rows,
+// cols), as generate.BeamSearch ranks them on the host: log-softmax, the row's biases, penalty and
+// bans on the log-probabilities, a log-softmax again if the row asks (renormalize_logits), plus
+// beam_score (float adds); then the top_k largest, largest first, equal values in id order (-0 equal
+// to +0), as top_k passes of block_argmax. out_scores and out_ids: (rows, stride), row r's first
+// top_k written. The row is processed in place.
+extern "C" __global__ void __launch_bounds__(512)
+    beam_candidates(float* logits, int cols, const ChoiceRow* rows, const int* ids, int stride, float* out_scores,
+                    int* out_ids) {
+  after_previous_kernel();
+  const ChoiceRow c = rows[blockIdx.x];
+  float* row = logits + (long long) blockIdx.x * cols;
+  log_softmax_row(row, cols);
+  apply_edits(row, c, ids);  // ends with a barrier
+  if (c.renormalize) log_softmax_row(row, cols);  // uniform over the block
   for (int i = threadIdx.x; i < cols; i += blockDim.x) row[i] = __fadd_rn(row[i], c.beam_score);
   __syncthreads();
   for (int j = 0; j < c.top_k; j++) {

@@ -14,7 +14,7 @@ import java.util.Random;
 
 /**
  * Rows of logits with a ranked {@link TokenChoice} row each (a running beam: continuations kept,
- * beam score, penalty, bans) and the host's continuations for it ({@link HostChoice#rank}, the
+ * beam score, penalty, bans, some renormalized) and the host's continuations for it ({@link HostChoice#rank}, the
  * search's own ranking): what beam_candidates must reproduce, on the emulator (KernelEmulationTest,
  * through a file) and on a GPU (CudaOpsVsCpuTest). ChoiceCases' kinds of logits, k from 1 to past
  * the finite logits of a row, scores from 0 to far below, and sequence biases.
@@ -47,10 +47,15 @@ final class BeamCases {
   /**
    * How far a device score may be from the host's: the two log(sum)s, rounded to float, may differ
    * by one ulp of log(vocab) at most (the sums differ by about vocab * 2^-53), and each of the
-   * subtraction, the penalty and the score's add rounds once more, scaled by the penalty.
+   * subtraction, the penalty and the score's add rounds once more, scaled by the penalty: T. A row
+   * renormalized after its edits takes its values, each within T, through a second log-softmax: the
+   * value and the max may each be off by T, the second log(sum), an average of values less the max,
+   * by 2T plus one ulp of log(vocab) (its own sum's order), and its two subtractions round again.
    */
-  static float scoreTolerance(int vocab, float penalty, float host) {
-    return (Math.max(1f, penalty) + 1) * (Math.ulp((float) Math.log(vocab)) + 2 * Math.ulp(host));
+  static float scoreTolerance(int vocab, float penalty, boolean renormalized, float host) {
+    float ulpLog = Math.ulp((float) Math.log(vocab));
+    float t = (Math.max(1f, penalty) + 1) * (ulpLog + 2 * Math.ulp(host));
+    return renormalized ? 4 * t + ulpLog + 2 * Math.ulp(host) : t;
   }
 
   /**
@@ -66,7 +71,7 @@ final class BeamCases {
       int k = choice.topK(r);
       for (int j = 0; j < k; j++) {
         float host = want.scores()[j];
-        float tol = scoreTolerance(vocab, choice.penalty(r), host);
+        float tol = scoreTolerance(vocab, choice.penalty(r), choice.renormalize(r), host);
         float got = scores[r * stride + j];
         boolean scoreOk = Float.compare(got, host) == 0 || Math.abs(got - host) <= tol;
         boolean idOk = ids[r * stride + j] == want.ids()[j];
@@ -100,6 +105,9 @@ final class BeamCases {
       int best = LogitsProcessors.argmax(row, 0, vocab);
       choice.ban(best); // the best one banned: the ranking starts below it
       choice.ban(random.nextInt(vocab));
+    }
+    if (r % 4 >= 2) { // half the edited rows and half the others: the bans' mass goes back to the rest
+      choice.renormalize();
     }
   }
 

@@ -67,10 +67,10 @@ class CudaEnginePlumbingTest {
         assertTrue(bytes < 4L * 50257, "logprobs read no logits back: a download of " + bytes + " bytes");
       }
       results.addAll(withLogprobs);
-      // renormalizing chooses on the host (zero logits read back: all kept, so a draw over the
-      // vocabulary); suppressed ids and bad words go to the device as bans
+      // a typical_p whose float is 1 chooses on the host (zero logits read back: all kept, so a draw
+      // over the vocabulary); suppressed ids and bad words go to the device as bans
       List<dev.gptneo.engine.api.GenerateResult> hostChosen = e.generate(emails.subList(0, 2),
-          GenerationParams.builder().doSample(true).topK(0).minP(0.1).renormalizeLogits(true)
+          GenerationParams.builder().doSample(true).topK(0).minP(0.1).typicalP(1 - 1e-9)
               .sequenceBias(new int[][] {{5}}, new double[] {100}).maxNewTokens(2).build(), policy);
       for (dev.gptneo.engine.api.GenerateResult r : hostChosen) {
         assertEquals(5, r.completionIds[0], "the +100 bias leaves only id 5 after min_p: chosen on the host");

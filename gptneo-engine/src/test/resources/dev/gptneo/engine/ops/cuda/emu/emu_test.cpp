@@ -457,7 +457,8 @@ static void check_beams(const char* path, int threads) {
       auto tol = [&](float host) {  // BeamCases.scoreTolerance
         float ulp_log = std::nextafter(std::log((float) cols), INFINITY) - std::log((float) cols);
         float ulp_host = std::isinf(host) ? 0.f : std::nextafter(std::fabs(host), INFINITY) - std::fabs(host);
-        return (std::max(1.f, c.penalty) + 1) * (ulp_log + 2 * ulp_host);
+        float t = (std::max(1.f, c.penalty) + 1) * (ulp_log + 2 * ulp_host);
+        return c.renormalize ? 4 * t + ulp_log + 2 * ulp_host : t;
       };
       bool score_ok = got[at] == want[at] || std::fabs(got[at] - want[at]) <= tol(want[at]);
       if (got[at] != want[at]) inexact++;
