@@ -59,7 +59,8 @@ __device__ int block_argmax(const float* row, int cols) {
 }
 
 // The sequence biases (distinct ids, each its summed bias), the repetition penalty at the listed
-// (distinct) ids, then -inf at the banned ones (choose_tokens' step 1), each a pass of its own.
+// (distinct) ids, then -inf at the banned ones (choose_tokens' step 1; an id may be banned twice),
+// each a pass of its own.
 __device__ void apply_edits(float* row, const ChoiceRow& c, const int* ids) {
   if (c.bias_to > c.bias_from) {  // uniform over the block
     for (int j = c.bias_from + 2 * threadIdx.x; j < c.bias_to; j += 2 * blockDim.x) {
@@ -73,7 +74,7 @@ __device__ void apply_edits(float* row, const ChoiceRow& c, const int* ids) {
     row[t] = s < 0.f ? __fmul_rn(s, c.penalty) : __fdiv_rn(s, c.penalty);
   }
   __syncthreads();
-  for (int j = c.ban_from + threadIdx.x; j < c.ban_to; j += blockDim.x) row[ids[j]] = neg_inf();
+  for (int j = c.ban_from + threadIdx.x; j < c.ban_to; j += blockDim.x) store_same(row + ids[j], neg_inf());
   __syncthreads();
 }
 

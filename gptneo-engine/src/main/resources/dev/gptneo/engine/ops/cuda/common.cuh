@@ -214,6 +214,17 @@ __device__ __forceinline__ void fence_device() {
 #endif
 }
 
+// A store that other threads may make at the same time with the same value (a ban listed twice):
+// harmless on a GPU, where one of the equal stores lands. The emulator's race check (emu.h, under
+// ThreadSanitizer) is told so with an atomic store.
+__device__ __forceinline__ void store_same(float* p, float v) {
+#if defined(GPTNEO_EMU) && EMU_TSAN
+  __atomic_store_n(reinterpret_cast<unsigned int*>(p), __float_as_uint(v), __ATOMIC_RELAXED);
+#else
+  *p = v;
+#endif
+}
+
 // A load that skips the SM's L1 (ld.global.cg): data another block wrote during this launch.
 __device__ __forceinline__ float load_global(const float* p) {
 #ifdef GPTNEO_EMU

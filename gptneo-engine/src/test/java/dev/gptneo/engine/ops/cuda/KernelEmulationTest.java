@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
  * (BeamCases). Built with AddressSanitizer where g++ has it, so a kernel that reads or writes
  * outside its buffers fails. Launches vary the order of their blocks and the schedule of each
  * block's threads (emu.h), so a missing barrier or a result that depends on which block ends last
- * fails too.
+ * fails too. Each suite also runs, side by side, built with ThreadSanitizer where g++ has it: two
+ * threads of a block that touch one address, one of them writing, with no barrier between them
+ * fail whatever the schedule, global and shared memory alike (emu.h).
  * Needs g++ with C++20; skipped without.
  */
 class KernelEmulationTest {
@@ -33,6 +38,7 @@ class KernelEmulationTest {
   static Path tmp;
 
   private static Path exe;
+  private static Path raceExe; // ThreadSanitizer's build, or null where g++ has none
 
   @BeforeAll
   static void build() throws IOException {
@@ -44,11 +50,10 @@ class KernelEmulationTest {
         Files.copy(in, src.resolve(f));
       }
     }
+    CompletableFuture<Path> races = CompletableFuture.supplyAsync(() -> buildRaceChecker(gpp, src));
     Path out = tmp.resolve("emu_test");
-    List<String> command = new java.util.ArrayList<>(List.of(gpp.toString(), "-std=c++20", "-O2", "-DGPTNEO_EMU",
-        "-Wall", "-Werror", "-Wno-unknown-pragmas", "-I", src.toString(), "-o", out.toString(),
-        src.resolve("emu_test.cpp").toString()));
-    if (addressSanitizerWorks(gpp)) {
+    List<String> command = compile(gpp, src, out);
+    if (sanitizerWorks(gpp, "address", "int main() { return 0; }\n")) {
       // every kernel read and write outside its buffers (global memory, from the test's vectors) fails the run
       command.addAll(1, List.of("-fsanitize=address", "-fno-omit-frame-pointer"));
     } else {
@@ -57,19 +62,45 @@ class KernelEmulationTest {
     Nvcc.Result build = Nvcc.run(command, 300);
     assertEquals(0, build.status, "the emulated kernels do not build:\n" + build.output);
     exe = out;
+    raceExe = races.join();
   }
 
-  private static boolean addressSanitizerWorks(Path gpp) throws IOException {
-    Path probe = tmp.resolve("asan_probe.cpp");
-    Files.writeString(probe, "int main() { return 0; }\n");
-    Path exe = tmp.resolve("asan_probe");
-    return Nvcc.run(List.of(gpp.toString(), "-fsanitize=address", "-o", exe.toString(), probe.toString()), 60).status
-        == 0 && Nvcc.run(List.of(exe.toString()), 60).status == 0;
+  private static List<String> compile(Path gpp, Path src, Path out) {
+    return new ArrayList<>(List.of(gpp.toString(), "-std=c++20", "-O2", "-DGPTNEO_EMU", "-Wall", "-Werror",
+        "-Wno-unknown-pragmas", "-I", src.toString(), "-o", out.toString(), src.resolve("emu_test.cpp").toString()));
+  }
+
+  /** The ThreadSanitizer build, or null where g++ has none that runs fibers here. */
+  private static Path buildRaceChecker(Path gpp, Path src) {
+    String fibers = "#include <sanitizer/tsan_interface.h>\n"
+        + "int main() { void* f = __tsan_create_fiber(0); __tsan_destroy_fiber(f); return 0; }\n";
+    if (!sanitizerWorks(gpp, "thread", fibers)) {
+      System.out.println("g++ without a working ThreadSanitizer: kernels emulated without the race check");
+      return null;
+    }
+    Path out = tmp.resolve("emu_test_races");
+    List<String> command = compile(gpp, src, out);
+    command.add(1, "-fsanitize=thread");
+    Nvcc.Result build = Nvcc.run(command, 300);
+    assertEquals(0, build.status, "the emulated kernels do not build with ThreadSanitizer:\n" + build.output);
+    return out;
+  }
+
+  private static boolean sanitizerWorks(Path gpp, String sanitizer, String program) {
+    try {
+      Path probe = tmp.resolve(sanitizer + "_probe.cpp");
+      Files.writeString(probe, program);
+      Path exe = tmp.resolve(sanitizer + "_probe");
+      return Nvcc.run(List.of(gpp.toString(), "-fsanitize=" + sanitizer, "-o", exe.toString(), probe.toString()), 60)
+          .status == 0 && Nvcc.run(List.of(exe.toString()), 60).status == 0;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Test
   void kernelsMatchTheReferenceOnTheEmulator() {
-    run(List.of(exe.toString()));
+    run(List.of());
   }
 
   /**
@@ -82,8 +113,7 @@ class KernelEmulationTest {
     ChoiceCases.broad(3001, 11).write(broad);
     Path full = tmp.resolve("full.bin");
     ChoiceCases.fullVocab(12).write(full);
-    run(List.of(exe.toString(), "--choices", "64", broad.toString(), full.toString()));
-    run(List.of(exe.toString(), "--choices", "128", broad.toString()));
+    run(List.of("--choices", "64", broad.toString(), full.toString()), List.of("--choices", "128", broad.toString()));
   }
 
   /** token_logprobs gives the host's log-probabilities within the tolerance, at vocab 3001 and 50257. */
@@ -93,8 +123,7 @@ class KernelEmulationTest {
     TargetCases.of(3001, 31).write(small);
     Path full = tmp.resolve("targets-full.bin");
     TargetCases.of(50257, 32).write(full);
-    run(List.of(exe.toString(), "--targets", "512", small.toString(), full.toString()));
-    run(List.of(exe.toString(), "--targets", "64", small.toString()));
+    run(List.of("--targets", "512", small.toString(), full.toString()), List.of("--targets", "64", small.toString()));
   }
 
   /** beam_candidates gives the host's continuations (HostChoice.rank), at vocab 3001 and 50257. */
@@ -104,14 +133,31 @@ class KernelEmulationTest {
     BeamCases.of(3001, 41).write(small);
     Path full = tmp.resolve("beams-full.bin");
     BeamCases.of(50257, 42).write(full);
-    run(List.of(exe.toString(), "--beams", "512", small.toString(), full.toString()));
-    run(List.of(exe.toString(), "--beams", "64", small.toString()));
+    run(List.of("--beams", "512", small.toString(), full.toString()), List.of("--beams", "64", small.toString()));
   }
 
-  private static void run(List<String> command) {
-    Nvcc.Result run = Nvcc.run(command, 600);
+  /**
+   * Runs the emulator with each list of arguments (none: the main suite), and with the first one
+   * under ThreadSanitizer at the same time (where it builds): a race it reports fails the run.
+   */
+  @SafeVarargs
+  private static void run(List<String>... argumentLists) {
+    CompletableFuture<Void> races = CompletableFuture.completedFuture(null);
+    if (raceExe != null) {
+      races = CompletableFuture.runAsync(() -> check(raceExe, argumentLists[0], "under ThreadSanitizer"));
+    }
+    for (List<String> arguments : argumentLists) {
+      check(exe, arguments, "");
+    }
+    races.join();
+  }
+
+  private static void check(Path binary, List<String> arguments, String how) {
+    List<String> command = new ArrayList<>(List.of(binary.toString()));
+    command.addAll(arguments);
+    Nvcc.Result run = Nvcc.run(command, 900);
     System.out.println(run.output);
-    assertEquals(0, run.status, "kernel checks failed on the emulator:\n" + run.output);
-    assertTrue(run.output.contains("0 failures"), run.output);
+    assertEquals(0, run.status, "kernel checks failed on the emulator " + how + ":\n" + run.output);
+    assertTrue(run.output.contains("0 failures") && !run.output.contains("ThreadSanitizer"), run.output);
   }
 }

@@ -4,6 +4,14 @@
 // after another, in orders that vary (emu_launch). __shared__ becomes a static local (shared
 // by the block's threads), __syncthreads a barrier over the block, a warp shuffle an exchange
 // through memory between two barriers over the warp. Only what the kernels use is here.
+//
+// Built with -fsanitize=thread, each thread of a block is a ThreadSanitizer fiber, and only what
+// orders accesses on a GPU orders them here: a block barrier (each thread releases at it and
+// acquires once all have arrived) and atomics (relaxed). Warp shuffles order nothing but their own
+// values, as on a GPU since Volta. So a kernel's two accesses to one address from two threads of a
+// block, one a write, with no barrier between them, are reported whatever the schedule. Blocks are
+// ordered one after another (each block's threads acquire what the one before released at its end):
+// races between blocks are not looked for. The emulator's own bookkeeping is not instrumented.
 #ifndef GPTNEO_EMU_H
 #define GPTNEO_EMU_H
 
@@ -23,6 +31,15 @@
 #define __launch_bounds__(...)
 #define __shared__ static
 #define __align__(n) __attribute__((aligned(n)))
+
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define EMU_TSAN 1
+#define EMU_UNCHECKED __attribute__((no_sanitize_thread))  // the emulator's bookkeeping, not the kernels'
+#else
+#define EMU_TSAN 0
+#define EMU_UNCHECKED
+#endif
 
 struct uint3e { unsigned int x, y, z; };
 struct float2 { float x, y; };
@@ -56,13 +73,34 @@ struct EmuBlock {
 };
 inline EmuBlock emu_block;
 
+#if EMU_TSAN
+inline void* emu_tsan_main;                 // the OS thread's own fiber: the scheduler and the test
+inline std::vector<void*> emu_tsan_fibers;  // (threads) thread t of every block, created once
+inline char emu_tsan_barrier[2];            // a block barrier's sync objects, by epoch parity
+inline char emu_tsan_start, emu_tsan_end;   // the test's writes before a launch; a block's end
+inline void emu_switch(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
+#endif
+
 inline void* emu_dynamic_shared() { return emu_block.shared.data(); }
 
-inline void emu_yield() { swapcontext(&emu_block.fibers[emu_block.current].context, &emu_block.scheduler); }
+EMU_UNCHECKED inline void emu_yield() {
+#if EMU_TSAN
+  emu_switch(emu_tsan_main);
+#endif
+  swapcontext(&emu_block.fibers[emu_block.current].context, &emu_block.scheduler);
+}
 
-// Waits until `size` fibers have arrived (the block, or one warp).
-inline void emu_barrier(long& arrived, long& epoch, long size) {
+// Waits until `size` fibers have arrived (the block, or one warp). `sync` (a block barrier's):
+// under ThreadSanitizer each releases there on arrival and acquires on leaving. A thread releases
+// at the next barrier only after every thread has left this one, so two objects, by the epoch's
+// parity, keep a barrier's acquire from seeing the next one's releases.
+EMU_UNCHECKED inline void emu_barrier(long& arrived, long& epoch, long size, char* sync = nullptr) {
   long mine = epoch;
+#if EMU_TSAN
+  if (sync) __tsan_release(sync + (mine & 1));
+#else
+  (void) sync;
+#endif
   if (++arrived == size) {
     arrived = 0;
     epoch++;
@@ -72,16 +110,24 @@ inline void emu_barrier(long& arrived, long& epoch, long size) {
   me.waits_for = mine;
   while (epoch == mine) emu_yield();
   me.waits_on = nullptr;
+#if EMU_TSAN
+  if (sync) __tsan_acquire(sync + (mine & 1));
+#endif
 }
 
-inline void __syncthreads() {
-  emu_barrier(emu_block.block_arrived, emu_block.block_epoch, (long) emu_block.fibers.size());
+EMU_UNCHECKED inline void __syncthreads() {
+#if EMU_TSAN
+  char* sync = emu_tsan_barrier;
+#else
+  char* sync = nullptr;
+#endif
+  emu_barrier(emu_block.block_arrived, emu_block.block_epoch, (long) emu_block.fibers.size(), sync);
 }
 
 inline int emu_linear_tid() { return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z); }
 
 template <typename V>
-V emu_exchange(V v, int (*partner)(int lane, int arg), int arg) {
+EMU_UNCHECKED V emu_exchange(V v, int (*partner)(int lane, int arg), int arg) {
   static_assert(sizeof(V) <= sizeof(uint64_t), "shuffle of a wide type");
   int t = emu_linear_tid(), warp = t / 32, lane = t % 32;
   std::memcpy(&emu_block.lanes[t], &v, sizeof(V));
@@ -107,8 +153,8 @@ V __shfl_sync(unsigned int, V v, int src) {
 // layouts are the PTX ISA's: g = lane / 4, t = lane % 4; A register r holds row g + 8 (r & 1),
 // columns 2t + 8 (r >> 1) + {0, 1}; B register r holds rows (k) 2t + 8 r + {0, 1}, column g;
 // output i is row g + 8 (i >> 1), column 2t + (i & 1). The lower index sits in the low 16 bits.
-inline void emu_mma_m16n8k16(float (*to_f)(unsigned short), float d[4], const unsigned a[4], unsigned b0,
-                             unsigned b1) {
+EMU_UNCHECKED inline void emu_mma_m16n8k16(float (*to_f)(unsigned short), float d[4], const unsigned a[4],
+                                           unsigned b0, unsigned b1) {
   int tid = emu_linear_tid(), warp = tid / 32, lane = tid % 32;
   uint32_t* mine = &emu_block.mma_slots[6 * tid];
   for (int i = 0; i < 4; i++) mine[i] = a[i];
@@ -141,7 +187,7 @@ V __shfl_up_sync(unsigned int, V v, unsigned int delta) {
 }
 
 // The lanes of the warp holding the same value as this one (publish, barrier, compare, barrier).
-inline unsigned int __match_any_sync(unsigned int, int v) {
+EMU_UNCHECKED inline unsigned int __match_any_sync(unsigned int, int v) {
   int t = emu_linear_tid(), warp = t / 32;
   emu_block.lanes[t] = (uint64_t) (uint32_t) v;
   emu_barrier(emu_block.warp_arrived[warp], emu_block.warp_epoch[warp], 32);
@@ -154,11 +200,15 @@ inline unsigned int __match_any_sync(unsigned int, int v) {
 inline int __popc(unsigned int x) { return __builtin_popcount(x); }
 inline int __ffs(int x) { return __builtin_ffs(x); }
 
-// Fibers switch only at barriers, so a read-modify-write is atomic.
+// Fibers switch only at barriers, so a read-modify-write is atomic; ThreadSanitizer is told it is.
 inline int atomicAdd(int* p, int v) {
+#if EMU_TSAN
+  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+#else
   int old = *p;
   *p = old + v;
   return old;
+#endif
 }
 
 // Round-to-nearest arithmetic without contraction: what the host's SSE arithmetic does anyway.
@@ -216,21 +266,34 @@ inline unsigned short emu_float_to_bf16(float f) {
   return (unsigned short) (bits >> 16);
 }
 
-inline void emu_fiber_main() {
+EMU_UNCHECKED inline void emu_fiber_main() {
+#if EMU_TSAN
+  __tsan_acquire(&emu_tsan_start);
+  __tsan_acquire(&emu_tsan_end);  // the blocks before
+#endif
   emu_block.kernel();
+#if EMU_TSAN
+  __tsan_release(&emu_tsan_end);
+#endif
   emu_block.fibers[emu_block.current].done = true;
+#if EMU_TSAN
+  emu_switch(emu_tsan_main);
+#endif
 }  // returns to the scheduler through uc_link
 
 inline long emu_launches = 0;  // launches so far: odd ones run their blocks in reverse order
 
-inline bool emu_runnable(const EmuFiber& f) { return !f.done && (!f.waits_on || *f.waits_on != f.waits_for); }
+EMU_UNCHECKED inline bool emu_runnable(const EmuFiber& f) { return !f.done && (!f.waits_on || *f.waits_on != f.waits_for); }
 
 // Resumes thread t of the block until it waits at a barrier or ends.
-inline void emu_resume(int t) {
+EMU_UNCHECKED inline void emu_resume(int t) {
   EmuBlock& b = emu_block;
   b.current = t;
   threadIdx = {(unsigned) t % blockDim.x, (unsigned) (t / blockDim.x) % blockDim.y,
                (unsigned) t / (blockDim.x * blockDim.y)};
+#if EMU_TSAN
+  emu_switch(emu_tsan_fibers[t]);
+#endif
   swapcontext(&b.scheduler, &b.fibers[t].context);
 }
 
@@ -238,7 +301,7 @@ inline void emu_resume(int t) {
 // turn, first to last (so each waits at every barrier, warp or block, before the next goes on);
 // 1, the same last to first; 2, each warp alone as far as it can go (to a block barrier), first
 // to last, so a warp may write shared memory that another has yet to read from before a barrier.
-inline void emu_run_block(int order) {
+EMU_UNCHECKED inline void emu_run_block(int order) {
   EmuBlock& b = emu_block;
   int threads = (int) b.fibers.size(), warps = threads / 32;
   for (bool any = true; any;) {
@@ -271,7 +334,7 @@ inline void emu_run_block(int order) {
 // thread's write, or a write over what another thread has yet to read, with no barrier between
 // them gives another result in one of the orders.
 template <typename... P, typename... A>
-void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, A... args) {
+EMU_UNCHECKED void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, A... args) {
   int threads = block.x * block.y * block.z;
   if (threads % 32 != 0) throw "emu: blockDim must be a multiple of 32";
   gridDim = grid;
@@ -285,6 +348,11 @@ void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, 
   b.shared.assign(shared + 16, 0xff);  // garbage: NaN patterns for floats read before written
   b.fibers.resize(threads);
   for (auto& f : b.fibers) f.stack.resize(256 * 1024);
+#if EMU_TSAN
+  if (!emu_tsan_main) emu_tsan_main = __tsan_get_current_fiber();
+  while ((int) emu_tsan_fibers.size() < threads) emu_tsan_fibers.push_back(__tsan_create_fiber(0));
+  __tsan_release(&emu_tsan_start);
+#endif
   long blocks = (long) grid.x * grid.y * grid.z;
   long launch = emu_launches++;
   for (long i = 0; i < blocks; i++) {
@@ -302,6 +370,9 @@ void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, size_t shared, 
     }
     emu_run_block((int) ((i + launch / 2) % 3));
   }
+#if EMU_TSAN
+  __tsan_acquire(&emu_tsan_end);
+#endif
 }
 
 #endif  // GPTNEO_EMU_H
