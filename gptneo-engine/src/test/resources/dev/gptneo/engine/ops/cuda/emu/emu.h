@@ -73,20 +73,35 @@ struct EmuBlock {
 };
 inline EmuBlock emu_block;
 
+// ThreadSanitizer's view (no-ops without it): sync objects that threads release and acquire, and
+// the fiber each thread of a block runs as.
+inline char emu_block_barrier[2];  // a block barrier's sync objects, by epoch parity
+inline char emu_launch_start;      // the test's writes before a launch
+inline char emu_block_end;         // a block's writes, for the blocks after it and the test
 #if EMU_TSAN
 inline void* emu_tsan_main;                 // the OS thread's own fiber: the scheduler and the test
 inline std::vector<void*> emu_tsan_fibers;  // (threads) thread t of every block, created once
-inline char emu_tsan_barrier[2];            // a block barrier's sync objects, by epoch parity
-inline char emu_tsan_start, emu_tsan_end;   // the test's writes before a launch; a block's end
-inline void emu_switch(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
+inline void emu_release(char* sync) { __tsan_release(sync); }
+inline void emu_acquire(char* sync) { __tsan_acquire(sync); }
+// Tells ThreadSanitizer that thread t (-1: the scheduler) runs next, ordered after nothing.
+inline void emu_switch_to(int t) {
+  __tsan_switch_to_fiber(t < 0 ? emu_tsan_main : emu_tsan_fibers[t], __tsan_switch_to_fiber_no_sync);
+}
+inline void emu_tsan_threads(int threads) {
+  if (!emu_tsan_main) emu_tsan_main = __tsan_get_current_fiber();
+  while ((int) emu_tsan_fibers.size() < threads) emu_tsan_fibers.push_back(__tsan_create_fiber(0));
+}
+#else
+inline void emu_release(char*) {}
+inline void emu_acquire(char*) {}
+inline void emu_switch_to(int) {}
+inline void emu_tsan_threads(int) {}
 #endif
 
 inline void* emu_dynamic_shared() { return emu_block.shared.data(); }
 
 EMU_UNCHECKED inline void emu_yield() {
-#if EMU_TSAN
-  emu_switch(emu_tsan_main);
-#endif
+  emu_switch_to(-1);
   swapcontext(&emu_block.fibers[emu_block.current].context, &emu_block.scheduler);
 }
 
@@ -96,11 +111,7 @@ EMU_UNCHECKED inline void emu_yield() {
 // parity, keep a barrier's acquire from seeing the next one's releases.
 EMU_UNCHECKED inline void emu_barrier(long& arrived, long& epoch, long size, char* sync = nullptr) {
   long mine = epoch;
-#if EMU_TSAN
-  if (sync) __tsan_release(sync + (mine & 1));
-#else
-  (void) sync;
-#endif
+  if (sync) emu_release(sync + (mine & 1));
   if (++arrived == size) {
     arrived = 0;
     epoch++;
@@ -110,18 +121,11 @@ EMU_UNCHECKED inline void emu_barrier(long& arrived, long& epoch, long size, cha
   me.waits_for = mine;
   while (epoch == mine) emu_yield();
   me.waits_on = nullptr;
-#if EMU_TSAN
-  if (sync) __tsan_acquire(sync + (mine & 1));
-#endif
+  if (sync) emu_acquire(sync + (mine & 1));
 }
 
 EMU_UNCHECKED inline void __syncthreads() {
-#if EMU_TSAN
-  char* sync = emu_tsan_barrier;
-#else
-  char* sync = nullptr;
-#endif
-  emu_barrier(emu_block.block_arrived, emu_block.block_epoch, (long) emu_block.fibers.size(), sync);
+  emu_barrier(emu_block.block_arrived, emu_block.block_epoch, (long) emu_block.fibers.size(), emu_block_barrier);
 }
 
 inline int emu_linear_tid() { return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z); }
@@ -267,23 +271,19 @@ inline unsigned short emu_float_to_bf16(float f) {
 }
 
 EMU_UNCHECKED inline void emu_fiber_main() {
-#if EMU_TSAN
-  __tsan_acquire(&emu_tsan_start);
-  __tsan_acquire(&emu_tsan_end);  // the blocks before
-#endif
+  emu_acquire(&emu_launch_start);
+  emu_acquire(&emu_block_end);  // the blocks before
   emu_block.kernel();
-#if EMU_TSAN
-  __tsan_release(&emu_tsan_end);
-#endif
+  emu_release(&emu_block_end);
   emu_block.fibers[emu_block.current].done = true;
-#if EMU_TSAN
-  emu_switch(emu_tsan_main);
-#endif
+  emu_switch_to(-1);
 }  // returns to the scheduler through uc_link
 
 inline long emu_launches = 0;  // launches so far: odd ones run their blocks in reverse order
 
-EMU_UNCHECKED inline bool emu_runnable(const EmuFiber& f) { return !f.done && (!f.waits_on || *f.waits_on != f.waits_for); }
+EMU_UNCHECKED inline bool emu_runnable(const EmuFiber& f) {
+  return !f.done && (!f.waits_on || *f.waits_on != f.waits_for);
+}
 
 // Resumes thread t of the block until it waits at a barrier or ends.
 EMU_UNCHECKED inline void emu_resume(int t) {
@@ -291,9 +291,7 @@ EMU_UNCHECKED inline void emu_resume(int t) {
   b.current = t;
   threadIdx = {(unsigned) t % blockDim.x, (unsigned) (t / blockDim.x) % blockDim.y,
                (unsigned) t / (blockDim.x * blockDim.y)};
-#if EMU_TSAN
-  emu_switch(emu_tsan_fibers[t]);
-#endif
+  emu_switch_to(t);
   swapcontext(&b.scheduler, &b.fibers[t].context);
 }
 
@@ -348,11 +346,8 @@ EMU_UNCHECKED void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, s
   b.shared.assign(shared + 16, 0xff);  // garbage: NaN patterns for floats read before written
   b.fibers.resize(threads);
   for (auto& f : b.fibers) f.stack.resize(256 * 1024);
-#if EMU_TSAN
-  if (!emu_tsan_main) emu_tsan_main = __tsan_get_current_fiber();
-  while ((int) emu_tsan_fibers.size() < threads) emu_tsan_fibers.push_back(__tsan_create_fiber(0));
-  __tsan_release(&emu_tsan_start);
-#endif
+  emu_tsan_threads(threads);
+  emu_release(&emu_launch_start);
   long blocks = (long) grid.x * grid.y * grid.z;
   long launch = emu_launches++;
   for (long i = 0; i < blocks; i++) {
@@ -370,9 +365,7 @@ EMU_UNCHECKED void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, s
     }
     emu_run_block((int) ((i + launch / 2) % 3));
   }
-#if EMU_TSAN
-  __tsan_acquire(&emu_tsan_end);
-#endif
+  emu_acquire(&emu_block_end);
 }
 
 #endif  // GPTNEO_EMU_H
