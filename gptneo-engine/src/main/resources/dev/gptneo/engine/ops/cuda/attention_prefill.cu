@@ -14,6 +14,59 @@
 #define KS (BK + 2)
 #define PS (BQ + 4)
 
+// v[0, step) = p[0, step): four in one load (p 16-byte aligned for floats, 8 for 16-bit T), or one.
+template <typename T>
+__device__ __forceinline__ void load_dims(const T* p, int step, float v[4]) {
+  if (step == 4) load4(p, v);
+  else v[0] = to_float(p[0]);
+}
+
+// The block's queries (rows row .. row + nq - 1 of qkv at the head's offset) into qt, transposed;
+// zeros after them and past head_dim. step dims a thread and load: 4 where head_dim % 4 == 0, or 1.
+template <int MAXD>
+__device__ __forceinline__ void load_queries(float* qt, const float* q_head, long long row, int nq, int stride,
+                                             int head_dim, int step) {
+  for (int i = threadIdx.x; i < BQ * MAXD / step; i += THREADS) {
+    const int q = i / (MAXD / step), d = step * (i % (MAXD / step));
+    float v[4] = {0.f, 0.f, 0.f, 0.f};
+    if (q < nq && d < head_dim) load_dims(q_head + (row + q) * stride + d, step, v);
+#pragma unroll
+    for (int e = 0; e < 4; e++)
+      if (e < step) qt[(d + e) * QS + q] = v[e];
+  }
+}
+
+// Keys j0 .. j0 + BK - 1 of the head (none after last; zeros past head_dim) into kt, transposed, and
+// vs: positions before past from the cache (slot j % slots), later ones from their fresh qkv rows
+// (position past at row0). step dims a thread and load; the dims of one key on adjacent threads.
+template <typename T, int MAXD>
+__device__ __forceinline__ void load_key_tile(float* kt, float* vs, const T* ck, const T* cv, int slots,
+                                              const float* qkv_head, int row0, int past, int j0, int last,
+                                              int stride, int hidden, int head_dim, int step) {
+  for (int i = threadIdx.x; i < BK * MAXD / step; i += THREADS) {
+    const int k = i / (MAXD / step), d = step * (i % (MAXD / step)), j = j0 + k;
+    float key[4] = {0.f, 0.f, 0.f, 0.f}, value[4] = {0.f, 0.f, 0.f, 0.f};
+    if (j <= last && d < head_dim) {
+      if (j < past) {
+        const long long at = (long long) (j % slots) * head_dim + d;
+        load_dims(ck + at, step, key);
+        load_dims(cv + at, step, value);
+      } else {
+        const float* fresh = qkv_head + (long long) (row0 + j - past) * stride + d;
+        load_dims(fresh + hidden, step, key);
+        load_dims(fresh + 2 * hidden, step, value);
+      }
+    }
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      if (e < step) {
+        kt[(d + e) * KS + k] = key[e];
+        vs[k * MAXD + d + e] = value[e];
+      }
+    }
+  }
+}
+
 // Grid: (tiles, heads). tiles: (count, 2) = (sequence, first new token of the block).
 // qkv: (tokens, 3 * hidden) as [q | k | v]; out, out_half (0 = none): (tokens, hidden).
 // Shared memory: (MAXD * (QS + KS + BK) + BK * PS) floats. head_dim <= MAXD.
@@ -41,10 +94,8 @@ __device__ void attention_prefill(const float* qkv, float* out, T* out_half, con
   const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
   if (store_kv) cache_own_kv(qkv, cache, row0 + q0, past + q0, nq, past + n, hidden, head, head_dim);
 
-  for (int i = tid; i < BQ * MAXD; i += THREADS) {
-    int q = i / MAXD, d = i % MAXD;
-    qt[d * QS + q] = (q < nq && d < head_dim) ? qkv[(long long) (row0 + q0 + q) * stride + hoff + d] : 0.f;
-  }
+  const int step = (head_dim & 3) == 0 ? 4 : 1;  // dims a thread loads at once
+  load_queries<MAXD>(qt, qkv + hoff, row0 + q0, nq, stride, head_dim, step);
 
   const int first = past + q0, last = past + q0 + nq - 1;  // positions of the block's queries
   const int lo = local ? imax(0, first - window + 1) : 0;  // the first key any of them sees
@@ -59,23 +110,8 @@ __device__ void attention_prefill(const float* qkv, float* out, T* out_half, con
 
   for (int j0 = lo; j0 <= last; j0 += BK) {
     __syncthreads();  // the previous tile is used up (first time: the queries are in place)
-    for (int i = tid; i < BK * MAXD; i += THREADS) {
-      int k = i / MAXD, d = i % MAXD, j = j0 + k;
-      float key = 0.f, value = 0.f;
-      if (j <= last && d < head_dim) {
-        if (j < past) {
-          long long at = (long long) (j % cache.slots) * head_dim + d;
-          key = to_float(ck[at]);
-          value = to_float(cv[at]);
-        } else {
-          const float* fresh = qkv + (long long) (row0 + j - past) * stride + hoff + d;
-          key = fresh[hidden];
-          value = fresh[2 * hidden];
-        }
-      }
-      kt[d * KS + k] = key;
-      vs[k * MAXD + d] = value;
-    }
+    load_key_tile<T, MAXD>(kt, vs, ck, cv, cache.slots, qkv + hoff, row0, past, j0, last, stride, hidden, head_dim,
+                           step);
     __syncthreads();
 
     float s[4][2];  // scores of queries 4ty..4ty+3 with keys j0 + 2tx, j0 + 2tx + 1
