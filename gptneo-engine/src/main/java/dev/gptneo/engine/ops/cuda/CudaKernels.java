@@ -225,16 +225,25 @@ final class CudaKernels {
    * multiprocessors idle (batch 1-6 at 20 heads on an H100), then enough parts of about
    * DECODE_SPLIT_KEYS keys each to reach about two blocks per multiprocessor. From the recorded
    * shape only (pairs and the key bound), so a CUDA graph replays it. The one-pass kernel only
-   * (head sizes 64, 128, 256); never batch-invariant (the split depends on the step's pairs).
+   * ({@link #onePassDecode}); never batch-invariant (the split depends on the step's pairs).
    */
   int decodeSplits(AttentionLayer a, int decodeCount, int keyBound) {
     int pairs = decodeCount * a.heads;
-    boolean onePass = a.headDim == 64 || a.headDim == 128 || a.headDim == 256;
-    if (!splitDecode || batchInvariant || !onePass || pairs >= gpu.multiprocessors()) {
+    if (!splitDecode || batchInvariant || !onePassDecode(a.headDim) || pairs >= gpu.multiprocessors()) {
       return 1;
     }
     int parts = (decodeKeys(a, keyBound) + DECODE_SPLIT_KEYS - 1) / DECODE_SPLIT_KEYS;
-    return Math.max(1, Math.min(parts, 2 * gpu.multiprocessors() / pairs));
+    return Math.max(1, Math.min(parts, splitDecodeBlocks() / pairs));
+  }
+
+  /** The most blocks a split decode attention launches (pairs x splits): two a multiprocessor. */
+  int splitDecodeBlocks() {
+    return 2 * gpu.multiprocessors();
+  }
+
+  /** Whether decode attention runs the one-pass kernel: head sizes 8 G, G a power of two from 2 to 32. */
+  static boolean onePassDecode(int headDim) {
+    return headDim >= 16 && headDim <= 256 && Integer.bitCount(headDim) == 1;
   }
 
   /** The most keys a decode token of this layer sees: the step's bound, at most a local window. */

@@ -441,9 +441,11 @@ public final class CudaOps implements Ops {
     }
     if (tables.decodeCount > 0) {
       int splits = kernels.decodeSplits(a, tables.decodeCount, tables.decodeKeyBound);
-      int pairs = tables.decodeCount * numHeads;
-      long partial = splits > 1 ? decodePartials.atLeast(4L * pairs * splits * (2 + a.headDim)) : 0;
-      long tickets = splits > 1 ? decodeTickets.atLeast(4L * pairs) : 0;
+      // sized for any split step, so that a longer context never moves them (which would make every
+      // recorded decode step stale): pairs x splits blocks, one ticket a pair
+      int most = kernels.splitDecodeBlocks();
+      long partial = splits > 1 ? decodePartials.atLeast(4L * most * (2 + a.headDim)) : 0;
+      long tickets = splits > 1 ? decodeTickets.atLeast(4L * most) : 0;
       kernels.attentionDecode(p, tables, a, attentionStores, splits, partial, tickets);
     }
     if (!attentionStores) {

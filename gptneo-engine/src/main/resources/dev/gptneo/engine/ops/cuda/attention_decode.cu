@@ -68,7 +68,7 @@ __device__ __forceinline__ float softmax_numerators(float* p, int keys, float* s
   return block_sum(sum, scratch);
 }
 
-// Head sizes other than 64, 128 and 256, in two passes. One block per (decode sequence, head);
+// Head sizes other than 16, 32, 64, 128 and 256, in two passes. One block per (decode sequence, head);
 // grid (decode sequences, heads), blockDim a multiple of 32 (256: a thread per key of a 256-token
 // window).
 // The new token at position past sees keys lo..past: cached ones, then its own from qkv. With
@@ -134,7 +134,7 @@ __device__ void attention_decode(const float* qkv, float* out, T* out_half, cons
   if (store_kv) store_own_kv(h, hidden, head_dim);
 }
 
-// The same attention for head_dim = 8 G (64, 128, 256) in one pass over the cache (online
+// The same attention for head_dim = 8 G (16, 32, 64, 128, 256) in one pass over the cache (online
 // softmax, as in flash-decoding): G lanes (a stream) share a key, each with 8 of its dims in one
 // 16-byte load, so a warp reads whole cache rows at once. Stream s takes every streams-th cached
 // key; each pass loads DECODE_UNROLL keys' key and value rows before using any (at batch 1 each
@@ -344,6 +344,10 @@ __device__ void kv_copy(unsigned long long from, int from_capacity, unsigned lon
       DECODE_ONLINE(T, 8);                                                                                     \
     else if (head_dim == 256)                                                                                  \
       DECODE_ONLINE(T, 32);                                                                                    \
+    else if (head_dim == 32)                                                                                   \
+      DECODE_ONLINE(T, 4);                                                                                     \
+    else if (head_dim == 16)                                                                                   \
+      DECODE_ONLINE(T, 2);                                                                                     \
     else /* one block per (sequence, head): the host launches no split */                                      \
       attention_decode(qkv, out, out_half, decode_seqs, seq_start, past_len, cache_base, capacity, hidden,       \
                        head_dim, globals_before, locals_before, local, window, store_kv);                       \

@@ -1,6 +1,7 @@
 package dev.gptneo.engine.ops.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -275,8 +276,16 @@ class CudaLayerPlumbingTest {
     assertEquals(1, kernels.decodeSplits(a, 7, 2048), "140 pairs fill the device");
     a.local = true;
     assertEquals(4, kernels.decodeSplits(a, 1, 2048), "a local layer sees at most its window");
+    a.headDim = 32;
+    assertEquals(4, kernels.decodeSplits(a, 1, 2048), "head size 32 (the demo model's): the one-pass kernel");
     a.headDim = 96;
     assertEquals(1, kernels.decodeSplits(a, 1, 2048), "the two-pass kernel does not split");
+    for (int headDim : new int[] {16, 32, 64, 128, 256}) {
+      assertTrue(CudaKernels.onePassDecode(headDim), "one pass at head size " + headDim);
+    }
+    for (int headDim : new int[] {8, 20, 48, 96, 130, 512}) {
+      assertFalse(CudaKernels.onePassDecode(headDim), "two passes at head size " + headDim);
+    }
     CudaKernels off = WithProperty.build(CudaKernels.SPLIT_DECODE_PROPERTY, "false",
         () -> new CudaKernels(new FakeGpu(1L << 30)));
     a.headDim = 128;

@@ -565,6 +565,9 @@ int main(int argc, char** argv) {
   attention_suite(f16_d64, 64, {8});
   attention_suite(caching_kv(f16_d64), 64, {8, 200});
   attention_suite(f16_d64, 64, {8, 200}, 3);  // decode over 3 blocks a (sequence, head): some parts empty
+  attention_suite(f16_d64, 32, {8, 200}, 2);  // one-pass decode with 4 lanes a key (the demo model's head size)
+  attention_suite(AttentionCase<bf16>{"bf16 d64", attention_prefill_bf16_d64, attention_decode_bf16, kv_store_bf16, 64},
+                  16, {4, 200}, 3);  // 2 lanes a key (tiny-neo's head size)
   attention_suite(AttentionCase<bf16>{"bf16 d128", attention_prefill_bf16_d128, attention_decode_bf16, kv_store_bf16, 128}, 96, {4, 200});
   const AttentionCase<f16> f16_d256{"f16 d256", attention_prefill_f16_d256, attention_decode_f16, kv_store_f16, 256};
   attention_suite(f16_d256, 130, {});
