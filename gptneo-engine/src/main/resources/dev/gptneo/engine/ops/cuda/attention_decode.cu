@@ -247,16 +247,12 @@ __device__ void attention_decode_online(const float* qkv, float* out, T* out_hal
       float* mine = partial + ((long long) pair * splits + split) * (2 + D);  // this split's [max, sum, values]
       if (d == 0) mine[0] = m, mine[1] = den;
       mine[2 + d] = num;
-      fence_device();  // the sums are visible before the ticket says so
     }
   }
   if (splits > 1) {
     __shared__ int last;
-    __syncthreads();
-    if (tid == 0) {
-      last = atomicAdd(tickets + pair, 1) == splits - 1;
-      fence_device();  // and the other splits' sums are read after it (the acquire side)
-    }
+    __syncthreads();  // the block's sums are written
+    if (tid == 0) last = take_ticket(tickets + pair, splits);
     __syncthreads();
     if (!last) return;  // the last block merges, and stores the token's key once every split has read
     const float* parts = partial + (long long) pair * splits * (2 + D);
@@ -273,7 +269,6 @@ __device__ void attention_decode_online(const float* qkv, float* out, T* out_hal
       }
       write_decode_out(num / den, (long long) h.row * hidden + head * D + d, out, out_half);
     }
-    if (tid == 0) tickets[pair] = 0;  // ready for the next launch
   }
   if (store_kv) store_own_kv(h, hidden, D);
 }

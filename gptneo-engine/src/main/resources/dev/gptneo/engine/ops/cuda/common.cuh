@@ -206,12 +206,29 @@ __device__ __forceinline__ void cp_async_wait() {
 #endif
 }
 
-// Orders this thread's earlier global writes before its later ones for the whole device
-// (__threadfence, as PTX: no builtin header needed).
+// A fence for the whole device (__threadfence, as PTX: no builtin header needed): what this thread
+// has written or seen written (through a barrier, too) before it is ordered before what it does
+// after it. The emulator tells ThreadSanitizer so (emu_fence, emu.h).
 __device__ __forceinline__ void fence_device() {
-#ifndef GPTNEO_EMU
+#ifdef GPTNEO_EMU
+  emu_fence();
+#else
   asm volatile("membar.gl;" ::: "memory");
 #endif
+}
+
+// The ticket of a group of `blocks` blocks that each write partial results for the last one to
+// arrive to combine: one thread calls it after a barrier behind its block's writes; true in the
+// last block, which may read the others' (load_global) once a barrier has passed the answer on.
+// The fence before the ticket releases the block's writes (the barrier ordered them before it),
+// the fence after it acquires the writes the other blocks released before theirs (the pattern of a
+// cooperative grid sync). The last block leaves the ticket at zero for the next launch.
+__device__ __forceinline__ bool take_ticket(int* ticket, int blocks) {
+  fence_device();
+  const bool last = atomicAdd(ticket, 1) == blocks - 1;
+  fence_device();
+  if (last) *ticket = 0;
+  return last;
 }
 
 // A store that other threads may make at the same time with the same value (a ban listed twice):

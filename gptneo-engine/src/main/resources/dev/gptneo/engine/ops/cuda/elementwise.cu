@@ -249,15 +249,9 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     if (mine) linear_epilogue(v, r, o, out, y, bias, y_half, accumulate, gelu);
     return;
   }
-  if (mine) {
-    partial[((long long) blockIdx.y * rows + r) * out + o] = v;
-    fence_device();  // the sums are visible before the ticket says so
-  }
-  __syncthreads();
-  if (tid == 0) {
-    last = atomicAdd(tickets + blockIdx.x, 1) == (int) gridDim.y - 1;
-    fence_device();  // and the other slices' sums are read after it (the acquire side)
-  }
+  if (mine) partial[((long long) blockIdx.y * rows + r) * out + o] = v;
+  __syncthreads();  // the block's sums are written
+  if (tid == 0) last = take_ticket(tickets + blockIdx.x, gridDim.y);
   __syncthreads();
   if (!last) return;
   if (mine) {
@@ -265,7 +259,6 @@ __device__ void gemv(const float* x, int rows, int in, const T* w, int out, floa
     for (int s = 0; s < (int) gridDim.y; s++) total += load_global(partial + ((long long) s * rows + r) * out + o);
     linear_epilogue(total, r, o, out, y, bias, y_half, accumulate, gelu);
   }
-  if (tid == 0) tickets[blockIdx.x] = 0;  // ready for the next launch
 }
 
 // y (rows, out) = [y +] act(the sum over slices of partial (slices, rows, out), slice 0 first, + bias):

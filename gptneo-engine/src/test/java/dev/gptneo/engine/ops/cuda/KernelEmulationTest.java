@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * block's threads (emu.h), so a missing barrier or a result that depends on which block ends last
  * fails too. Each suite also runs, side by side, built with ThreadSanitizer where g++ has it: two
  * threads of a block that touch one address, one of them writing, with no barrier between them
- * fail whatever the schedule, global and shared memory alike (emu.h).
+ * fail whatever the schedule, global and shared memory alike, and so do two blocks of a launch
+ * without a ticket's fences between them (emu.h).
  * Needs g++ with C++20; skipped without.
  */
 class KernelEmulationTest {

@@ -7,11 +7,15 @@
 //
 // Built with -fsanitize=thread, each thread of a block is a ThreadSanitizer fiber, and only what
 // orders accesses on a GPU orders them here: a block barrier (each thread releases at it and
-// acquires once all have arrived) and atomics (relaxed). Warp shuffles order nothing but their own
-// values, as on a GPU since Volta. So a kernel's two accesses to one address from two threads of a
-// block, one a write, with no barrier between them, are reported whatever the schedule. Blocks are
-// ordered one after another (each block's threads acquire what the one before released at its end):
-// races between blocks are not looked for. The emulator's own bookkeeping is not instrumented.
+// acquires once all have arrived), atomics (relaxed) and device fences around them (emu_fence: a
+// fence before an atomic releases, one after it acquires what the atomics there released). Warp
+// shuffles order nothing but their own values, as on a GPU since Volta. Nothing orders the blocks
+// of a launch either, though they run one after another: each block runs on one of 8 fiber pools,
+// drawn by a hash of the launch and the block, so two blocks share fibers (and so an order) by
+// chance, 1 in 8, another pair in each launch; each block's shared memory and barriers are new to it. So two accesses to one address, one a write, from two threads
+// of a block with no barrier between them, or from two blocks without a ticket's fences between
+// them, are reported whatever the schedule. A launch's blocks see what came before the launch; the
+// test sees what they did once it returns. The emulator's own bookkeeping is not instrumented.
 #ifndef GPTNEO_EMU_H
 #define GPTNEO_EMU_H
 
@@ -21,6 +25,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #define __global__
@@ -54,51 +59,79 @@ inline uint3e gridDim;
 
 struct EmuFiber {
   ucontext_t context;
-  std::vector<char> stack;
+  std::unique_ptr<char[]> stack;  // (EMU_STACK) bytes
   bool done;
   const long* waits_on = nullptr;  // the epoch of the barrier it waits at, or null
   long waits_for = 0;              // that epoch's value on arrival: it may go on once it changes
+  bool fenced = false;             // a device fence since its last atomic (ThreadSanitizer's view)
+  void* atomic_at = nullptr;       // the address of its last atomic, or null
+  void* tsan = nullptr;            // its ThreadSanitizer fiber
 };
+
+#if EMU_TSAN
+inline constexpr int EMU_POOLS = 8;  // fiber pools
+#else
+inline constexpr int EMU_POOLS = 1;
+#endif
+inline constexpr size_t EMU_STACK = 256 * 1024;
 
 struct EmuBlock {
   ucontext_t scheduler;
-  std::vector<EmuFiber> fibers;
+  std::vector<EmuFiber> fibers;     // the current block's pool: its first `threads` run the block
+  std::vector<EmuFiber> pools[EMU_POOLS];  // the other pools
+  int threads = 0;
   int current = 0;
   std::function<void()> kernel;      // the launch's kernel call, run by every fiber
   long block_arrived = 0, block_epoch = 0;
   std::vector<long> warp_arrived, warp_epoch;
   std::vector<uint64_t> lanes;       // (threads) one exchange slot per thread
   std::vector<uint32_t> mma_slots;   // (threads, 6) fragments posted to a warp's mma
-  std::vector<unsigned char> shared; // dynamic shared memory
+  std::vector<unsigned char> shared; // dynamic shared memory (under ThreadSanitizer: emu_shared_memory)
 };
 inline EmuBlock emu_block;
 
 // ThreadSanitizer's view (no-ops without it): sync objects that threads release and acquire, and
 // the fiber each thread of a block runs as.
-inline char emu_block_barrier[2];  // a block barrier's sync objects, by epoch parity
-inline char emu_launch_start;      // the test's writes before a launch
-inline char emu_block_end;         // a block's writes, for the blocks after it and the test
+inline char emu_block_barrier[2];                  // a block barrier's sync objects, by epoch parity
+inline char* const emu_launch_start = new char[1];  // the test's writes before a launch
+inline char* const emu_block_end = new char[1];     // a block's writes, for the test after the launch
 #if EMU_TSAN
-inline void* emu_tsan_main;                 // the OS thread's own fiber: the scheduler and the test
-inline std::vector<void*> emu_tsan_fibers;  // (threads) thread t of every block, created once
-inline void emu_release(char* sync) { __tsan_release(sync); }
-inline void emu_acquire(char* sync) { __tsan_acquire(sync); }
+// The program's zeroed statics: the kernels' __shared__ variables, the dynamic shared memory below
+// and the barriers' sync objects, which every block takes as new. ThreadSanitizer resets them as
+// the heap it keeps for a Java VM (the only reset its interface offers).
+extern "C" char __bss_start, _end;
+extern "C" void __tsan_java_init(unsigned long begin, unsigned long size);
+extern "C" void __tsan_java_alloc(unsigned long begin, unsigned long size);
+extern "C" void __tsan_java_free(unsigned long begin, unsigned long size);
+alignas(16) inline unsigned char emu_shared_memory[256 * 1024];  // dynamic shared memory
+inline void* emu_tsan_main;  // the OS thread's own fiber: the scheduler and the test
+inline void emu_release(void* sync) { __tsan_release(sync); }
+inline void emu_acquire(void* sync) { __tsan_acquire(sync); }
 // Tells ThreadSanitizer that thread t (-1: the scheduler) runs next, ordered after nothing.
 inline void emu_switch_to(int t) {
-  __tsan_switch_to_fiber(t < 0 ? emu_tsan_main : emu_tsan_fibers[t], __tsan_switch_to_fiber_no_sync);
+  __tsan_switch_to_fiber(t < 0 ? emu_tsan_main : emu_block.fibers[t].tsan, __tsan_switch_to_fiber_no_sync);
 }
-inline void emu_tsan_threads(int threads) {
-  if (!emu_tsan_main) emu_tsan_main = __tsan_get_current_fiber();
-  while ((int) emu_tsan_fibers.size() < threads) emu_tsan_fibers.push_back(__tsan_create_fiber(0));
+// Before a block: its pool's fibers, and its statics and shared memory as untouched memory.
+inline void emu_tsan_block_begin() {
+  const unsigned long lo = ((unsigned long) &__bss_start + 7) / 8 * 8, hi = (unsigned long) &_end / 8 * 8;
+  if (!emu_tsan_main) {
+    emu_tsan_main = __tsan_get_current_fiber();
+    __tsan_java_init(lo, hi - lo);
+  }
+  for (int t = 0; t < emu_block.threads; t++) {
+    if (!emu_block.fibers[t].tsan) emu_block.fibers[t].tsan = __tsan_create_fiber(0);
+  }
+  __tsan_java_free(lo, hi - lo);  // the sync objects there (a barrier's: it ordered the block before)
+  __tsan_java_alloc(lo, hi - lo);
 }
+inline void* emu_dynamic_shared() { return emu_shared_memory; }
 #else
-inline void emu_release(char*) {}
-inline void emu_acquire(char*) {}
+inline void emu_release(void*) {}
+inline void emu_acquire(void*) {}
 inline void emu_switch_to(int) {}
-inline void emu_tsan_threads(int) {}
-#endif
-
+inline void emu_tsan_block_begin() {}
 inline void* emu_dynamic_shared() { return emu_block.shared.data(); }
+#endif
 
 EMU_UNCHECKED inline void emu_yield() {
   emu_switch_to(-1);
@@ -125,7 +158,7 @@ EMU_UNCHECKED inline void emu_barrier(long& arrived, long& epoch, long size, cha
 }
 
 EMU_UNCHECKED inline void __syncthreads() {
-  emu_barrier(emu_block.block_arrived, emu_block.block_epoch, (long) emu_block.fibers.size(), emu_block_barrier);
+  emu_barrier(emu_block.block_arrived, emu_block.block_epoch, emu_block.threads, emu_block_barrier);
 }
 
 inline int emu_linear_tid() { return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z); }
@@ -204,15 +237,35 @@ EMU_UNCHECKED inline unsigned int __match_any_sync(unsigned int, int v) {
 inline int __popc(unsigned int x) { return __builtin_popcount(x); }
 inline int __ffs(int x) { return __builtin_ffs(x); }
 
-// Fibers switch only at barriers, so a read-modify-write is atomic; ThreadSanitizer is told it is.
+// Fibers switch only at barriers, so a read-modify-write is atomic; ThreadSanitizer is told it is,
+// relaxed unless a device fence came before it in this thread: then, once done, it releases what
+// the thread has seen, itself included.
+EMU_UNCHECKED inline void emu_atomic_done(void* p) {
+  EmuFiber& me = emu_block.fibers[emu_block.current];
+  if (me.fenced) emu_release(p);
+  me.fenced = false;
+  me.atomic_at = p;
+}
+
 inline int atomicAdd(int* p, int v) {
 #if EMU_TSAN
-  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+  const int old = __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+  emu_atomic_done(p);
+  return old;
 #else
   int old = *p;
   *p = old + v;
   return old;
 #endif
+}
+
+// __threadfence as ThreadSanitizer sees it (a no-op otherwise): after an atomic, the thread
+// acquires what the atomics on that address released (the other blocks' writes before their
+// fenced tickets); the thread's next atomic releases.
+EMU_UNCHECKED inline void emu_fence() {
+  EmuFiber& me = emu_block.fibers[emu_block.current];
+  if (me.atomic_at) emu_acquire(me.atomic_at);
+  me.fenced = true;
 }
 
 // Round-to-nearest arithmetic without contraction: what the host's SSE arithmetic does anyway.
@@ -271,15 +324,23 @@ inline unsigned short emu_float_to_bf16(float f) {
 }
 
 EMU_UNCHECKED inline void emu_fiber_main() {
-  emu_acquire(&emu_launch_start);
-  emu_acquire(&emu_block_end);  // the blocks before
+  emu_acquire(emu_launch_start);
   emu_block.kernel();
-  emu_release(&emu_block_end);
+  emu_release(emu_block_end);
   emu_block.fibers[emu_block.current].done = true;
   emu_switch_to(-1);
 }  // returns to the scheduler through uc_link
 
 inline long emu_launches = 0;  // launches so far: odd ones run their blocks in reverse order
+
+// The fiber pool of block i of a launch: a hash (splitmix64's finalizer), so no stride of blocks
+// always lands on one pool.
+inline int emu_pool(long launch, long i) {
+  unsigned long long z = (unsigned long long) launch * 0x9e3779b97f4a7c15ull + (unsigned long long) i;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return (int) ((z ^ (z >> 31)) % EMU_POOLS);
+}
 
 EMU_UNCHECKED inline bool emu_runnable(const EmuFiber& f) {
   return !f.done && (!f.waits_on || *f.waits_on != f.waits_for);
@@ -301,7 +362,7 @@ EMU_UNCHECKED inline void emu_resume(int t) {
 // to last, so a warp may write shared memory that another has yet to read from before a barrier.
 EMU_UNCHECKED inline void emu_run_block(int order) {
   EmuBlock& b = emu_block;
-  int threads = (int) b.fibers.size(), warps = threads / 32;
+  int threads = b.threads, warps = threads / 32;
   for (bool any = true; any;) {
     any = false;
     if (order == 2) {
@@ -320,8 +381,8 @@ EMU_UNCHECKED inline void emu_run_block(int order) {
       }
     }
   }
-  for (auto& f : b.fibers) {
-    if (!f.done) throw "emu: threads wait at barriers no other thread reaches";
+  for (int t = 0; t < threads; t++) {
+    if (!b.fibers[t].done) throw "emu: threads wait at barriers no other thread reaches";
   }
 }
 
@@ -344,28 +405,39 @@ EMU_UNCHECKED void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, s
   b.warp_arrived.assign(threads / 32, 0);
   b.warp_epoch.assign(threads / 32, 0);
   b.shared.assign(shared + 16, 0xff);  // garbage: NaN patterns for floats read before written
-  b.fibers.resize(threads);
-  for (auto& f : b.fibers) f.stack.resize(256 * 1024);
-  emu_tsan_threads(threads);
-  emu_release(&emu_launch_start);
+#if EMU_TSAN
+  if (shared + 16 > sizeof emu_shared_memory) throw "emu: more dynamic shared memory than the emulator has";
+  std::memset(emu_shared_memory, 0xff, shared + 16);
+#endif
+  b.threads = threads;
+  emu_release(emu_launch_start);
   long blocks = (long) grid.x * grid.y * grid.z;
   long launch = emu_launches++;
   for (long i = 0; i < blocks; i++) {
     long linear = launch % 2 == 1 ? blocks - 1 - i : i;
     blockIdx = {(unsigned) (linear % grid.x), (unsigned) (linear / grid.x % grid.y),
                 (unsigned) (linear / ((long) grid.x * grid.y))};
-    for (auto& f : b.fibers) {
+    const int pool = emu_pool(launch, i);  // with one pool, always the same fibers
+    b.fibers.swap(b.pools[pool]);
+    if ((int) b.fibers.size() < threads) b.fibers.resize(threads);
+    emu_tsan_block_begin();
+    for (int t = 0; t < threads; t++) {
+      EmuFiber& f = b.fibers[t];
+      if (!f.stack) f.stack.reset(new char[EMU_STACK]);
       f.done = false;
       f.waits_on = nullptr;
+      f.fenced = false;
+      f.atomic_at = nullptr;
       getcontext(&f.context);
-      f.context.uc_stack.ss_sp = f.stack.data();
-      f.context.uc_stack.ss_size = f.stack.size();
+      f.context.uc_stack.ss_sp = f.stack.get();
+      f.context.uc_stack.ss_size = EMU_STACK;
       f.context.uc_link = &b.scheduler;
       makecontext(&f.context, emu_fiber_main, 0);
     }
     emu_run_block((int) ((i + launch / 2) % 3));
+    b.fibers.swap(b.pools[pool]);
   }
-  emu_acquire(&emu_block_end);
+  emu_acquire(emu_block_end);
 }
 
 #endif  // GPTNEO_EMU_H
