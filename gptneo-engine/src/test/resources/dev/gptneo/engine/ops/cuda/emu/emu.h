@@ -12,9 +12,10 @@
 // shuffles order nothing but their own values, as on a GPU since Volta. Nothing orders the blocks
 // of a launch either, though they run one after another: each block runs on one of 8 fiber pools,
 // drawn by a hash of the launch and the block, so two blocks share fibers (and so an order) by
-// chance, 1 in 8, another pair in each launch; each block's shared memory and barriers are new to it. So two accesses to one address, one a write, from two threads
-// of a block with no barrier between them, or from two blocks without a ticket's fences between
-// them, are reported whatever the schedule. A launch's blocks see what came before the launch; the
+// chance, 1 in 8, another pair in each launch; each block's shared memory and barriers are new to
+// it. So two accesses to one address, one a write, from two threads of a block with no barrier
+// between them, or from two blocks without a ticket's fences between them, are reported whatever
+// the schedule. A launch's blocks see what came before the launch; the
 // test sees what they did once it returns. The emulator's own bookkeeping is not instrumented.
 #ifndef GPTNEO_EMU_H
 #define GPTNEO_EMU_H
@@ -86,7 +87,7 @@ struct EmuBlock {
   std::vector<long> warp_arrived, warp_epoch;
   std::vector<uint64_t> lanes;       // (threads) one exchange slot per thread
   std::vector<uint32_t> mma_slots;   // (threads, 6) fragments posted to a warp's mma
-  std::vector<unsigned char> shared; // dynamic shared memory (under ThreadSanitizer: emu_shared_memory)
+  std::vector<unsigned char> shared; // dynamic shared memory (unused under ThreadSanitizer: emu_shared_memory)
 };
 inline EmuBlock emu_block;
 
@@ -404,10 +405,12 @@ EMU_UNCHECKED void emu_launch(void (*kernel)(P...), uint3e grid, uint3e block, s
   b.mma_slots.assign(6 * threads, 0);
   b.warp_arrived.assign(threads / 32, 0);
   b.warp_epoch.assign(threads / 32, 0);
-  b.shared.assign(shared + 16, 0xff);  // garbage: NaN patterns for floats read before written
+  // garbage: NaN patterns for floats read before written
 #if EMU_TSAN
   if (shared + 16 > sizeof emu_shared_memory) throw "emu: more dynamic shared memory than the emulator has";
   std::memset(emu_shared_memory, 0xff, shared + 16);
+#else
+  b.shared.assign(shared + 16, 0xff);
 #endif
   b.threads = threads;
   emu_release(emu_launch_start);
